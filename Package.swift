@@ -1,0 +1,52 @@
+// swift-tools-version: 6.1
+// lvsync: connection mirroring, VIP failover and the IPVS control plane for Linux LVS director pairs.
+// Layers point one way: pure core (SyncWire, Mirror) <- I/O edges (HostNetwork) <- wiring <- the executable.
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
+let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
+let propertyBased: Target.Dependency = .product(name: "PropertyBased", package: "swift-property-based")
+
+let package = Package(
+    name: "lvsync",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "lvsync", targets: ["lvsync"]),
+        .library(name: "SyncWire", targets: ["SyncWire"]),
+        .library(name: "Mirror", targets: ["Mirror"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+    ],
+    targets: [
+        // MARK: - Pure core
+        .target(name: "SyncWire", swiftSettings: swiftSettings),
+        .target(name: "Mirror", dependencies: ["SyncWire"], swiftSettings: swiftSettings),
+
+        // MARK: - I/O edges
+        .target(name: "CHostNetwork", cSettings: [.define("_GNU_SOURCE")]),
+        .target(name: "HostNetwork", dependencies: ["CHostNetwork", "SyncWire"], swiftSettings: swiftSettings),
+
+        // MARK: - Benchmarks and the executable
+        .target(name: "LVSyncBench", dependencies: ["SyncWire", "Mirror"], swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "lvsync",
+            dependencies: ["SyncWire", "Mirror", "HostNetwork", "LVSyncBench", argumentParser, logging],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: - Fuzzing (built only by ops/fuzz.sh with -sanitize=fuzzer)
+        .executableTarget(name: "FuzzSyncWire", dependencies: ["SyncWire"], swiftSettings: swiftSettings),
+
+        // MARK: - Tests
+        .testTarget(name: "SyncWireTests", dependencies: ["SyncWire", propertyBased], swiftSettings: swiftSettings),
+        .testTarget(name: "MirrorTests", dependencies: ["Mirror", "SyncWire"], swiftSettings: swiftSettings),
+    ]
+)

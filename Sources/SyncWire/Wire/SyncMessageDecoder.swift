@@ -1,0 +1,307 @@
+/// The result of decoding one sync message: the entries the kernel's backup would apply, and every problem found.
+public struct DecodedSyncMessage: Sendable {
+    /// The message with the entries that passed the kernel's checks; nil when the header itself was rejected.
+    public var message: SyncMessage?
+    /// Problems in wire order: skipped entries, then at most one problem that ended decoding
+    /// (its ``SyncWireError/consequence`` says which).
+    public var problems: [SyncWireError]
+
+    /// Whether the message decoded without any problem.
+    public var isClean: Bool { message != nil && problems.isEmpty }
+}
+
+/// Decodes the kernel's IPVS sync messages, both versions, validating them as the kernel's backup thread does
+/// (`ip_vs_process_message()`, `ip_vs_proc_sync_conn()`).
+///
+/// Decoding never traps on any input. A problem that makes the kernel skip an entry skips it and goes on; one
+/// that makes the kernel drop the rest of the message stops there, keeping the entries already decoded.
+public enum SyncMessageDecoder {
+    /// Decodes one message (one UDP payload).
+    public static func decode(_ bytes: some Collection<UInt8>) -> DecodedSyncMessage {
+        let run = { (buffer: UnsafeRawBufferPointer) -> DecodedSyncMessage in
+            var connections: [SyncConnection] = []
+            var problems: [SyncWireError] = []
+            let header = decode(buffer, into: &connections, problems: &problems)
+            let message = header.map { SyncMessage(version: $0.version, syncID: $0.syncID, connections: connections) }
+            return DecodedSyncMessage(message: message, problems: problems)
+        }
+        if let result = bytes.withContiguousStorageIfAvailable({ run(UnsafeRawBufferPointer($0)) }) {
+            return result
+        }
+        return Array(bytes).withUnsafeBytes(run)
+    }
+
+    /// Decodes one message, appending its accepted entries to `connections` and its problems to `problems`.
+    ///
+    /// This is the allocation-free form for hot paths: reuse both arrays across messages.
+    /// - Returns: the header's version and sync ID, or nil when the header was rejected.
+    public static func decode(
+        _ buffer: UnsafeRawBufferPointer,
+        into connections: inout [SyncConnection],
+        problems: inout [SyncWireError]
+    ) -> (version: SyncProtocolVersion, syncID: UInt8)? {
+        let length = buffer.count
+        guard length >= SyncWireLayout.v0HeaderLength else {
+            problems.append(SyncWireError(.headerTooShort(length: length)))
+            return nil
+        }
+        let size = Int(buffer.be16(2))
+        guard size == length else {
+            problems.append(SyncWireError(.sizeMismatch(headerSize: size, actualLength: length)))
+            return nil
+        }
+        let syncID = buffer[1]
+        // The kernel takes any header that is not a clean version 1 header for version 0.
+        if length >= SyncWireLayout.v1HeaderLength, buffer[5] == 1, buffer[0] == 0, buffer.be16(6) == 0 {
+            decodeV1Entries(buffer, into: &connections, problems: &problems)
+            return (.v1, syncID)
+        }
+        decodeV0Entries(buffer, into: &connections, problems: &problems)
+        return (.v0, syncID)
+    }
+
+    static func decodeV1Entries(
+        _ buffer: UnsafeRawBufferPointer,
+        into connections: inout [SyncConnection],
+        problems: inout [SyncWireError]
+    ) {
+        let length = buffer.count
+        let count = Int(buffer[4])
+        var next = SyncWireLayout.v1HeaderLength
+        for index in 0..<count {
+            let start = next
+            guard start + SyncWireLayout.v1IPv4EntryLength <= length else {
+                problems.append(
+                    SyncWireError(
+                        .entryPastEnd(offset: start, needed: SyncWireLayout.v1IPv4EntryLength, available: length - start),
+                        entryIndex: index
+                    )
+                )
+                return
+            }
+            let versionAndSize = buffer.be16(start + 2)
+            let size = Int(versionAndSize & 0x0fff)
+            let end = start + size
+            guard end <= length else {
+                problems.append(
+                    SyncWireError(
+                        .entrySizeBeyondMessage(offset: start, entrySize: size, messageLength: length),
+                        entryIndex: index
+                    )
+                )
+                return
+            }
+            guard versionAndSize >> 12 == 0 else {
+                problems.append(SyncWireError(.unknownEntryVersion(Int(versionAndSize >> 12)), entryIndex: index))
+                return
+            }
+            switch decodeV1Entry(buffer, start: start, end: end) {
+            case .accepted(let connection):
+                connections.append(connection)
+            case .rejected(let reason):
+                let error = SyncWireError(reason, entryIndex: index)
+                problems.append(error)
+                if error.consequence != .entrySkipped { return }
+            }
+            next = start + ((size + 3) & ~3)
+        }
+        if next < length {
+            problems.append(SyncWireError(.trailingBytes(count: length - next), entryIndex: count))
+        }
+    }
+
+    @inline(__always)
+    static func decodeV1Entry(
+        _ b: UnsafeRawBufferPointer,
+        start p: Int,
+        end: Int
+    ) -> EntryOutcome {
+        let type = b[p]
+        let isIPv6 = type & 1 != 0
+        guard isIPv6 || type == 0 else { return .rejected(.unknownEntryType(type)) }
+        let fixed = isIPv6 ? SyncWireLayout.v1IPv6EntryLength : SyncWireLayout.v1IPv4EntryLength
+        guard p + fixed <= end else { return .rejected(.entrySizeTooSmall(entrySize: end - p, minimum: fixed)) }
+
+        var sequence: SequenceOptions?
+        var peData: [UInt8]?
+        var peName: [UInt8]?
+        var unknown: [UnknownSyncOption] = []
+        var q = p + fixed
+        while q < end {
+            guard q + 2 <= end else { return .rejected(.optionHeaderPastEnd) }
+            let optionType = b[q]
+            let optionLength = Int(b[q + 1])
+            q += 2
+            guard optionLength > 0 else { return .rejected(.zeroLengthOption(type: optionType)) }
+            guard q + optionLength <= end else {
+                return .rejected(.optionPastEnd(type: optionType, length: optionLength))
+            }
+            switch optionType & ~SyncWireLayout.optionalOptionBit {
+            case SyncWireLayout.optionSequenceData:
+                guard optionLength == SyncWireLayout.sequenceOptionsLength else {
+                    return .rejected(.sequenceOptionLength(optionLength))
+                }
+                guard sequence == nil else { return .rejected(.duplicateOption(type: optionType)) }
+                sequence = SequenceOptions(
+                    inbound: SequenceAdjustment(
+                        initialSequence: b.be32(q),
+                        delta: b.be32(q + 4),
+                        previousDelta: b.be32(q + 8)
+                    ),
+                    outbound: SequenceAdjustment(
+                        initialSequence: b.be32(q + 12),
+                        delta: b.be32(q + 16),
+                        previousDelta: b.be32(q + 20)
+                    )
+                )
+            case SyncWireLayout.optionPersistenceData:
+                guard peData == nil else { return .rejected(.duplicateOption(type: optionType)) }
+                peData = b.bytes(q, optionLength)
+            case SyncWireLayout.optionPersistenceName:
+                guard optionLength <= PersistenceData.maximumNameLength else {
+                    return .rejected(.persistenceNameTooLong(length: optionLength))
+                }
+                guard peName == nil else { return .rejected(.duplicateOption(type: optionType)) }
+                peName = b.bytes(q, optionLength)
+            default:
+                // The kernel stops at an unknown mandatory option and skips the entry without reading further.
+                guard optionType & SyncWireLayout.optionalOptionBit != 0 else {
+                    return .rejected(.unknownMandatoryOption(type: optionType & ~SyncWireLayout.optionalOptionBit))
+                }
+                unknown.append(UnknownSyncOption(type: optionType, payload: b.bytes(q, optionLength)))
+            }
+            q += optionLength
+        }
+
+        let flags = ConnectionFlags(rawValue: b.be32(p + 4))
+        let state = ConnectionState(rawValue: b.be16(p + 8))
+        let proto = IPProtocol(rawValue: b[p + 1])
+        if let reason = semanticProblem(protocol: proto, state: state, flags: flags) { return .rejected(reason) }
+        var persistence: PersistenceData?
+        if let peData {
+            guard let peName else { return .rejected(.persistenceDataWithoutName) }
+            persistence = PersistenceData(engine: String(decoding: peName, as: UTF8.self), data: peData)
+        } else if let peName {
+            persistence = PersistenceData(engine: String(decoding: peName, as: UTF8.self), data: [])
+        }
+
+        let client: IPAddress
+        let virtual: IPAddress
+        let destination: IPAddress
+        if isIPv6 {
+            client = .v6(IPv6Address(high: b.be64(24 + p), low: b.be64(32 + p)))
+            virtual = .v6(IPv6Address(high: b.be64(40 + p), low: b.be64(48 + p)))
+            destination = .v6(IPv6Address(high: b.be64(56 + p), low: b.be64(64 + p)))
+        } else {
+            client = .v4(IPv4Address(b.be32(p + 24)))
+            virtual = .v4(IPv4Address(b.be32(p + 28)))
+            destination = .v4(IPv4Address(b.be32(p + 32)))
+        }
+        return .accepted(
+            SyncConnection(
+                ipProtocol: proto,
+                client: Endpoint(client, b.be16(p + 10)),
+                virtual: Endpoint(virtual, b.be16(p + 12)),
+                destination: Endpoint(destination, b.be16(p + 14)),
+                flags: flags,
+                state: state,
+                timeout: b.be32(p + 20),
+                fwmark: b.be32(p + 16),
+                sequence: sequence,
+                persistence: persistence,
+                unknownOptions: unknown
+            )
+        )
+    }
+
+    /// The kernel's per-entry checks after parsing: a non-template needs an IPVS protocol handler and a state in
+    /// its range; a template's state is only logged when out of range.
+    @inline(__always)
+    static func semanticProblem(
+        protocol proto: IPProtocol,
+        state: ConnectionState,
+        flags: ConnectionFlags
+    ) -> SyncWireError.Reason? {
+        if flags.contains(.template) { return nil }
+        guard let states = proto.ipvsStateCount else { return .unsupportedProtocol(proto.rawValue) }
+        guard state.rawValue < states else { return .invalidState(state: state.rawValue, protocolName: proto.name) }
+        return nil
+    }
+
+    static func decodeV0Entries(
+        _ b: UnsafeRawBufferPointer,
+        into connections: inout [SyncConnection],
+        problems: inout [SyncWireError]
+    ) {
+        let length = b.count
+        let count = Int(b[0])
+        var p = SyncWireLayout.v0HeaderLength
+        for index in 0..<count {
+            guard p + SyncWireLayout.v0EntryLength <= length else {
+                problems.append(
+                    SyncWireError(
+                        .entryPastEnd(offset: p, needed: SyncWireLayout.v0EntryLength, available: length - p),
+                        entryIndex: index
+                    )
+                )
+                return
+            }
+            let flags = ConnectionFlags(rawValue: UInt32(b.be16(p + 20)))
+            var sequence: SequenceOptions?
+            var entryLength = SyncWireLayout.v0EntryLength
+            if !flags.isDisjoint(with: .sequenceMask) {
+                entryLength = SyncWireLayout.v0EntryWithSequenceLength
+                guard p + entryLength <= length else {
+                    problems.append(
+                        SyncWireError(
+                            .entryPastEnd(offset: p, needed: entryLength, available: length - p),
+                            entryIndex: index
+                        )
+                    )
+                    return
+                }
+                // Version 0 copies the options struct in the master's host byte order (little-endian on x86).
+                let o = p + SyncWireLayout.v0EntryLength
+                sequence = SequenceOptions(
+                    inbound: SequenceAdjustment(
+                        initialSequence: b.le32(o),
+                        delta: b.le32(o + 4),
+                        previousDelta: b.le32(o + 8)
+                    ),
+                    outbound: SequenceAdjustment(
+                        initialSequence: b.le32(o + 12),
+                        delta: b.le32(o + 16),
+                        previousDelta: b.le32(o + 20)
+                    )
+                )
+            }
+            let state = ConnectionState(rawValue: b.be16(p + 22))
+            let proto = IPProtocol(rawValue: b[p + 1])
+            if let reason = semanticProblem(protocol: proto, state: state, flags: flags) {
+                problems.append(SyncWireError(reason, entryIndex: index))
+            } else {
+                connections.append(
+                    SyncConnection(
+                        ipProtocol: proto,
+                        client: Endpoint(.v4(IPv4Address(b.be32(p + 8))), b.be16(p + 2)),
+                        virtual: Endpoint(.v4(IPv4Address(b.be32(p + 12))), b.be16(p + 4)),
+                        destination: Endpoint(.v4(IPv4Address(b.be32(p + 16))), b.be16(p + 6)),
+                        flags: flags,
+                        state: state,
+                        sequence: sequence
+                    )
+                )
+            }
+            p += entryLength
+        }
+        if p < length {
+            problems.append(SyncWireError(.trailingBytes(count: length - p), entryIndex: count))
+        }
+    }
+}
+
+/// What decoding one entry gave: the entry, or why the kernel would not take it.
+enum EntryOutcome {
+    case accepted(SyncConnection)
+    case rejected(SyncWireError.Reason)
+}

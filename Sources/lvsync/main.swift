@@ -1,0 +1,2 @@
+import SyncWire
+@main struct M { static func main() {} }

@@ -1,0 +1,77 @@
+"""Client traffic for the lab (run in the client namespace).
+
+traffic.py hold SECONDS  open TCP v4 (:80), TCP v6 ([fd00::100]:443), fwmark TCP
+                         (:8080) and SCTP (:3868) connections, exchange a few
+                         echoes on each, print "ready", keep them open SECONDS
+                         (established conns are what a failover must keep)
+traffic.py udp           UDP v4 (:53), SIP (:5060, one Call-ID per flow) and
+                         UDP v6 ([fd00::100]:4789) flows, 3 datagrams each
+Each kind prints "<kind> <answered>/<tried>": the real servers must answer.
+"""
+import socket
+import sys
+import time
+
+VIP4, VIP6 = "10.0.0.100", "fd00::100"
+CALL_ID = "call-%d-a84b4c76e66710@client.example"
+
+
+def stream(kind, family, proto, addr, n, rounds=3):
+    socks, ok = [], 0
+    for i in range(n):
+        s = socket.socket(family, socket.SOCK_STREAM, proto)
+        s.settimeout(5)
+        try:
+            s.connect(addr)
+            for r in range(rounds):
+                msg = b"%s-%d-%d" % (kind.encode(), i, r)
+                s.sendall(msg)
+                if s.recv(100) != msg:
+                    raise OSError("bad echo")
+            ok += 1
+        except OSError as e:
+            print(kind, i, "error:", e, flush=True)
+        socks.append(s)
+    print("%s %d/%d" % (kind, ok, n), flush=True)
+    return socks
+
+
+def dgram(kind, family, src, dst, n, payload):
+    ok = 0
+    for i in range(n):
+        s = socket.socket(family, socket.SOCK_DGRAM)
+        s.bind((src[0], src[1] + i))
+        s.settimeout(1)
+        got = False
+        for _ in range(3):
+            s.sendto(payload(i), dst)
+            try:
+                s.recvfrom(4096)
+                got = True
+            except OSError:
+                pass
+        ok += got
+        s.close()
+    print("%s %d/%d" % (kind, ok, n), flush=True)
+
+
+def sip(i):
+    return ("INVITE sip:bob@example.com SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.10:%d\r\n"
+            "Call-ID: %s\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n"
+            % (5070 + i, CALL_ID % i)).encode()
+
+
+if sys.argv[1] == "hold":
+    keep = []
+    keep += stream("tcp4", socket.AF_INET, 0, (VIP4, 80), 4)
+    keep += stream("tcp6", socket.AF_INET6, 0, (VIP6, 443), 3)
+    keep += stream("fwmark", socket.AF_INET, 0, (VIP4, 8080), 3)
+    keep += stream("sctp", socket.AF_INET, socket.IPPROTO_SCTP, (VIP4, 3868), 2)
+    print("ready", flush=True)
+    time.sleep(float(sys.argv[2]))
+elif sys.argv[1] == "udp":
+    dgram("udp4", socket.AF_INET, ("10.0.0.10", 40000), (VIP4, 53), 5, lambda i: b"q" * 20)
+    dgram("sip", socket.AF_INET, ("10.0.0.10", 5070), (VIP4, 5060), 3, sip)
+    dgram("udp6", socket.AF_INET6, ("fd00::10", 41000), (VIP6, 4789), 3, lambda i: b"v" * 30)
+else:
+    sys.exit("usage: traffic.py hold SECONDS | udp")
