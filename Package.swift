@@ -31,8 +31,7 @@ let package = Package(
         .target(name: "Mirror", dependencies: ["SyncWire"], swiftSettings: swiftSettings),
 
         // MARK: - I/O edges
-        .target(name: "CHostNetwork", cSettings: [.define("_GNU_SOURCE")]),
-        .target(name: "HostNetwork", dependencies: ["CHostNetwork", "SyncWire"], swiftSettings: swiftSettings),
+        .target(name: "HostNetwork", dependencies: ["SyncWire"], swiftSettings: swiftSettings),
 
         // MARK: - Benchmarks and the executable
         .target(name: "LVSyncBench", dependencies: ["SyncWire", "Mirror"], swiftSettings: swiftSettings),

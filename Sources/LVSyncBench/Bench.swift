@@ -1,1 +1,1 @@
-import SyncWire
+enum Placeholder {}

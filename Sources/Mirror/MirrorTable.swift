@@ -1,1 +1,260 @@
 import SyncWire
+
+/// The latest entry per connection, as a director's kernel holds it: upserted from decoded sync entries, expired by
+/// each entry's own timeout, listed as a consistent snapshot for a standby that joins late.
+///
+/// Keyed as the kernel keys connections: protocol, client, virtual (and the template bit); a template with
+/// persistence-engine data is also keyed by that data, as the SIP engine's `ct_match` compares Call-IDs.
+///
+/// Built for millions of entries: fixed 80-byte records in one array, an open-addressing index of 32-bit slots
+/// at most half full, and a side table only for the rare entries with persistence or sequence data. A value type:
+/// copying it is the O(1) consistent snapshot (copy-on-write).
+///
+/// Time is passed in (``MirrorTime``): the table never reads a clock.
+public struct MirrorTable: Sendable {
+    private var records: [MirrorRecord] = []
+    /// 0 is an empty slot; otherwise the record's index plus one.
+    private var slots: [UInt32]
+    private var extras: [UInt32: MirrorExtras] = [:]
+    /// Timeouts used for entries that carry none (version 0, or a timeout of 0).
+    public var defaultTimeouts: DefaultTimeouts
+
+    /// Creates an empty table.
+    /// - Parameters:
+    ///   - minimumCapacity: entries to make room for up front.
+    ///   - defaultTimeouts: timeouts for entries without one (version 0 entries, timeout 0).
+    public init(minimumCapacity: Int = 0, defaultTimeouts: DefaultTimeouts = .kernel) {
+        self.defaultTimeouts = defaultTimeouts
+        records.reserveCapacity(minimumCapacity)
+        var slotCount = 16
+        while slotCount < minimumCapacity * 2 { slotCount <<= 1 }
+        slots = Array(repeating: 0, count: slotCount)
+    }
+
+    /// The number of entries held, expired ones not yet removed included.
+    public var count: Int { records.count }
+
+    /// What an upsert did.
+    public enum UpsertOutcome: Hashable, Sendable {
+        /// A new entry.
+        case inserted
+        /// An existing entry was replaced by the newer one and its expiry re-armed.
+        case updated
+        /// The entry is the kernel's expiration message for a connection already replaced by one to another real
+        /// server (inactive, different destination): ignored, as the kernel ignores it.
+        case ignoredStale
+    }
+
+    /// Inserts or replaces the entry for `connection`'s key and arms its expiry at `now` + its timeout.
+    @discardableResult
+    public mutating func upsert(_ connection: SyncConnection, now: MirrorTime) -> UpsertOutcome {
+        let key = MirrorKey(connection)
+        let hash = key.hash
+        let timeout = connection.timeout.flatMap { $0 == 0 ? nil : $0 } ?? defaultTimeouts.timeout(for: connection)
+        let deadline = now.seconds &+ timeout
+        var record = MirrorRecord(connection, deadline: deadline, hash: hash)
+        let extra = MirrorExtras(connection)
+        if extra != nil { record.kind |= MirrorRecord.Kind.hasExtras }
+
+        switch find(key, hash: hash) {
+        case .found(_, let index):
+            let old = records[index]
+            if !connection.isTemplate, connection.flags.contains(.inactive),
+                old.destination != record.destination || old.destinationPort != record.destinationPort
+            {
+                return .ignoredStale
+            }
+            records[index] = record
+            extras[UInt32(index)] = extra
+            return .updated
+        case .vacant(let slot):
+            let index = records.count
+            records.append(record)
+            if let extra { extras[UInt32(index)] = extra }
+            slots[slot] = UInt32(index + 1)
+            if records.count * 2 > slots.count { grow() }
+            return .inserted
+        }
+    }
+
+    /// The entry for the key of `connection` (protocol, client, virtual, template bit, persistence data), if held
+    /// and not expired at `now`.
+    public func lookup(_ connection: SyncConnection, now: MirrorTime) -> SyncConnection? {
+        let key = MirrorKey(connection)
+        guard case .found(_, let index) = find(key, hash: key.hash), records[index].deadline > now.seconds else {
+            return nil
+        }
+        return entry(at: index)
+    }
+
+    /// Removes the entry with the key of `connection`.
+    /// - Returns: whether there was one.
+    @discardableResult
+    public mutating func remove(_ connection: SyncConnection) -> Bool {
+        let key = MirrorKey(connection)
+        guard case .found(let slot, let index) = find(key, hash: key.hash) else { return false }
+        remove(slot: slot, index: index)
+        return true
+    }
+
+    /// Removes every entry whose deadline is at or before `now`.
+    /// - Returns: the number removed.
+    @discardableResult
+    public mutating func removeExpired(now: MirrorTime) -> Int {
+        var removed = 0
+        var index = 0
+        while index < records.count {
+            if records[index].deadline <= now.seconds {
+                remove(slot: slotOf(index: index), index: index)
+                removed += 1
+            } else {
+                index += 1
+            }
+        }
+        return removed
+    }
+
+    /// Calls `body` with every entry alive at `now`, in storage order.
+    public func forEach(now: MirrorTime, _ body: (SyncConnection) throws -> Void) rethrows {
+        for index in records.indices where records[index].deadline > now.seconds {
+            try body(entry(at: index))
+        }
+    }
+
+    /// Every entry alive at `now`, with the seconds each has left.
+    public func snapshot(now: MirrorTime) -> [(connection: SyncConnection, remaining: UInt32)] {
+        var result: [(connection: SyncConnection, remaining: UInt32)] = []
+        result.reserveCapacity(records.count)
+        for index in records.indices where records[index].deadline > now.seconds {
+            result.append((entry(at: index), records[index].deadline - now.seconds))
+        }
+        return result
+    }
+
+    /// Counts of the entries alive at `now` by protocol, template or not, and state name.
+    public func counts(now: MirrorTime) -> [MirrorCountKey: Int] {
+        var counts: [MirrorCountKey: Int] = [:]
+        for record in records where record.deadline > now.seconds {
+            let proto = IPProtocol(rawValue: record.ipProtocol)
+            let template = record.kind & MirrorRecord.Kind.template != 0
+            let state = ConnectionState(rawValue: record.state).name(protocol: proto, template: template)
+            counts[MirrorCountKey(ipProtocol: proto, isTemplate: template, stateName: state), default: 0] += 1
+        }
+        return counts
+    }
+
+    /// Bytes the table holds: record and slot storage at their capacities, plus the side table's entries.
+    public var memoryFootprint: Int {
+        let sideEntry = MemoryLayout<UInt32>.stride + MemoryLayout<MirrorExtras>.stride
+        let sideData = extras.values.reduce(0) { sum, extra in
+            sum + (extra.persistence.map { $0.data.count + $0.engine.utf8.count + 64 } ?? 0)
+                + extra.unknownOptions.reduce(0) { $0 + $1.payload.count + 48 }
+        }
+        return records.capacity * MemoryLayout<MirrorRecord>.stride + slots.capacity * MemoryLayout<UInt32>.stride
+            + extras.capacity * sideEntry + sideData
+    }
+
+    // MARK: - Index
+
+    private enum Probe {
+        case found(slot: Int, index: Int)
+        case vacant(slot: Int)
+    }
+
+    private func find(_ key: MirrorKey, hash: UInt32) -> Probe {
+        let mask = slots.count - 1
+        var slot = Int(hash) & mask
+        while true {
+            let value = slots[slot]
+            if value == 0 { return .vacant(slot: slot) }
+            let index = Int(value - 1)
+            let record = records[index]
+            if record.hash == hash, record.hasKey(of: key), persistenceMatches(key, index: index) {
+                return .found(slot: slot, index: index)
+            }
+            slot = (slot + 1) & mask
+        }
+    }
+
+    private func persistenceMatches(_ key: MirrorKey, index: Int) -> Bool {
+        let stored = extras[UInt32(index)]?.persistence.flatMap { $0.data.isEmpty ? nil : $0.data }
+        return key.kindBits & MirrorRecord.Kind.template == 0 || stored == key.persistenceData
+    }
+
+    private func slotOf(index: Int) -> Int {
+        let mask = slots.count - 1
+        var slot = Int(records[index].hash) & mask
+        while slots[slot] != UInt32(index + 1) { slot = (slot + 1) & mask }
+        return slot
+    }
+
+    /// Removes a record: empties its slot with backward-shift deletion (no tombstones), then moves the last record
+    /// into the hole so records stay dense.
+    private mutating func remove(slot: Int, index: Int) {
+        let mask = slots.count - 1
+        var hole = slot
+        var next = (hole + 1) & mask
+        while slots[next] != 0 {
+            let home = Int(records[Int(slots[next] - 1)].hash) & mask
+            // Move the entry back if its home is not in the cyclic range (hole, next].
+            let stays = hole <= next ? (hole < home && home <= next) : (hole < home || home <= next)
+            if !stays {
+                slots[hole] = slots[next]
+                hole = next
+            }
+            next = (next + 1) & mask
+        }
+        slots[hole] = 0
+
+        let last = records.count - 1
+        extras[UInt32(index)] = nil
+        if index != last {
+            let lastSlot = slotOf(index: last)
+            records[index] = records[last]
+            slots[lastSlot] = UInt32(index + 1)
+            if let moved = extras.removeValue(forKey: UInt32(last)) { extras[UInt32(index)] = moved }
+        }
+        records.removeLast()
+    }
+
+    private mutating func grow() {
+        let count = slots.count * 2
+        let mask = count - 1
+        var newSlots = [UInt32](repeating: 0, count: count)
+        for index in records.indices {
+            var slot = Int(records[index].hash) & mask
+            while newSlots[slot] != 0 { slot = (slot + 1) & mask }
+            newSlots[slot] = UInt32(index + 1)
+        }
+        slots = newSlots
+    }
+
+    private func entry(at index: Int) -> SyncConnection {
+        let record = records[index]
+        return record.connection(
+            extras: record.kind & MirrorRecord.Kind.hasExtras != 0 ? extras[UInt32(index)] : nil
+        )
+    }
+}
+
+/// A point in time for the mirror table: whole seconds on a monotonic clock from any fixed origin.
+public struct MirrorTime: Hashable, Sendable, Comparable {
+    /// Seconds since the origin.
+    public var seconds: UInt32
+
+    public init(seconds: UInt32) { self.seconds = seconds }
+
+    /// The time `duration` after the origin, rounded down to whole seconds (negative durations give 0).
+    public init(sinceOrigin duration: Duration) {
+        seconds = UInt32(clamping: max(0, duration.components.seconds))
+    }
+
+    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.seconds < rhs.seconds }
+}
+
+/// A group in ``MirrorTable/counts(now:)``.
+public struct MirrorCountKey: Hashable, Sendable {
+    public var ipProtocol: IPProtocol
+    public var isTemplate: Bool
+    public var stateName: String
+}

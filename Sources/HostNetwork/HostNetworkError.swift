@@ -1,0 +1,26 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Every error of the HostNetwork module: a system call that failed, with the call, its subject and `errno`.
+public struct HostNetworkError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// What was being done, e.g. `setsockopt(IP_MULTICAST_IF) on lvsync0`.
+    public var operation: String
+    /// The `errno` value, or nil for a failure that has none (an unknown interface name).
+    public var errno: Int32?
+    /// Extra words for failures without errno.
+    public var detail: String?
+
+    public init(operation: String, errno: Int32? = nil, detail: String? = nil) {
+        self.operation = operation
+        self.errno = errno
+        self.detail = detail
+    }
+
+    public var description: String {
+        var text = operation
+        if let errno { text += ": \(String(cString: strerror(errno))) (errno \(errno))" }
+        if let detail { text += ": \(detail)" }
+        return text
+    }
+}

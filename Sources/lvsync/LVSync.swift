@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// The `lvsync` command: the daemon and its tools.
+@main
+struct LVSync: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lvsync",
+        abstract: "Connection mirroring, VIP failover and IPVS control for Linux LVS director pairs.",
+        subcommands: [DecodeCommand.self, ReplayCommand.self, BenchCommand.self]
+    )
+}

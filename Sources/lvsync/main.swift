@@ -1,2 +1,0 @@
-import SyncWire
-@main struct M { static func main() {} }
