@@ -95,10 +95,7 @@ public enum SyncMessageDecoder {
                 problems.append(SyncWireError(.unknownEntryVersion(Int(versionAndSize >> 12)), entryIndex: index))
                 return
             }
-            switch decodeV1Entry(buffer, start: start, end: end) {
-            case .accepted(let connection):
-                connections.append(connection)
-            case .rejected(let reason):
+            if let reason = decodeV1Entry(buffer, start: start, end: end, into: &connections) {
                 let error = SyncWireError(reason, entryIndex: index)
                 problems.append(error)
                 if error.consequence != .entrySkipped { return }
@@ -114,34 +111,91 @@ public enum SyncMessageDecoder {
     static func decodeV1Entry(
         _ b: UnsafeRawBufferPointer,
         start p: Int,
-        end: Int
-    ) -> EntryOutcome {
+        end: Int,
+        into connections: inout [SyncConnection]
+    ) -> SyncWireError.Reason? {
         let type = b[p]
         let isIPv6 = type & 1 != 0
-        guard isIPv6 || type == 0 else { return .rejected(.unknownEntryType(type)) }
+        guard isIPv6 || type == 0 else { return (.unknownEntryType(type)) }
         let fixed = isIPv6 ? SyncWireLayout.v1IPv6EntryLength : SyncWireLayout.v1IPv4EntryLength
-        guard p + fixed <= end else { return .rejected(.entrySizeTooSmall(entrySize: end - p, minimum: fixed)) }
+        guard p + fixed <= end else { return (.entrySizeTooSmall(entrySize: end - p, minimum: fixed)) }
 
+        var extras: SyncConnectionExtras?
+        if p + fixed < end {
+            switch decodeOptions(b, start: p + fixed, end: end) {
+            case .success(let decoded): extras = decoded
+            case .failure(let problem): return (problem.reason)
+            }
+        }
+
+        let flags = ConnectionFlags(rawValue: b.be32(p + 4))
+        let state = ConnectionState(rawValue: b.be16(p + 8))
+        let proto = IPProtocol(rawValue: b[p + 1])
+        if let reason = semanticProblem(protocol: proto, state: state, flags: flags) { return (reason) }
+        if let persistence = extras?.persistence, !persistence.data.isEmpty, persistence.engine.isEmpty {
+            return (.persistenceDataWithoutName)
+        }
+        let client: IPv6Address
+        let virtual: IPv6Address
+        let destination: IPv6Address
+        if isIPv6 {
+            client = IPv6Address(high: b.be64(24 + p), low: b.be64(32 + p))
+            virtual = IPv6Address(high: b.be64(40 + p), low: b.be64(48 + p))
+            destination = IPv6Address(high: b.be64(56 + p), low: b.be64(64 + p))
+        } else {
+            client = IPv6Address(high: 0, low: UInt64(b.be32(p + 24)))
+            virtual = IPv6Address(high: 0, low: UInt64(b.be32(p + 28)))
+            destination = IPv6Address(high: 0, low: UInt64(b.be32(p + 32)))
+        }
+        connections.append(
+            SyncConnection(
+                ipProtocol: proto,
+                isIPv6: isIPv6,
+                client: client,
+                clientPort: b.be16(p + 10),
+                virtual: virtual,
+                virtualPort: b.be16(p + 12),
+                destination: destination,
+                destinationPort: b.be16(p + 14),
+                flags: flags,
+                state: state,
+                timeout: b.be32(p + 20),
+                fwmark: b.be32(p + 16),
+                extras: extras
+            )
+        )
+        return nil
+    }
+
+    /// Parses the option TLVs of one entry, with the kernel's checks, in the kernel's order.
+    static func decodeOptions(
+        _ b: UnsafeRawBufferPointer,
+        start: Int,
+        end: Int
+    ) -> Result<SyncConnectionExtras?, SyncWireError> {
+        func fail(_ reason: SyncWireError.Reason) -> Result<SyncConnectionExtras?, SyncWireError> {
+            .failure(SyncWireError(reason))
+        }
         var sequence: SequenceOptions?
         var peData: [UInt8]?
         var peName: [UInt8]?
         var unknown: [UnknownSyncOption] = []
-        var q = p + fixed
+        var q = start
         while q < end {
-            guard q + 2 <= end else { return .rejected(.optionHeaderPastEnd) }
+            guard q + 2 <= end else { return fail(.optionHeaderPastEnd) }
             let optionType = b[q]
             let optionLength = Int(b[q + 1])
             q += 2
-            guard optionLength > 0 else { return .rejected(.zeroLengthOption(type: optionType)) }
+            guard optionLength > 0 else { return fail(.zeroLengthOption(type: optionType)) }
             guard q + optionLength <= end else {
-                return .rejected(.optionPastEnd(type: optionType, length: optionLength))
+                return fail(.optionPastEnd(type: optionType, length: optionLength))
             }
             switch optionType & ~SyncWireLayout.optionalOptionBit {
             case SyncWireLayout.optionSequenceData:
                 guard optionLength == SyncWireLayout.sequenceOptionsLength else {
-                    return .rejected(.sequenceOptionLength(optionLength))
+                    return fail(.sequenceOptionLength(optionLength))
                 }
-                guard sequence == nil else { return .rejected(.duplicateOption(type: optionType)) }
+                guard sequence == nil else { return fail(.duplicateOption(type: optionType)) }
                 sequence = SequenceOptions(
                     inbound: SequenceAdjustment(
                         initialSequence: b.be32(q),
@@ -155,63 +209,33 @@ public enum SyncMessageDecoder {
                     )
                 )
             case SyncWireLayout.optionPersistenceData:
-                guard peData == nil else { return .rejected(.duplicateOption(type: optionType)) }
+                guard peData == nil else { return fail(.duplicateOption(type: optionType)) }
                 peData = b.bytes(q, optionLength)
             case SyncWireLayout.optionPersistenceName:
                 guard optionLength <= PersistenceData.maximumNameLength else {
-                    return .rejected(.persistenceNameTooLong(length: optionLength))
+                    return fail(.persistenceNameTooLong(length: optionLength))
                 }
-                guard peName == nil else { return .rejected(.duplicateOption(type: optionType)) }
+                guard peName == nil else { return fail(.duplicateOption(type: optionType)) }
                 peName = b.bytes(q, optionLength)
             default:
                 // The kernel stops at an unknown mandatory option and skips the entry without reading further.
                 guard optionType & SyncWireLayout.optionalOptionBit != 0 else {
-                    return .rejected(.unknownMandatoryOption(type: optionType & ~SyncWireLayout.optionalOptionBit))
+                    return fail(.unknownMandatoryOption(type: optionType & ~SyncWireLayout.optionalOptionBit))
                 }
                 unknown.append(UnknownSyncOption(type: optionType, payload: b.bytes(q, optionLength)))
             }
             q += optionLength
         }
 
-        let flags = ConnectionFlags(rawValue: b.be32(p + 4))
-        let state = ConnectionState(rawValue: b.be16(p + 8))
-        let proto = IPProtocol(rawValue: b[p + 1])
-        if let reason = semanticProblem(protocol: proto, state: state, flags: flags) { return .rejected(reason) }
         var persistence: PersistenceData?
         if let peData {
-            guard let peName else { return .rejected(.persistenceDataWithoutName) }
-            persistence = PersistenceData(engine: String(decoding: peName, as: UTF8.self), data: peData)
+            // PE_DATA without PE_NAME: kept with an empty engine name so the caller can reject it after the
+            // checks the kernel makes first.
+            persistence = PersistenceData(engine: peName.map { String(decoding: $0, as: UTF8.self) } ?? "", data: peData)
         } else if let peName {
             persistence = PersistenceData(engine: String(decoding: peName, as: UTF8.self), data: [])
         }
-
-        let client: IPAddress
-        let virtual: IPAddress
-        let destination: IPAddress
-        if isIPv6 {
-            client = .v6(IPv6Address(high: b.be64(24 + p), low: b.be64(32 + p)))
-            virtual = .v6(IPv6Address(high: b.be64(40 + p), low: b.be64(48 + p)))
-            destination = .v6(IPv6Address(high: b.be64(56 + p), low: b.be64(64 + p)))
-        } else {
-            client = .v4(IPv4Address(b.be32(p + 24)))
-            virtual = .v4(IPv4Address(b.be32(p + 28)))
-            destination = .v4(IPv4Address(b.be32(p + 32)))
-        }
-        return .accepted(
-            SyncConnection(
-                ipProtocol: proto,
-                client: Endpoint(client, b.be16(p + 10)),
-                virtual: Endpoint(virtual, b.be16(p + 12)),
-                destination: Endpoint(destination, b.be16(p + 14)),
-                flags: flags,
-                state: state,
-                timeout: b.be32(p + 20),
-                fwmark: b.be32(p + 16),
-                sequence: sequence,
-                persistence: persistence,
-                unknownOptions: unknown
-            )
-        )
+        return .success(SyncConnectionExtras(sequence: sequence, persistence: persistence, unknownOptions: unknown))
     }
 
     /// The kernel's per-entry checks after parsing: a non-template needs an IPVS protocol handler and a state in
@@ -283,12 +307,18 @@ public enum SyncMessageDecoder {
                 connections.append(
                     SyncConnection(
                         ipProtocol: proto,
-                        client: Endpoint(.v4(IPv4Address(b.be32(p + 8))), b.be16(p + 2)),
-                        virtual: Endpoint(.v4(IPv4Address(b.be32(p + 12))), b.be16(p + 4)),
-                        destination: Endpoint(.v4(IPv4Address(b.be32(p + 16))), b.be16(p + 6)),
+                        isIPv6: false,
+                        client: IPv6Address(high: 0, low: UInt64(b.be32(p + 8))),
+                        clientPort: b.be16(p + 2),
+                        virtual: IPv6Address(high: 0, low: UInt64(b.be32(p + 12))),
+                        virtualPort: b.be16(p + 4),
+                        destination: IPv6Address(high: 0, low: UInt64(b.be32(p + 16))),
+                        destinationPort: b.be16(p + 6),
                         flags: flags,
                         state: state,
-                        sequence: sequence
+                        timeout: nil,
+                        fwmark: nil,
+                        extras: SyncConnectionExtras(sequence: sequence, persistence: nil, unknownOptions: [])
                     )
                 )
             }
@@ -298,10 +328,4 @@ public enum SyncMessageDecoder {
             problems.append(SyncWireError(.trailingBytes(count: length - p), entryIndex: count))
         }
     }
-}
-
-/// What decoding one entry gave: the entry, or why the kernel would not take it.
-enum EntryOutcome {
-    case accepted(SyncConnection)
-    case rejected(SyncWireError.Reason)
 }

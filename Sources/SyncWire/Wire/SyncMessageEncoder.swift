@@ -39,10 +39,20 @@ public enum SyncMessageEncoder {
         of connection: SyncConnection,
         version: SyncProtocolVersion
     ) throws(SyncWireError) -> Int {
-        let family = connection.client.address.family
-        guard connection.virtual.address.family == family, connection.destination.address.family == family else {
-            throw SyncWireError(.mixedAddressFamilies)
+        guard connection.hasOneAddressFamily else { throw SyncWireError(.mixedAddressFamilies) }
+        let family = connection.family
+        guard let extras = connection.extras else {
+            switch version {
+            case .v1: return family == .inet ? SyncWireLayout.v1IPv4EntryLength : SyncWireLayout.v1IPv6EntryLength
+            case .v0:
+                guard family == .inet else { throw SyncWireError(.notRepresentableInV0("IPv6 entries")) }
+                guard connection.flags.isDisjoint(with: .sequenceMask) else {
+                    throw SyncWireError(.sequenceFlagsWithoutData)
+                }
+                return SyncWireLayout.v0EntryLength
+            }
         }
+        _ = extras
         switch version {
         case .v0:
             guard family == .inet else { throw SyncWireError(.notRepresentableInV0("IPv6 entries")) }
@@ -97,19 +107,19 @@ public enum SyncMessageEncoder {
             buffer[5] = 1
             buffer.storeBE16(0, at: 6)
             offset = SyncWireLayout.v1HeaderLength
-            for connection in message.connections {
+            for index in message.connections.indices {
                 while offset & 3 != 0 {
                     buffer[offset] = 0
                     offset += 1
                 }
-                offset += writeV1Entry(connection, into: buffer, at: offset)
+                offset += writeV1Entry(message.connections[index], into: buffer, at: offset)
             }
         case .v0:
             buffer[0] = count
             buffer[1] = message.syncID
             offset = SyncWireLayout.v0HeaderLength
-            for connection in message.connections {
-                offset += writeV0Entry(connection, into: buffer, at: offset)
+            for index in message.connections.indices {
+                offset += writeV0Entry(message.connections[index], into: buffer, at: offset)
             }
         }
         buffer.storeBE16(UInt16(truncatingIfNeeded: offset), at: 2)
@@ -117,40 +127,43 @@ public enum SyncMessageEncoder {
     }
 
     @inline(__always)
-    static func writeAddress(_ address: IPAddress, into b: UnsafeMutableRawBufferPointer, at offset: Int) {
-        switch address {
-        case .v4(let a):
-            b.storeBE32(a.value, at: offset)
-        case .v6(let a):
+    static func writeAddress(_ a: IPv6Address, isIPv6: Bool, into b: UnsafeMutableRawBufferPointer, at offset: Int) {
+        if isIPv6 {
             b.storeBE64(a.high, at: offset)
             b.storeBE64(a.low, at: offset + 8)
+        } else {
+            b.storeBE32(UInt32(truncatingIfNeeded: a.low), at: offset)
         }
     }
 
     @inline(__always)
     static func writeV1Entry(_ c: SyncConnection, into b: UnsafeMutableRawBufferPointer, at p: Int) -> Int {
-        let isIPv6 = c.client.address.family == .inet6
+        let isIPv6 = c.family == .inet6
         b[p] = isIPv6 ? 1 : 0
         b[p + 1] = c.ipProtocol.rawValue
         b.storeBE32(c.flags.rawValue, at: p + 4)
         b.storeBE16(c.state.rawValue, at: p + 8)
-        b.storeBE16(c.client.port, at: p + 10)
-        b.storeBE16(c.virtual.port, at: p + 12)
-        b.storeBE16(c.destination.port, at: p + 14)
-        b.storeBE32(c.fwmark ?? 0, at: p + 16)
-        b.storeBE32(c.timeout ?? 0, at: p + 20)
+        b.storeBE16(c.clientPort, at: p + 10)
+        b.storeBE16(c.virtualPort, at: p + 12)
+        b.storeBE16(c.destinationPort, at: p + 14)
+        b.storeBE32(c.fwmarkValue, at: p + 16)
+        b.storeBE32(c.timeoutValue, at: p + 20)
         let step = isIPv6 ? 16 : 4
-        writeAddress(c.client.address, into: b, at: p + 24)
-        writeAddress(c.virtual.address, into: b, at: p + 24 + step)
-        writeAddress(c.destination.address, into: b, at: p + 24 + 2 * step)
+        writeAddress(c.clientAddress, isIPv6: isIPv6, into: b, at: p + 24)
+        writeAddress(c.virtualAddress, isIPv6: isIPv6, into: b, at: p + 24 + step)
+        writeAddress(c.destinationAddress, isIPv6: isIPv6, into: b, at: p + 24 + 2 * step)
         var q = p + 24 + 3 * step
-        if let sequence = c.sequence {
+        guard let extras = c.extras else {
+            b.storeBE16(UInt16(q - p), at: p + 2)
+            return q - p
+        }
+        if let sequence = extras.sequence {
             b[q] = SyncWireLayout.optionSequenceData
             b[q + 1] = UInt8(SyncWireLayout.sequenceOptionsLength)
             writeSequence(sequence, into: b, at: q + 2, bigEndian: true)
             q += 2 + SyncWireLayout.sequenceOptionsLength
         }
-        if let persistence = c.persistence {
+        if let persistence = extras.persistence {
             if !persistence.data.isEmpty {
                 b[q] = SyncWireLayout.optionPersistenceData
                 b[q + 1] = UInt8(persistence.data.count)
@@ -163,7 +176,7 @@ public enum SyncMessageEncoder {
             b.storeBytes(name, at: q + 2)
             q += 2 + name.count
         }
-        for option in c.unknownOptions {
+        for option in extras.unknownOptions {
             b[q] = option.type
             b[q + 1] = UInt8(option.payload.count)
             b.storeBytes(option.payload, at: q + 2)
@@ -177,15 +190,15 @@ public enum SyncMessageEncoder {
     static func writeV0Entry(_ c: SyncConnection, into b: UnsafeMutableRawBufferPointer, at p: Int) -> Int {
         b[p] = 0
         b[p + 1] = c.ipProtocol.rawValue
-        b.storeBE16(c.client.port, at: p + 2)
-        b.storeBE16(c.virtual.port, at: p + 4)
-        b.storeBE16(c.destination.port, at: p + 6)
-        writeAddress(c.client.address, into: b, at: p + 8)
-        writeAddress(c.virtual.address, into: b, at: p + 12)
-        writeAddress(c.destination.address, into: b, at: p + 16)
+        b.storeBE16(c.clientPort, at: p + 2)
+        b.storeBE16(c.virtualPort, at: p + 4)
+        b.storeBE16(c.destinationPort, at: p + 6)
+        writeAddress(c.clientAddress, isIPv6: false, into: b, at: p + 8)
+        writeAddress(c.virtualAddress, isIPv6: false, into: b, at: p + 12)
+        writeAddress(c.destinationAddress, isIPv6: false, into: b, at: p + 16)
         b.storeBE16(UInt16(truncatingIfNeeded: c.flags.rawValue), at: p + 20)
         b.storeBE16(c.state.rawValue, at: p + 22)
-        guard let sequence = c.sequence else { return SyncWireLayout.v0EntryLength }
+        guard let sequence = c.extras?.sequence else { return SyncWireLayout.v0EntryLength }
         writeSequence(sequence, into: b, at: p + SyncWireLayout.v0EntryLength, bigEndian: false)
         return SyncWireLayout.v0EntryWithSequenceLength
     }

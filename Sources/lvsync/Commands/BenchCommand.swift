@@ -1,10 +1,60 @@
 import ArgumentParser
+import LVSyncBench
 
 /// `lvsync bench`: the benchmarks behind BENCHMARKS.md.
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Run a benchmark and print its results as JSON (build with -c release).",
-        subcommands: []
+        abstract: "Run a benchmark and print its results as one JSON line (build with -c release).",
+        subcommands: [Codec.self, MirrorTable.self]
     )
+
+    struct Codec: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "codec",
+            abstract: "Decode and encode of version 1 sync messages, entries per second on one core."
+        )
+
+        @Option(help: "Distinct 1472-byte messages to cycle through.")
+        var messages = 2048
+
+        @Option(help: "Seconds to run each measurement for, at least.")
+        var seconds = 2.0
+
+        func run() throws {
+            let r = try CodecBenchmark(messageCount: messages, minimumSeconds: seconds).run()
+            var json = JSONLine()
+            json.add("benchmark", "codec")
+            json.add("messages", r.messages)
+            json.add("entries_per_message", r.entriesPerMessage)
+            json.add("decode_entries_per_s", r.decodeEntriesPerSecond.rounded())
+            json.add("encode_entries_per_s", r.encodeEntriesPerSecond.rounded())
+            json.add("roundtrip_entries_per_s", r.roundTripEntriesPerSecond.rounded())
+            json.add("checksum", r.checksum)
+            print(json.line)
+        }
+    }
+
+    struct MirrorTable: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "mirror",
+            abstract: "Mirror table upserts per second and bytes per connection."
+        )
+
+        @Option(help: "Distinct connections to insert.")
+        var connections = 1_000_000
+
+        func run() {
+            let r = MirrorBenchmark(connections: connections).run()
+            var json = JSONLine()
+            json.add("benchmark", "mirror")
+            json.add("connections", r.connections)
+            json.add("inserts_per_s", r.insertsPerSecond.rounded())
+            json.add("updates_per_s", r.updatesPerSecond.rounded())
+            json.add("bytes_per_connection", (r.bytesPerConnection * 10).rounded() / 10)
+            json.add("snapshot_s", r.snapshotSeconds)
+            json.add("expire_all_s", r.expireSeconds)
+            print(json.line)
+        }
+    }
 }
