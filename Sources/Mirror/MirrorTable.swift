@@ -257,4 +257,10 @@ public struct MirrorCountKey: Hashable, Sendable {
     public var ipProtocol: IPProtocol
     public var isTemplate: Bool
     public var stateName: String
+
+    public init(ipProtocol: IPProtocol, isTemplate: Bool, stateName: String) {
+        self.ipProtocol = ipProtocol
+        self.isTemplate = isTemplate
+        self.stateName = stateName
+    }
 }
