@@ -41,9 +41,6 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // MARK: - Fuzzing (built only by ops/fuzz.sh with -sanitize=fuzzer)
-        .executableTarget(name: "FuzzSyncWire", dependencies: ["SyncWire"], swiftSettings: swiftSettings),
-
         // MARK: - Tests
         .testTarget(name: "SyncWireTests", dependencies: ["SyncWire", propertyBased], swiftSettings: swiftSettings),
         .testTarget(name: "MirrorTests", dependencies: ["Mirror", "SyncWire"], swiftSettings: swiftSettings),

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Every error of the HostNetwork module: a system call that failed, with the call, its subject and `errno`.

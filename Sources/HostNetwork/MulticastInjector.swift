@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import SyncWire
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Hands sync messages to the kernel's *backup* sync thread on this host, the way the standby side of lvsync feeds
 /// its kernel: a UDP datagram to the sync group and port, sent out of the backup's interface with multicast
@@ -103,7 +104,9 @@ func withSocketAddress<R>(_ endpoint: Endpoint, _ body: (UnsafePointer<sockaddr>
             bytes.storeBytes(of: a.low.bigEndian, toByteOffset: 8, as: UInt64.self)
         }
         return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                body($0, socklen_t(MemoryLayout<sockaddr_in6>.size))
+            }
         }
     }
 }

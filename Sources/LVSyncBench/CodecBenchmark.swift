@@ -40,7 +40,9 @@ public struct CodecBenchmark: Sendable {
                 message.withUnsafeBytes { buffer in
                     decoded.removeAll(keepingCapacity: true)
                     _ = SyncMessageDecoder.decode(buffer, into: &decoded, problems: &problems)
-                    for i in decoded.indices { checksum &+= UInt64(decoded[i].client.port) &+ UInt64(decoded[i].timeout ?? 0) }
+                    for i in decoded.indices {
+                        checksum &+= UInt64(decoded[i].client.port) &+ UInt64(decoded[i].timeout ?? 0)
+                    }
                 }
             }
         }

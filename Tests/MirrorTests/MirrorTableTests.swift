@@ -6,7 +6,12 @@ import Testing
 struct MirrorTableTests {
     static let t0 = MirrorTime(seconds: 100)
 
-    static func tcp(_ port: UInt16, destination: String = "10.0.0.21", flags: ConnectionFlags = ConnectionFlags(rawValue: 0x83), timeout: UInt32? = 900) -> SyncConnection {
+    static func tcp(
+        _ port: UInt16,
+        destination: String = "10.0.0.21",
+        flags: ConnectionFlags = ConnectionFlags(rawValue: 0x83),
+        timeout: UInt32? = 900
+    ) -> SyncConnection {
         SyncConnection(
             ipProtocol: .tcp,
             client: Endpoint(.v4(IPv4Address(10, 0, 0, 10)), port),

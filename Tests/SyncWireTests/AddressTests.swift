@@ -6,7 +6,8 @@ struct AddressTests {
     @Test(
         "IPv6 text round trips in RFC 5952 form",
         arguments: [
-            ("fd00::10", "fd00::10"), ("0:0:0:0:0:0:0:1", "::1"), ("::", "::"), ("2001:db8:0:0:1:0:0:1", "2001:db8::1:0:0:1"),
+            ("fd00::10", "fd00::10"), ("0:0:0:0:0:0:0:1", "::1"), ("::", "::"),
+            ("2001:db8:0:0:1:0:0:1", "2001:db8::1:0:0:1"),
             ("fd00:0000:0000:0000:0000:0000:0000:0100", "fd00::100"), ("::ffff:10.0.0.1", "::ffff:a00:1"),
             ("1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7:8"), ("1:0:0:2:0:0:0:3", "1:0:0:2::3"),
         ]
@@ -17,7 +18,10 @@ struct AddressTests {
         #expect(IPv6Address(canonical) == address)
     }
 
-    @Test("bad address text is refused", arguments: ["", "1.2.3", "1.2.3.256", "1::2::3", "12345::", ":1:2", "1:2:3:4:5:6:7:8:9", "g::1"])
+    @Test(
+        "bad address text is refused",
+        arguments: ["", "1.2.3", "1.2.3.256", "1::2::3", "12345::", ":1:2", "1:2:3:4:5:6:7:8:9", "g::1"]
+    )
     func badText(text: String) {
         #expect(IPAddress(text) == nil)
     }

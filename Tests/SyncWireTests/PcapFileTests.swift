@@ -5,7 +5,9 @@ import Testing
 struct PcapFileTests {
     /// A classic little-endian pcap with the given link type and frames.
     static func pcap(linkType: UInt32, frames: [[UInt8]]) -> [UInt8] {
-        func le32(_ v: UInt32) -> [UInt8] { [UInt8(v & 0xff), UInt8(v >> 8 & 0xff), UInt8(v >> 16 & 0xff), UInt8(v >> 24)] }
+        func le32(_ v: UInt32) -> [UInt8] {
+            [UInt8(v & 0xff), UInt8(v >> 8 & 0xff), UInt8(v >> 16 & 0xff), UInt8(v >> 24)]
+        }
         var bytes = [0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0] + le32(0) + le32(0) + le32(65535) + le32(linkType)
         for (i, frame) in frames.enumerated() {
             bytes += le32(1_700_000_000 + UInt32(i)) + le32(0) + le32(UInt32(frame.count)) + le32(UInt32(frame.count))
@@ -30,7 +32,8 @@ struct PcapFileTests {
     @Test("reads UDP payloads from Ethernet frames and skips other packets")
     func readsEthernet() throws {
         let message = Sample.v1([Sample.tcpDirectRoute])
-        let igmp: [UInt8] = [1, 0, 0x5e, 0, 0, 0x16, 2, 0, 0, 0, 0, 1, 0x08, 0x00, 0x46, 0, 0, 24, 0, 0, 0, 0, 1, 2]
+        let igmp: [UInt8] =
+            [1, 0, 0x5e, 0, 0, 0x16, 2, 0, 0, 0, 0, 1, 0x08, 0x00, 0x46, 0, 0, 24, 0, 0, 0, 0, 1, 2]
             + Array(repeating: 0, count: 20)
         let file = try PcapFile(bytes: Self.pcap(linkType: 1, frames: [igmp, Self.ethernetUDP(message)]))
         #expect(file.problems.isEmpty)
@@ -52,7 +55,9 @@ struct PcapFileTests {
         #expect(file.problems[0].description.contains("file ends first"))
         let fragmented = try PcapFile(bytes: Self.pcap(linkType: 1, frames: [fragment]))
         #expect(fragmented.problems[0].description.contains("IPv4 fragment"))
-        #expect(throws: SyncWireError(.pcap("pcapng is not supported; write classic pcap (tcpdump -w does by default)"))) {
+        #expect(
+            throws: SyncWireError(.pcap("pcapng is not supported; write classic pcap (tcpdump -w does by default)"))
+        ) {
             try PcapFile(bytes: [0x0a, 0x0d, 0x0d, 0x0a] + Array(repeating: 0, count: 24))
         }
         #expect(throws: SyncWireError.self) { try PcapFile(bytes: [1, 2, 3]) }

@@ -27,7 +27,9 @@ struct ProcConnTableTests {
         #expect(!tcp.isTemplate)
         let sip = table.entries[1]
         #expect(sip.isTemplate)
-        #expect(sip.persistence == PersistenceData(engine: "sip", data: Array("call-1-a84b4c76e66710@client.example".utf8)))
+        #expect(
+            sip.persistence == PersistenceData(engine: "sip", data: Array("call-1-a84b4c76e66710@client.example".utf8))
+        )
         let fwmark = table.entries[2]
         #expect(fwmark.ipProtocol == .ip)
         #expect(fwmark.virtual.description == "0.0.0.7:0")

@@ -10,7 +10,9 @@ struct PropertyTests {
     static let connection = zip(Gen.bool(), Gen.uint64(), Gen.uint64(), Gen.uint64(), Gen.uint64(), Gen.int(in: 0...3))
         .map { ipv6, r1, r2, r3, r4, shape -> SyncConnection in
             func address(_ n: UInt64) -> IPAddress {
-                ipv6 ? .v6(IPv6Address(high: n &* 0x9e37_79b9_7f4a_7c15, low: n)) : .v4(IPv4Address(UInt32(truncatingIfNeeded: n)))
+                ipv6
+                    ? .v6(IPv6Address(high: n &* 0x9e37_79b9_7f4a_7c15, low: n))
+                    : .v4(IPv4Address(UInt32(truncatingIfNeeded: n)))
             }
             let proto = UInt8(truncatingIfNeeded: r1)
             var c = SyncConnection(
@@ -29,8 +31,16 @@ struct PropertyTests {
             } else if shape == 2 {
                 c.flags.insert(.inSequence)
                 c.sequence = SequenceOptions(
-                    inbound: SequenceAdjustment(initialSequence: UInt32(truncatingIfNeeded: r2), delta: 1, previousDelta: 2),
-                    outbound: SequenceAdjustment(initialSequence: UInt32(truncatingIfNeeded: r3), delta: 3, previousDelta: 4)
+                    inbound: SequenceAdjustment(
+                        initialSequence: UInt32(truncatingIfNeeded: r2),
+                        delta: 1,
+                        previousDelta: 2
+                    ),
+                    outbound: SequenceAdjustment(
+                        initialSequence: UInt32(truncatingIfNeeded: r3),
+                        delta: 3,
+                        previousDelta: 4
+                    )
                 )
             }
             return c

@@ -28,7 +28,9 @@ struct SyncMessageCodecTests {
 
     @Test("encodes the documented example byte for byte")
     func encodesExample() throws {
-        let bytes = try SyncMessageEncoder.encode(SyncMessage(version: .v1, syncID: 5, connections: [Sample.tcpDirectRoute]))
+        let bytes = try SyncMessageEncoder.encode(
+            SyncMessage(version: .v1, syncID: 5, connections: [Sample.tcpDirectRoute])
+        )
         #expect(bytes == Self.exampleBytes)
     }
 
@@ -126,7 +128,9 @@ struct SyncMessageCodecTests {
         let back = messages.flatMap { SyncMessageDecoder.decode($0).message!.connections }
         #expect(back == entries)
 
-        let many = try SyncMessagePacker(version: .v1, syncID: 9, maximumLength: 65000).pack(entries + entries + entries)
+        let many = try SyncMessagePacker(version: .v1, syncID: 9, maximumLength: 65000).pack(
+            entries + entries + entries
+        )
         #expect(many.map { SyncMessageDecoder.decode($0).message!.connections.count } == [255, 45])
     }
 

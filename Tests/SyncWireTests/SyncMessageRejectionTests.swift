@@ -33,62 +33,146 @@ struct SyncMessageRejectionTests {
     }
 
     static let cases: [Case] = [
-        Case(name: "header shorter than 4 bytes", bytes: [0, 9, 0], reason: .headerTooShort(length: 3),
-             entryIndex: nil, consequence: .messageDropped, accepted: 0),
-        Case(name: "size field disagrees with the datagram", bytes: Array(base.dropLast()),
-             reason: .sizeMismatch(headerSize: base.count, actualLength: base.count - 1),
-             entryIndex: nil, consequence: .messageDropped, accepted: 0),
-        Case(name: "entry count runs past the end",
-             bytes: damaged { $0[4] = 4 },
-             reason: .entryPastEnd(offset: 160, needed: 36, available: 0), entryIndex: 3,
-             consequence: .restDropped, accepted: 3),
-        Case(name: "entry size runs past the end",
-             bytes: damaged { $0[udpStart + 3] = 40 },
-             reason: .entrySizeBeyondMessage(offset: udpStart, entrySize: 40, messageLength: 160), entryIndex: 2,
-             consequence: .restDropped, accepted: 2),
-        Case(name: "unknown entry format version",
-             bytes: damaged { $0[sipStart + 2] |= 0x10 },
-             reason: .unknownEntryVersion(1), entryIndex: 1, consequence: .restDropped, accepted: 1),
-        Case(name: "unknown entry type",
-             bytes: damaged { $0[8] = 2 },
-             reason: .unknownEntryType(2), entryIndex: 0, consequence: .restDropped, accepted: 0),
-        Case(name: "IPv6 type in a 36-byte entry",
-             bytes: damaged { $0[8] = 1 },
-             reason: .entrySizeTooSmall(entrySize: 36, minimum: 72), entryIndex: 0, consequence: .restDropped,
-             accepted: 0),
-        Case(name: "zero-length option",
-             bytes: damaged { $0[sipStart + 37] = 0 },
-             reason: .zeroLengthOption(type: 2), entryIndex: 1, consequence: .restDropped, accepted: 1),
-        Case(name: "option running past the end of the entry",
-             bytes: damaged { $0[sipStart + 37] = 200 },
-             reason: .optionPastEnd(type: 2, length: 200), entryIndex: 1, consequence: .restDropped, accepted: 1),
-        Case(name: "duplicated option",
-             bytes: damaged { $0[sipStart + 36 + 2 + 36] = 2 },
-             reason: .duplicateOption(type: 2), entryIndex: 1, consequence: .restDropped, accepted: 1),
-        Case(name: "option payload cut by the entry size",
-             // Shrink the SIP entry by 2 bytes: PE_NAME's 3-byte payload then runs past the entry's end.
-             bytes: damaged { $0[sipStart + 3] -= 2 },
-             reason: .optionPastEnd(type: 3, length: 3), entryIndex: 1, consequence: .restDropped, accepted: 1),
-        Case(name: "option header cut by the entry size",
-             // Shrink it by 4: only PE_NAME's type byte is left inside the entry.
-             bytes: damaged { $0[sipStart + 3] -= 4 },
-             reason: .optionHeaderPastEnd, entryIndex: 1, consequence: .restDropped, accepted: 1),
-        Case(name: "unknown mandatory option",
-             bytes: damaged { $0[sipStart + 36] = 9 },
-             reason: .unknownMandatoryOption(type: 9), entryIndex: 1, consequence: .entrySkipped, accepted: 2),
-        Case(name: "PE_DATA without PE_NAME",
-             bytes: damaged { $0[sipStart + 36 + 2 + 36] = 0x40 | 12 },
-             reason: .persistenceDataWithoutName, entryIndex: 1, consequence: .entrySkipped, accepted: 2),
-        Case(name: "protocol without an IPVS handler",
-             bytes: damaged { $0[9] = 47 },
-             reason: .unsupportedProtocol(47), entryIndex: 0, consequence: .entrySkipped, accepted: 2),
-        Case(name: "TCP state out of range",
-             bytes: damaged { $0[8 + 9] = 11 },
-             reason: .invalidState(state: 11, protocolName: "TCP"), entryIndex: 0, consequence: .entrySkipped,
-             accepted: 2),
-        Case(name: "bytes after the last entry",
-             bytes: { var b = base + [0, 0, 0, 0, 0]; fixSize(&b); return b }(),
-             reason: .trailingBytes(count: 5), entryIndex: 3, consequence: .notApplicable, accepted: 3),
+        Case(
+            name: "header shorter than 4 bytes",
+            bytes: [0, 9, 0],
+            reason: .headerTooShort(length: 3),
+            entryIndex: nil,
+            consequence: .messageDropped,
+            accepted: 0
+        ),
+        Case(
+            name: "size field disagrees with the datagram",
+            bytes: Array(base.dropLast()),
+            reason: .sizeMismatch(headerSize: base.count, actualLength: base.count - 1),
+            entryIndex: nil,
+            consequence: .messageDropped,
+            accepted: 0
+        ),
+        Case(
+            name: "entry count runs past the end",
+            bytes: damaged { $0[4] = 4 },
+            reason: .entryPastEnd(offset: 160, needed: 36, available: 0),
+            entryIndex: 3,
+            consequence: .restDropped,
+            accepted: 3
+        ),
+        Case(
+            name: "entry size runs past the end",
+            bytes: damaged { $0[udpStart + 3] = 40 },
+            reason: .entrySizeBeyondMessage(offset: udpStart, entrySize: 40, messageLength: 160),
+            entryIndex: 2,
+            consequence: .restDropped,
+            accepted: 2
+        ),
+        Case(
+            name: "unknown entry format version",
+            bytes: damaged { $0[sipStart + 2] |= 0x10 },
+            reason: .unknownEntryVersion(1),
+            entryIndex: 1,
+            consequence: .restDropped,
+            accepted: 1
+        ),
+        Case(
+            name: "unknown entry type",
+            bytes: damaged { $0[8] = 2 },
+            reason: .unknownEntryType(2),
+            entryIndex: 0,
+            consequence: .restDropped,
+            accepted: 0
+        ),
+        Case(
+            name: "IPv6 type in a 36-byte entry",
+            bytes: damaged { $0[8] = 1 },
+            reason: .entrySizeTooSmall(entrySize: 36, minimum: 72),
+            entryIndex: 0,
+            consequence: .restDropped,
+            accepted: 0
+        ),
+        Case(
+            name: "zero-length option",
+            bytes: damaged { $0[sipStart + 37] = 0 },
+            reason: .zeroLengthOption(type: 2),
+            entryIndex: 1,
+            consequence: .restDropped,
+            accepted: 1
+        ),
+        Case(
+            name: "option running past the end of the entry",
+            bytes: damaged { $0[sipStart + 37] = 200 },
+            reason: .optionPastEnd(type: 2, length: 200),
+            entryIndex: 1,
+            consequence: .restDropped,
+            accepted: 1
+        ),
+        Case(
+            name: "duplicated option",
+            bytes: damaged { $0[sipStart + 36 + 2 + 36] = 2 },
+            reason: .duplicateOption(type: 2),
+            entryIndex: 1,
+            consequence: .restDropped,
+            accepted: 1
+        ),
+        Case(
+            name: "option payload cut by the entry size",
+            // Shrink the SIP entry by 2 bytes: PE_NAME's 3-byte payload then runs past the entry's end.
+            bytes: damaged { $0[sipStart + 3] -= 2 },
+            reason: .optionPastEnd(type: 3, length: 3),
+            entryIndex: 1,
+            consequence: .restDropped,
+            accepted: 1
+        ),
+        Case(
+            name: "option header cut by the entry size",
+            // Shrink it by 4: only PE_NAME's type byte is left inside the entry.
+            bytes: damaged { $0[sipStart + 3] -= 4 },
+            reason: .optionHeaderPastEnd,
+            entryIndex: 1,
+            consequence: .restDropped,
+            accepted: 1
+        ),
+        Case(
+            name: "unknown mandatory option",
+            bytes: damaged { $0[sipStart + 36] = 9 },
+            reason: .unknownMandatoryOption(type: 9),
+            entryIndex: 1,
+            consequence: .entrySkipped,
+            accepted: 2
+        ),
+        Case(
+            name: "PE_DATA without PE_NAME",
+            bytes: damaged { $0[sipStart + 36 + 2 + 36] = 0x40 | 12 },
+            reason: .persistenceDataWithoutName,
+            entryIndex: 1,
+            consequence: .entrySkipped,
+            accepted: 2
+        ),
+        Case(
+            name: "protocol without an IPVS handler",
+            bytes: damaged { $0[9] = 47 },
+            reason: .unsupportedProtocol(47),
+            entryIndex: 0,
+            consequence: .entrySkipped,
+            accepted: 2
+        ),
+        Case(
+            name: "TCP state out of range",
+            bytes: damaged { $0[8 + 9] = 11 },
+            reason: .invalidState(state: 11, protocolName: "TCP"),
+            entryIndex: 0,
+            consequence: .entrySkipped,
+            accepted: 2
+        ),
+        Case(
+            name: "bytes after the last entry",
+            bytes: {
+                var b = base + [0, 0, 0, 0, 0]; fixSize(&b); return b
+            }(),
+            reason: .trailingBytes(count: 5),
+            entryIndex: 3,
+            consequence: .notApplicable,
+            accepted: 3
+        ),
     ]
 
     @Test("each rejection names its entry and reason and keeps what was accepted", arguments: cases)
@@ -151,14 +235,18 @@ struct SyncMessageRejectionTests {
         plain.fwmark = nil
         var bytes = try SyncMessageEncoder.encode(SyncMessage(version: .v0, syncID: 1, connections: [plain, plain]))
         bytes[0] = 3
-        #expect(SyncMessageDecoder.decode(bytes).problems.map(\.reason) == [
-            .entryPastEnd(offset: 52, needed: 24, available: 0)
-        ])
+        #expect(
+            SyncMessageDecoder.decode(bytes).problems.map(\.reason) == [
+                .entryPastEnd(offset: 52, needed: 24, available: 0)
+            ]
+        )
         bytes[0] = 2
         bytes[4 + 24 + 20] |= 0x02  // OUT_SEQ (0x0200) on the second entry: it now needs 48 bytes
-        #expect(SyncMessageDecoder.decode(bytes).problems.map(\.reason) == [
-            .entryPastEnd(offset: 28, needed: 48, available: 24)
-        ])
+        #expect(
+            SyncMessageDecoder.decode(bytes).problems.map(\.reason) == [
+                .entryPastEnd(offset: 28, needed: 48, available: 24)
+            ]
+        )
         #expect(SyncMessageDecoder.decode(bytes).message?.connections.count == 1)
     }
 

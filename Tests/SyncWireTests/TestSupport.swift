@@ -89,7 +89,9 @@ enum Sample {
         fwmark: 0
     )
 
-    static let all: [SyncConnection] = [tcpDirectRoute, udpNAT, sipTemplate, fwmarkTemplate, tcp6NAT, tcpWithSequence, sctp]
+    static let all: [SyncConnection] = [
+        tcpDirectRoute, udpNAT, sipTemplate, fwmarkTemplate, tcp6NAT, tcpWithSequence, sctp,
+    ]
 
     static func hex(_ text: String) -> [UInt8] { try! HexMessages.bytes(fromHex: text) }
 

@@ -146,7 +146,9 @@ public struct SyncConnection: Sendable {
     /// TCP sequence adjustments (version 1 option SEQ_DATA, or the version 0 options block).
     public var sequence: SequenceOptions? {
         get { extras?.sequence }
-        set { extras = SyncConnectionExtras(sequence: newValue, persistence: persistence, unknownOptions: unknownOptions) }
+        set {
+            extras = SyncConnectionExtras(sequence: newValue, persistence: persistence, unknownOptions: unknownOptions)
+        }
     }
 
     /// Persistence-engine data (version 1 options PE_DATA and PE_NAME); only templates carry it.
@@ -233,7 +235,9 @@ extension SyncConnection: CustomStringConvertible {
         text += String(flags.rawValue, radix: 16)
         if let timeout { text += " timeout \(timeout)" }
         if let fwmark, fwmark != 0 { text += " fwmark \(fwmark)" }
-        if let persistence { text += " pe \(persistence.engine) \(persistence.dataText ?? HexMessages.hex(persistence.data))" }
+        if let persistence {
+            text += " pe \(persistence.engine) \(persistence.dataText ?? HexMessages.hex(persistence.data))"
+        }
         return text
     }
 }

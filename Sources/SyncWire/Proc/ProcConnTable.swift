@@ -91,7 +91,9 @@ public struct ProcConnTable: Sendable {
         }
         guard let proto = IPProtocol(name: fields[0]) else { throw fail("unknown protocol '\(fields[0])'") }
         func endpoint(_ a: Substring, _ p: Substring, _ column: String) throws(SyncWireError) -> Endpoint {
-            guard let address = parseProcAddress(a) else { throw fail("\(column) address '\(a)' is not hex IPv4 or IPv6") }
+            guard let address = parseProcAddress(a) else {
+                throw fail("\(column) address '\(a)' is not hex IPv4 or IPv6")
+            }
             guard p.count == 4, let port = UInt16(p, radix: 16) else {
                 throw fail("\(column) port '\(p)' is not 4 hex digits")
             }

@@ -73,7 +73,11 @@ public enum SyncMessageDecoder {
             guard start + SyncWireLayout.v1IPv4EntryLength <= length else {
                 problems.append(
                     SyncWireError(
-                        .entryPastEnd(offset: start, needed: SyncWireLayout.v1IPv4EntryLength, available: length - start),
+                        .entryPastEnd(
+                            offset: start,
+                            needed: SyncWireLayout.v1IPv4EntryLength,
+                            available: length - start
+                        ),
                         entryIndex: index
                     )
                 )
@@ -231,7 +235,10 @@ public enum SyncMessageDecoder {
         if let peData {
             // PE_DATA without PE_NAME: kept with an empty engine name so the caller can reject it after the
             // checks the kernel makes first.
-            persistence = PersistenceData(engine: peName.map { String(decoding: $0, as: UTF8.self) } ?? "", data: peData)
+            persistence = PersistenceData(
+                engine: peName.map { String(decoding: $0, as: UTF8.self) } ?? "",
+                data: peData
+            )
         } else if let peName {
             persistence = PersistenceData(engine: String(decoding: peName, as: UTF8.self), data: [])
         }

@@ -27,7 +27,9 @@ public struct SyncMessagePacker: Sendable {
         var length = header
         func flush() throws(SyncWireError) {
             guard !batch.isEmpty else { return }
-            messages.append(try SyncMessageEncoder.encode(SyncMessage(version: version, syncID: syncID, connections: batch)))
+            messages.append(
+                try SyncMessageEncoder.encode(SyncMessage(version: version, syncID: syncID, connections: batch))
+            )
             batch.removeAll(keepingCapacity: true)
             length = header
         }

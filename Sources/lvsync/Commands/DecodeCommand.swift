@@ -26,7 +26,9 @@ struct DecodeCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard (hexFile == nil) != (pcapFile == nil) else { throw ValidationError("give exactly one of --hex or --pcap") }
+        guard (hexFile == nil) != (pcapFile == nil) else {
+            throw ValidationError("give exactly one of --hex or --pcap")
+        }
     }
 
     func run() throws {

@@ -6,7 +6,8 @@ import SyncWire
 struct ReplayCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "replay",
-        abstract: "Re-encode captured sync messages with lvsync's encoder and inject them into the local kernel backup.",
+        abstract:
+            "Re-encode captured sync messages with lvsync's encoder and inject them into the local kernel backup.",
         discussion: """
             Each message of the input is decoded, encoded again by lvsync (optionally with another sync ID or \
             format version) and sent as a looped multicast datagram (TTL 0: nothing leaves the host) out of \
@@ -36,7 +37,9 @@ struct ReplayCommand: ParsableCommand {
     var version: UInt8?
 
     func validate() throws {
-        guard (hexFile == nil) != (pcapFile == nil) else { throw ValidationError("give exactly one of --hex or --pcap") }
+        guard (hexFile == nil) != (pcapFile == nil) else {
+            throw ValidationError("give exactly one of --hex or --pcap")
+        }
         guard IPAddress(group) != nil else { throw ValidationError("--group '\(group)' is not an IP address") }
         if let version, SyncProtocolVersion(rawValue: version) == nil {
             throw ValidationError("--version must be 0 or 1")

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import SyncWire
 
@@ -20,7 +21,9 @@ struct SyncMessageInput {
     init(hexFile path: String) throws {
         let text = try String(contentsOfFile: path, encoding: .utf8)
         let parsed = HexMessages.parse(text)
-        items = parsed.messages.enumerated().map { Item(index: $0.offset, place: "line \($0.element.line)", bytes: $0.element.bytes) }
+        items = parsed.messages.enumerated().map {
+            Item(index: $0.offset, place: "line \($0.element.line)", bytes: $0.element.bytes)
+        }
         problems = parsed.problems
     }
 
@@ -37,5 +40,3 @@ struct SyncMessageInput {
         problems = pcap.problems
     }
 }
-
-import ArgumentParser

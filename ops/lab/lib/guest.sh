@@ -1,0 +1,70 @@
+# Shared helpers for the scenarios; source it inside the guest (bash, root).
+# Scenarios run from the read-only repo and write only below their OUT dir.
+# Set LOGDIR (topology, traffic and tcpdump logs) before calling these.
+LAB=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PY=/usr/bin/python3   # Debian's python (3.11, stdlib only), not pyenv's
+SYNCID=9
+BG_PIDS=()
+
+# Build the network (topo.sh).
+lab_up() { bash "$LAB/topo.sh" up "$LOGDIR" > "$LOGDIR/topo.log" 2>&1 || { cat "$LOGDIR/topo.log" >&2; return 1; }; }
+
+# Tear it down and end every background process we started.
+lab_down() {
+  stop_capture
+  local p
+  for p in ${BG_PIDS[@]+"${BG_PIDS[@]}"}; do kill "$p" 2>/dev/null || true; done
+  for p in ${BG_PIDS[@]+"${BG_PIDS[@]}"}; do wait "$p" 2>/dev/null || true; done
+  BG_PIDS=()
+  bash "$LAB/topo.sh" down
+}
+
+# sync_version on both directors (the master's decides the format).
+set_sync_version() {
+  ip netns exec dirA sysctl -qw net.ipv4.vs.sync_version="$1"
+  ip netns exec dirB sysctl -qw net.ipv4.vs.sync_version="$1"
+}
+
+# start_capture NS IFACE PCAP: tcpdump in the background until stop_capture.
+# -U writes each packet at once; -Z root keeps the file ours on the 9p share.
+start_capture() {
+  local err=$LOGDIR/tcpdump.$2.log
+  ip netns exec "$1" tcpdump -i "$2" -w "$3" -U -Z root -n 'udp port 8848' 2> "$err" &
+  CAPTURE_PID=$!
+  BG_PIDS+=("$CAPTURE_PID")
+  for _ in $(seq 100); do grep -q 'listening on' "$err" && return 0; sleep 0.1; done
+  echo "tcpdump did not start: $(cat "$err")" >&2; return 1
+}
+CAPTURE_PID=
+stop_capture() {
+  [ -n "$CAPTURE_PID" ] || return 0
+  kill -INT "$CAPTURE_PID" 2>/dev/null || true
+  wait "$CAPTURE_PID" 2>/dev/null || true
+  CAPTURE_PID=
+}
+
+# make_traffic: established TCP/SCTP conns kept open (until lab_down), then
+# the UDP flows. Fails if a real server did not answer.
+make_traffic() {
+  local log=$LOGDIR/traffic.log
+  ip netns exec client "$PY" "$LAB/lib/traffic.py" hold 600 > "$log" 2>&1 &
+  BG_PIDS+=($!)
+  for _ in $(seq 300); do grep -q '^ready' "$log" && break; sleep 0.1; done
+  ip netns exec client "$PY" "$LAB/lib/traffic.py" udp >> "$log" 2>&1
+  if ! grep -q '^ready' "$log" || grep -q 'error' "$log" ||
+     awk '$2 ~ /^[0-9]+\/[0-9]+$/ { split($2, a, "/"); if (a[1] != a[2]) bad = 1 } END { exit !bad }' "$log"; then
+    echo "traffic: not every real server answered:" >&2; cat "$log" >&2; return 1
+  fi
+}
+
+# wait_flush PCAP: the kernel sends a partly filled buffer once it is 2 s old
+# (checked every second, slower under TCG): wait at least 6 s, then until the
+# capture has not grown for 3 s (at most 40 s in all).
+wait_flush() {
+  local t=6 a b
+  sleep 6
+  while [ $t -lt 40 ]; do
+    a=$(stat -c %s "$1"); sleep 3; b=$(stat -c %s "$1"); t=$((t + 3))
+    [ "$a" = "$b" ] && return 0
+  done
+}

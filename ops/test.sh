@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# lvsync's one test command: installs what it needs, then runs everything.
+#
+#   ops/test.sh            (as root on a Debian 12 machine with Swift 6; CI runs exactly this)
+#
+#   1. build dependencies (ops/install-deps.sh) and the real-kernel lab (ops/lab/setup.sh)
+#   2. swift format lint, clean
+#   3. swift build and swift test (the pure modules' unit and property tests)
+#   4. the decoders under libFuzzer + AddressSanitizer for a bounded time (ops/fuzz.sh; FUZZ_SECONDS, default 60)
+#   5. the lab: a QEMU guest with a Debian IPVS kernel runs the scenarios in ops/lab/scenarios against the
+#      lvsync just built (ops/lab/run-tests.sh)
+#
+# The last line is "total: N passed, M failed"; the exit status is 0 only if every step passed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="/opt/swift/usr/bin:$PATH"
+
+step() { printf '\n== %s\n' "$*"; }
+passed=0
+failed=0
+results=$(mktemp -d /tmp/lvsync-test.XXXXXX)
+
+step "dependencies"
+bash ops/install-deps.sh
+bash ops/lab/setup.sh | tail -n 3
+
+step "swift format lint"
+if swift format lint --strict -r Sources Tests Fuzz Package.swift > "$results/format.log" 2>&1; then
+    echo "format: clean"
+    passed=$((passed + 1))
+else
+    cat "$results/format.log"
+    echo "FAIL format: swift format lint found the problems above (fix with: swift format -i -r Sources Tests Fuzz)"
+    failed=$((failed + 1))
+fi
+
+step "swift build and swift test"
+swift build 2>&1 | tail -n 3
+set +e
+swift test 2>&1 | tee "$results/swift-test.log" | grep -E '✘|error:|Test run with|Executed [0-9]+ tests' 
+test_status=${PIPESTATUS[0]}
+set -e
+swift_passed=$(grep -oE 'Test run with [0-9]+ tests?' "$results/swift-test.log" | grep -oE '[0-9]+' | tail -n 1)
+if [ "$test_status" = 0 ]; then
+    passed=$((passed + ${swift_passed:-0}))
+else
+    echo "FAIL swift test: exit status $test_status (log: $results/swift-test.log)"
+    failed=$((failed + 1))
+fi
+
+step "fuzzing the decoders"
+if bash ops/fuzz.sh "${FUZZ_SECONDS:-60}" > "$results/fuzz.log" 2>&1; then
+    grep -E 'Done [0-9]+ runs' "$results/fuzz.log" || true
+    echo "PASS fuzz"
+    passed=$((passed + 1))
+else
+    tail -n 40 "$results/fuzz.log"
+    echo "FAIL fuzz: a crash or sanitizer report (log: $results/fuzz.log)"
+    failed=$((failed + 1))
+fi
+
+step "real-kernel lab"
+set +e
+LVSYNC="$PWD/.build/debug/lvsync" bash ops/lab/run-tests.sh --results "$results/lab" | tee "$results/lab.log"
+lab_status=${PIPESTATUS[0]}
+set -e
+lab_passed=$(grep -oE '^[0-9]+ passed, [0-9]+ failed$' "$results/lab.log" | tail -n 1 | cut -d' ' -f1)
+lab_failed=$(grep -oE '^[0-9]+ passed, [0-9]+ failed$' "$results/lab.log" | tail -n 1 | cut -d' ' -f3)
+passed=$((passed + ${lab_passed:-0}))
+failed=$((failed + ${lab_failed:-0}))
+if [ "$lab_status" != 0 ] && [ "${lab_failed:-0}" = 0 ]; then failed=$((failed + 1)); fi
+
+echo
+echo "results and logs: $results"
+echo "total: $passed passed, $failed failed"
+[ "$failed" = 0 ]
