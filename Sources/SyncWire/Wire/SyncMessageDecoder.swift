@@ -33,12 +33,23 @@ public enum SyncMessageDecoder {
 
     /// Decodes one message, appending its accepted entries to `connections` and its problems to `problems`.
     ///
-    /// This is the allocation-free form for hot paths: reuse both arrays across messages.
+    /// Reuse both arrays across messages to decode without allocating.
     /// - Returns: the header's version and sync ID, or nil when the header was rejected.
     public static func decode(
         _ buffer: UnsafeRawBufferPointer,
         into connections: inout [SyncConnection],
         problems: inout [SyncWireError]
+    ) -> (version: SyncProtocolVersion, syncID: UInt8)? {
+        visit(buffer, problems: &problems) { connections.append(copy $0) }
+    }
+
+    /// Decodes one message and calls `body` with each accepted entry, in wire order, without storing any: the
+    /// fastest way to feed entries into another structure (a mirror table, an encoder).
+    /// - Returns: the header's version and sync ID, or nil when the header was rejected.
+    public static func visit(
+        _ buffer: UnsafeRawBufferPointer,
+        problems: inout [SyncWireError],
+        _ body: (borrowing SyncConnection) -> Void
     ) -> (version: SyncProtocolVersion, syncID: UInt8)? {
         let length = buffer.count
         guard length >= SyncWireLayout.v0HeaderLength else {
@@ -53,17 +64,17 @@ public enum SyncMessageDecoder {
         let syncID = buffer[1]
         // The kernel takes any header that is not a clean version 1 header for version 0.
         if length >= SyncWireLayout.v1HeaderLength, buffer[5] == 1, buffer[0] == 0, buffer.be16(6) == 0 {
-            decodeV1Entries(buffer, into: &connections, problems: &problems)
+            decodeV1Entries(buffer, problems: &problems, body)
             return (.v1, syncID)
         }
-        decodeV0Entries(buffer, into: &connections, problems: &problems)
+        decodeV0Entries(buffer, problems: &problems, body)
         return (.v0, syncID)
     }
 
     static func decodeV1Entries(
         _ buffer: UnsafeRawBufferPointer,
-        into connections: inout [SyncConnection],
-        problems: inout [SyncWireError]
+        problems: inout [SyncWireError],
+        _ body: (borrowing SyncConnection) -> Void
     ) {
         let length = buffer.count
         let count = Int(buffer[4])
@@ -99,7 +110,7 @@ public enum SyncMessageDecoder {
                 problems.append(SyncWireError(.unknownEntryVersion(Int(versionAndSize >> 12)), entryIndex: index))
                 return
             }
-            if let reason = decodeV1Entry(buffer, start: start, end: end, into: &connections) {
+            if let reason = decodeV1Entry(buffer, start: start, end: end, body) {
                 let error = SyncWireError(reason, entryIndex: index)
                 problems.append(error)
                 if error.consequence != .entrySkipped { return }
@@ -116,7 +127,7 @@ public enum SyncMessageDecoder {
         _ b: UnsafeRawBufferPointer,
         start p: Int,
         end: Int,
-        into connections: inout [SyncConnection]
+        _ body: (borrowing SyncConnection) -> Void
     ) -> SyncWireError.Reason? {
         let type = b[p]
         let isIPv6 = type & 1 != 0
@@ -151,7 +162,7 @@ public enum SyncMessageDecoder {
             virtual = IPv6Address(high: 0, low: UInt64(b.be32(p + 28)))
             destination = IPv6Address(high: 0, low: UInt64(b.be32(p + 32)))
         }
-        connections.append(
+        body(
             SyncConnection(
                 ipProtocol: proto,
                 isIPv6: isIPv6,
@@ -261,8 +272,8 @@ public enum SyncMessageDecoder {
 
     static func decodeV0Entries(
         _ b: UnsafeRawBufferPointer,
-        into connections: inout [SyncConnection],
-        problems: inout [SyncWireError]
+        problems: inout [SyncWireError],
+        _ body: (borrowing SyncConnection) -> Void
     ) {
         let length = b.count
         let count = Int(b[0])
@@ -311,7 +322,7 @@ public enum SyncMessageDecoder {
             if let reason = semanticProblem(protocol: proto, state: state, flags: flags) {
                 problems.append(SyncWireError(reason, entryIndex: index))
             } else {
-                connections.append(
+                body(
                     SyncConnection(
                         ipProtocol: proto,
                         isIPv6: false,

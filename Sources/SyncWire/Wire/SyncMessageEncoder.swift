@@ -107,19 +107,23 @@ public enum SyncMessageEncoder {
             buffer[5] = 1
             buffer.storeBE16(0, at: 6)
             offset = SyncWireLayout.v1HeaderLength
-            for index in message.connections.indices {
-                while offset & 3 != 0 {
-                    buffer[offset] = 0
-                    offset += 1
+            message.connections.withUnsafeBufferPointer { connections in
+                for index in connections.indices {
+                    while offset & 3 != 0 {
+                        buffer[offset] = 0
+                        offset += 1
+                    }
+                    offset += writeV1Entry(connections[index], into: buffer, at: offset)
                 }
-                offset += writeV1Entry(message.connections[index], into: buffer, at: offset)
             }
         case .v0:
             buffer[0] = count
             buffer[1] = message.syncID
             offset = SyncWireLayout.v0HeaderLength
-            for index in message.connections.indices {
-                offset += writeV0Entry(message.connections[index], into: buffer, at: offset)
+            message.connections.withUnsafeBufferPointer { connections in
+                for index in connections.indices {
+                    offset += writeV0Entry(connections[index], into: buffer, at: offset)
+                }
             }
         }
         buffer.storeBE16(UInt16(truncatingIfNeeded: offset), at: 2)
