@@ -31,7 +31,8 @@ let package = Package(
         .target(name: "Mirror", dependencies: ["SyncWire"], swiftSettings: swiftSettings),
 
         // MARK: - I/O edges
-        .target(name: "HostNetwork", dependencies: ["SyncWire"], swiftSettings: swiftSettings),
+        .target(name: "CHostNetwork"),
+        .target(name: "HostNetwork", dependencies: ["CHostNetwork", "SyncWire"], swiftSettings: swiftSettings),
 
         // MARK: - Benchmarks and the executable
         .target(name: "LVSyncBench", dependencies: ["SyncWire", "Mirror"], swiftSettings: swiftSettings),

@@ -1,5 +1,13 @@
 /// One UDP datagram read from a capture file.
 public struct CapturedDatagram: Hashable, Sendable {
+    public init(packetIndex: Int, timestamp: Double, source: Endpoint, destination: Endpoint, payload: [UInt8]) {
+        self.packetIndex = packetIndex
+        self.timestamp = timestamp
+        self.source = source
+        self.destination = destination
+        self.payload = payload
+    }
+
     /// The packet's index in the file (0-based), counting every packet, UDP or not.
     public var packetIndex: Int
     /// Capture time, seconds since the epoch.
@@ -123,9 +131,24 @@ public struct PcapFile: Sendable {
         default:  // raw IP
             networkStart = 0
         }
+        if let etherType, etherType != 0x0800, etherType != 0x86dd { return nil }
+        return try UDPDatagram.parse(ipPacket: p[networkStart...])
+    }
+}
+
+/// Reads the UDP datagram in an IPv4 or IPv6 packet (no link-layer header), as an `AF_PACKET` `SOCK_DGRAM`
+/// socket or a raw-IP capture delivers it.
+public enum UDPDatagram {
+    /// Returns the datagram's endpoints and payload, nil for a packet that is not UDP (IGMP, MLD, …).
+    /// - Throws: ``SyncWireError`` for a damaged packet or an IP fragment.
+    public static func parse(
+        ipPacket packet: ArraySlice<UInt8>
+    ) throws(SyncWireError) -> (source: Endpoint, destination: Endpoint, payload: [UInt8])? {
+        let p = Array(packet)
+        func be16(_ o: Int) -> Int { Int(p[o]) << 8 | Int(p[o + 1]) }
+        let networkStart = 0
         guard p.count > networkStart else { return nil }
         let ipVersion = p[networkStart] >> 4
-        if let etherType, etherType != 0x0800, etherType != 0x86dd { return nil }
         var udpStart: Int
         let source: IPAddress
         let destination: IPAddress

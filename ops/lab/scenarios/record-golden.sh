@@ -128,7 +128,8 @@ $(cat "$OUT/.sysctls" 2>/dev/null | sed 's/^sync_version:.*/sync_version:1 (0 in
 - v0: $(hex_stats "$OUT/v0/sync.hex")
 
 Check: every dirA entry in a syncable state (TCP ESTABLISHED/FIN_WAIT/CLOSE/
-CLOSE_WAIT/TIME_WAIT, SCTP ESTABLISHED/CLOSED/SHUTDOWN_ACK_*, all UDP and
+CLOSE_WAIT/TIME_WAIT, SCTP ESTABLISHED/SHUTDOWN_SENT/SHUTDOWN_RECEIVED/
+SHUTDOWN_ACK_SENT/CLOSED, all UDP and
 templates; v0: IPv4 only) appears in dirB's \`ip_vs_conn_sync\` with Origin
 \`SYNC\` and the same state (templates too: 6.1 keeps ASSURED); in v1 dirB's
 SIP templates carry the same pe_data; in v0 the backup keeps one template per
