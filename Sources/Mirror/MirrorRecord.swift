@@ -125,18 +125,29 @@ struct MirrorKey {
         persistenceData = c.isTemplate ? c.persistence.flatMap { $0.data.isEmpty ? nil : $0.data } : nil
     }
 
-    /// The key's hash; `Hasher` is seeded per process, so clients cannot aim collisions at the table.
-    var hash: UInt32 {
-        var hasher = Hasher()
-        hasher.combine(ipProtocol)
-        hasher.combine(kindBits)
-        hasher.combine(client.high)
-        hasher.combine(client.low)
-        hasher.combine(clientPort)
-        hasher.combine(virtual.high)
-        hasher.combine(virtual.low)
-        hasher.combine(virtualPort)
-        if let persistenceData { hasher.combine(persistenceData) }
-        return UInt32(truncatingIfNeeded: hasher.finalize())
+    /// The key's hash under `seed`: a multiply-and-fold mix of the key's words (wyhash's mixing step). With a
+    /// random seed per table, clients cannot aim collisions at it; it is several times faster than SipHash.
+    func hash(seed: UInt64) -> UInt32 {
+        @inline(__always) func mix(_ a: UInt64, _ b: UInt64) -> UInt64 {
+            let product = a.multipliedFullWidth(by: b)
+            return product.high ^ product.low
+        }
+        let k0: UInt64 = 0xa076_1d64_78bd_642f
+        let k1: UInt64 = 0xe703_7ed1_a0b4_28db
+        let ports = UInt64(clientPort) << 32 | UInt64(virtualPort) << 16 | UInt64(ipProtocol) << 8 | UInt64(kindBits)
+        var h = mix(client.high ^ seed ^ k0, client.low ^ k1)
+        h = mix(h ^ virtual.high ^ k1, virtual.low ^ ports ^ k0)
+        if let persistenceData {
+            var word: UInt64 = 0
+            for (i, byte) in persistenceData.enumerated() {
+                word = word << 8 | UInt64(byte)
+                if i & 7 == 7 {
+                    h = mix(h ^ word ^ k0, k1)
+                    word = 0
+                }
+            }
+            h = mix(h ^ word ^ k1, UInt64(persistenceData.count) ^ k0)
+        }
+        return UInt32(truncatingIfNeeded: mix(h ^ seed, k1))
     }
 }

@@ -16,6 +16,8 @@ public struct MirrorTable: Sendable {
     /// 0 is an empty slot; otherwise the record's index plus one.
     private var slots: [UInt32]
     private var extras: [UInt32: MirrorExtras] = [:]
+    /// The hash seed, random per table.
+    private let seed = UInt64.random(in: .min ... .max)
     /// Timeouts used for entries that carry none (version 0, or a timeout of 0).
     public var defaultTimeouts: DefaultTimeouts
 
@@ -49,7 +51,7 @@ public struct MirrorTable: Sendable {
     @discardableResult
     public mutating func upsert(_ connection: SyncConnection, now: MirrorTime) -> UpsertOutcome {
         let key = MirrorKey(connection)
-        let hash = key.hash
+        let hash = key.hash(seed: seed)
         let timeout = connection.timeout.flatMap { $0 == 0 ? nil : $0 } ?? defaultTimeouts.timeout(for: connection)
         let deadline = now.seconds &+ timeout
         var record = MirrorRecord(connection, deadline: deadline, hash: hash)
@@ -65,7 +67,7 @@ public struct MirrorTable: Sendable {
                 return .ignoredStale
             }
             records[index] = record
-            extras[UInt32(index)] = extra
+            if extra != nil || old.kind & MirrorRecord.Kind.hasExtras != 0 { extras[UInt32(index)] = extra }
             return .updated
         case .vacant(let slot):
             let index = records.count
@@ -81,7 +83,8 @@ public struct MirrorTable: Sendable {
     /// and not expired at `now`.
     public func lookup(_ connection: SyncConnection, now: MirrorTime) -> SyncConnection? {
         let key = MirrorKey(connection)
-        guard case .found(_, let index) = find(key, hash: key.hash), records[index].deadline > now.seconds else {
+        guard case .found(_, let index) = find(key, hash: key.hash(seed: seed)), records[index].deadline > now.seconds
+        else {
             return nil
         }
         return entry(at: index)
@@ -92,7 +95,7 @@ public struct MirrorTable: Sendable {
     @discardableResult
     public mutating func remove(_ connection: SyncConnection) -> Bool {
         let key = MirrorKey(connection)
-        guard case .found(let slot, let index) = find(key, hash: key.hash) else { return false }
+        guard case .found(let slot, let index) = find(key, hash: key.hash(seed: seed)) else { return false }
         remove(slot: slot, index: index)
         return true
     }
@@ -207,12 +210,14 @@ public struct MirrorTable: Sendable {
         slots[hole] = 0
 
         let last = records.count - 1
-        extras[UInt32(index)] = nil
+        if records[index].kind & MirrorRecord.Kind.hasExtras != 0 { extras[UInt32(index)] = nil }
         if index != last {
             let lastSlot = slotOf(index: last)
             records[index] = records[last]
             slots[lastSlot] = UInt32(index + 1)
-            if let moved = extras.removeValue(forKey: UInt32(last)) { extras[UInt32(index)] = moved }
+            if records[last].kind & MirrorRecord.Kind.hasExtras != 0 {
+                extras[UInt32(index)] = extras.removeValue(forKey: UInt32(last))
+            }
         }
         records.removeLast()
     }
