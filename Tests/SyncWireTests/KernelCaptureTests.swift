@@ -33,15 +33,23 @@ struct KernelCaptureTests {
 
     static func row(_ c: SyncConnection, withPersistence: Bool) -> Row {
         Row(
-            proto: c.ipProtocol, client: c.client, virtual: c.virtual, destination: c.destination,
-            state: c.stateName, pe: withPersistence ? c.persistence.map { "\($0.engine) \($0.dataText ?? "?")" } : nil
+            proto: c.ipProtocol,
+            client: c.client,
+            virtual: c.virtual,
+            destination: c.destination,
+            state: c.stateName,
+            pe: withPersistence ? c.persistence.map { "\($0.engine) \($0.dataText ?? "?")" } : nil
         )
     }
 
     static func row(_ p: ProcConnection, withPersistence: Bool) -> Row {
         Row(
-            proto: p.ipProtocol, client: p.client, virtual: p.virtual, destination: p.destination,
-            state: p.stateName, pe: withPersistence ? p.persistence.map { "\($0.engine) \($0.dataText ?? "?")" } : nil
+            proto: p.ipProtocol,
+            client: p.client,
+            virtual: p.virtual,
+            destination: p.destination,
+            state: p.stateName,
+            pe: withPersistence ? p.persistence.map { "\($0.engine) \($0.dataText ?? "?")" } : nil
         )
     }
 
@@ -89,7 +97,10 @@ struct KernelCaptureTests {
         let master = ProcConnTable(parsing: try Self.text(1, "dirA.ip_vs_conn"))
         #expect(master.problems.isEmpty)
         let listed = Set(master.entries.map { Self.row($0, withPersistence: true) })
-        #expect(decoded == listed, "only decoded: \(decoded.subtracting(listed)); only listed: \(listed.subtracting(decoded))")
+        #expect(
+            decoded == listed,
+            "only decoded: \(decoded.subtracting(listed)); only listed: \(listed.subtracting(decoded))"
+        )
         #expect(listed.count == 29)
         #expect(decoded.contains { $0.pe?.hasPrefix("sip call-") == true })
         #expect(decoded.contains { $0.proto == .ip && $0.virtual.description == "0.0.0.7:0" })
