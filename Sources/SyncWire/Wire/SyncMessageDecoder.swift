@@ -211,18 +211,7 @@ public enum SyncMessageDecoder {
                     return fail(.sequenceOptionLength(optionLength))
                 }
                 guard sequence == nil else { return fail(.duplicateOption(type: optionType)) }
-                sequence = SequenceOptions(
-                    inbound: SequenceAdjustment(
-                        initialSequence: b.be32(q),
-                        delta: b.be32(q + 4),
-                        previousDelta: b.be32(q + 8)
-                    ),
-                    outbound: SequenceAdjustment(
-                        initialSequence: b.be32(q + 12),
-                        delta: b.be32(q + 16),
-                        previousDelta: b.be32(q + 20)
-                    )
-                )
+                sequence = readSequence(b, at: q, bigEndian: true)
             case SyncWireLayout.optionPersistenceData:
                 guard peData == nil else { return fail(.duplicateOption(type: optionType)) }
                 peData = b.bytes(q, optionLength)
@@ -254,6 +243,16 @@ public enum SyncMessageDecoder {
             persistence = PersistenceData(engine: String(decoding: peName, as: UTF8.self), data: [])
         }
         return .success(SyncConnectionExtras(sequence: sequence, persistence: persistence, unknownOptions: unknown))
+    }
+
+    /// Reads `struct ip_vs_sync_conn_options`: six 32-bit words, in network order (version 1's SEQ_DATA) or in
+    /// the master's host order (version 0).
+    static func readSequence(_ b: UnsafeRawBufferPointer, at o: Int, bigEndian: Bool) -> SequenceOptions {
+        let word = { (i: Int) in bigEndian ? b.be32(o + 4 * i) : b.le32(o + 4 * i) }
+        return SequenceOptions(
+            inbound: SequenceAdjustment(initialSequence: word(0), delta: word(1), previousDelta: word(2)),
+            outbound: SequenceAdjustment(initialSequence: word(3), delta: word(4), previousDelta: word(5))
+        )
     }
 
     /// The kernel's per-entry checks after parsing: a non-template needs an IPVS protocol handler and a state in
@@ -303,19 +302,7 @@ public enum SyncMessageDecoder {
                     return
                 }
                 // Version 0 copies the options struct in the master's host byte order (little-endian on x86).
-                let o = p + SyncWireLayout.v0EntryLength
-                sequence = SequenceOptions(
-                    inbound: SequenceAdjustment(
-                        initialSequence: b.le32(o),
-                        delta: b.le32(o + 4),
-                        previousDelta: b.le32(o + 8)
-                    ),
-                    outbound: SequenceAdjustment(
-                        initialSequence: b.le32(o + 12),
-                        delta: b.le32(o + 16),
-                        previousDelta: b.le32(o + 20)
-                    )
-                )
+                sequence = readSequence(b, at: p + SyncWireLayout.v0EntryLength, bigEndian: false)
             }
             let state = ConnectionState(rawValue: b.be16(p + 22))
             let proto = IPProtocol(rawValue: b[p + 1])

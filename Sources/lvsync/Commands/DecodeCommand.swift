@@ -13,11 +13,7 @@ struct DecodeCommand: ParsableCommand {
             """
     )
 
-    @Option(name: .customLong("hex"), help: "A file with one sync message per line, as hex.")
-    var hexFile: String?
-
-    @Option(name: .customLong("pcap"), help: "A pcap file of UDP datagrams (tcpdump -w on the sync interface).")
-    var pcapFile: String?
+    @OptionGroup var input: MessageInputOptions
 
     @Option(help: "With --pcap, decode only datagrams sent to this UDP port.")
     var port: UInt16?
@@ -25,17 +21,8 @@ struct DecodeCommand: ParsableCommand {
     @Flag(help: "Print JSON lines instead of a table.")
     var json = false
 
-    func validate() throws {
-        guard (hexFile == nil) != (pcapFile == nil) else {
-            throw ValidationError("give exactly one of --hex or --pcap")
-        }
-    }
-
     func run() throws {
-        let input =
-            if let hexFile { try SyncMessageInput(hexFile: hexFile) } else {
-                try SyncMessageInput(pcapFile: pcapFile!, port: port)
-            }
+        let input = try input.read(port: port)
         var malformed = !input.problems.isEmpty
         var printer = DecodePrinter(json: json)
         for problem in input.problems { printer.error(problem.description) }

@@ -15,11 +15,7 @@ struct ReplayCommand: ParsableCommand {
             """
     )
 
-    @Option(name: .customLong("hex"), help: "A file with one sync message per line, as hex.")
-    var hexFile: String?
-
-    @Option(name: .customLong("pcap"), help: "A pcap file of UDP datagrams.")
-    var pcapFile: String?
+    @OptionGroup var input: MessageInputOptions
 
     @Option(help: "The interface the kernel backup sync daemon runs on.")
     var interface: String
@@ -37,9 +33,6 @@ struct ReplayCommand: ParsableCommand {
     var version: UInt8?
 
     func validate() throws {
-        guard (hexFile == nil) != (pcapFile == nil) else {
-            throw ValidationError("give exactly one of --hex or --pcap")
-        }
         guard IPAddress(group) != nil else { throw ValidationError("--group '\(group)' is not an IP address") }
         if let version, SyncProtocolVersion(rawValue: version) == nil {
             throw ValidationError("--version must be 0 or 1")
@@ -47,10 +40,7 @@ struct ReplayCommand: ParsableCommand {
     }
 
     func run() throws {
-        let input =
-            if let hexFile { try SyncMessageInput(hexFile: hexFile) } else {
-                try SyncMessageInput(pcapFile: pcapFile!, port: port)
-            }
+        let input = try input.read(port: port)
         let injector = try MulticastInjector(interface: interface, group: IPAddress(group)!, port: port)
         var sent = 0
         var entries = 0
