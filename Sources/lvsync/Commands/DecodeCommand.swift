@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import SyncWire
 
 /// `lvsync decode`: decode kernel sync messages from hex lines or a pcap capture.
@@ -70,7 +71,7 @@ struct DecodePrinter {
             line.add("error", text)
             print(line.line)
         } else {
-            print("error: \(text)")
+            FileHandle.standardError.write(Data("error: \(text)\n".utf8))
         }
     }
 
