@@ -1,7 +1,10 @@
 import SyncWire
 
 /// Measures decode and encode of version 1 sync messages: full kernel-sized messages (1472 bytes) of a realistic
-/// mix of entries, decoded with the allocation-free decoder into a reused array and encoded into a reused buffer.
+/// mix of entries. Decode is the relay's path (`SyncMessageDecoder.visitEntries`: every kernel check, each entry's
+/// fixed part handed to a consumer that reads it); encode writes those entries back into a reused buffer
+/// (`SyncMessageEncoder.writeV1`); the round trip decodes each message straight into a `SyncMessageWriter`.
+/// The rich path (`SyncConnection` values in arrays), which the tools use, is measured too.
 public struct CodecBenchmark: Sendable {
     /// Results, in entries per second.
     public struct Result: Sendable {
@@ -11,6 +14,9 @@ public struct CodecBenchmark: Sendable {
         public var encodeEntriesPerSecond: Double
         /// Decode then encode of each message, counted once per entry.
         public var roundTripEntriesPerSecond: Double
+        /// Decode into `[SyncConnection]` and encode from it: the tools' path.
+        public var richDecodeEntriesPerSecond: Double
+        public var richEncodeEntriesPerSecond: Double
         /// A sum over decoded fields, printed so the work cannot be optimised away.
         public var checksum: UInt64
     }
@@ -29,29 +35,28 @@ public struct CodecBenchmark: Sendable {
         let packed = try SyncMessagePacker(version: .v1, syncID: 9).pack(connections)
         let messages = Array(packed.prefix(messageCount))
         let decodedMessages = messages.map { SyncMessageDecoder.decode($0).message! }
+        let entryMessages = decodedMessages.map { $0.connections.map { $0.entry! } }
         let totalEntries = decodedMessages.reduce(0) { $0 + $1.connections.count }
         var checksum: UInt64 = 0
-
-        var decoded: [SyncConnection] = []
-        decoded.reserveCapacity(64)
         var problems: [SyncWireError] = []
+        var output = [UInt8](repeating: 0, count: 65536)
+
         let decodeRate = measure(entriesPerPass: totalEntries) {
             for message in messages {
-                message.withUnsafeBytes { buffer in
-                    decoded.removeAll(keepingCapacity: true)
-                    _ = SyncMessageDecoder.decode(buffer, into: &decoded, problems: &problems)
-                    for i in decoded.indices {
-                        checksum &+= UInt64(decoded[i].client.port) &+ UInt64(decoded[i].timeout ?? 0)
+                _ = message.withUnsafeBytes { buffer in
+                    SyncMessageDecoder.visitEntries(buffer, problems: &problems) { entry, _ in
+                        checksum &+= UInt64(entry.clientPort) &+ UInt64(entry.timeout)
                     }
                 }
             }
         }
 
-        var output = [UInt8](repeating: 0, count: 65536)
         let encodeRate = measure(entriesPerPass: totalEntries) {
             output.withUnsafeMutableBytes { buffer in
-                for message in decodedMessages {
-                    checksum &+= UInt64(SyncMessageEncoder.write(message, into: buffer))
+                for entries in entryMessages {
+                    entries.withUnsafeBufferPointer { entries in
+                        checksum &+= UInt64(SyncMessageEncoder.writeV1(syncID: 9, entries: entries, into: buffer))
+                    }
                 }
             }
         }
@@ -60,12 +65,31 @@ public struct CodecBenchmark: Sendable {
             output.withUnsafeMutableBytes { out in
                 for message in messages {
                     message.withUnsafeBytes { buffer in
-                        decoded.removeAll(keepingCapacity: true)
-                        if let header = SyncMessageDecoder.decode(buffer, into: &decoded, problems: &problems) {
-                            let m = SyncMessage(version: header.version, syncID: header.syncID, connections: decoded)
-                            checksum &+= UInt64(SyncMessageEncoder.write(m, into: out))
+                        var writer = SyncMessageWriter(syncID: 9, into: out)
+                        SyncMessageDecoder.visitEntries(buffer, problems: &problems) { entry, _ in
+                            _ = writer.append(entry)
                         }
+                        checksum &+= UInt64(writer.finish())
                     }
+                }
+            }
+        }
+
+        var decoded: [SyncConnection] = []
+        decoded.reserveCapacity(256)
+        let richDecodeRate = measure(entriesPerPass: totalEntries) {
+            for message in messages {
+                message.withUnsafeBytes { buffer in
+                    decoded.removeAll(keepingCapacity: true)
+                    _ = SyncMessageDecoder.decode(buffer, into: &decoded, problems: &problems)
+                    checksum &+= UInt64(decoded.count)
+                }
+            }
+        }
+        let richEncodeRate = measure(entriesPerPass: totalEntries) {
+            output.withUnsafeMutableBytes { buffer in
+                for message in decodedMessages {
+                    checksum &+= UInt64(SyncMessageEncoder.write(message, into: buffer))
                 }
             }
         }
@@ -75,6 +99,8 @@ public struct CodecBenchmark: Sendable {
             decodeEntriesPerSecond: decodeRate,
             encodeEntriesPerSecond: encodeRate,
             roundTripEntriesPerSecond: roundTripRate,
+            richDecodeEntriesPerSecond: richDecodeRate,
+            richEncodeEntriesPerSecond: richEncodeRate,
             checksum: checksum
         )
     }

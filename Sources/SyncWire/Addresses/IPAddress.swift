@@ -36,7 +36,7 @@ extension IPv4Address: CustomStringConvertible {
 }
 
 /// An IPv6 address, held as two 64-bit halves in host order (`high` holds the first eight bytes).
-public struct IPv6Address: Hashable, Sendable, Comparable {
+public struct IPv6Address: Hashable, Sendable, Comparable, BitwiseCopyable {
     /// The first eight bytes of the address, big-endian.
     public var high: UInt64
     /// The last eight bytes of the address, big-endian.

@@ -1,7 +1,7 @@
 /// The kernel's connection flags (`IP_VS_CONN_F_*`), the `flags` field of a sync entry.
 ///
 /// The low three bits are the forwarding method (``forwardingMethod``), not independent flags.
-public struct ConnectionFlags: OptionSet, Hashable, Sendable {
+public struct ConnectionFlags: OptionSet, Hashable, Sendable, BitwiseCopyable {
     public var rawValue: UInt32
 
     @inlinable

@@ -1,5 +1,5 @@
 /// The protocol state of a connection entry, a number whose meaning depends on the protocol.
-public struct ConnectionState: RawRepresentable, Hashable, Sendable {
+public struct ConnectionState: RawRepresentable, Hashable, Sendable, BitwiseCopyable {
     public var rawValue: UInt16
 
     @inlinable

@@ -1,5 +1,5 @@
 /// The IP protocol number of a connection entry (`IPPROTO_*`).
-public struct IPProtocol: RawRepresentable, Hashable, Sendable, Comparable {
+public struct IPProtocol: RawRepresentable, Hashable, Sendable, Comparable, BitwiseCopyable {
     public var rawValue: UInt8
 
     @inlinable

@@ -70,39 +70,58 @@ public struct SyncConnection: Sendable {
         self.fwmark = fwmark
     }
 
-    /// The decoder's initializer: addresses already widened, all IPv4 or all IPv6.
-    @inline(__always)
-    init(
-        ipProtocol: IPProtocol,
-        isIPv6: Bool,
-        client: IPv6Address,
-        clientPort: UInt16,
-        virtual: IPv6Address,
-        virtualPort: UInt16,
-        destination: IPv6Address,
-        destinationPort: UInt16,
-        flags: ConnectionFlags,
-        state: ConnectionState,
-        timeout: UInt32?,
-        fwmark: UInt32?,
-        extras: SyncConnectionExtras?
+    /// Creates an entry from the fixed part of a wire entry and its options.
+    /// - Parameter version: the format it came from; version 0 entries have no timeout and fwmark (nil).
+    public init(
+        _ entry: SyncEntry,
+        version: SyncProtocolVersion,
+        sequence: SequenceOptions? = nil,
+        persistence: PersistenceData? = nil,
+        unknownOptions: [UnknownSyncOption] = []
     ) {
-        self.ipProtocol = ipProtocol
-        self.flags = flags
-        self.state = state
-        self.clientPort = clientPort
-        self.virtualPort = virtualPort
-        self.destinationPort = destinationPort
-        var presence = isIPv6 ? Presence.allIPv6 : 0
-        if timeout != nil { presence |= Presence.timeout }
-        if fwmark != nil { presence |= Presence.fwmark }
+        self.init(
+            entry,
+            version: version,
+            extras: SyncConnectionExtras(sequence: sequence, persistence: persistence, unknownOptions: unknownOptions)
+        )
+    }
+
+    @inline(__always)
+    init(_ e: SyncEntry, version: SyncProtocolVersion, extras: SyncConnectionExtras?) {
+        ipProtocol = e.ipProtocol
+        flags = e.flags
+        state = e.state
+        clientPort = e.clientPort
+        virtualPort = e.virtualPort
+        destinationPort = e.destinationPort
+        var presence = e.isIPv6 ? Presence.allIPv6 : 0
+        if version == .v1 { presence |= Presence.timeout | Presence.fwmark }
         self.presence = presence
-        timeoutValue = timeout ?? 0
-        fwmarkValue = fwmark ?? 0
-        clientAddress = client
-        virtualAddress = virtual
-        destinationAddress = destination
+        timeoutValue = e.timeout
+        fwmarkValue = e.fwmark
+        clientAddress = e.clientAddress
+        virtualAddress = e.virtualAddress
+        destinationAddress = e.destinationAddress
         self.extras = extras
+    }
+
+    /// The fixed part as the wire holds it; nil when the addresses are not of one family (not encodable).
+    public var entry: SyncEntry? {
+        guard hasOneAddressFamily else { return nil }
+        return SyncEntry(
+            ipProtocol: ipProtocol,
+            isIPv6: presence & Presence.clientIPv6 != 0,
+            clientAddress: clientAddress,
+            clientPort: clientPort,
+            virtualAddress: virtualAddress,
+            virtualPort: virtualPort,
+            destinationAddress: destinationAddress,
+            destinationPort: destinationPort,
+            flags: flags,
+            state: state,
+            timeout: timeoutValue,
+            fwmark: fwmarkValue
+        )
     }
 
     /// The client's address and port (port 0 in templates).

@@ -43,13 +43,40 @@ public enum SyncMessageDecoder {
         visit(buffer, problems: &problems) { connections.append(copy $0) }
     }
 
-    /// Decodes one message and calls `body` with each accepted entry, in wire order, without storing any: the
-    /// fastest way to feed entries into another structure (a mirror table, an encoder).
+    /// Decodes one message and calls `body` with each accepted entry, in wire order, without storing any.
     /// - Returns: the header's version and sync ID, or nil when the header was rejected.
     public static func visit(
         _ buffer: UnsafeRawBufferPointer,
         problems: inout [SyncWireError],
         _ body: (borrowing SyncConnection) -> Void
+    ) -> (version: SyncProtocolVersion, syncID: UInt8)? {
+        var version = SyncProtocolVersion.v1
+        return visitEntries(buffer, problems: &problems) { entry, options in
+            body(SyncConnection(entry, version: version, extras: extras(buffer, options, version: version)))
+        } header: {
+            version = $0
+        }
+    }
+
+    /// The relay's hot path: decodes one message and calls `body` with the fixed part of each accepted entry and
+    /// the byte range of its options in `buffer` (empty for most entries; already validated, read them with
+    /// ``SyncConnection`` when needed). Nothing is allocated.
+    /// - Returns: the header's version and sync ID, or nil when the header was rejected.
+    @discardableResult
+    public static func visitEntries(
+        _ buffer: UnsafeRawBufferPointer,
+        problems: inout [SyncWireError],
+        _ body: (SyncEntry, Range<Int>) -> Void
+    ) -> (version: SyncProtocolVersion, syncID: UInt8)? {
+        visitEntries(buffer, problems: &problems, body, header: { _ in })
+    }
+
+    @inline(__always)
+    static func visitEntries(
+        _ buffer: UnsafeRawBufferPointer,
+        problems: inout [SyncWireError],
+        _ body: (SyncEntry, Range<Int>) -> Void,
+        header: (SyncProtocolVersion) -> Void
     ) -> (version: SyncProtocolVersion, syncID: UInt8)? {
         let length = buffer.count
         guard length >= SyncWireLayout.v0HeaderLength else {
@@ -64,9 +91,11 @@ public enum SyncMessageDecoder {
         let syncID = buffer[1]
         // The kernel takes any header that is not a clean version 1 header for version 0.
         if length >= SyncWireLayout.v1HeaderLength, buffer[5] == 1, buffer[0] == 0, buffer.be16(6) == 0 {
+            header(.v1)
             decodeV1Entries(buffer, problems: &problems, body)
             return (.v1, syncID)
         }
+        header(.v0)
         decodeV0Entries(buffer, problems: &problems, body)
         return (.v0, syncID)
     }
@@ -74,7 +103,7 @@ public enum SyncMessageDecoder {
     static func decodeV1Entries(
         _ buffer: UnsafeRawBufferPointer,
         problems: inout [SyncWireError],
-        _ body: (borrowing SyncConnection) -> Void
+        _ body: (SyncEntry, Range<Int>) -> Void
     ) {
         let length = buffer.count
         let count = Int(buffer[4])
@@ -127,29 +156,27 @@ public enum SyncMessageDecoder {
         _ b: UnsafeRawBufferPointer,
         start p: Int,
         end: Int,
-        _ body: (borrowing SyncConnection) -> Void
+        _ body: (SyncEntry, Range<Int>) -> Void
     ) -> SyncWireError.Reason? {
         let type = b[p]
         let isIPv6 = type & 1 != 0
-        guard isIPv6 || type == 0 else { return (.unknownEntryType(type)) }
+        guard isIPv6 || type == 0 else { return .unknownEntryType(type) }
         let fixed = isIPv6 ? SyncWireLayout.v1IPv6EntryLength : SyncWireLayout.v1IPv4EntryLength
-        guard p + fixed <= end else { return (.entrySizeTooSmall(entrySize: end - p, minimum: fixed)) }
+        guard p + fixed <= end else { return .entrySizeTooSmall(entrySize: end - p, minimum: fixed) }
 
-        var extras: SyncConnectionExtras?
+        var persistenceDataWithoutName = false
         if p + fixed < end {
-            switch decodeOptions(b, start: p + fixed, end: end) {
-            case .success(let decoded): extras = decoded
-            case .failure(let problem): return (problem.reason)
+            switch validateOptions(b, start: p + fixed, end: end) {
+            case .rejected(let reason): return reason
+            case .valid(let dataWithoutName): persistenceDataWithoutName = dataWithoutName
             }
         }
 
         let flags = ConnectionFlags(rawValue: b.be32(p + 4))
         let state = ConnectionState(rawValue: b.be16(p + 8))
         let proto = IPProtocol(rawValue: b[p + 1])
-        if let reason = semanticProblem(protocol: proto, state: state, flags: flags) { return (reason) }
-        if let persistence = extras?.persistence, !persistence.data.isEmpty, persistence.engine.isEmpty {
-            return (.persistenceDataWithoutName)
-        }
+        if let reason = semanticProblem(protocol: proto, state: state, flags: flags) { return reason }
+        if persistenceDataWithoutName { return .persistenceDataWithoutName }
         let client: IPv6Address
         let virtual: IPv6Address
         let destination: IPv6Address
@@ -163,86 +190,110 @@ public enum SyncMessageDecoder {
             destination = IPv6Address(high: 0, low: UInt64(b.be32(p + 32)))
         }
         body(
-            SyncConnection(
+            SyncEntry(
                 ipProtocol: proto,
                 isIPv6: isIPv6,
-                client: client,
+                clientAddress: client,
                 clientPort: b.be16(p + 10),
-                virtual: virtual,
+                virtualAddress: virtual,
                 virtualPort: b.be16(p + 12),
-                destination: destination,
+                destinationAddress: destination,
                 destinationPort: b.be16(p + 14),
                 flags: flags,
                 state: state,
                 timeout: b.be32(p + 20),
-                fwmark: b.be32(p + 16),
-                extras: extras
-            )
+                fwmark: b.be32(p + 16)
+            ),
+            (p + fixed)..<end
         )
         return nil
     }
 
-    /// Parses the option TLVs of one entry, with the kernel's checks, in the kernel's order.
-    static func decodeOptions(
-        _ b: UnsafeRawBufferPointer,
-        start: Int,
-        end: Int
-    ) -> Result<SyncConnectionExtras?, SyncWireError> {
-        func fail(_ reason: SyncWireError.Reason) -> Result<SyncConnectionExtras?, SyncWireError> {
-            .failure(SyncWireError(reason))
-        }
-        var sequence: SequenceOptions?
-        var peData: [UInt8]?
-        var peName: [UInt8]?
-        var unknown: [UnknownSyncOption] = []
+    enum OptionsCheck {
+        case valid(persistenceDataWithoutName: Bool)
+        case rejected(SyncWireError.Reason)
+    }
+
+    /// Checks the option TLVs of one entry as the kernel does, in the kernel's order, without allocating.
+    static func validateOptions(_ b: UnsafeRawBufferPointer, start: Int, end: Int) -> OptionsCheck {
+        var seen: UInt8 = 0
         var q = start
         while q < end {
-            guard q + 2 <= end else { return fail(.optionHeaderPastEnd) }
+            guard q + 2 <= end else { return .rejected(.optionHeaderPastEnd) }
             let optionType = b[q]
             let optionLength = Int(b[q + 1])
             q += 2
-            guard optionLength > 0 else { return fail(.zeroLengthOption(type: optionType)) }
+            guard optionLength > 0 else { return .rejected(.zeroLengthOption(type: optionType)) }
             guard q + optionLength <= end else {
-                return fail(.optionPastEnd(type: optionType, length: optionLength))
+                return .rejected(.optionPastEnd(type: optionType, length: optionLength))
             }
-            switch optionType & ~SyncWireLayout.optionalOptionBit {
+            let kind = optionType & ~SyncWireLayout.optionalOptionBit
+            switch kind {
             case SyncWireLayout.optionSequenceData:
                 guard optionLength == SyncWireLayout.sequenceOptionsLength else {
-                    return fail(.sequenceOptionLength(optionLength))
+                    return .rejected(.sequenceOptionLength(optionLength))
                 }
-                guard sequence == nil else { return fail(.duplicateOption(type: optionType)) }
-                sequence = readSequence(b, at: q, bigEndian: true)
             case SyncWireLayout.optionPersistenceData:
-                guard peData == nil else { return fail(.duplicateOption(type: optionType)) }
-                peData = b.bytes(q, optionLength)
+                break
             case SyncWireLayout.optionPersistenceName:
                 guard optionLength <= PersistenceData.maximumNameLength else {
-                    return fail(.persistenceNameTooLong(length: optionLength))
+                    return .rejected(.persistenceNameTooLong(length: optionLength))
                 }
-                guard peName == nil else { return fail(.duplicateOption(type: optionType)) }
-                peName = b.bytes(q, optionLength)
             default:
                 // The kernel stops at an unknown mandatory option and skips the entry without reading further.
                 guard optionType & SyncWireLayout.optionalOptionBit != 0 else {
-                    return fail(.unknownMandatoryOption(type: optionType & ~SyncWireLayout.optionalOptionBit))
+                    return .rejected(.unknownMandatoryOption(type: kind))
                 }
-                unknown.append(UnknownSyncOption(type: optionType, payload: b.bytes(q, optionLength)))
+            }
+            if kind <= SyncWireLayout.optionPersistenceName {
+                guard seen & (1 << kind) == 0 else { return .rejected(.duplicateOption(type: optionType)) }
+                seen |= 1 << kind
             }
             q += optionLength
         }
+        let dataBit: UInt8 = 1 << SyncWireLayout.optionPersistenceData
+        let nameBit: UInt8 = 1 << SyncWireLayout.optionPersistenceName
+        return .valid(persistenceDataWithoutName: seen & dataBit != 0 && seen & nameBit == 0)
+    }
 
-        var persistence: PersistenceData?
-        if let peData {
-            // PE_DATA without PE_NAME: kept with an empty engine name so the caller can reject it after the
-            // checks the kernel makes first.
-            persistence = PersistenceData(
-                engine: peName.map { String(decoding: $0, as: UTF8.self) } ?? "",
-                data: peData
-            )
-        } else if let peName {
-            persistence = PersistenceData(engine: String(decoding: peName, as: UTF8.self), data: [])
+    /// Reads the options of an accepted entry: version 1 TLVs, or version 0's sequence block (host byte order).
+    static func extras(
+        _ b: UnsafeRawBufferPointer,
+        _ range: Range<Int>,
+        version: SyncProtocolVersion
+    ) -> SyncConnectionExtras? {
+        if range.isEmpty { return nil }
+        switch version {
+        case .v1: return parseOptions(b, range)
+        case .v0:
+            // Version 0 copies the options struct in the master's host byte order (little-endian on x86).
+            let sequence = readSequence(b, at: range.lowerBound, bigEndian: false)
+            return SyncConnectionExtras(sequence: sequence, persistence: nil, unknownOptions: [])
         }
-        return .success(SyncConnectionExtras(sequence: sequence, persistence: persistence, unknownOptions: unknown))
+    }
+
+    /// Reads options already passed by ``validateOptions(_:start:end:)``.
+    static func parseOptions(_ b: UnsafeRawBufferPointer, _ range: Range<Int>) -> SyncConnectionExtras? {
+        var sequence: SequenceOptions?
+        var peData: [UInt8] = []
+        var peName: String?
+        var unknown: [UnknownSyncOption] = []
+        var q = range.lowerBound
+        while q + 2 <= range.upperBound {
+            let optionType = b[q]
+            let optionLength = Int(b[q + 1])
+            q += 2
+            switch optionType & ~SyncWireLayout.optionalOptionBit {
+            case SyncWireLayout.optionSequenceData: sequence = readSequence(b, at: q, bigEndian: true)
+            case SyncWireLayout.optionPersistenceData: peData = b.bytes(q, optionLength)
+            case SyncWireLayout.optionPersistenceName:
+                peName = String(decoding: b.bytes(q, optionLength), as: UTF8.self)
+            default: unknown.append(UnknownSyncOption(type: optionType, payload: b.bytes(q, optionLength)))
+            }
+            q += optionLength
+        }
+        let persistence = peName.map { PersistenceData(engine: $0, data: peData) }
+        return SyncConnectionExtras(sequence: sequence, persistence: persistence, unknownOptions: unknown)
     }
 
     /// Reads `struct ip_vs_sync_conn_options`: six 32-bit words, in network order (version 1's SEQ_DATA) or in
@@ -272,7 +323,7 @@ public enum SyncMessageDecoder {
     static func decodeV0Entries(
         _ b: UnsafeRawBufferPointer,
         problems: inout [SyncWireError],
-        _ body: (borrowing SyncConnection) -> Void
+        _ body: (SyncEntry, Range<Int>) -> Void
     ) {
         let length = b.count
         let count = Int(b[0])
@@ -288,7 +339,6 @@ public enum SyncMessageDecoder {
                 return
             }
             let flags = ConnectionFlags(rawValue: UInt32(b.be16(p + 20)))
-            var sequence: SequenceOptions?
             var entryLength = SyncWireLayout.v0EntryLength
             if !flags.isDisjoint(with: .sequenceMask) {
                 entryLength = SyncWireLayout.v0EntryWithSequenceLength
@@ -301,8 +351,6 @@ public enum SyncMessageDecoder {
                     )
                     return
                 }
-                // Version 0 copies the options struct in the master's host byte order (little-endian on x86).
-                sequence = readSequence(b, at: p + SyncWireLayout.v0EntryLength, bigEndian: false)
             }
             let state = ConnectionState(rawValue: b.be16(p + 22))
             let proto = IPProtocol(rawValue: b[p + 1])
@@ -310,21 +358,22 @@ public enum SyncMessageDecoder {
                 problems.append(SyncWireError(reason, entryIndex: index))
             } else {
                 body(
-                    SyncConnection(
+                    SyncEntry(
                         ipProtocol: proto,
                         isIPv6: false,
-                        client: IPv6Address(high: 0, low: UInt64(b.be32(p + 8))),
+                        clientAddress: IPv6Address(high: 0, low: UInt64(b.be32(p + 8))),
                         clientPort: b.be16(p + 2),
-                        virtual: IPv6Address(high: 0, low: UInt64(b.be32(p + 12))),
+                        virtualAddress: IPv6Address(high: 0, low: UInt64(b.be32(p + 12))),
                         virtualPort: b.be16(p + 4),
-                        destination: IPv6Address(high: 0, low: UInt64(b.be32(p + 16))),
+                        destinationAddress: IPv6Address(high: 0, low: UInt64(b.be32(p + 16))),
                         destinationPort: b.be16(p + 6),
                         flags: flags,
                         state: state,
-                        timeout: nil,
-                        fwmark: nil,
-                        extras: SyncConnectionExtras(sequence: sequence, persistence: nil, unknownOptions: [])
-                    )
+                        timeout: 0,
+                        fwmark: 0
+                    ),
+                    // Version 0's options block (present with sequence flags) follows the fixed part.
+                    (p + SyncWireLayout.v0EntryLength)..<(p + entryLength)
                 )
             }
             p += entryLength

@@ -130,6 +130,51 @@ public enum SyncMessageEncoder {
         return offset
     }
 
+    /// The relay's hot path: writes a version 1 message of entries that carry no options (most do not) into
+    /// `buffer`, which must hold 8 + 72 × `entries.count` bytes; at most 255 entries.
+    /// - Returns: the number of bytes written.
+    @discardableResult
+    public static func writeV1(
+        syncID: UInt8,
+        entries: UnsafeBufferPointer<SyncEntry>,
+        into buffer: UnsafeMutableRawBufferPointer
+    ) -> Int {
+        var writer = SyncMessageWriter(syncID: syncID, into: buffer)
+        for index in entries.indices {
+            let appended = writer.append(entries[index])
+            precondition(appended, "the buffer holds the entries")
+        }
+        return writer.finish()
+    }
+
+    @inline(__always)
+    static func writeV1Fixed(_ e: SyncEntry, into b: UnsafeMutableRawBufferPointer, at p: Int) -> Int {
+        let length = e.isIPv6 ? SyncWireLayout.v1IPv6EntryLength : SyncWireLayout.v1IPv4EntryLength
+        b[p] = e.isIPv6 ? 1 : 0
+        b[p + 1] = e.ipProtocol.rawValue
+        b.storeBE16(UInt16(length), at: p + 2)
+        b.storeBE32(e.flags.rawValue, at: p + 4)
+        b.storeBE16(e.state.rawValue, at: p + 8)
+        b.storeBE16(e.clientPort, at: p + 10)
+        b.storeBE16(e.virtualPort, at: p + 12)
+        b.storeBE16(e.destinationPort, at: p + 14)
+        b.storeBE32(e.fwmark, at: p + 16)
+        b.storeBE32(e.timeout, at: p + 20)
+        if e.isIPv6 {
+            b.storeBE64(e.clientAddress.high, at: p + 24)
+            b.storeBE64(e.clientAddress.low, at: p + 32)
+            b.storeBE64(e.virtualAddress.high, at: p + 40)
+            b.storeBE64(e.virtualAddress.low, at: p + 48)
+            b.storeBE64(e.destinationAddress.high, at: p + 56)
+            b.storeBE64(e.destinationAddress.low, at: p + 64)
+        } else {
+            b.storeBE32(UInt32(truncatingIfNeeded: e.clientAddress.low), at: p + 24)
+            b.storeBE32(UInt32(truncatingIfNeeded: e.virtualAddress.low), at: p + 28)
+            b.storeBE32(UInt32(truncatingIfNeeded: e.destinationAddress.low), at: p + 32)
+        }
+        return length
+    }
+
     @inline(__always)
     static func writeAddress(_ a: IPv6Address, isIPv6: Bool, into b: UnsafeMutableRawBufferPointer, at offset: Int) {
         if isIPv6 {

@@ -30,6 +30,8 @@ struct BenchCommand: ParsableCommand {
             json.add("decode_entries_per_s", r.decodeEntriesPerSecond.rounded())
             json.add("encode_entries_per_s", r.encodeEntriesPerSecond.rounded())
             json.add("roundtrip_entries_per_s", r.roundTripEntriesPerSecond.rounded())
+            json.add("rich_decode_entries_per_s", r.richDecodeEntriesPerSecond.rounded())
+            json.add("rich_encode_entries_per_s", r.richEncodeEntriesPerSecond.rounded())
             json.add("checksum", r.checksum)
             print(json.line)
         }
