@@ -62,6 +62,7 @@ public enum SyncMessageDecoder {
     /// the byte range of its options in `buffer` (empty for most entries; already validated, read them with
     /// ``SyncConnection`` when needed). Nothing is allocated.
     /// - Returns: the header's version and sync ID, or nil when the header was rejected.
+    @inlinable
     @discardableResult
     public static func visitEntries(
         _ buffer: UnsafeRawBufferPointer,
@@ -71,7 +72,7 @@ public enum SyncMessageDecoder {
         visitEntries(buffer, problems: &problems, body, header: { _ in })
     }
 
-    @inline(__always)
+    @inlinable
     static func visitEntries(
         _ buffer: UnsafeRawBufferPointer,
         problems: inout [SyncWireError],
@@ -100,6 +101,7 @@ public enum SyncMessageDecoder {
         return (.v0, syncID)
     }
 
+    @inlinable
     static func decodeV1Entries(
         _ buffer: UnsafeRawBufferPointer,
         problems: inout [SyncWireError],
@@ -151,7 +153,7 @@ public enum SyncMessageDecoder {
         }
     }
 
-    @inline(__always)
+    @inlinable
     static func decodeV1Entry(
         _ b: UnsafeRawBufferPointer,
         start p: Int,
@@ -209,12 +211,14 @@ public enum SyncMessageDecoder {
         return nil
     }
 
+    @usableFromInline
     enum OptionsCheck {
         case valid(persistenceDataWithoutName: Bool)
         case rejected(SyncWireError.Reason)
     }
 
     /// Checks the option TLVs of one entry as the kernel does, in the kernel's order, without allocating.
+    @inlinable
     static func validateOptions(_ b: UnsafeRawBufferPointer, start: Int, end: Int) -> OptionsCheck {
         var seen: UInt8 = 0
         var q = start
@@ -308,7 +312,7 @@ public enum SyncMessageDecoder {
 
     /// The kernel's per-entry checks after parsing: a non-template needs an IPVS protocol handler and a state in
     /// its range; a template's state is only logged when out of range.
-    @inline(__always)
+    @inlinable
     static func semanticProblem(
         protocol proto: IPProtocol,
         state: ConnectionState,
@@ -320,6 +324,7 @@ public enum SyncMessageDecoder {
         return nil
     }
 
+    @inlinable
     static func decodeV0Entries(
         _ b: UnsafeRawBufferPointer,
         problems: inout [SyncWireError],
