@@ -12,7 +12,7 @@
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 LAB=$REPO/ops/lab
-RES= TIMEOUT=900
+RES='' TIMEOUT=900
 while [ $# -gt 0 ]; do
   case $1 in
     --results) RES=$2; shift 2 ;;
@@ -58,4 +58,10 @@ case $rc in
   124) echo "FAIL lab-guest: timed out after ${TIMEOUT}s" >> "$RES/host-results.txt" ;;
   *) echo "FAIL lab-guest: vm-run.sh exited $rc (see $RES/console.log)" >> "$RES/host-results.txt" ;;
 esac
+# a scenario cut off by the guest's end left output but no results
+for d in "$RES"/*/; do
+  if [ -e "$d/output.txt" ] && [ ! -e "$d/results.txt" ]; then
+    echo "FAIL $(basename "$d"): did not finish (see $d/output.txt)" >> "$RES/host-results.txt"
+  fi
+done
 finish

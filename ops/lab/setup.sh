@@ -90,7 +90,7 @@ if [ -n "${IPVS_LAB_KPKG:-}" ] || ! kernel_ok "$VER"; then
   (cd "$WORK" && apt-get download -qq "$KPKG")
   dpkg -x "$WORK"/*.deb "$WORK/x"
   VER=$(find "$WORK/x/lib/modules" -mindepth 1 -maxdepth 1 -printf '%f\n' | head -1)
-  [ -n "$VER" ] && [ -s "$WORK/x/boot/vmlinuz-$VER" ] || die "no kernel in $KPKG"
+  if [ -z "$VER" ] || [ ! -s "$WORK/x/boot/vmlinuz-$VER" ]; then die "no kernel in $KPKG"; fi
   mkdir -p /lib/modules
   rm -rf "/lib/modules/$VER"
   cp -a "$WORK/x/lib/modules/$VER" "/lib/modules/$VER"

@@ -1,8 +1,10 @@
+# shellcheck shell=bash
 # Shared helpers for the scenarios; source it inside the guest (bash, root).
 # Scenarios run from the read-only repo and write only below their OUT dir.
 # Set LOGDIR (topology, traffic and tcpdump logs) before calling these.
 LAB=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PY=/usr/bin/python3   # Debian's python (3.11, stdlib only), not pyenv's
+# shellcheck disable=SC2034  # used by the scenarios that source this
 SYNCID=9
 BG_PIDS=()
 

@@ -15,6 +15,7 @@
 # Each check prints one line "PASS name" or "FAIL name: reason".
 set -euo pipefail
 OUT=$(realpath "${1:?usage: codec.sh OUTDIR}")
+# shellcheck source=ops/lab/lib/guest.sh
 source "$(dirname "$0")/../lib/guest.sh"
 REPO=$(cd "$LAB/../.." && pwd)
 LVSYNC=${LVSYNC:-$REPO/.build/debug/lvsync}
@@ -39,8 +40,8 @@ run_version() {
   rm -rf "$d"; mkdir -p "$d/log"; LOGDIR=$d/log
   lab_up
   set_sync_version "$v"
-  ip netns exec dirA ipvsadm --start-daemon master --mcast-interface lvsync0 --syncid $SYNCID
-  ip netns exec dirB ipvsadm --start-daemon backup --mcast-interface lvsync0 --syncid $SYNCID
+  ip netns exec dirA ipvsadm --start-daemon master --mcast-interface lvsync0 --syncid "$SYNCID"
+  ip netns exec dirB ipvsadm --start-daemon backup --mcast-interface lvsync0 --syncid "$SYNCID"
   start_capture dirA lvsync0 "$d/sync.pcap"
   make_traffic || echo "FAIL codec-v$v-traffic: see $LOGDIR/traffic.log"
   wait_flush "$d/sync.pcap"
@@ -60,7 +61,7 @@ run_version() {
   # (b) replay into the kernel backup on dirB's lvsync0
   ip netns exec dirB cat /proc/net/ip_vs_conn_sync > "$d/dirB.before.ip_vs_conn_sync"
   rc=0
-  ip netns exec dirB "$LVSYNC" replay --pcap "$d/sync.pcap" --interface lvsync0 --syncid $SYNCID \
+  ip netns exec dirB "$LVSYNC" replay --pcap "$d/sync.pcap" --interface lvsync0 --syncid "$SYNCID" \
     > "$d/replay.json" 2> "$d/replay.err" || rc=$?
   wait_backup
   ip netns exec dirB cat /proc/net/ip_vs_conn_sync > "$d/dirB.ip_vs_conn_sync"

@@ -16,6 +16,7 @@
 set -euo pipefail
 OUT=$(realpath "${1:?usage: record-golden.sh OUTDIR [LOGDIR]}")
 LOGDIR=${2:-$(mktemp -d)}
+# shellcheck source=ops/lab/lib/guest.sh
 source "$(dirname "$0")/../lib/guest.sh"
 trap 'lab_down >/dev/null 2>&1 || true' EXIT
 
@@ -25,8 +26,8 @@ record() {
   LOGDIR=$LOGDIR_ROOT/v$v; mkdir -p "$LOGDIR"
   lab_up
   set_sync_version "$v"
-  ip netns exec dirB ipvsadm --start-daemon backup --mcast-interface eth0 --syncid $SYNCID
-  ip netns exec dirA ipvsadm --start-daemon master --mcast-interface eth0 --syncid $SYNCID
+  ip netns exec dirB ipvsadm --start-daemon backup --mcast-interface eth0 --syncid "$SYNCID"
+  ip netns exec dirA ipvsadm --start-daemon master --mcast-interface eth0 --syncid "$SYNCID"
   start_capture dirA eth0 "$d/sync.pcap"
   local t0=$SECONDS
   make_traffic
@@ -88,7 +89,7 @@ Re-record (from the repo root, as root, after \`ops/lab/setup.sh\`):
 - Topology: \`ops/lab/topo.sh\` (client, dirA, dirB, rs1, rs2 on one bridge; both
   directors carry the services in \`services.txt\`; dirA holds the VIPs).
 - Kernel sync, kernel to kernel: \`ipvsadm --start-daemon master --mcast-interface eth0
-  --syncid $SYNCID\` in dirA and \`--start-daemon backup --mcast-interface eth0 --syncid $SYNCID\`
+  --syncid "$SYNCID"\` in dirA and \`--start-daemon backup --mcast-interface eth0 --syncid "$SYNCID"\`
   in dirB (group 224.0.0.81, port 8848, TTL 1, over the bridge).
 - Capture: \`tcpdump -i eth0 -U -w sync.pcap 'udp port 8848'\` in dirA (Ethernet frames).
 - Traffic from \`client\` (\`ops/lab/lib/traffic.py\`), every real server answering:
@@ -107,7 +108,7 @@ queued on its 1st, 3rd, 5th… packet once in a syncable state, its template on
 every packet). All values in dirA at recording time:
 
 \`\`\`
-$(cat "$OUT/.sysctls" 2>/dev/null | sed 's/^sync_version:.*/sync_version:1 (0 in v0\/)/')
+$(sed 's/^sync_version:.*/sync_version:1 (0 in v0\/)/' "$OUT/.sysctls" 2>/dev/null)
 \`\`\`
 
 ## Files (in \`v1/\` and \`v0/\`)
