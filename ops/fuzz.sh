@@ -21,18 +21,29 @@ swiftc -swift-version 6 -module-name SyncWire -parse-as-library -O -g \
 
 corpus="$scratch/corpus"
 mkdir -p "$corpus"
-# Seed with every golden message (one file per hex line) and the golden pcaps and /proc tables.
+# Seed with every golden message (one file per hex line), the golden pcaps and the /proc tables.
 if [ -d Tests/Fixtures ]; then
-    while IFS= read -r -d '' hexfile; do
-        n=0
-        while IFS= read -r line; do
-            case "$line" in ''|'#'*) continue ;; esac
-            n=$((n + 1))
-            printf '%s' "$line" | xxd -r -p > "$corpus/$(basename "$(dirname "$hexfile")")-$n.bin" 2>/dev/null || true
-        done < "$hexfile"
-    done < <(find Tests/Fixtures -name '*.hex' -print0)
+    python3 - "$corpus" <<'PY'
+import pathlib, sys
+corpus = pathlib.Path(sys.argv[1])
+for hexfile in pathlib.Path("Tests/Fixtures").rglob("*.hex"):
+    lines = [l for l in hexfile.read_text().split("\n") if l.strip() and not l.startswith("#")]
+    for n, line in enumerate(lines):
+        name = "-".join(hexfile.parent.parts[-2:]) + f"-{n}.bin"
+        (corpus / name).write_bytes(bytes.fromhex(line.replace(" ", "")))
+PY
     find Tests/Fixtures \( -name '*.pcap' -o -name '*ip_vs_conn*' \) -exec cp {} "$corpus/" \;
 fi
 
 echo "fuzz: running for ${seconds}s"
-"$binary" "$corpus" -max_total_time="$seconds" -max_len=4096 -timeout=5 -print_final_stats=1 2>&1 | tail -n 12
+# Crashes are libFuzzer's to report (with the input saved as crash-*), not Swift's interactive backtracer's.
+export SWIFT_BACKTRACE=enable=no
+status=0
+(cd "$scratch" && "./$(basename "$binary")" corpus -max_total_time="$seconds" -max_len=4096 -timeout=5 \
+    -print_final_stats=1) > "$scratch/fuzz.log" 2>&1 || status=$?
+if [ "$status" != 0 ]; then
+    grep -E 'ERROR|SUMMARY|#[0-9]+ .* in .*(SyncWire|Fuzz)|runtime failure|Test unit written|Base64' "$scratch/fuzz.log" | head -n 30
+    echo "fuzz: FAILED (exit $status); full log: $scratch/fuzz.log"
+    exit 1
+fi
+grep -E '^Done|stat::(number_of_executed_units|new_units_added|peak_rss_mb)' "$scratch/fuzz.log"

@@ -63,6 +63,15 @@ struct PcapFileTests {
         #expect(throws: SyncWireError.self) { try PcapFile(bytes: [1, 2, 3]) }
     }
 
+    @Test("frames shorter than their link header are passed over (found by the fuzzer)", arguments: [0, 1, 113, 276])
+    func shortFrames(linkType: UInt32) throws {
+        for length in 0..<24 {
+            let frame = [UInt8](repeating: 0x45, count: length)
+            let file = try PcapFile(bytes: Self.pcap(linkType: linkType, frames: [frame]))
+            #expect(file.datagrams.isEmpty)
+        }
+    }
+
     @Test("hex lines: comments, blanks and bad lines by number")
     func hexLines() {
         let parsed = HexMessages.parse("# capture\n0a0b\n\n0a0\nzz\n0A:0B 0c\n")

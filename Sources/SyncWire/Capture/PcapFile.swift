@@ -132,6 +132,7 @@ public struct PcapFile: Sendable {
             networkStart = 0
         }
         if let etherType, etherType != 0x0800, etherType != 0x86dd { return nil }
+        guard p.count > networkStart else { return nil }
         return try UDPDatagram.parse(ipPacket: p[networkStart...])
     }
 }

@@ -45,6 +45,58 @@ stop_capture() {
   CAPTURE_PID=
 }
 
+# start_lvsync_capture NS IFACE HEXFILE SECONDS: `lvsync capture` (AF_PACKET,
+# lvsync's own code) in the background; it stops by itself after SECONDS.
+# Returns once its socket is bound to IFACE (a Swift binary starts slowly
+# under TCG). Sets LVCAP_PID; stderr goes to LOGDIR/lvsync-capture.IFACE.log.
+LVCAP_PID=
+start_lvsync_capture() {
+  local err=$LOGDIR/lvsync-capture.$2.log ifindex
+  ifindex=$(ip netns exec "$1" cat "/sys/class/net/$2/ifindex")
+  ip netns exec "$1" "$LVSYNC" capture --interface "$2" --seconds "$4" > "$3" 2> "$err" &
+  LVCAP_PID=$!   # ip netns exec execs: this is lvsync itself
+  BG_PIDS+=("$LVCAP_PID")
+  for _ in $(seq 300); do
+    packet_socket_bound "$LVCAP_PID" "$ifindex" && return 0
+    kill -0 "$LVCAP_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "lvsync capture did not start: $(cat "$err")" >&2; return 1
+}
+# packet_socket_bound PID IFINDEX: PID has an AF_PACKET socket bound to IFINDEX
+# (/proc/PID/net/packet: sk RefCnt Type Proto Iface R Rmem User Inode).
+packet_socket_bound() {
+  local inodes
+  inodes=$(find "/proc/$1/fd" -lname 'socket:*' -printf '%l\n' 2>/dev/null | tr -dc '0-9\n')
+  [ -n "$inodes" ] || return 1
+  awk -v ifx="$2" 'NR == FNR { want[$1] = 1; next } FNR > 1 && $5 == ifx && ($9 in want) { found = 1 } END { exit !found }' \
+    <(echo "$inodes") "/proc/$1/net/packet"
+}
+# stop_lvsync_capture: SIGTERM (lvsync flushes every line: nothing is lost;
+# SIGINT would not do: a background job of a script ignores it); the status
+# is lvsync's: 143 if the signal stopped it, 0 if it had ended by itself.
+stop_lvsync_capture() {
+  local rc=0
+  [ -n "$LVCAP_PID" ] || return 0
+  kill -TERM "$LVCAP_PID" 2>/dev/null || true
+  wait "$LVCAP_PID" || rc=$?
+  LVCAP_PID=
+  return $rc
+}
+# wait_lvsync_capture SECS: wait (at most SECS) for it to stop by itself; the
+# status is lvsync's (124 if it had to be killed).
+wait_lvsync_capture() {
+  local rc=0
+  for _ in $(seq $(($1 * 10))); do kill -0 "$LVCAP_PID" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$LVCAP_PID" 2>/dev/null; then
+    kill "$LVCAP_PID" 2>/dev/null || true; wait "$LVCAP_PID" 2>/dev/null || true; rc=124
+  else
+    wait "$LVCAP_PID" || rc=$?
+  fi
+  LVCAP_PID=
+  return $rc
+}
+
 # make_traffic: established TCP/SCTP conns kept open (until lab_down), then
 # the UDP flows. Fails if a real server did not answer.
 make_traffic() {
