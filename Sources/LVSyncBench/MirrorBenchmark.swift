@@ -1,15 +1,21 @@
 import Mirror
 import SyncWire
 
-/// Measures the mirror table at scale: upserts of `connections` distinct entries into an empty table, then
-/// updates of all of them, the table's bytes per connection, and a full snapshot.
+/// Measures the mirror table at scale: `connections` distinct entries upserted into an empty table (as the relay
+/// does, from decoded `SyncEntry` values), then an update of each, the table's bytes per connection, and the
+/// snapshot a late standby gets: every live entry encoded into full kernel-sized sync messages.
 public struct MirrorBenchmark: Sendable {
     public struct Result: Sendable {
         public var connections: Int
         public var insertsPerSecond: Double
         public var updatesPerSecond: Double
         public var bytesPerConnection: Double
-        public var snapshotSeconds: Double
+        /// Every live entry encoded into 1472-byte version 1 messages.
+        public var snapshotEncodeSeconds: Double
+        public var snapshotMessages: Int
+        public var snapshotBytes: Int
+        /// Every live entry materialised as a `SyncConnection` (the tools' path).
+        public var snapshotListSeconds: Double
         public var expireSeconds: Double
     }
 
@@ -19,36 +25,63 @@ public struct MirrorBenchmark: Sendable {
 
     public func run() -> Result {
         var generator = SyntheticConnections(seed: 42)
-        let entries = (0..<connections).map { generator.connection($0) }
+        let entries = (0..<connections).map { generator.connection($0).entry! }
         let clock = ContinuousClock()
         var table = MirrorTable()
         let now = MirrorTime(seconds: 1)
 
         var start = clock.now
-        for entry in entries { table.upsert(entry, now: now) }
+        for entry in entries { table.upsert(entry, version: .v1, now: now) }
         let insertSeconds = (clock.now - start).seconds
+        // The generator's random clients and ports repeat a key now and then: count what the table holds.
+        let distinct = table.count
 
         start = clock.now
-        for entry in entries { table.upsert(entry, now: MirrorTime(seconds: 2)) }
+        for entry in entries { table.upsert(entry, version: .v1, now: MirrorTime(seconds: 2)) }
         let updateSeconds = (clock.now - start).seconds
 
-        let bytes = Double(table.memoryFootprint) / Double(table.count)
+        let bytes = Double(table.memoryFootprint) / Double(distinct)
+
+        var messages = 0
+        var messageBytes = 0
+        var buffer = [UInt8](repeating: 0, count: SyncWireLayout.defaultMaximumMessageLength)
+        start = clock.now
+        buffer.withUnsafeMutableBytes { out in
+            let maximum = SyncWireLayout.defaultMaximumMessageLength
+            var writer = SyncMessageWriter(syncID: 9, into: out, maximumLength: maximum)
+            table.forEachEntry(now: now) { entry, _ in
+                if !writer.append(entry) {
+                    messageBytes += writer.finish()
+                    messages += 1
+                    writer = SyncMessageWriter(syncID: 9, into: out, maximumLength: maximum)
+                    _ = writer.append(entry)
+                }
+            }
+            if writer.count > 0 {
+                messageBytes += writer.finish()
+                messages += 1
+            }
+        }
+        let snapshotEncodeSeconds = (clock.now - start).seconds
 
         start = clock.now
-        let snapshot = table.snapshot(now: now)
-        let snapshotSeconds = (clock.now - start).seconds
+        let listed = table.snapshot(now: now)
+        let snapshotListSeconds = (clock.now - start).seconds
 
         start = clock.now
         table.removeExpired(now: MirrorTime(seconds: 100_000))
         let expireSeconds = (clock.now - start).seconds
-        precondition(table.count == 0 && snapshot.count <= connections)
+        precondition(table.count == 0 && listed.count == distinct)
 
         return Result(
-            connections: connections,
+            connections: distinct,
             insertsPerSecond: Double(connections) / insertSeconds,
             updatesPerSecond: Double(connections) / updateSeconds,
             bytesPerConnection: bytes,
-            snapshotSeconds: snapshotSeconds,
+            snapshotEncodeSeconds: snapshotEncodeSeconds,
+            snapshotMessages: messages,
+            snapshotBytes: messageBytes,
+            snapshotListSeconds: snapshotListSeconds,
             expireSeconds: expireSeconds
         )
     }

@@ -29,11 +29,11 @@ public struct DefaultTimeouts: Hashable, Sendable {
         other: 180
     )
 
-    /// The timeout the kernel would use for `connection` when it has none.
-    public func timeout(for connection: SyncConnection) -> UInt32 {
-        if connection.isTemplate { return other }
-        let state = Int(connection.state.rawValue)
-        switch connection.ipProtocol {
+    /// The timeout the kernel would use for `entry` when it has none.
+    public func timeout(for entry: SyncEntry) -> UInt32 {
+        if entry.isTemplate { return other }
+        let state = Int(entry.state.rawValue)
+        switch entry.ipProtocol {
         case .tcp: return state < tcp.count ? tcp[state] : other
         case .udp: return udp
         case .sctp: return state < sctp.count ? sctp[state] : other

@@ -1,88 +1,38 @@
 import SyncWire
 
-/// One connection in the mirror table, packed into 80 bytes: the three addresses as 16-byte values whatever the
-/// family, the ports, the wire fields, the expiry deadline and the key's hash. Rare data (persistence-engine data,
-/// sequence adjustments, unknown options) lives beside the records in ``MirrorTable``'s side table.
+/// One connection in the mirror table: the entry's fixed part as the wire holds it (``SyncEntry``), its expiry
+/// deadline and its key's hash; 88 bytes. Rare data (persistence-engine data, sequence adjustments, unknown
+/// options) lives beside the records in ``MirrorTable``'s side table.
 struct MirrorRecord {
-    var client: IPv6Address
-    var virtual: IPv6Address
-    var destination: IPv6Address
-    var clientPort: UInt16
-    var virtualPort: UInt16
-    var destinationPort: UInt16
-    var ipProtocol: UInt8
-    /// ``Kind`` bits.
-    var kind: UInt8
-    var flags: UInt32
-    var state: UInt16
-    var timeout: UInt32
-    var fwmark: UInt32
+    var entry: SyncEntry
     /// Whole seconds since the table's time origin when the entry expires.
     var deadline: UInt32
     /// The key's hash, kept so that resizing and deletion need not rehash.
     var hash: UInt32
+    /// ``Kind`` bits.
+    var kind: UInt8
 
     /// Bits of ``kind``.
     enum Kind {
-        static let ipv6: UInt8 = 1
-        static let template: UInt8 = 2
-        /// The entry came from version 1 (it has a timeout and a fwmark).
-        static let hasV1Fields: UInt8 = 4
+        /// The entry came from version 1 (its timeout and fwmark are real, not absent).
+        static let hasV1Fields: UInt8 = 1
         /// The entry has a side-table record.
-        static let hasExtras: UInt8 = 8
-        /// The bits that are part of the key.
-        static let keyBits: UInt8 = ipv6 | template
+        static let hasExtras: UInt8 = 2
     }
 
-    init(_ c: SyncConnection, deadline: UInt32, hash: UInt32) {
-        client = Self.wide(c.client.address)
-        virtual = Self.wide(c.virtual.address)
-        destination = Self.wide(c.destination.address)
-        clientPort = c.client.port
-        virtualPort = c.virtual.port
-        destinationPort = c.destination.port
-        ipProtocol = c.ipProtocol.rawValue
-        var kind: UInt8 = 0
-        if c.family == .inet6 { kind |= Kind.ipv6 }
-        if c.isTemplate { kind |= Kind.template }
-        if c.timeout != nil || c.fwmark != nil { kind |= Kind.hasV1Fields }
-        self.kind = kind
-        flags = c.flags.rawValue
-        state = c.state.rawValue
-        timeout = c.timeout ?? 0
-        fwmark = c.fwmark ?? 0
-        self.deadline = deadline
-        self.hash = hash
-    }
-
-    static func wide(_ address: IPAddress) -> IPv6Address {
-        switch address {
-        case .v4(let a): IPv6Address(high: 0, low: UInt64(a.value))
-        case .v6(let a): a
-        }
-    }
-
-    func narrow(_ address: IPv6Address) -> IPAddress {
-        kind & Kind.ipv6 != 0 ? .v6(address) : .v4(IPv4Address(UInt32(truncatingIfNeeded: address.low)))
-    }
-
-    /// Whether the record has the key fields of `c` (persistence data is compared by the table).
+    /// Whether the record has the key fields of `key` (persistence data is compared by the table).
     @inline(__always)
-    func hasKey(of c: MirrorKey) -> Bool {
-        kind & Kind.keyBits == c.kindBits && ipProtocol == c.ipProtocol && clientPort == c.clientPort
-            && virtualPort == c.virtualPort && client == c.client && virtual == c.virtual
+    func hasKey(of key: MirrorKey) -> Bool {
+        let e = entry
+        return e.isIPv6 == key.isIPv6 && e.isTemplate == key.isTemplate && e.ipProtocol == key.ipProtocol
+            && e.clientPort == key.clientPort && e.virtualPort == key.virtualPort && e.clientAddress == key.client
+            && e.virtualAddress == key.virtual
     }
 
     func connection(extras: MirrorExtras?) -> SyncConnection {
         SyncConnection(
-            ipProtocol: IPProtocol(rawValue: ipProtocol),
-            client: Endpoint(narrow(client), clientPort),
-            virtual: Endpoint(narrow(virtual), virtualPort),
-            destination: Endpoint(narrow(destination), destinationPort),
-            flags: ConnectionFlags(rawValue: flags),
-            state: ConnectionState(rawValue: state),
-            timeout: kind & Kind.hasV1Fields != 0 ? timeout : nil,
-            fwmark: kind & Kind.hasV1Fields != 0 ? fwmark : nil,
+            entry,
+            version: kind & Kind.hasV1Fields != 0 ? .v1 : .v0,
             sequence: extras?.sequence,
             persistence: extras?.persistence,
             unknownOptions: extras?.unknownOptions ?? []
@@ -102,27 +52,32 @@ struct MirrorExtras: Sendable {
         persistence = c.persistence
         unknownOptions = c.unknownOptions
     }
+
+    /// The persistence data that is part of a template's key, if any.
+    var keyData: [UInt8]? { persistence.flatMap { $0.data.isEmpty ? nil : $0.data } }
 }
 
 /// The fields the kernel looks a connection up by: protocol, client, virtual, and whether it is a template
 /// (for templates with persistence-engine data, the data too: `ip_vs_ct_in_get()` with the engine's `ct_match`).
 struct MirrorKey {
-    var ipProtocol: UInt8
-    var kindBits: UInt8
+    var ipProtocol: IPProtocol
+    var isIPv6: Bool
+    var isTemplate: Bool
     var client: IPv6Address
     var clientPort: UInt16
     var virtual: IPv6Address
     var virtualPort: UInt16
     var persistenceData: [UInt8]?
 
-    init(_ c: SyncConnection) {
-        ipProtocol = c.ipProtocol.rawValue
-        kindBits = (c.family == .inet6 ? MirrorRecord.Kind.ipv6 : 0) | (c.isTemplate ? MirrorRecord.Kind.template : 0)
-        client = MirrorRecord.wide(c.client.address)
-        clientPort = c.client.port
-        virtual = MirrorRecord.wide(c.virtual.address)
-        virtualPort = c.virtual.port
-        persistenceData = c.isTemplate ? c.persistence.flatMap { $0.data.isEmpty ? nil : $0.data } : nil
+    init(_ e: SyncEntry, extras: MirrorExtras?) {
+        ipProtocol = e.ipProtocol
+        isIPv6 = e.isIPv6
+        isTemplate = e.isTemplate
+        client = e.clientAddress
+        clientPort = e.clientPort
+        virtual = e.virtualAddress
+        virtualPort = e.virtualPort
+        persistenceData = e.isTemplate ? extras?.keyData : nil
     }
 
     /// The key's hash under `seed`: a multiply-and-fold mix of the key's words (wyhash's mixing step). With a
@@ -134,7 +89,8 @@ struct MirrorKey {
         }
         let k0: UInt64 = 0xa076_1d64_78bd_642f
         let k1: UInt64 = 0xe703_7ed1_a0b4_28db
-        let ports = UInt64(clientPort) << 32 | UInt64(virtualPort) << 16 | UInt64(ipProtocol) << 8 | UInt64(kindBits)
+        let kind = UInt64(isIPv6 ? 1 : 0) | UInt64(isTemplate ? 2 : 0)
+        let ports = UInt64(clientPort) << 32 | UInt64(virtualPort) << 16 | UInt64(ipProtocol.rawValue) << 8 | kind
         var h = mix(client.high ^ seed ^ k0, client.low ^ k1)
         h = mix(h ^ virtual.high ^ k1, virtual.low ^ ports ^ k0)
         if let persistenceData {

@@ -45,24 +45,43 @@ public struct MirrorTable: Sendable {
         /// The entry is the kernel's expiration message for a connection already replaced by one to another real
         /// server (inactive, different destination): ignored, as the kernel ignores it.
         case ignoredStale
+        /// The entry mixes address families, which no sync message can carry: not stored.
+        case rejectedMixedFamilies
     }
 
     /// Inserts or replaces the entry for `connection`'s key and arms its expiry at `now` + its timeout.
     @discardableResult
     public mutating func upsert(_ connection: SyncConnection, now: MirrorTime) -> UpsertOutcome {
-        let key = MirrorKey(connection)
+        guard let entry = connection.entry else { return .rejectedMixedFamilies }
+        return upsert(entry, hasV1Fields: connection.timeout != nil, extras: MirrorExtras(connection), now: now)
+    }
+
+    /// The relay's hot path: inserts or replaces an entry that carries no options (most do not), as decoded by
+    /// `SyncMessageDecoder.visitEntries`. Entries with options go through ``upsert(_:now:)-(SyncConnection,_)``.
+    @discardableResult
+    public mutating func upsert(_ entry: SyncEntry, version: SyncProtocolVersion, now: MirrorTime) -> UpsertOutcome {
+        upsert(entry, hasV1Fields: version == .v1, extras: nil, now: now)
+    }
+
+    private mutating func upsert(
+        _ entry: SyncEntry,
+        hasV1Fields: Bool,
+        extras extra: MirrorExtras?,
+        now: MirrorTime
+    ) -> UpsertOutcome {
+        let key = MirrorKey(entry, extras: extra)
         let hash = key.hash(seed: seed)
-        let timeout = connection.timeout.flatMap { $0 == 0 ? nil : $0 } ?? defaultTimeouts.timeout(for: connection)
-        let deadline = now.seconds &+ timeout
-        var record = MirrorRecord(connection, deadline: deadline, hash: hash)
-        let extra = MirrorExtras(connection)
-        if extra != nil { record.kind |= MirrorRecord.Kind.hasExtras }
+        let timeout = entry.timeout != 0 ? entry.timeout : defaultTimeouts.timeout(for: entry)
+        var kind: UInt8 = hasV1Fields ? MirrorRecord.Kind.hasV1Fields : 0
+        if extra != nil { kind |= MirrorRecord.Kind.hasExtras }
+        let record = MirrorRecord(entry: entry, deadline: now.seconds &+ timeout, hash: hash, kind: kind)
 
         switch find(key, hash: hash) {
         case .found(_, let index):
             let old = records[index]
-            if !connection.isTemplate, connection.flags.contains(.inactive),
-                old.destination != record.destination || old.destinationPort != record.destinationPort
+            if !entry.isTemplate, entry.flags.contains(.inactive),
+                old.entry.destinationAddress != entry.destinationAddress
+                    || old.entry.destinationPort != entry.destinationPort
             {
                 return .ignoredStale
             }
@@ -82,19 +101,21 @@ public struct MirrorTable: Sendable {
     /// The entry for the key of `connection` (protocol, client, virtual, template bit, persistence data), if held
     /// and not expired at `now`.
     public func lookup(_ connection: SyncConnection, now: MirrorTime) -> SyncConnection? {
-        let key = MirrorKey(connection)
+        guard let wire = connection.entry else { return nil }
+        let key = MirrorKey(wire, extras: MirrorExtras(connection))
         guard case .found(_, let index) = find(key, hash: key.hash(seed: seed)), records[index].deadline > now.seconds
         else {
             return nil
         }
-        return entry(at: index)
+        return self.connection(at: index)
     }
 
     /// Removes the entry with the key of `connection`.
     /// - Returns: whether there was one.
     @discardableResult
     public mutating func remove(_ connection: SyncConnection) -> Bool {
-        let key = MirrorKey(connection)
+        guard let entry = connection.entry else { return false }
+        let key = MirrorKey(entry, extras: MirrorExtras(connection))
         guard case .found(let slot, let index) = find(key, hash: key.hash(seed: seed)) else { return false }
         remove(slot: slot, index: index)
         return true
@@ -120,7 +141,16 @@ public struct MirrorTable: Sendable {
     /// Calls `body` with every entry alive at `now`, in storage order.
     public func forEach(now: MirrorTime, _ body: (SyncConnection) throws -> Void) rethrows {
         for index in records.indices where records[index].deadline > now.seconds {
-            try body(entry(at: index))
+            try body(connection(at: index))
+        }
+    }
+
+    /// The snapshot's hot path: calls `body` with the fixed part of every entry alive at `now` and, for the few that
+    /// carry options (persistence data, sequence data), the whole entry.
+    public func forEachEntry(now: MirrorTime, _ body: (SyncEntry, SyncConnection?) throws -> Void) rethrows {
+        for index in records.indices where records[index].deadline > now.seconds {
+            let record = records[index]
+            try body(record.entry, record.kind & MirrorRecord.Kind.hasExtras != 0 ? connection(at: index) : nil)
         }
     }
 
@@ -129,7 +159,7 @@ public struct MirrorTable: Sendable {
         var result: [(connection: SyncConnection, remaining: UInt32)] = []
         result.reserveCapacity(records.count)
         for index in records.indices where records[index].deadline > now.seconds {
-            result.append((entry(at: index), records[index].deadline - now.seconds))
+            result.append((connection(at: index), records[index].deadline - now.seconds))
         }
         return result
     }
@@ -138,10 +168,10 @@ public struct MirrorTable: Sendable {
     public func counts(now: MirrorTime) -> [MirrorCountKey: Int] {
         var counts: [MirrorCountKey: Int] = [:]
         for record in records where record.deadline > now.seconds {
-            let proto = IPProtocol(rawValue: record.ipProtocol)
-            let template = record.kind & MirrorRecord.Kind.template != 0
-            let state = ConnectionState(rawValue: record.state).name(protocol: proto, template: template)
-            counts[MirrorCountKey(ipProtocol: proto, isTemplate: template, stateName: state), default: 0] += 1
+            let e = record.entry
+            let state = e.state.name(protocol: e.ipProtocol, template: e.isTemplate)
+            counts[MirrorCountKey(ipProtocol: e.ipProtocol, isTemplate: e.isTemplate, stateName: state), default: 0] +=
+                1
         }
         return counts
     }
@@ -180,8 +210,9 @@ public struct MirrorTable: Sendable {
     }
 
     private func persistenceMatches(_ key: MirrorKey, index: Int) -> Bool {
-        let stored = extras[UInt32(index)]?.persistence.flatMap { $0.data.isEmpty ? nil : $0.data }
-        return key.kindBits & MirrorRecord.Kind.template == 0 || stored == key.persistenceData
+        guard key.isTemplate else { return true }
+        let stored = records[index].kind & MirrorRecord.Kind.hasExtras != 0 ? extras[UInt32(index)]?.keyData : nil
+        return stored == key.persistenceData
     }
 
     private func slotOf(index: Int) -> Int {
@@ -234,7 +265,7 @@ public struct MirrorTable: Sendable {
         slots = newSlots
     }
 
-    private func entry(at index: Int) -> SyncConnection {
+    private func connection(at index: Int) -> SyncConnection {
         let record = records[index]
         return record.connection(
             extras: record.kind & MirrorRecord.Kind.hasExtras != 0 ? extras[UInt32(index)] : nil

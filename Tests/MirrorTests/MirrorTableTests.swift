@@ -167,4 +167,32 @@ struct MirrorTableTests {
         for entry in entries { table.upsert(entry, now: Self.t0) }
         #expect(Set(table.snapshot(now: Self.t0).map(\.connection)) == Set(entries))
     }
+
+    @Test("the hot path upserts decoded entries, and the snapshot hands them back with the rare ones whole")
+    func entryPath() throws {
+        var table = MirrorTable()
+        let tcp = try #require(Self.tcp(7).entry)
+        #expect(table.upsert(tcp, version: .v1, now: Self.t0) == .inserted)
+        #expect(table.upsert(tcp, version: .v1, now: Self.t0) == .updated)
+        table.upsert(Self.sip("call", destination: "10.0.0.21"), now: Self.t0)
+        var plain: [SyncEntry] = []
+        var whole: [SyncConnection] = []
+        table.forEachEntry(now: Self.t0) { entry, connection in
+            plain.append(entry)
+            if let connection { whole.append(connection) }
+        }
+        #expect(plain.count == 2)
+        #expect(plain.contains(tcp))
+        #expect(whole == [Self.sip("call", destination: "10.0.0.21")])
+        #expect(table.lookup(Self.tcp(7), now: Self.t0) == Self.tcp(7))
+    }
+
+    @Test("an entry mixing address families is refused")
+    func mixedFamilies() {
+        var table = MirrorTable()
+        var mixed = Self.tcp(1)
+        mixed.destination = Endpoint(IPAddress("fd00::1")!, 80)
+        #expect(table.upsert(mixed, now: Self.t0) == .rejectedMixedFamilies)
+        #expect(table.count == 0)
+    }
 }

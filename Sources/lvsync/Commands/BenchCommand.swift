@@ -54,7 +54,10 @@ struct BenchCommand: ParsableCommand {
             json.add("inserts_per_s", r.insertsPerSecond.rounded())
             json.add("updates_per_s", r.updatesPerSecond.rounded())
             json.add("bytes_per_connection", (r.bytesPerConnection * 10).rounded() / 10)
-            json.add("snapshot_s", r.snapshotSeconds)
+            json.add("snapshot_encode_s", r.snapshotEncodeSeconds)
+            json.add("snapshot_messages", r.snapshotMessages)
+            json.add("snapshot_bytes", r.snapshotBytes)
+            json.add("snapshot_list_s", r.snapshotListSeconds)
             json.add("expire_all_s", r.expireSeconds)
             print(json.line)
         }
