@@ -9,7 +9,6 @@ let swiftSettings: [SwiftSetting] = [
 ]
 
 let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
-let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
 let propertyBased: Target.Dependency = .product(name: "PropertyBased", package: "swift-property-based")
 
 let package = Package(
@@ -22,7 +21,6 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
     targets: [
@@ -38,7 +36,7 @@ let package = Package(
         .target(name: "LVSyncBench", dependencies: ["SyncWire", "Mirror"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "lvsync",
-            dependencies: ["SyncWire", "Mirror", "HostNetwork", "LVSyncBench", argumentParser, logging],
+            dependencies: ["SyncWire", "Mirror", "HostNetwork", "LVSyncBench", argumentParser],
             swiftSettings: swiftSettings
         ),
 
