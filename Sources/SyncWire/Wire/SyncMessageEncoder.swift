@@ -187,25 +187,10 @@ public enum SyncMessageEncoder {
 
     @inline(__always)
     static func writeV1Entry(_ c: SyncConnection, into b: UnsafeMutableRawBufferPointer, at p: Int) -> Int {
-        let isIPv6 = c.family == .inet6
-        b[p] = isIPv6 ? 1 : 0
-        b[p + 1] = c.ipProtocol.rawValue
-        b.storeBE32(c.flags.rawValue, at: p + 4)
-        b.storeBE16(c.state.rawValue, at: p + 8)
-        b.storeBE16(c.clientPort, at: p + 10)
-        b.storeBE16(c.virtualPort, at: p + 12)
-        b.storeBE16(c.destinationPort, at: p + 14)
-        b.storeBE32(c.fwmarkValue, at: p + 16)
-        b.storeBE32(c.timeoutValue, at: p + 20)
-        let step = isIPv6 ? 16 : 4
-        writeAddress(c.clientAddress, isIPv6: isIPv6, into: b, at: p + 24)
-        writeAddress(c.virtualAddress, isIPv6: isIPv6, into: b, at: p + 24 + step)
-        writeAddress(c.destinationAddress, isIPv6: isIPv6, into: b, at: p + 24 + 2 * step)
-        var q = p + 24 + 3 * step
-        guard let extras = c.extras else {
-            b.storeBE16(UInt16(q - p), at: p + 2)
-            return q - p
-        }
+        // encodedLength(of:) has checked that the addresses are of one family, so the entry exists.
+        let fixed = writeV1Fixed(c.entry!, into: b, at: p)
+        guard let extras = c.extras else { return fixed }
+        var q = p + fixed
         if let sequence = extras.sequence {
             b[q] = SyncWireLayout.optionSequenceData
             b[q + 1] = UInt8(SyncWireLayout.sequenceOptionsLength)
