@@ -36,7 +36,7 @@ if [ ! -x "$LVSYNC" ]; then
   swift build -c release 2>&1 | tail -n 3
   [ -x "$LVSYNC" ] || { echo "demo: no $LVSYNC after the build" >&2; exit 1; }
 fi
-LVSYNC=$(realpath "$LVSYNC")
+case $LVSYNC in /*) ;; *) LVSYNC=$PWD/$LVSYNC ;; esac
 
 RES=$(mktemp -d /tmp/lvsync-demo.XXXXXX)
 echo "== booting the lab guest (QEMU without KVM, Debian's 6.1 kernel with IPVS): about 1-2 minutes"

@@ -11,6 +11,7 @@ public struct HostNetworkError: Error, Hashable, Sendable, CustomStringConvertib
     /// Extra words for failures without errno.
     public var detail: String?
 
+    /// Creates an error for `operation`, with the `errno` it failed with if there is one.
     public init(operation: String, errno: Int32? = nil, detail: String? = nil) {
         self.operation = operation
         self.errno = errno

@@ -8,27 +8,36 @@ import SyncWire
 public struct CodecBenchmark: Sendable {
     /// Results, in entries per second.
     public struct Result: Sendable {
+        /// Distinct messages cycled through.
         public var messages: Int
+        /// Average entries in a message.
         public var entriesPerMessage: Double
+        /// The relay's decode (`visitEntries`).
         public var decodeEntriesPerSecond: Double
+        /// The relay's encode (`writeV1`).
         public var encodeEntriesPerSecond: Double
         /// Decode then encode of each message, counted once per entry.
         public var roundTripEntriesPerSecond: Double
         /// Decode into `[SyncConnection]` and encode from it: the tools' path.
         public var richDecodeEntriesPerSecond: Double
+        /// Encode from `[SyncConnection]`.
         public var richEncodeEntriesPerSecond: Double
         /// A sum over decoded fields, printed so the work cannot be optimised away.
         public var checksum: UInt64
     }
 
+    /// Distinct messages to cycle through.
     public var messageCount: Int
+    /// Seconds each measurement runs for, at least.
     public var minimumSeconds: Double
 
+    /// Creates the benchmark.
     public init(messageCount: Int = 2048, minimumSeconds: Double = 2) {
         self.messageCount = messageCount
         self.minimumSeconds = minimumSeconds
     }
 
+    /// Runs every measurement.
     public func run() throws -> Result {
         var generator = SyntheticConnections()
         let connections = (0..<(messageCount * 45)).map { generator.connection($0) }

@@ -5,24 +5,35 @@ import SyncWire
 /// does, from decoded `SyncEntry` values), then an update of each, the table's bytes per connection, and the
 /// snapshot a late standby gets: every live entry encoded into full kernel-sized sync messages.
 public struct MirrorBenchmark: Sendable {
+    /// The figures.
     public struct Result: Sendable {
+        /// Distinct connections held.
         public var connections: Int
+        /// Upserts of new entries.
         public var insertsPerSecond: Double
+        /// Upserts of entries already held.
         public var updatesPerSecond: Double
+        /// `memoryFootprint` over the connections.
         public var bytesPerConnection: Double
         /// Every live entry encoded into 1472-byte version 1 messages.
         public var snapshotEncodeSeconds: Double
+        /// Messages the snapshot took.
         public var snapshotMessages: Int
+        /// Bytes the snapshot took.
         public var snapshotBytes: Int
         /// Every live entry materialised as a `SyncConnection` (the tools' path).
         public var snapshotListSeconds: Double
+        /// Removing every entry by expiry.
         public var expireSeconds: Double
     }
 
+    /// Connections to generate.
     public var connections: Int
 
+    /// Creates the benchmark.
     public init(connections: Int = 1_000_000) { self.connections = connections }
 
+    /// Runs every measurement.
     public func run() -> Result {
         var generator = SyntheticConnections(seed: 42)
         let entries = (0..<connections).map { generator.connection($0).entry! }

@@ -5,6 +5,7 @@ import SyncWire
 public struct SyntheticConnections: Sendable {
     private var state: UInt64
 
+    /// Creates a generator; the same seed gives the same entries.
     public init(seed: UInt64 = 0x5eed) { state = seed | 1 }
 
     private mutating func next() -> UInt64 {

@@ -14,6 +14,7 @@ public struct DefaultTimeouts: Hashable, Sendable {
     /// Templates and any other protocol.
     public var other: UInt32
 
+    /// Creates a timeout table (seconds).
     public init(tcp: [UInt32], udp: UInt32, sctp: [UInt32], other: UInt32) {
         self.tcp = tcp
         self.udp = udp

@@ -278,6 +278,7 @@ public struct MirrorTime: Hashable, Sendable, Comparable {
     /// Seconds since the origin.
     public var seconds: UInt32
 
+    /// The time `seconds` after the origin.
     public init(seconds: UInt32) { self.seconds = seconds }
 
     /// The time `duration` after the origin, rounded down to whole seconds (negative durations give 0).
@@ -290,10 +291,14 @@ public struct MirrorTime: Hashable, Sendable, Comparable {
 
 /// A group in ``MirrorTable/counts(now:)``.
 public struct MirrorCountKey: Hashable, Sendable {
+    /// The protocol.
     public var ipProtocol: IPProtocol
+    /// Whether the entries are templates.
     public var isTemplate: Bool
+    /// The state's name as /proc prints it.
     public var stateName: String
 
+    /// Creates a group key.
     public init(ipProtocol: IPProtocol, isTemplate: Bool, stateName: String) {
         self.ipProtocol = ipProtocol
         self.isTemplate = isTemplate

@@ -13,6 +13,7 @@ public struct SyncWireError: Error, Hashable, Sendable {
     /// The 1-based line number (hex input and `/proc` tables).
     public var line: Int?
 
+    /// Creates an error; callers that know it set the message, entry or line.
     public init(_ reason: Reason, messageIndex: Int? = nil, entryIndex: Int? = nil, line: Int? = nil) {
         self.reason = reason
         self.messageIndex = messageIndex

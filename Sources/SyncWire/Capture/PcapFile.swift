@@ -1,5 +1,6 @@
 /// One UDP datagram read from a capture file.
 public struct CapturedDatagram: Hashable, Sendable {
+    /// Creates a datagram record.
     public init(packetIndex: Int, timestamp: Double, source: Endpoint, destination: Endpoint, payload: [UInt8]) {
         self.packetIndex = packetIndex
         self.timestamp = timestamp

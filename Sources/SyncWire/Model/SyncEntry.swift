@@ -17,8 +17,11 @@ public struct SyncEntry: Hashable, Sendable, BitwiseCopyable {
     public var timeout: UInt32
     /// The firewall mark (0 for none, and in version 0).
     public var fwmark: UInt32
+    /// The client port (0 in templates).
     public var clientPort: UInt16
+    /// The virtual service port.
     public var virtualPort: UInt16
+    /// The real server port.
     public var destinationPort: UInt16
     /// The protocol state.
     public var state: ConnectionState
@@ -27,6 +30,7 @@ public struct SyncEntry: Hashable, Sendable, BitwiseCopyable {
     /// Whether the addresses are IPv6.
     public var isIPv6: Bool
 
+    /// Creates an entry from its wire fields.
     @inlinable
     public init(
         ipProtocol: IPProtocol,

@@ -7,6 +7,7 @@ public struct SequenceAdjustment: Hashable, Sendable {
     /// The delta before the last change (`previous_delta`).
     public var previousDelta: UInt32
 
+    /// Creates an adjustment.
     public init(initialSequence: UInt32, delta: UInt32, previousDelta: UInt32) {
         self.initialSequence = initialSequence
         self.delta = delta
@@ -21,6 +22,7 @@ public struct SequenceOptions: Hashable, Sendable {
     /// Server-to-client direction (`out_seq`).
     public var outbound: SequenceAdjustment
 
+    /// Creates both directions' adjustments.
     public init(inbound: SequenceAdjustment, outbound: SequenceAdjustment) {
         self.inbound = inbound
         self.outbound = outbound
@@ -39,6 +41,7 @@ public struct PersistenceData: Hashable, Sendable {
     /// The engine's raw data, e.g. the Call-ID bytes.
     public var data: [UInt8]
 
+    /// Creates persistence data for `engine`.
     public init(engine: String, data: [UInt8]) {
         self.engine = engine
         self.data = data
@@ -60,6 +63,7 @@ public struct UnknownSyncOption: Hashable, Sendable {
     /// The option's payload, 1 to 255 bytes.
     public var payload: [UInt8]
 
+    /// Creates an option to keep.
     public init(type: UInt8, payload: [UInt8]) {
         self.type = type
         self.payload = payload

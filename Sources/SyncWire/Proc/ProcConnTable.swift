@@ -27,6 +27,7 @@ public struct ProcConnection: Hashable, Sendable {
     /// The persistence engine's name and data (only in `/proc/net/ip_vs_conn`, only for templates that have it).
     public var persistence: PersistenceData?
 
+    /// Creates a line's value.
     public init(
         ipProtocol: IPProtocol,
         client: Endpoint,

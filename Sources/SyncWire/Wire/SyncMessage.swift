@@ -15,6 +15,7 @@ public struct SyncMessage: Hashable, Sendable {
     /// The entries, in wire order.
     public var connections: [SyncConnection]
 
+    /// Creates a message.
     public init(version: SyncProtocolVersion, syncID: UInt8, connections: [SyncConnection]) {
         self.version = version
         self.syncID = syncID
@@ -45,7 +46,9 @@ public enum SyncWireLayout {
 
     /// Option types (`IPVS_OPT_*`).
     public static let optionSequenceData: UInt8 = 1
+    /// `IPVS_OPT_PE_DATA`.
     public static let optionPersistenceData: UInt8 = 2
+    /// `IPVS_OPT_PE_NAME`.
     public static let optionPersistenceName: UInt8 = 3
     /// `IPVS_OPT_F_PARAM`: marks an option the receiver may ignore if it does not know it.
     public static let optionalOptionBit: UInt8 = 0x40

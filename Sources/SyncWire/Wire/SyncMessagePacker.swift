@@ -8,6 +8,7 @@ public struct SyncMessagePacker: Sendable {
     /// The largest message in bytes (the kernel master's `sync_maxlen`, 1472 by default for IPv4).
     public var maximumLength: Int
 
+    /// Creates a packer.
     public init(
         version: SyncProtocolVersion,
         syncID: UInt8,

@@ -29,7 +29,8 @@ step() { printf '\n[%3d s] %s\n' $((SECONDS - T0)) "$*"; }
 say() { printf '  %s\n' "$*"; }
 die() { printf '  DEMO FAILED: %s\n' "$*"; exit 1; }
 ns() { local n=$1; shift; ip netns exec "$n" "$@"; }
-count_sync() { ns dirB cat /proc/net/ip_vs_conn_sync | awk 'NR > 1 && $NF == "SYNC"' | wc -l; }
+# entries with Origin SYNC in dirB's kernel (Pro FromIP FPrt ToIP TPrt DestIP DPrt State Origin Expires)
+count_sync() { ns dirB cat /proc/net/ip_vs_conn_sync | awk 'NR > 1 && $9 == "SYNC"' | wc -l; }
 # wait_for FILE REGEX SECS
 wait_for() {
   local i
@@ -46,7 +47,8 @@ quiet() {
     [ "$a" = "$b" ] && return 0
   done
 }
-# in_packets NS: incoming packets IPVS handled in NS so far (/proc/net/ip_vs_stats, hex)
+# in_packets NS: incoming packets IPVS handled in NS so far (/proc/net/ip_vs_stats, hex;
+# the kernel's estimator updates it every 2 s)
 # shellcheck disable=SC2016  # awk program
 in_packets() { local v; v=$(ns "$1" awk 'NR == 3 { print $2 }' /proc/net/ip_vs_stats); echo $((16#$v)); }
 
@@ -168,20 +170,19 @@ ip -n dirB addr add fd00::1/64 dev eth0 nodad
 ns dirB "$PY" "$LAB/lib/announce.py" eth0 10.0.0.100 10.0.0.1 fd00::100 fd00::1 | sed 's/^/  announce: /'
 T[takeover]=$((SECONDS - t))
 before=$(in_packets dirB)
-t=$SECONDS
 say "the client sends again on every held connection ..."
 touch "$RES/run/go"
 wait_for "$LOGDIR/drill.log" '^survived' 300 || die "the drill did not finish: $(tail -n 5 "$LOGDIR/drill.log" | tr '\n' ' ')"
 wait_for "$LOGDIR/control.log" '^survived' 300 || die "the control did not finish: $(tail -n 5 "$LOGDIR/control.log" | tr '\n' ' ')"
-T[drill]=$((SECONDS - t))
-after=$(in_packets dirB)
+for _ in $(seq 20); do after=$(in_packets dirB); [ "$after" -gt "$before" ] && break; sleep 0.5; done
 per_kind() { awk '$1 == "after" { printf "%s%s %s", sep, $2, $3; sep = ", " }' "$1"; }
+DRILL_S=$(awk '$1 == "survived" { print $4 }' "$LOGDIR/drill.log")
 SURV=$(awk '$1 == "survived" { split($2, a, "/"); print a[1] }' "$LOGDIR/drill.log")
 CSURV=$(awk '$1 == "survived" { split($2, a, "/"); print a[1] }' "$LOGDIR/control.log")
 grep '^lost' "$LOGDIR/drill.log" | sed 's/^/  /' || true
 say "replayed: $(per_kind "$LOGDIR/drill.log")"
 say "control:  $(per_kind "$LOGDIR/control.log")   ($(awk '$1 == "failures" { $1 = ""; print substr($0, 2) }' "$LOGDIR/control.log"))"
-say "dirB's IPVS handled $((after - before)) incoming packets during the drill; dirA is down"
+say "dirB's IPVS forwarded $((after - before)) incoming packets during the drill (dirA is down); the test took $DRILL_S s"
 echo
 echo "drill: $SURV/$NHELD established connections survived the failover (dirB served them from the replayed entries)"
 echo "control: $CSURV/$NCTL connections opened after the capture survived (expected 0: dirB never learned them)"
@@ -193,11 +194,11 @@ ok=1
 step "7. Summary"
 say "capture:  $NMSG sync messages from the kernel master on dirA, captured by lvsync"
 say "decode:   $NENT entries: $NCONN connections + $NTMPL persistence templates, the rest updates"
-say "replay:   dirB's kernel lists $NSYNC entries with Origin SYNC (${CMP%%:*} against dirA's table)"
+say "replay:   dirB's kernel lists $NSYNC entries with Origin SYNC (compare.py against dirA's table: ${CMP%% *})"
 say "drill:    $SURV/$NHELD held connections survived ($(per_kind "$LOGDIR/drill.log"))"
 say "control:  $CSURV/$NCTL connections never replayed survived"
-say "times:    topology ${T[topology]} s, traffic ${T[traffic]} s, flush + capture end ${T[flush]} s, replay ${T[replay]} s,"
-say "          takeover ${T[takeover]} s, drill ${T[drill]} s; $((SECONDS - T0)) s in the guest"
+say "times:    topology ${T[topology]} s, traffic ${T[traffic]} s, flush ${T[flush]} s, replay ${T[replay]} s,"
+say "          takeover ${T[takeover]} s, drill ${DRILL_S} s; $((SECONDS - T0)) s in the guest"
 if [ $ok = 1 ]; then
   say "result:   PASS (100 % of the replayed connections survived; the control set died)"
   exit 0
