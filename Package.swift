@@ -29,6 +29,12 @@ let package = Package(
         .target(name: "Mirror", dependencies: ["SyncWire"], swiftSettings: swiftSettings),
 
         // MARK: - I/O edges
+        .systemLibrary(
+            name: "CNetlink",
+            pkgConfig: "libnl-genl-3.0",
+            providers: [.apt(["libnl-3-dev", "libnl-genl-3-dev", "pkg-config"])]
+        ),
+        .target(name: "IPVS", dependencies: ["CNetlink", "SyncWire"], swiftSettings: swiftSettings),
         .target(name: "CHostNetwork"),
         .target(name: "HostNetwork", dependencies: ["CHostNetwork", "SyncWire"], swiftSettings: swiftSettings),
 
@@ -36,12 +42,13 @@ let package = Package(
         .target(name: "LVSyncBench", dependencies: ["SyncWire", "Mirror"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "lvsync",
-            dependencies: ["SyncWire", "Mirror", "HostNetwork", "LVSyncBench", argumentParser],
+            dependencies: ["SyncWire", "Mirror", "HostNetwork", "IPVS", "LVSyncBench", argumentParser],
             swiftSettings: swiftSettings
         ),
 
         // MARK: - Tests
         .testTarget(name: "SyncWireTests", dependencies: ["SyncWire", propertyBased], swiftSettings: swiftSettings),
         .testTarget(name: "MirrorTests", dependencies: ["Mirror", "SyncWire"], swiftSettings: swiftSettings),
+        .testTarget(name: "IPVSTests", dependencies: ["IPVS", "CNetlink", "SyncWire"], swiftSettings: swiftSettings),
     ]
 )
