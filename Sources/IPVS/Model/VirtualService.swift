@@ -15,12 +15,17 @@ public enum ServiceKey: Hashable, Sendable, Comparable {
         }
     }
 
+    /// Address services before firewall marks; IPv4 before IPv6; then by address, port and protocol, numerically.
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.sortKey < rhs.sortKey }
 
-    private var sortKey: String {
+    private var sortKey: (Int, UInt8, UInt64, UInt64, UInt16, UInt8) {
         switch self {
-        case .address(let p, let e): "0 \(e.address.family.rawValue) \(p.rawValue) \(e)"
-        case .firewallMark(let m, let f): "1 \(f.rawValue) \(m)"
+        case .address(let p, let e):
+            switch e.address {
+            case .v4(let a): (0, 4, 0, UInt64(a.value), e.port, p.rawValue)
+            case .v6(let a): (0, 6, a.high, a.low, e.port, p.rawValue)
+            }
+        case .firewallMark(let m, let f): (1, f.rawValue, 0, UInt64(m), 0, 0)
         }
     }
 }

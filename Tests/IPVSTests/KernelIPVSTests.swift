@@ -1,0 +1,189 @@
+import Foundation
+import SyncWire
+import Testing
+
+@testable import IPVS
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The kind of the IPVSError `body` throws, nil if it throws none (or another error).
+func kind(_ body: () throws -> Void) -> IPVSError.Kind? {
+    do {
+        try body()
+        return nil
+    } catch {
+        return (error as? IPVSError)?.kind
+    }
+}
+
+/// Whether this process may change a real kernel's IPVS: only inside the lab guest, where ops/lab/scenarios/ipvs.sh
+/// sets `LVSYNC_KERNEL_TESTS=1` (a throw-away VM with IPVS). Everywhere else these tests are skipped.
+enum KernelLab {
+    static let enabled = ProcessInfo.processInfo.environment["LVSYNC_KERNEL_TESTS"] == "1"
+}
+
+/// The netlink implementation against the real kernel: every operation read back, every error path driven.
+@Suite("IPVS against the real kernel", .serialized, .enabled(if: KernelLab.enabled))
+struct KernelIPVSTests {
+    let ipvs: NetlinkIPVS
+
+    init() throws {
+        ipvs = try NetlinkIPVS()
+        try ipvs.flush()
+        for daemon in try ipvs.syncDaemons() { try ipvs.stopSyncDaemon(daemon.role) }
+    }
+
+    @Test("info and timeouts")
+    func infoAndTimeouts() throws {
+        let info = try ipvs.info()
+        #expect(info.version == "1.2.1")
+        #expect(info.connectionTableSize > 0)
+        let original = try ipvs.timeouts()
+        try ipvs.setTimeouts(IPVSTimeouts(tcp: 901, tcpFin: 121, udp: 301))
+        #expect(try ipvs.timeouts() == IPVSTimeouts(tcp: 901, tcpFin: 121, udp: 301))
+        try ipvs.setTimeouts(IPVSTimeouts(tcp: 0, tcpFin: 0, udp: 302))
+        #expect(try ipvs.timeouts() == IPVSTimeouts(tcp: 901, tcpFin: 121, udp: 302))
+        try ipvs.setTimeouts(original)
+    }
+
+    @Test("every kind of service and real server is created and read back as written")
+    func servicesAndRealServers() throws {
+        for service in IPVSAttributeTests.services { try ipvs.addService(service) }
+        let listed = try ipvs.services().map(\.service)
+        #expect(Set(listed) == Set(IPVSAttributeTests.services))
+
+        let tcp = IPVSAttributeTests.services[0].key
+        let v4Servers = IPVSAttributeTests.realServers.filter { $0.endpoint.address.family == .inet }
+        for server in v4Servers { try ipvs.addRealServer(server, to: tcp) }
+        #expect(Set(try ipvs.realServers(of: tcp).map(\.server)) == Set(v4Servers))
+
+        let v6 = IPVSAttributeTests.services[3].key
+        let v6Server = RealServer(endpoint: Endpoint("[fd00::22]:443")!, forwarding: .masquerade, weight: 2)
+        try ipvs.addRealServer(v6Server, to: v6)
+        #expect(try ipvs.realServers(of: v6).map(\.server) == [v6Server])
+
+        var edited = v4Servers[0]
+        edited.weight = 0
+        edited.upperThreshold = 50
+        try ipvs.editRealServer(edited, in: tcp)
+        #expect(try ipvs.realServers(of: tcp).map(\.server).contains(edited))
+
+        var service = IPVSAttributeTests.services[0]
+        service.scheduler = "wlc"
+        service.flags = .persistent
+        service.persistenceTimeout = 30
+        try ipvs.editService(service)
+        #expect(try ipvs.services().map(\.service).contains(service))
+
+        try ipvs.deleteRealServer(edited.endpoint, from: tcp)
+        #expect(try ipvs.realServers(of: tcp).count == v4Servers.count - 1)
+        try ipvs.deleteService(tcp)
+        #expect(try ipvs.services().count == IPVSAttributeTests.services.count - 1)
+        try ipvs.zeroCounters(nil)
+        try ipvs.zeroCounters(v6)
+        try ipvs.flush()
+        #expect(try ipvs.services().isEmpty)
+    }
+
+    @Test("every error the kernel gives is the sentence for it")
+    func errors() throws {
+        let service = VirtualService(key: .address(.tcp, Endpoint("10.9.0.1:80")!), scheduler: "rr")
+        let missing = ServiceKey.address(.tcp, Endpoint("10.9.0.2:80")!)
+        let server = RealServer(endpoint: Endpoint("10.9.0.21:80")!, forwarding: .masquerade)
+        try ipvs.addService(service)
+        try ipvs.addRealServer(server, to: service.key)
+
+        #expect(kind { try ipvs.addService(service) } == .serviceExists("tcp 10.9.0.1:80"))
+        #expect(kind { try ipvs.deleteService(missing) } == .noSuchService("tcp 10.9.0.2:80"))
+        #expect(kind { try ipvs.addRealServer(server, to: missing) } == .noSuchService("tcp 10.9.0.2:80"))
+        #expect(kind { _ = try ipvs.realServers(of: missing) } == .noSuchService("tcp 10.9.0.2:80"))
+        #expect(
+            kind { try ipvs.addRealServer(server, to: service.key) }
+                == .realServerExists("10.9.0.21:80 in tcp 10.9.0.1:80")
+        )
+        let absent = Endpoint("10.9.0.22:80")!
+        #expect(
+            kind { try ipvs.deleteRealServer(absent, from: service.key) }
+                == .noSuchRealServer("10.9.0.22:80 in tcp 10.9.0.1:80")
+        )
+        var negative = server
+        negative.weight = -1
+        #expect(
+            kind { try ipvs.editRealServer(negative, in: service.key) }
+                == .outOfRange("a weight below 0, or a lower threshold above the upper one")
+        )
+        var thresholds = server
+        thresholds.upperThreshold = 10
+        thresholds.lowerThreshold = 20
+        #expect(
+            kind { try ipvs.editRealServer(thresholds, in: service.key) }
+                == .outOfRange("a weight below 0, or a lower threshold above the upper one")
+        )
+        let unknown = VirtualService(key: .address(.tcp, Endpoint("10.9.0.3:80")!), scheduler: "wrrr")
+        #expect(kind { try ipvs.addService(unknown) } == .unknownSchedulerOrEngine("scheduler 'wrrr'"))
+        var badPrefix = VirtualService(key: .address(.tcp, Endpoint("[fd00::9]:80")!), scheduler: "rr")
+        badPrefix.netmask = 129
+        if case .invalid = kind({ try ipvs.addService(badPrefix) }) {
+        } else {
+            Issue.record("an IPv6 prefix of 129 must be refused")
+        }
+        var multicast = server
+        multicast.endpoint = Endpoint("224.0.0.9:80")!
+        if case .invalid = kind({ try ipvs.addRealServer(multicast, to: service.key) }) {
+        } else {
+            Issue.record("a multicast real server must be refused")
+        }
+        try ipvs.flush()
+    }
+
+    @Test("sync daemons start, read back with the kernel's defaults, refuse twins, and stop")
+    func syncDaemons() throws {
+        let master = SyncDaemon(role: .master, interface: "lo", syncID: 9)
+        let backup = SyncDaemon(role: .backup, interface: "lo", syncID: 9, maximumLength: 1500, port: 9000, ttl: 2)
+        try ipvs.startSyncDaemon(master)
+        try ipvs.startSyncDaemon(backup)
+        let daemons = try ipvs.syncDaemons()
+        #expect(daemons.map(\.role) == [.master, .backup])
+        #expect(daemons[0].interface == "lo" && daemons[0].syncID == 9)
+        #expect(daemons[0].group == IPAddress("224.0.0.81") && daemons[0].port == 8848 && daemons[0].ttl == 1)
+        #expect(daemons[1].port == 9000 && daemons[1].ttl == 2 && daemons[1].maximumLength == 1500)
+
+        #expect(kind { try ipvs.startSyncDaemon(master) } == .daemonRunning("master"))
+        try ipvs.stopSyncDaemon(.master)
+        try ipvs.stopSyncDaemon(.backup)
+        #expect(try ipvs.syncDaemons().isEmpty)
+        #expect(kind { try ipvs.stopSyncDaemon(.backup) } == .noDaemonRunning("backup"))
+        let nowhere = SyncDaemon(role: .master, interface: "lvsync-none", syncID: 1)
+        #expect(kind { try ipvs.startSyncDaemon(nowhere) } == .noSuchInterface("lvsync-none"))
+        var unicast = master
+        unicast.group = IPAddress("10.0.0.1")
+        if case .invalid = kind({ try ipvs.startSyncDaemon(unicast) }) {
+        } else {
+            Issue.record("a unicast sync group must be refused")
+        }
+    }
+
+    @Test("a named network namespace has its own IPVS")
+    func namespaces() throws {
+        let name = "lvsync-test-\(getpid())"
+        try run("/bin/ip", "netns", "add", name)
+        defer { try? run("/bin/ip", "netns", "del", name) }
+        let other = try NetlinkIPVS(namespace: name)
+        let service = VirtualService(key: .firewallMark(42, .inet), scheduler: "rr")
+        try other.addService(service)
+        #expect(try other.services().map(\.service) == [service])
+        #expect(try ipvs.services().isEmpty)
+        try other.flush()
+    }
+
+    private func run(_ command: String, _ arguments: String...) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: command)
+        process.arguments = arguments
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(command) \(arguments)")
+    }
+}
