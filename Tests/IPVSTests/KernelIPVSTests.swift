@@ -24,22 +24,16 @@ enum KernelLab {
     static let enabled = ProcessInfo.processInfo.environment["LVSYNC_KERNEL_TESTS"] == "1"
 }
 
-/// The netlink implementation against the real kernel: every operation read back, every error path driven.
-@Suite("IPVS against the real kernel", .serialized, .enabled(if: KernelLab.enabled))
-struct KernelIPVSTests {
-    let ipvs: NetlinkIPVS
-
-    init() throws {
-        ipvs = try NetlinkIPVS()
+/// The behaviour every ``IPVSControl`` must show: the kernel's. It runs against ``InMemoryIPVS`` everywhere and
+/// against ``NetlinkIPVS`` and a real kernel in the lab guest, so the twin cannot drift from the kernel.
+enum IPVSBehavior {
+    /// Empties the table and stops the daemons.
+    static func reset(_ ipvs: any IPVSControl) throws {
         try ipvs.flush()
         for daemon in try ipvs.syncDaemons() { try ipvs.stopSyncDaemon(daemon.role) }
     }
 
-    @Test("info and timeouts")
-    func infoAndTimeouts() throws {
-        let info = try ipvs.info()
-        #expect(info.version == "1.2.1")
-        #expect(info.connectionTableSize > 0)
+    static func timeouts(_ ipvs: any IPVSControl) throws {
         let original = try ipvs.timeouts()
         try ipvs.setTimeouts(IPVSTimeouts(tcp: 901, tcpFin: 121, udp: 301))
         #expect(try ipvs.timeouts() == IPVSTimeouts(tcp: 901, tcpFin: 121, udp: 301))
@@ -48,8 +42,8 @@ struct KernelIPVSTests {
         try ipvs.setTimeouts(original)
     }
 
-    @Test("every kind of service and real server is created and read back as written")
-    func servicesAndRealServers() throws {
+    static func servicesAndRealServers(_ ipvs: any IPVSControl) throws {
+        try reset(ipvs)
         for service in IPVSAttributeTests.services { try ipvs.addService(service) }
         let listed = try ipvs.services().map(\.service)
         #expect(Set(listed) == Set(IPVSAttributeTests.services))
@@ -87,8 +81,8 @@ struct KernelIPVSTests {
         #expect(try ipvs.services().isEmpty)
     }
 
-    @Test("every error the kernel gives is the sentence for it")
-    func errors() throws {
+    static func errors(_ ipvs: any IPVSControl) throws {
+        try reset(ipvs)
         let service = VirtualService(key: .address(.tcp, Endpoint("10.9.0.1:80")!), scheduler: "rr")
         let missing = ServiceKey.address(.tcp, Endpoint("10.9.0.2:80")!)
         let server = RealServer(endpoint: Endpoint("10.9.0.21:80")!, forwarding: .masquerade)
@@ -99,6 +93,7 @@ struct KernelIPVSTests {
         #expect(kind { try ipvs.deleteService(missing) } == .noSuchService("tcp 10.9.0.2:80"))
         #expect(kind { try ipvs.addRealServer(server, to: missing) } == .noSuchService("tcp 10.9.0.2:80"))
         #expect(kind { _ = try ipvs.realServers(of: missing) } == .noSuchService("tcp 10.9.0.2:80"))
+        #expect(kind { try ipvs.zeroCounters(missing) } == .noSuchService("tcp 10.9.0.2:80"))
         #expect(
             kind { try ipvs.addRealServer(server, to: service.key) }
                 == .realServerExists("10.9.0.21:80 in tcp 10.9.0.1:80")
@@ -108,19 +103,20 @@ struct KernelIPVSTests {
             kind { try ipvs.deleteRealServer(absent, from: service.key) }
                 == .noSuchRealServer("10.9.0.22:80 in tcp 10.9.0.1:80")
         )
+        var absentServer = server
+        absentServer.endpoint = absent
+        #expect(
+            kind { try ipvs.editRealServer(absentServer, in: service.key) }
+                == .noSuchRealServer("10.9.0.22:80 in tcp 10.9.0.1:80")
+        )
+        let range = IPVSError.Kind.outOfRange("a weight below 0, or a lower threshold above the upper one")
         var negative = server
         negative.weight = -1
-        #expect(
-            kind { try ipvs.editRealServer(negative, in: service.key) }
-                == .outOfRange("a weight below 0, or a lower threshold above the upper one")
-        )
+        #expect(kind { try ipvs.editRealServer(negative, in: service.key) } == range)
         var thresholds = server
         thresholds.upperThreshold = 10
         thresholds.lowerThreshold = 20
-        #expect(
-            kind { try ipvs.editRealServer(thresholds, in: service.key) }
-                == .outOfRange("a weight below 0, or a lower threshold above the upper one")
-        )
+        #expect(kind { try ipvs.editRealServer(thresholds, in: service.key) } == range)
         let unknown = VirtualService(key: .address(.tcp, Endpoint("10.9.0.3:80")!), scheduler: "wrrr")
         #expect(kind { try ipvs.addService(unknown) } == .unknownSchedulerOrEngine("scheduler 'wrrr'"))
         var badPrefix = VirtualService(key: .address(.tcp, Endpoint("[fd00::9]:80")!), scheduler: "rr")
@@ -135,11 +131,25 @@ struct KernelIPVSTests {
         } else {
             Issue.record("a multicast real server must be refused")
         }
+        var gue = server
+        gue.endpoint = Endpoint("10.9.0.30:80")!
+        gue.forwarding = .tunnel
+        gue.tunnel = TunnelSettings(type: .gue, port: 0)
+        if case .invalid = kind({ try ipvs.addRealServer(gue, to: service.key) }) {
+        } else {
+            Issue.record("a GUE tunnel without a port must be refused")
+        }
+        var otherFamily = server
+        otherFamily.endpoint = Endpoint("[fd00::30]:80")!
+        if case .invalid = kind({ try ipvs.addRealServer(otherFamily, to: service.key) }) {
+        } else {
+            Issue.record("an IPv6 real server in an IPv4 service must be refused unless tunnelled")
+        }
         try ipvs.flush()
     }
 
-    @Test("sync daemons start, read back with the kernel's defaults, refuse twins, and stop")
-    func syncDaemons() throws {
+    static func syncDaemons(_ ipvs: any IPVSControl) throws {
+        try reset(ipvs)
         let master = SyncDaemon(role: .master, interface: "lo", syncID: 9)
         let backup = SyncDaemon(role: .backup, interface: "lo", syncID: 9, maximumLength: 1500, port: 9000, ttl: 2)
         try ipvs.startSyncDaemon(master)
@@ -164,6 +174,45 @@ struct KernelIPVSTests {
             Issue.record("a unicast sync group must be refused")
         }
     }
+}
+
+/// The behaviour against the in-memory twin (runs everywhere).
+@Suite("IPVS in memory behaves as the kernel")
+struct InMemoryIPVSTests {
+    @Test("timeouts") func timeouts() throws { try IPVSBehavior.timeouts(InMemoryIPVS()) }
+    @Test("services and real servers") func services() throws {
+        try IPVSBehavior.servicesAndRealServers(InMemoryIPVS())
+    }
+    @Test("errors") func errors() throws { try IPVSBehavior.errors(InMemoryIPVS()) }
+    @Test("sync daemons") func daemons() throws { try IPVSBehavior.syncDaemons(InMemoryIPVS()) }
+}
+
+/// The netlink implementation against the real kernel (only in the lab guest).
+@Suite("IPVS against the real kernel", .serialized, .enabled(if: KernelLab.enabled))
+struct KernelIPVSTests {
+    let ipvs: NetlinkIPVS
+
+    init() throws {
+        ipvs = try NetlinkIPVS()
+        try IPVSBehavior.reset(ipvs)
+    }
+
+    @Test("info and timeouts")
+    func infoAndTimeouts() throws {
+        let info = try ipvs.info()
+        #expect(info.version == "1.2.1")
+        #expect(info.connectionTableSize > 0)
+        try IPVSBehavior.timeouts(ipvs)
+    }
+
+    @Test("every kind of service and real server is created and read back as written")
+    func servicesAndRealServers() throws { try IPVSBehavior.servicesAndRealServers(ipvs) }
+
+    @Test("every error the kernel gives is the sentence for it")
+    func errors() throws { try IPVSBehavior.errors(ipvs) }
+
+    @Test("sync daemons start, read back with the kernel's defaults, refuse twins, and stop")
+    func syncDaemons() throws { try IPVSBehavior.syncDaemons(ipvs) }
 
     @Test("a named network namespace has its own IPVS")
     func namespaces() throws {

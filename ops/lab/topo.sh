@@ -35,6 +35,17 @@ down() {
     fi
   done
   ip link del br0 2>/dev/null || true
+  # The kernel tears a namespace down asynchronously: its veth peers here can outlive `ip netns del` for a
+  # moment, and a topo.sh up right after would fail with "File exists". Wait until they are gone.
+  for _ in $(seq 100); do
+    local left=0
+    for h in $NS; do ip link show "v-$h" >/dev/null 2>&1 && left=1; done
+    ip link show br0 >/dev/null 2>&1 && left=1
+    [ $left = 0 ] && return 0
+    sleep 0.1
+  done
+  echo "topo: veths still present 10 s after their namespaces were deleted" >&2
+  return 1
 }
 
 [ "${1:-}" = down ] && { down; exit 0; }

@@ -41,12 +41,18 @@ else
 fi
 
 # 2. lvsync's listing against ipvsadm's, on the lab's services in dirA, with both sync daemons running.
-lab_up
+if ! lab_up; then
+  echo "FAIL ipvs-list-dirA: the lab topology did not come up (see $LOGDIR/topo.log)"
+  exit 0
+fi
 ip netns exec dirA ipvsadm --start-daemon master --mcast-interface lvsync0 --syncid 9
 ip netns exec dirA ipvsadm --start-daemon backup --mcast-interface lvsync0 --syncid 9
 ip netns exec dirA ipvsadm -Ln > "$OUT/dirA.ipvsadm.txt"
 ip netns exec dirA ipvsadm -L --daemon > "$OUT/dirA.daemons.txt"
-if "$LVSYNC" ipvs list --namespace dirA --json > "$OUT/dirA.list.json" 2> "$OUT/dirA.list.err"; then
+services=$(grep -cE '^(TCP|UDP|SCTP|FWM) ' "$OUT/dirA.ipvsadm.txt")
+if [ "$services" -lt 7 ]; then
+  echo "FAIL ipvs-list-dirA: ipvsadm lists $services services in dirA, the topology has 7"
+elif "$LVSYNC" ipvs list --namespace dirA --json > "$OUT/dirA.list.json" 2> "$OUT/dirA.list.err"; then
   "$PY" "$LAB/lib/ipvs_compare.py" ipvs-list-dirA "$OUT/dirA.list.json" "$OUT/dirA.ipvsadm.txt" "$OUT/dirA.daemons.txt"
 else
   echo "FAIL ipvs-list-dirA: lvsync ipvs list exited non-zero: $(head -c 300 "$OUT/dirA.list.err")"
