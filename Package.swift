@@ -9,6 +9,7 @@ let swiftSettings: [SwiftSetting] = [
 ]
 
 let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
+let yams: Target.Dependency = .product(name: "Yams", package: "Yams")
 let propertyBased: Target.Dependency = .product(name: "PropertyBased", package: "swift-property-based")
 
 let package = Package(
@@ -22,6 +23,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // MARK: - Pure core
@@ -38,11 +40,14 @@ let package = Package(
         .target(name: "CHostNetwork"),
         .target(name: "HostNetwork", dependencies: ["CHostNetwork", "SyncWire"], swiftSettings: swiftSettings),
 
+        // MARK: - Wiring
+        .target(name: "Config", dependencies: ["IPVS", "SyncWire", yams], swiftSettings: swiftSettings),
+
         // MARK: - Benchmarks and the executable
         .target(name: "LVSyncBench", dependencies: ["SyncWire", "Mirror"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "lvsync",
-            dependencies: ["SyncWire", "Mirror", "HostNetwork", "IPVS", "LVSyncBench", argumentParser],
+            dependencies: ["SyncWire", "Mirror", "HostNetwork", "IPVS", "Config", "LVSyncBench", argumentParser],
             swiftSettings: swiftSettings
         ),
 
@@ -50,5 +55,6 @@ let package = Package(
         .testTarget(name: "SyncWireTests", dependencies: ["SyncWire", propertyBased], swiftSettings: swiftSettings),
         .testTarget(name: "MirrorTests", dependencies: ["Mirror", "SyncWire"], swiftSettings: swiftSettings),
         .testTarget(name: "IPVSTests", dependencies: ["IPVS", "CNetlink", "SyncWire"], swiftSettings: swiftSettings),
+        .testTarget(name: "ConfigTests", dependencies: ["Config", "IPVS", "SyncWire"], swiftSettings: swiftSettings),
     ]
 )
