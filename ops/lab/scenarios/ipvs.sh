@@ -67,3 +67,70 @@ if [ $rc = 1 ] && grep -q "lvsync-nowhere" "$OUT/nowhere.txt" && [ "$(wc -l < "$
 else
   echo "FAIL ipvs-list-no-namespace: exit $rc: $(head -c 300 "$OUT/nowhere.txt")"
 fi
+
+# 4. lvsync ipvs apply against the kernel, in a namespace of its own.
+CFG=lvsync-apply
+ip netns add "$CFG"
+ip -n "$CFG" link set lo up
+apply() { "$LVSYNC" ipvs apply "$@" --namespace "$CFG"; }
+listing() { ip netns exec "$CFG" ipvsadm -Ln; }
+rc=0; apply "$REPO/examples/director-a.yaml" > "$OUT/apply1.txt" 2>&1 || rc=$?
+listing > "$OUT/apply1.ipvsadm.txt"
+"$LVSYNC" ipvs list --namespace "$CFG" --json > "$OUT/apply1.list.json" 2>&1
+if [ $rc = 0 ] && grep -q '^applied 20 changes' "$OUT/apply1.txt" \
+   && [ "$(grep -cE '^(TCP|UDP|SCTP|FWM) ' "$OUT/apply1.ipvsadm.txt")" = 7 ]; then
+  "$PY" "$LAB/lib/ipvs_compare.py" ipvs-apply-converges "$OUT/apply1.list.json" "$OUT/apply1.ipvsadm.txt"
+else
+  echo "FAIL ipvs-apply-converges: exit $rc: $(tail -n 3 "$OUT/apply1.txt" | tr '\n' ' ')"
+fi
+
+rc=0; apply "$REPO/examples/director-a.yaml" > "$OUT/apply2.txt" 2>&1 || rc=$?
+listing > "$OUT/apply2.ipvsadm.txt"
+if [ $rc = 0 ] && grep -q '^no changes' "$OUT/apply2.txt" && cmp -s "$OUT/apply1.ipvsadm.txt" "$OUT/apply2.ipvsadm.txt"; then
+  echo "PASS ipvs-apply-idempotent: $(head -n 1 "$OUT/apply2.txt")"
+else
+  echo "FAIL ipvs-apply-idempotent: exit $rc: $(head -c 300 "$OUT/apply2.txt")"
+fi
+
+# A changed config: rs2's weight 3 -> 5 on :80, rs2 gone from :53, the SCTP service gone.
+"$PY" - "$REPO/examples/director-a.yaml" > "$OUT/changed.yaml" <<'PY'
+import sys
+text = open(sys.argv[1]).read()
+text = text.replace("{ address: 10.0.0.22, forwarding: dr, weight: 3 }", "{ address: 10.0.0.22, forwarding: dr, weight: 5 }")
+head, sep, tail = text.partition("port: 53")
+tail = tail.replace("      - { address: 10.0.0.22, forwarding: nat }\n", "", 1)
+text = head + sep + tail
+text = text[:text.index("  # SCTP (Diameter)")]
+print(text)
+PY
+rc=0; apply "$OUT/changed.yaml" --dry-run > "$OUT/dry.txt" 2>&1 || rc=$?
+listing > "$OUT/dry.ipvsadm.txt"
+if [ $rc = 0 ] && grep -q '^dry run: 3 changes not made' "$OUT/dry.txt" && cmp -s "$OUT/apply1.ipvsadm.txt" "$OUT/dry.ipvsadm.txt"; then
+  echo "PASS ipvs-apply-dry-run: 3 changes printed, the kernel unchanged"
+else
+  echo "FAIL ipvs-apply-dry-run: exit $rc: $(head -c 400 "$OUT/dry.txt" | tr '\n' ' ')"
+fi
+rc=0; apply "$OUT/changed.yaml" > "$OUT/apply3.txt" 2>&1 || rc=$?
+listing > "$OUT/apply3.ipvsadm.txt"
+expected_diff=$(printf '%s\n' \
+  "~ real server 10.0.0.22:80 in tcp 10.0.0.100:80: weight 3 -> 5" \
+  "- real server 10.0.0.22:53 in udp 10.0.0.100:53" \
+  "- service sctp 10.0.0.100:3868" \
+  "applied 3 changes")
+if [ $rc = 0 ] && [ "$(cat "$OUT/apply3.txt")" = "$expected_diff" ] \
+   && grep -qE '10\.0\.0\.22:80 +Route +5 ' "$OUT/apply3.ipvsadm.txt" \
+   && ! grep -q '10.0.0.22:53' "$OUT/apply3.ipvsadm.txt" && ! grep -q '^SCTP' "$OUT/apply3.ipvsadm.txt"; then
+  echo "PASS ipvs-apply-diff: weight edited in place, a real server and a service removed"
+else
+  echo "FAIL ipvs-apply-diff: exit $rc: $(tr '\n' '|' < "$OUT/apply3.txt" | head -c 400)"
+fi
+
+# The kernel's own refusal comes back as a sentence: a scheduler it does not have.
+sed 's/scheduler: wrr/scheduler: wrrr/' "$REPO/examples/director-a.yaml" > "$OUT/bad-scheduler.yaml"
+rc=0; apply "$OUT/bad-scheduler.yaml" > "$OUT/apply4.txt" 2>&1 || rc=$?
+if [ $rc = 1 ] && grep -q "scheduler 'wrrr' is not available in this kernel (ENOENT)" "$OUT/apply4.txt"; then
+  echo "PASS ipvs-apply-kernel-error: $(grep -m1 wrrr "$OUT/apply4.txt")"
+else
+  echo "FAIL ipvs-apply-kernel-error: exit $rc: $(head -c 300 "$OUT/apply4.txt")"
+fi
+ip netns del "$CFG"
