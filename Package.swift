@@ -44,7 +44,7 @@ let package = Package(
         .target(name: "Config", dependencies: ["IPVS", "SyncWire", yams], swiftSettings: swiftSettings),
 
         // MARK: - Benchmarks and the executable
-        .target(name: "LVSyncBench", dependencies: ["SyncWire", "Mirror"], swiftSettings: swiftSettings),
+        .target(name: "LVSyncBench", dependencies: ["SyncWire", "Mirror", "IPVS"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "lvsync",
             dependencies: ["SyncWire", "Mirror", "HostNetwork", "IPVS", "Config", "LVSyncBench", argumentParser],

@@ -1,4 +1,5 @@
 import ArgumentParser
+import IPVS
 import LVSyncBench
 
 /// `lvsync bench`: the benchmarks behind BENCHMARKS.md.
@@ -6,7 +7,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Run a benchmark and print its results as one JSON line (build with -c release).",
-        subcommands: [Codec.self, MirrorTable.self]
+        subcommands: [Codec.self, MirrorTable.self, IPVSControlPlane.self]
     )
 
     struct Codec: ParsableCommand {
@@ -59,6 +60,44 @@ struct BenchCommand: ParsableCommand {
             json.add("snapshot_bytes", r.snapshotBytes)
             json.add("snapshot_list_s", r.snapshotListSeconds)
             json.add("expire_all_s", r.expireSeconds)
+            print(json.line)
+        }
+    }
+
+    struct IPVSControlPlane: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "ipvs",
+            abstract: "Apply, list, re-apply and flush a large IPVS table in a real kernel (use a scratch namespace)."
+        )
+
+        @Option(help: "Virtual services.")
+        var services = 1000
+
+        @Option(help: "Real servers per service.")
+        var realServers = 10
+
+        @OptionGroup var target: IPVSCommand.Target
+
+        func run() throws {
+            let ipvs = try target.connect()
+            let r: IPVSBenchmark.Result
+            do {
+                guard try ipvs.services().isEmpty else {
+                    throw CLIError("the IPVS table is not empty: run the benchmark in a scratch namespace (--namespace)")
+                }
+                r = try IPVSBenchmark(services: services, realServersPerService: realServers).run(on: ipvs)
+            } catch let error as IPVSError {
+                throw CLIError(error.description)
+            }
+            var json = JSONLine()
+            json.add("benchmark", "ipvs")
+            json.add("services", r.services)
+            json.add("real_servers", r.realServers)
+            json.add("changes", r.changes)
+            json.add("apply_s", r.applySeconds)
+            json.add("list_s", r.listSeconds)
+            json.add("unchanged_apply_s", r.unchangedApplySeconds)
+            json.add("flush_s", r.flushSeconds)
             print(json.line)
         }
     }
