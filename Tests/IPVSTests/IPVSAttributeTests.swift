@@ -213,3 +213,43 @@ struct IPVSAttributeTests {
         }
     }
 }
+
+/// Counters as the kernel's replies carry them: STATS64 (all 64-bit), or the legacy STATS (32-bit but the bytes).
+@Suite("IPVS statistics attributes")
+struct IPVSStatisticsAttributeTests {
+    @Test("STATS64 is read whole; the legacy STATS is the fallback", arguments: [true, false])
+    func statistics(wide: Bool) throws {
+        let values: [(Int32, UInt64)] = [
+            (Int32(IPVS_STATS_ATTR_CONNS), 7), (Int32(IPVS_STATS_ATTR_INPKTS), 100),
+            (Int32(IPVS_STATS_ATTR_OUTPKTS), 90),
+            (Int32(IPVS_STATS_ATTR_INBYTES), 5_000_000_000), (Int32(IPVS_STATS_ATTR_OUTBYTES), 6_000_000_000),
+            (Int32(IPVS_STATS_ATTR_CPS), 3), (Int32(IPVS_STATS_ATTR_INPPS), 40), (Int32(IPVS_STATS_ATTR_OUTPPS), 30),
+            (Int32(IPVS_STATS_ATTR_INBPS), 2000), (Int32(IPVS_STATS_ATTR_OUTBPS), 1000),
+        ]
+        let stats = try IPVSAttributeTests.roundTrip { msg throws(IPVSError) in
+            try IPVSAttributes.nest(msg, IPVS_CMD_ATTR_SERVICE) { () throws(IPVSError) in
+                let kind = wide ? IPVS_SVC_ATTR_STATS64 : IPVS_SVC_ATTR_STATS
+                try IPVSAttributes.nest(msg, kind) { () throws(IPVSError) in
+                    for (type, value) in values {
+                        let bytes = type == Int32(IPVS_STATS_ATTR_INBYTES) || type == Int32(IPVS_STATS_ATTR_OUTBYTES)
+                        if wide || bytes {
+                            try IPVSAttributes.check(nla_put_u64(msg, type, value))
+                        } else {
+                            try IPVSAttributes.check(nla_put_u32(msg, type, UInt32(value)))
+                        }
+                    }
+                }
+            }
+        } _: { table in
+            let t = IPVSAttributes.nested(
+                try #require(table[Int(IPVS_CMD_ATTR_SERVICE)]),
+                maximum: IPVSAttributes.serviceMax
+            )
+            return IPVSAttributes.statistics(t, Int(IPVS_SVC_ATTR_STATS64), Int(IPVS_SVC_ATTR_STATS))
+        }
+        #expect(stats.connections == 7 && stats.inPackets == 100 && stats.outPackets == 90)
+        #expect(stats.inBytes == 5_000_000_000 && stats.outBytes == 6_000_000_000)
+        #expect(stats.connectionRate == 3 && stats.inPacketRate == 40 && stats.outPacketRate == 30)
+        #expect(stats.inByteRate == 2000 && stats.outByteRate == 1000)
+    }
+}

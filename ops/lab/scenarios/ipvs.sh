@@ -134,3 +134,12 @@ else
   echo "FAIL ipvs-apply-kernel-error: exit $rc: $(head -c 300 "$OUT/apply4.txt")"
 fi
 ip netns del "$CFG"
+
+# 5. Without CAP_NET_ADMIN the kernel answers EPERM: lvsync must say what is missing.
+rc=0
+setpriv --bounding-set -net_admin --inh-caps -net_admin "$LVSYNC" ipvs list > "$OUT/nocap.txt" 2>&1 || rc=$?
+if [ $rc = 1 ] && grep -q "needs CAP_NET_ADMIN" "$OUT/nocap.txt" && grep -q "(EPERM)" "$OUT/nocap.txt"; then
+  echo "PASS ipvs-list-without-cap-net-admin: $(head -n 1 "$OUT/nocap.txt")"
+else
+  echo "FAIL ipvs-list-without-cap-net-admin: exit $rc: $(head -c 300 "$OUT/nocap.txt")"
+fi
