@@ -195,8 +195,19 @@ struct IPVSAttributeTests {
             try IPVSAttributes.putTimeouts(msg, IPVSTimeouts(tcp: 900, tcpFin: 120, udp: 300))
         } _: { table in
             #expect(IPVSAttributes.u32(table, Int(IPVS_CMD_ATTR_TIMEOUT_TCP)) == 900)
-            #expect(IPVSAttributes.u32(table, Int(IPVS_CMD_ATTR_TIMEOUT_TCP_FIN)) == 120)
-            #expect(IPVSAttributes.u32(table, Int(IPVS_CMD_ATTR_TIMEOUT_UDP)) == 300)
+            #expect(IPVSAttributes.timeouts(table) == IPVSTimeouts(tcp: 900, tcpFin: 120, udp: 300))
+        }
+    }
+
+    @Test("info: version and connection table size at the top level")
+    func info() throws {
+        try Self.roundTrip { msg throws(IPVSError) in
+            try IPVSAttributes.check(nla_put_u32(msg, Int32(IPVS_INFO_ATTR_VERSION), 0x01_0201))
+            try IPVSAttributes.check(nla_put_u32(msg, Int32(IPVS_INFO_ATTR_CONN_TAB_SIZE), 4096))
+        } _: { table in
+            let info = IPVSAttributes.info(table)
+            #expect(info == IPVSInfo(versionCode: 0x01_0201, connectionTableSize: 4096))
+            #expect(info?.version == "1.2.1")
         }
     }
 

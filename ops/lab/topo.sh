@@ -31,12 +31,15 @@ down() {
     # processes in a namespace would keep its sockets alive: end them first
     if ip netns pids "$h" >/dev/null 2>&1; then
       ip netns pids "$h" | xargs -r kill -9 2>/dev/null || true
+      # Delete our end of the veth pair first: a namespace whose IPVS still holds connections is torn down by
+      # the kernel long after `ip netns del` (minutes under TCG), and its veth peer would linger with it.
+      ip link del "v-$h" 2>/dev/null || true
       ip netns del "$h" 2>/dev/null || true
     fi
   done
   ip link del br0 2>/dev/null || true
-  # The kernel tears a namespace down asynchronously: its veth peers here can outlive `ip netns del` for a
-  # moment, and a topo.sh up right after would fail with "File exists". Wait until they are gone.
+  # The kernel tears a namespace down asynchronously: make sure no veth of ours is left before a new topo.sh up
+  # (it would fail with "File exists").
   for _ in $(seq 100); do
     local left=0
     for h in $NS; do ip link show "v-$h" >/dev/null 2>&1 && left=1; done

@@ -273,6 +273,22 @@ enum IPVSAttributes {
         )
     }
 
+    /// Reads a GET_INFO reply's top-level attributes (the kernel puts them beside, not in, a nest).
+    static func info(_ t: [Attribute?]) -> IPVSInfo? {
+        guard let version = u32(t, Int(IPVS_INFO_ATTR_VERSION)) else { return nil }
+        return IPVSInfo(versionCode: version, connectionTableSize: u32(t, Int(IPVS_INFO_ATTR_CONN_TAB_SIZE)) ?? 0)
+    }
+
+    /// Reads a GET_CONFIG reply's three timeouts.
+    static func timeouts(_ t: [Attribute?]) -> IPVSTimeouts? {
+        guard let tcp = u32(t, Int(IPVS_CMD_ATTR_TIMEOUT_TCP)) else { return nil }
+        return IPVSTimeouts(
+            tcp: tcp,
+            tcpFin: u32(t, Int(IPVS_CMD_ATTR_TIMEOUT_TCP_FIN)) ?? 0,
+            udp: u32(t, Int(IPVS_CMD_ATTR_TIMEOUT_UDP)) ?? 0
+        )
+    }
+
     /// Reads STATS64 (all 64-bit) if present, else the legacy STATS (mostly 32-bit).
     static func statistics(_ t: [Attribute?], _ stats64: Int, _ stats32: Int) -> IPVSStatistics {
         var s = IPVSStatistics()

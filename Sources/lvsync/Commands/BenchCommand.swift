@@ -83,7 +83,9 @@ struct BenchCommand: ParsableCommand {
             let r: IPVSBenchmark.Result
             do {
                 guard try ipvs.services().isEmpty else {
-                    throw CLIError("the IPVS table is not empty: run the benchmark in a scratch namespace (--namespace)")
+                    throw CLIError(
+                        "the IPVS table is not empty: run the benchmark in a scratch namespace (--namespace)"
+                    )
                 }
                 r = try IPVSBenchmark(services: services, realServersPerService: realServers).run(on: ipvs)
             } catch let error as IPVSError {
