@@ -66,17 +66,9 @@ public final class NetlinkIPVS: IPVSControl {
     }
 
     public func services() throws(IPVSError) -> [ServiceStatus] {
-        var services: [ServiceStatus] = []
-        try request(
-            .listServices,
-            Int32(IPVS_CMD_GET_SERVICE),
-            dump: true,
-            reply: { t throws(IPVSError) in
-                guard let nest = t[Int(IPVS_CMD_ATTR_SERVICE)] else { throw IPVSAttributes.malformed("service") }
-                services.append(try IPVSAttributes.service(nest))
-            }
-        )
-        return services
+        try dump(.listServices, Int32(IPVS_CMD_GET_SERVICE), nest: IPVS_CMD_ATTR_SERVICE, what: "service") {
+            (nest) throws(IPVSError) in try IPVSAttributes.service(nest)
+        }
     }
 
     public func addService(_ service: VirtualService) throws(IPVSError) {
@@ -118,19 +110,13 @@ public final class NetlinkIPVS: IPVSControl {
                 try IPVSAttributes.putService(msg, key: key, settings: nil)
             }
         )
-        var servers: [RealServerStatus] = []
-        try request(
+        return try dump(
             .listRealServers(key),
             Int32(IPVS_CMD_GET_DEST),
-            dump: true,
-            build: { msg throws(IPVSError) in
-                try IPVSAttributes.putService(msg, key: key, settings: nil)
-            }
-        ) { t throws(IPVSError) in
-            guard let nest = t[Int(IPVS_CMD_ATTR_DEST)] else { throw IPVSAttributes.malformed("real server") }
-            servers.append(try IPVSAttributes.realServer(nest, serviceFamily: key.family))
-        }
-        return servers
+            nest: IPVS_CMD_ATTR_DEST,
+            what: "real server",
+            build: { msg throws(IPVSError) in try IPVSAttributes.putService(msg, key: key, settings: nil) }
+        ) { (nest) throws(IPVSError) in try IPVSAttributes.realServer(nest, serviceFamily: key.family) }
     }
 
     public func addRealServer(_ server: RealServer, to key: ServiceKey) throws(IPVSError) {
@@ -167,17 +153,9 @@ public final class NetlinkIPVS: IPVSControl {
     }
 
     public func syncDaemons() throws(IPVSError) -> [SyncDaemon] {
-        var daemons: [SyncDaemon] = []
-        try request(
-            .listDaemons,
-            Int32(IPVS_CMD_GET_DAEMON),
-            dump: true,
-            reply: { t throws(IPVSError) in
-                guard let nest = t[Int(IPVS_CMD_ATTR_DAEMON)] else { throw IPVSAttributes.malformed("sync daemon") }
-                daemons.append(try IPVSAttributes.daemon(nest))
-            }
-        )
-        return daemons
+        try dump(.listDaemons, Int32(IPVS_CMD_GET_DAEMON), nest: IPVS_CMD_ATTR_DAEMON, what: "sync daemon") {
+            (nest) throws(IPVSError) in try IPVSAttributes.daemon(nest)
+        }
     }
 
     public func startSyncDaemon(_ daemon: SyncDaemon) throws(IPVSError) {
@@ -215,6 +193,23 @@ public final class NetlinkIPVS: IPVSControl {
     }
 
     // MARK: - Requests
+
+    /// A dump: one reply message per object, each with the object in the nested attribute `nest`.
+    private func dump<T>(
+        _ operation: IPVSOperation,
+        _ command: Int32,
+        nest: Int,
+        what: String,
+        build: (OpaquePointer) throws(IPVSError) -> Void = { _ in },
+        decode: (IPVSAttributes.Attribute) throws(IPVSError) -> T
+    ) throws(IPVSError) -> [T] {
+        var objects: [T] = []
+        try request(operation, command, dump: true, build: build) { t throws(IPVSError) in
+            guard nest < t.count, let attribute = t[nest] else { throw IPVSAttributes.malformed(what) }
+            objects.append(try decode(attribute))
+        }
+        return objects
+    }
 
     private func request(
         _ operation: IPVSOperation,
