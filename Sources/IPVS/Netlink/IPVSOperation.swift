@@ -91,9 +91,9 @@ enum IPVSOperation: Sendable {
         case .addService, .editService:
             "an IPv6 persistence netmask must be a prefix length of 1 to 128"
         case .addRealServer, .editRealServer:
-            "the address must be unicast or local, a GUE tunnel needs a port, the upper threshold must fit a "
-                + "signed 32-bit number, and a real server of another family needs tunnel forwarding and no "
-                + "running sync daemon"
+            "the address must be unicast or local (in a namespace whose lo is down nothing is), a GUE tunnel "
+                + "needs a port, the upper threshold must fit a signed 32-bit number, and a real server of another "
+                + "family needs tunnel forwarding and no running sync daemon"
         case .startDaemon:
             "the group must be multicast, and no real server may be of another family than its service"
         case .setTimeouts: "a timeout above INT_MAX/HZ seconds"
