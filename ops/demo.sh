@@ -4,8 +4,8 @@
 #   ops/demo.sh            (as root on a Debian 12 machine with Swift 6; from anywhere)
 #
 # Installs what it needs (ops/install-deps.sh, ops/lab/setup.sh: Debian packages,
-# virtme-ng, a Debian 6.1 kernel with IPVS), builds lvsync (release) if
-# .build/release/lvsync is missing, then boots ONE QEMU guest that runs
+# virtme-ng, a Debian 6.1 kernel with IPVS), builds lvsync (release, incremental),
+# then boots ONE QEMU guest that runs
 # ops/lab/demo/pair.sh and narrates:
 #   1. dirA (active, the VIPs) and dirB (standby) come up, kernel sync MASTER on
 #      dirA's dummy lvsync0, BACKUP on dirB's own dummy (nothing crosses between them)
@@ -30,12 +30,13 @@ export PATH="/opt/swift/usr/bin:$PATH"
 echo "== what the demo needs"
 bash ops/install-deps.sh
 bash ops/lab/setup.sh
-LVSYNC=${LVSYNC:-$PWD/.build/release/lvsync}
-if [ ! -x "$LVSYNC" ]; then
+if [ -z "${LVSYNC:-}" ]; then
+  # Always build: incremental, and a stale binary from an older checkout would demo old code.
   echo "== swift build -c release"
   swift build -c release 2>&1 | tail -n 3
-  [ -x "$LVSYNC" ] || { echo "demo: no $LVSYNC after the build" >&2; exit 1; }
+  LVSYNC=$PWD/.build/release/lvsync
 fi
+[ -x "$LVSYNC" ] || { echo "demo: no $LVSYNC after the build" >&2; exit 1; }
 case $LVSYNC in /*) ;; *) LVSYNC=$PWD/$LVSYNC ;; esac
 
 RES=$(mktemp -d /tmp/lvsync-demo.XXXXXX)
