@@ -1,3 +1,4 @@
+import CNetlink
 import SyncWire
 
 #if canImport(Glibc)
@@ -24,6 +25,38 @@ enum IPVSOperation: Sendable {
     case stopDaemon(SyncDaemon.Role)
     case zero(ServiceKey?)
     case flush
+
+    /// The generic-netlink command that carries it.
+    var command: Int32 {
+        let command: Int
+        switch self {
+        case .info: command = IPVS_CMD_GET_INFO
+        case .getTimeouts: command = IPVS_CMD_GET_CONFIG
+        case .setTimeouts: command = IPVS_CMD_SET_CONFIG
+        case .listServices, .getService: command = IPVS_CMD_GET_SERVICE
+        case .addService: command = IPVS_CMD_NEW_SERVICE
+        case .editService: command = IPVS_CMD_SET_SERVICE
+        case .deleteService: command = IPVS_CMD_DEL_SERVICE
+        case .listRealServers: command = IPVS_CMD_GET_DEST
+        case .addRealServer: command = IPVS_CMD_NEW_DEST
+        case .editRealServer: command = IPVS_CMD_SET_DEST
+        case .deleteRealServer: command = IPVS_CMD_DEL_DEST
+        case .listDaemons: command = IPVS_CMD_GET_DAEMON
+        case .startDaemon: command = IPVS_CMD_NEW_DAEMON
+        case .stopDaemon: command = IPVS_CMD_DEL_DAEMON
+        case .zero: command = IPVS_CMD_ZERO
+        case .flush: command = IPVS_CMD_FLUSH
+        }
+        return Int32(command)
+    }
+
+    /// Whether the kernel answers with a dump (one message per object, then DONE) rather than one reply.
+    var isDump: Bool {
+        switch self {
+        case .listServices, .listRealServers, .listDaemons: true
+        default: false
+        }
+    }
 
     /// How the operation reads in an error message.
     var text: String {

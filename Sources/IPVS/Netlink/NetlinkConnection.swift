@@ -58,8 +58,6 @@ struct Connection: ~Copyable {
     /// Sends one request and reads replies until the kernel's acknowledgement, the end of a dump, or an error.
     mutating func transact(
         _ operation: IPVSOperation,
-        command: Int32,
-        dump: Bool,
         build: (OpaquePointer) throws(IPVSError) -> Void,
         reply: ([IPVSAttributes.Attribute?]) throws(IPVSError) -> Void
     ) throws(IPVSError) {
@@ -67,7 +65,7 @@ struct Connection: ~Copyable {
             throw IPVSError(.netlink("cannot allocate a message"), operation: operation.text)
         }
         defer { nlmsg_free(message) }
-        let flags = dump ? NLM_F_DUMP : 0
+        let flags = operation.isDump ? NLM_F_DUMP : 0
         guard
             genlmsg_put(
                 message,
@@ -76,7 +74,7 @@ struct Connection: ~Copyable {
                 family,
                 0,
                 flags,
-                UInt8(command),
+                UInt8(operation.command),
                 UInt8(IPVS_GENL_VERSION)
             )
                 != nil

@@ -26,13 +26,7 @@ public final class NetlinkIPVS: IPVSControl {
         var info: IPVSInfo?
         try request(
             .info,
-            Int32(IPVS_CMD_GET_INFO),
-            reply: { t in
-                info = IPVSInfo(
-                    versionCode: IPVSAttributes.u32(t, Int(IPVS_INFO_ATTR_VERSION)) ?? 0,
-                    connectionTableSize: IPVSAttributes.u32(t, Int(IPVS_INFO_ATTR_CONN_TAB_SIZE)) ?? 0
-                )
-            }
+            reply: { t in info = IPVSAttributes.info(t) }
         )
         guard let info else { throw IPVSAttributes.malformed("info") }
         return info
@@ -42,14 +36,7 @@ public final class NetlinkIPVS: IPVSControl {
         var timeouts: IPVSTimeouts?
         try request(
             .getTimeouts,
-            Int32(IPVS_CMD_GET_CONFIG),
-            reply: { t in
-                timeouts = IPVSTimeouts(
-                    tcp: IPVSAttributes.u32(t, Int(IPVS_CMD_ATTR_TIMEOUT_TCP)) ?? 0,
-                    tcpFin: IPVSAttributes.u32(t, Int(IPVS_CMD_ATTR_TIMEOUT_TCP_FIN)) ?? 0,
-                    udp: IPVSAttributes.u32(t, Int(IPVS_CMD_ATTR_TIMEOUT_UDP)) ?? 0
-                )
-            }
+            reply: { t in timeouts = IPVSAttributes.timeouts(t) }
         )
         guard let timeouts else { throw IPVSAttributes.malformed("timeouts") }
         return timeouts
@@ -58,7 +45,6 @@ public final class NetlinkIPVS: IPVSControl {
     public func setTimeouts(_ timeouts: IPVSTimeouts) throws(IPVSError) {
         try request(
             .setTimeouts,
-            Int32(IPVS_CMD_SET_CONFIG),
             build: { msg throws(IPVSError) in
                 try IPVSAttributes.putTimeouts(msg, timeouts)
             }
@@ -66,7 +52,7 @@ public final class NetlinkIPVS: IPVSControl {
     }
 
     public func services() throws(IPVSError) -> [ServiceStatus] {
-        try dump(.listServices, Int32(IPVS_CMD_GET_SERVICE), nest: IPVS_CMD_ATTR_SERVICE, what: "service") {
+        try dump(.listServices, nest: IPVS_CMD_ATTR_SERVICE, what: "service") {
             (nest) throws(IPVSError) in try IPVSAttributes.service(nest)
         }
     }
@@ -74,7 +60,6 @@ public final class NetlinkIPVS: IPVSControl {
     public func addService(_ service: VirtualService) throws(IPVSError) {
         try request(
             .addService(service),
-            Int32(IPVS_CMD_NEW_SERVICE),
             build: { msg throws(IPVSError) in
                 try IPVSAttributes.putService(msg, key: service.key, settings: service)
             }
@@ -84,7 +69,6 @@ public final class NetlinkIPVS: IPVSControl {
     public func editService(_ service: VirtualService) throws(IPVSError) {
         try request(
             .editService(service),
-            Int32(IPVS_CMD_SET_SERVICE),
             build: { msg throws(IPVSError) in
                 try IPVSAttributes.putService(msg, key: service.key, settings: service)
             }
@@ -94,7 +78,6 @@ public final class NetlinkIPVS: IPVSControl {
     public func deleteService(_ key: ServiceKey) throws(IPVSError) {
         try request(
             .deleteService(key),
-            Int32(IPVS_CMD_DEL_SERVICE),
             build: { msg throws(IPVSError) in
                 try IPVSAttributes.putService(msg, key: key, settings: nil)
             }
@@ -105,14 +88,12 @@ public final class NetlinkIPVS: IPVSControl {
         // The kernel answers a dump for a missing service with nothing and no error: ask for the service first.
         try request(
             .getService(key),
-            Int32(IPVS_CMD_GET_SERVICE),
             build: { msg throws(IPVSError) in
                 try IPVSAttributes.putService(msg, key: key, settings: nil)
             }
         )
         return try dump(
             .listRealServers(key),
-            Int32(IPVS_CMD_GET_DEST),
             nest: IPVS_CMD_ATTR_DEST,
             what: "real server",
             build: { msg throws(IPVSError) in try IPVSAttributes.putService(msg, key: key, settings: nil) }
@@ -122,7 +103,6 @@ public final class NetlinkIPVS: IPVSControl {
     public func addRealServer(_ server: RealServer, to key: ServiceKey) throws(IPVSError) {
         try request(
             .addRealServer(server.endpoint, key),
-            Int32(IPVS_CMD_NEW_DEST),
             build: { msg throws(IPVSError) in
                 try IPVSAttributes.putService(msg, key: key, settings: nil)
                 try IPVSAttributes.putRealServer(msg, endpoint: server.endpoint, settings: server)
@@ -133,7 +113,6 @@ public final class NetlinkIPVS: IPVSControl {
     public func editRealServer(_ server: RealServer, in key: ServiceKey) throws(IPVSError) {
         try request(
             .editRealServer(server.endpoint, key),
-            Int32(IPVS_CMD_SET_DEST),
             build: { msg throws(IPVSError) in
                 try IPVSAttributes.putService(msg, key: key, settings: nil)
                 try IPVSAttributes.putRealServer(msg, endpoint: server.endpoint, settings: server)
@@ -144,7 +123,6 @@ public final class NetlinkIPVS: IPVSControl {
     public func deleteRealServer(_ endpoint: Endpoint, from key: ServiceKey) throws(IPVSError) {
         try request(
             .deleteRealServer(endpoint, key),
-            Int32(IPVS_CMD_DEL_DEST),
             build: { msg throws(IPVSError) in
                 try IPVSAttributes.putService(msg, key: key, settings: nil)
                 try IPVSAttributes.putRealServer(msg, endpoint: endpoint, settings: nil)
@@ -153,7 +131,7 @@ public final class NetlinkIPVS: IPVSControl {
     }
 
     public func syncDaemons() throws(IPVSError) -> [SyncDaemon] {
-        try dump(.listDaemons, Int32(IPVS_CMD_GET_DAEMON), nest: IPVS_CMD_ATTR_DAEMON, what: "sync daemon") {
+        try dump(.listDaemons, nest: IPVS_CMD_ATTR_DAEMON, what: "sync daemon") {
             (nest) throws(IPVSError) in try IPVSAttributes.daemon(nest)
         }
     }
@@ -161,7 +139,6 @@ public final class NetlinkIPVS: IPVSControl {
     public func startSyncDaemon(_ daemon: SyncDaemon) throws(IPVSError) {
         try request(
             .startDaemon(daemon),
-            Int32(IPVS_CMD_NEW_DAEMON),
             build: { msg throws(IPVSError) in
                 try IPVSAttributes.putDaemon(msg, daemon, full: true)
             }
@@ -171,7 +148,6 @@ public final class NetlinkIPVS: IPVSControl {
     public func stopSyncDaemon(_ role: SyncDaemon.Role) throws(IPVSError) {
         try request(
             .stopDaemon(role),
-            Int32(IPVS_CMD_DEL_DAEMON),
             build: { msg throws(IPVSError) in
                 try IPVSAttributes.putDaemon(msg, SyncDaemon(role: role, interface: "", syncID: 0), full: false)
             }
@@ -181,7 +157,6 @@ public final class NetlinkIPVS: IPVSControl {
     public func zeroCounters(_ key: ServiceKey?) throws(IPVSError) {
         try request(
             .zero(key),
-            Int32(IPVS_CMD_ZERO),
             build: { msg throws(IPVSError) in
                 if let key { try IPVSAttributes.putService(msg, key: key, settings: nil) }
             }
@@ -189,7 +164,7 @@ public final class NetlinkIPVS: IPVSControl {
     }
 
     public func flush() throws(IPVSError) {
-        try request(.flush, Int32(IPVS_CMD_FLUSH))
+        try request(.flush)
     }
 
     // MARK: - Requests
@@ -197,14 +172,13 @@ public final class NetlinkIPVS: IPVSControl {
     /// A dump: one reply message per object, each with the object in the nested attribute `nest`.
     private func dump<T>(
         _ operation: IPVSOperation,
-        _ command: Int32,
         nest: Int,
         what: String,
         build: (OpaquePointer) throws(IPVSError) -> Void = { _ in },
         decode: (IPVSAttributes.Attribute) throws(IPVSError) -> T
     ) throws(IPVSError) -> [T] {
         var objects: [T] = []
-        try request(operation, command, dump: true, build: build) { t throws(IPVSError) in
+        try request(operation, build: build) { t throws(IPVSError) in
             guard nest < t.count, let attribute = t[nest] else { throw IPVSAttributes.malformed(what) }
             objects.append(try decode(attribute))
         }
@@ -213,13 +187,11 @@ public final class NetlinkIPVS: IPVSControl {
 
     private func request(
         _ operation: IPVSOperation,
-        _ command: Int32,
-        dump: Bool = false,
         build: (OpaquePointer) throws(IPVSError) -> Void = { _ in },
         reply: ([IPVSAttributes.Attribute?]) throws(IPVSError) -> Void = { _ in }
     ) throws(IPVSError) {
         try connection.withLock { (connection: inout Connection) throws(IPVSError) in
-            try connection.transact(operation, command: command, dump: dump, build: build, reply: reply)
+            try connection.transact(operation, build: build, reply: reply)
         }
     }
 }
