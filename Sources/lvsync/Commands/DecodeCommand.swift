@@ -32,10 +32,9 @@ struct DecodeCommand: ParsableCommand {
             if let message = decoded.message {
                 for connection in message.connections { printer.entry(connection, message: message, index: item.index) }
             }
-            for var problem in decoded.problems {
+            for problem in decoded.problems {
                 malformed = true
-                problem.messageIndex = item.index
-                printer.error("\(problem) (\(item.place))")
+                printer.error(item.describe(problem))
             }
         }
         printer.finish()

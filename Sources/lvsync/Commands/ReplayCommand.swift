@@ -48,10 +48,7 @@ struct ReplayCommand: ParsableCommand {
         var problems = input.problems.map(\.description)
         for item in input.items {
             let decoded = SyncMessageDecoder.decode(item.bytes)
-            for var problem in decoded.problems {
-                problem.messageIndex = item.index
-                problems.append("\(problem) (\(item.place))")
-            }
+            problems += decoded.problems.map(item.describe)
             guard var message = decoded.message, !message.connections.isEmpty else { continue }
             if let syncid { message.syncID = syncid }
             if let version { message.version = SyncProtocolVersion(rawValue: version)! }
@@ -62,9 +59,7 @@ struct ReplayCommand: ParsableCommand {
                 entries += message.connections.count
                 bytes += encoded.count
             } catch let error as SyncWireError {
-                var error = error
-                error.messageIndex = item.index
-                problems.append("\(error) (\(item.place))")
+                problems.append(item.describe(error))
             }
         }
         var summary = JSONLine()

@@ -11,6 +11,13 @@ struct SyncMessageInput {
         /// Where it is in the file, e.g. `line 4` or `packet 12`.
         var place: String
         var bytes: [UInt8]
+
+        /// The problem's text with this message's index and place, e.g. `message 3 entry 2: … (packet 7)`.
+        func describe(_ problem: SyncWireError) -> String {
+            var problem = problem
+            problem.messageIndex = index
+            return "\(problem) (\(place))"
+        }
     }
 
     var items: [Item] = []
