@@ -176,16 +176,6 @@ public enum SyncMessageEncoder {
     }
 
     @inline(__always)
-    static func writeAddress(_ a: IPv6Address, isIPv6: Bool, into b: UnsafeMutableRawBufferPointer, at offset: Int) {
-        if isIPv6 {
-            b.storeBE64(a.high, at: offset)
-            b.storeBE64(a.low, at: offset + 8)
-        } else {
-            b.storeBE32(UInt32(truncatingIfNeeded: a.low), at: offset)
-        }
-    }
-
-    @inline(__always)
     static func writeV1Entry(_ c: SyncConnection, into b: UnsafeMutableRawBufferPointer, at p: Int) -> Int {
         // encodedLength(of:) has checked that the addresses are of one family, so the entry exists.
         let fixed = writeV1Fixed(c.entry!, into: b, at: p)
@@ -227,9 +217,10 @@ public enum SyncMessageEncoder {
         b.storeBE16(c.clientPort, at: p + 2)
         b.storeBE16(c.virtualPort, at: p + 4)
         b.storeBE16(c.destinationPort, at: p + 6)
-        writeAddress(c.clientAddress, isIPv6: false, into: b, at: p + 8)
-        writeAddress(c.virtualAddress, isIPv6: false, into: b, at: p + 12)
-        writeAddress(c.destinationAddress, isIPv6: false, into: b, at: p + 16)
+        // Version 0 is IPv4 only (encodedLength(of:) checked): the address is in the low 32 bits.
+        b.storeBE32(UInt32(truncatingIfNeeded: c.clientAddress.low), at: p + 8)
+        b.storeBE32(UInt32(truncatingIfNeeded: c.virtualAddress.low), at: p + 12)
+        b.storeBE32(UInt32(truncatingIfNeeded: c.destinationAddress.low), at: p + 16)
         b.storeBE16(UInt16(truncatingIfNeeded: c.flags.rawValue), at: p + 20)
         b.storeBE16(c.state.rawValue, at: p + 22)
         guard let sequence = c.extras?.sequence else { return SyncWireLayout.v0EntryLength }
