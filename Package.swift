@@ -11,6 +11,16 @@ let swiftSettings: [SwiftSetting] = [
 let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
 let yams: Target.Dependency = .product(name: "Yams", package: "Yams")
 let propertyBased: Target.Dependency = .product(name: "PropertyBased", package: "swift-property-based")
+let nioCore: Target.Dependency = .product(name: "NIOCore", package: "swift-nio")
+let nioPosix: Target.Dependency = .product(name: "NIOPosix", package: "swift-nio")
+let nioSSL: Target.Dependency = .product(name: "NIOSSL", package: "swift-nio-ssl")
+let swiftProtobuf: Target.Dependency = .product(name: "SwiftProtobuf", package: "swift-protobuf")
+let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
+let metrics: Target.Dependency = .product(name: "Metrics", package: "swift-metrics")
+let serviceLifecycle: Target.Dependency = .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
+let x509: Target.Dependency = .product(name: "X509", package: "swift-certificates")
+let crypto: Target.Dependency = .product(name: "Crypto", package: "swift-crypto")
+let histogram: Target.Dependency = .product(name: "Histogram", package: "hdrhistogram-swift")
 
 let package = Package(
     name: "lvsync",
@@ -24,11 +34,22 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         // MARK: - Pure core
         .target(name: "SyncWire", swiftSettings: swiftSettings),
         .target(name: "Mirror", dependencies: ["SyncWire"], swiftSettings: swiftSettings),
+        // The peer protocol: schema (generated code in Generated/), frames, and the pure sync session machines.
+        .target(name: "PeerProtocol", dependencies: ["SyncWire", swiftProtobuf, nioCore], swiftSettings: swiftSettings),
 
         // MARK: - I/O edges
         .systemLibrary(
@@ -40,14 +61,38 @@ let package = Package(
         .target(name: "CHostNetwork"),
         .target(name: "HostNetwork", dependencies: ["CHostNetwork", "SyncWire"], swiftSettings: swiftSettings),
 
+        // mTLS listener and dialer, certificate identity checks, a private CA for a first setup.
+        .target(
+            name: "PeerTransport",
+            dependencies: ["PeerProtocol", nioCore, nioPosix, nioSSL, x509, crypto, logging],
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: - Wiring
         .target(name: "Config", dependencies: ["IPVS", "SyncWire", yams], swiftSettings: swiftSettings),
 
+        // The daemon: capture, relay, inject, as services under swift-service-lifecycle.
+        .target(
+            name: "Daemon",
+            dependencies: [
+                "SyncWire", "Mirror", "PeerProtocol", "PeerTransport", "HostNetwork", "IPVS", "Config",
+                nioCore, nioPosix, logging, metrics, serviceLifecycle,
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: - Benchmarks and the executable
-        .target(name: "LVSyncBench", dependencies: ["SyncWire", "Mirror", "IPVS"], swiftSettings: swiftSettings),
+        .target(
+            name: "LVSyncBench",
+            dependencies: ["SyncWire", "Mirror", "IPVS", "PeerProtocol", "PeerTransport", "Daemon", histogram],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "lvsync",
-            dependencies: ["SyncWire", "Mirror", "HostNetwork", "IPVS", "Config", "LVSyncBench", argumentParser],
+            dependencies: [
+                "SyncWire", "Mirror", "HostNetwork", "IPVS", "Config", "PeerTransport", "Daemon", "LVSyncBench",
+                argumentParser, logging, serviceLifecycle,
+            ],
             swiftSettings: swiftSettings
         ),
 
@@ -56,5 +101,20 @@ let package = Package(
         .testTarget(name: "MirrorTests", dependencies: ["Mirror", "SyncWire"], swiftSettings: swiftSettings),
         .testTarget(name: "IPVSTests", dependencies: ["IPVS", "CNetlink", "SyncWire"], swiftSettings: swiftSettings),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "IPVS", "SyncWire"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "PeerProtocolTests",
+            dependencies: ["PeerProtocol", "SyncWire", "Mirror", nioCore, swiftProtobuf],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "PeerTransportTests",
+            dependencies: ["PeerTransport", "PeerProtocol", nioCore, nioPosix, nioSSL, x509, crypto],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "DaemonTests",
+            dependencies: ["Daemon", "PeerTransport", "PeerProtocol", "Mirror", "SyncWire", "IPVS", "Config", logging],
+            swiftSettings: swiftSettings
+        ),
     ]
 )
