@@ -20,6 +20,7 @@ let metrics: Target.Dependency = .product(name: "Metrics", package: "swift-metri
 let serviceLifecycle: Target.Dependency = .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
 let x509: Target.Dependency = .product(name: "X509", package: "swift-certificates")
 let crypto: Target.Dependency = .product(name: "Crypto", package: "swift-crypto")
+let dequeModule: Target.Dependency = .product(name: "DequeModule", package: "swift-collections")
 let histogram: Target.Dependency = .product(name: "Histogram", package: "hdrhistogram-swift")
 
 let package = Package(
@@ -37,6 +38,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
@@ -49,7 +51,7 @@ let package = Package(
         .target(name: "SyncWire", swiftSettings: swiftSettings),
         .target(name: "Mirror", dependencies: ["SyncWire"], swiftSettings: swiftSettings),
         // The peer protocol: schema (generated code in Generated/), frames, and the pure sync session machines.
-        .target(name: "PeerProtocol", dependencies: ["SyncWire", swiftProtobuf, nioCore], swiftSettings: swiftSettings),
+        .target(name: "PeerProtocol", dependencies: ["SyncWire", swiftProtobuf, nioCore, dequeModule], swiftSettings: swiftSettings),
 
         // MARK: - I/O edges
         .systemLibrary(
