@@ -3,16 +3,19 @@ import Yams
 
 /// A director's configuration file (YAML), validated as it is read: every error names the key and the line.
 ///
-/// The sections DESIGN.md lists are known; those their features are not built yet (node, peers, tls, sync, vips,
-/// timers, stats, metrics) are accepted as they are and validated when those features land.
+/// The sections DESIGN.md lists are known; those whose features are not built yet (vips, stats, metrics) are
+/// accepted as they are and validated when those features land.
 public struct LVSyncConfig: Sendable {
     /// The top-level keys a configuration may have.
     public static let sections: Set<String> = [
-        "node", "priority", "peers", "tls", "sync", "vips", "virtual_services", "timers", "stats", "metrics",
+        "node", "priority", "listen", "peers", "tls", "sync", "vips", "virtual_services", "timers", "stats", "metrics",
     ]
 
     /// The virtual services and their real servers (`virtual_services`).
     public var virtualServices: [DesiredService]
+    /// This director, its peers, TLS files and kernel sync settings; nil for a file without `node` (one that only
+    /// declares services for `lvsync ipvs apply`).
+    public var peering: PeeringConfig?
 
     /// Reads and validates a configuration.
     /// - Parameter file: the file's name, for error messages.
@@ -28,8 +31,10 @@ public struct LVSyncConfig: Sendable {
         guard let root else {
             throw ConfigError(file: file, line: nil, column: nil, key: "", reason: "the file is empty")
         }
-        let top = try YAMLValue(node: root, path: "", file: file).mapping(allowed: Self.sections)
+        let document = YAMLValue(node: root, path: "", file: file)
+        let top = try document.mapping(allowed: Self.sections)
         virtualServices = try top["virtual_services"].map(VirtualServicesConfig.parse) ?? []
+        peering = try PeeringConfig.parse(top, document: document)
     }
 
     /// A YAML syntax error with its place.

@@ -154,6 +154,26 @@ public struct MirrorTable: Sendable {
         }
     }
 
+    /// A walk in parts (a snapshot sent in chunks): like ``forEachEntry(now:_:)`` from storage position `start`,
+    /// until `body` returns false.
+    /// - Returns: the position to continue from (the entry `body` declined comes again), or nil when the walk is done.
+    public func forEachEntry(
+        from start: Int,
+        now: MirrorTime,
+        _ body: (SyncEntry, SyncConnection?) -> Bool
+    ) -> Int? {
+        var index = start
+        while index < records.count {
+            let record = records[index]
+            if record.deadline > now.seconds {
+                let rich = record.kind & MirrorRecord.Kind.hasExtras != 0 ? connection(at: index) : nil
+                guard body(record.entry, rich) else { return index }
+            }
+            index += 1
+        }
+        return nil
+    }
+
     /// Every entry alive at `now`, with the seconds each has left.
     public func snapshot(now: MirrorTime) -> [(connection: SyncConnection, remaining: UInt32)] {
         var result: [(connection: SyncConnection, remaining: UInt32)] = []

@@ -25,6 +25,9 @@ public struct IPv4Address: Hashable, Sendable, Comparable {
         self.value = value
     }
 
+    /// Whether this is a multicast group (224.0.0.0/4).
+    public var isMulticast: Bool { value >> 28 == 0xe }
+
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.value < rhs.value }
 }
 

@@ -194,6 +194,9 @@ public struct SyncConnection: Sendable {
     /// Whether this is a persistence template (`IP_VS_CONN_F_TEMPLATE`).
     public var isTemplate: Bool { flags.contains(.template) }
 
+    /// Whether the entry carries options (sequence data, persistence data or unknown options).
+    public var hasOptions: Bool { extras != nil }
+
     /// The forwarding method from the flags.
     public var forwardingMethod: ForwardingMethod { flags.forwardingMethod }
 

@@ -1,0 +1,197 @@
+import SyncWire
+
+/// This director, its peers, its TLS files and the kernel sync settings: what `lvsync run` needs to mirror
+/// connections.
+///
+/// ```yaml
+/// node: dira                       # this director's name: its certificate's identity (SAN)
+/// priority: 100                    # for the election (1-255)
+/// listen: 10.0.0.1:7788            # the peer link's listener
+/// peers:
+///   - { name: dirb, address: 10.0.0.2:7788 }
+/// tls:
+///   ca: /etc/lvsync/ca.pem
+///   certificate: /etc/lvsync/dira.pem
+///   key: /etc/lvsync/dira-key.pem
+/// sync:
+///   role: active                   # active (capture and send) or standby (receive and inject)
+///   interface: lvsync0             # a dummy interface lvsync creates if missing
+///   address: 169.254.88.1          # the dummy's /32 (the kernel sync daemon binds to it)
+///   syncid: 7                      # the kernel sync ID, the same on both directors
+///   group: 224.0.0.81              # the kernel's multicast group and port (defaults shown)
+///   port: 8848
+///   max_message_bytes: 1472        # the kernel daemons' sync_maxlen (default: from the interface MTU)
+///   log_megabytes: 64              # how much recent sync traffic the active keeps for resuming standbys
+/// timers:
+///   heartbeat_ms: 100              # send a heartbeat after this long without sending
+///   dead_ms: 500                   # give up a peer heard nothing from for this long
+/// ```
+public struct PeeringConfig: Hashable, Sendable {
+    /// This director's name.
+    public var node: String
+    /// Its election priority.
+    public var priority: UInt8
+    /// Where it listens for its peers.
+    public var listen: Endpoint?
+    /// Its peers.
+    public var peers: [Peer]
+    /// Its TLS files.
+    public var tls: TLSFiles
+    /// The kernel sync settings.
+    public var sync: Sync
+    /// Heartbeat and dead intervals in milliseconds.
+    public var heartbeatMilliseconds: Int
+    /// Give up a peer heard nothing from for this long.
+    public var deadMilliseconds: Int
+
+    /// A peer director.
+    public struct Peer: Hashable, Sendable {
+        /// Its name: the identity its certificate must prove.
+        public var name: String
+        /// Where it listens.
+        public var address: Endpoint
+    }
+
+    /// PEM files.
+    public struct TLSFiles: Hashable, Sendable {
+        /// The private CA's certificate: the only trust root.
+        public var ca: String
+        /// This director's certificate (chain).
+        public var certificate: String
+        /// Its private key.
+        public var key: String
+    }
+
+    /// The kernel sync settings.
+    public struct Sync: Hashable, Sendable {
+        /// The role until an election decides it.
+        public enum Role: String, Hashable, Sendable {
+            /// Captures the kernel master daemon's messages and sends them to the peers.
+            case active
+            /// Receives them and injects them into the kernel backup daemon.
+            case standby
+        }
+
+        /// The role.
+        public var role: Role
+        /// The dummy interface the kernel daemons use.
+        public var interface: String
+        /// Its /32 address.
+        public var address: IPv4Address
+        /// The kernel sync ID.
+        public var syncID: UInt8
+        /// The multicast group.
+        public var group: IPv4Address
+        /// The UDP port.
+        public var port: UInt16
+        /// The kernel daemons' largest message (nil: the kernel's default for the interface).
+        public var maximumMessageBytes: UInt16?
+        /// Bytes of recent batches the active keeps for standbys that reconnect.
+        public var logBytes: Int
+    }
+
+    static let keys: Set<String> = ["node", "priority", "listen", "peers", "tls", "sync", "timers"]
+
+    static func parse(_ top: [String: YAMLValue], document: YAMLValue) throws(ConfigError) -> PeeringConfig? {
+        guard let nodeValue = top["node"] else {
+            for key in ["peers", "tls", "sync", "listen"] where top[key] != nil {
+                throw top[key]!.error("needs the top-level key 'node' (this director's name)")
+            }
+            return nil
+        }
+        let node = try name(nodeValue)
+        let priority = try top["priority"]?.integer(UInt8.self, in: 1...255) ?? 100
+        let listen = try top["listen"].map(endpoint)
+        var peers: [Peer] = []
+        for item in try top.required("peers", in: document).sequence() {
+            let fields = try item.mapping(allowed: ["name", "address"])
+            let peer = Peer(
+                name: try name(fields.required("name", in: item)),
+                address: try endpoint(fields.required("address", in: item))
+            )
+            guard peer.name != node else { throw item.error("a peer cannot have this director's own name") }
+            guard !peers.contains(where: { $0.name == peer.name }) else {
+                throw item.error("the peer '\(peer.name)' is listed twice")
+            }
+            peers.append(peer)
+        }
+        let tlsValue = try top.required("tls", in: document)
+        let tlsFields = try tlsValue.mapping(allowed: ["ca", "certificate", "key"])
+        let tls = TLSFiles(
+            ca: try tlsFields.required("ca", in: tlsValue).string(),
+            certificate: try tlsFields.required("certificate", in: tlsValue).string(),
+            key: try tlsFields.required("key", in: tlsValue).string()
+        )
+        let syncValue = try top.required("sync", in: document)
+        let s = try syncValue.mapping(allowed: [
+            "role", "interface", "address", "syncid", "group", "port", "max_message_bytes", "log_megabytes",
+        ])
+        let sync = Sync(
+            role: try s.required("role", in: syncValue).oneOf(["active": .active, "standby": .standby]),
+            interface: try interfaceName(s.required("interface", in: syncValue)),
+            address: try ipv4(s.required("address", in: syncValue)),
+            syncID: try s.required("syncid", in: syncValue).integer(UInt8.self, in: 0...255),
+            group: try s["group"].map(ipv4) ?? IPv4Address(224, 0, 0, 81),
+            port: try s["port"]?.integer(UInt16.self, in: 1...65535) ?? 8848,
+            maximumMessageBytes: try s["max_message_bytes"]?.integer(UInt16.self, in: 256...65507),
+            logBytes: (try s["log_megabytes"]?.integer(Int.self, in: 1...4096) ?? 64) << 20
+        )
+        guard sync.group.isMulticast else { throw s["group"]!.error("\(sync.group) is not a multicast group") }
+        if sync.role == .active, listen == nil {
+            throw document.error("an active director needs 'listen' (where its standbys connect)")
+        }
+        var heartbeat = 100
+        var dead = 500
+        if let timersValue = top["timers"] {
+            let t = try timersValue.mapping(allowed: ["heartbeat_ms", "dead_ms"])
+            heartbeat = try t["heartbeat_ms"]?.integer(Int.self, in: 10...60_000) ?? heartbeat
+            dead = try t["dead_ms"]?.integer(Int.self, in: 20...600_000) ?? dead
+            guard dead >= 2 * heartbeat else {
+                throw (t["dead_ms"] ?? timersValue).error(
+                    "the dead interval (\(dead) ms) must be at least two heartbeats (\(2 * heartbeat) ms)"
+                )
+            }
+        }
+        return PeeringConfig(
+            node: node,
+            priority: priority,
+            listen: listen,
+            peers: peers,
+            tls: tls,
+            sync: sync,
+            heartbeatMilliseconds: heartbeat,
+            deadMilliseconds: dead
+        )
+    }
+
+    private static func name(_ value: YAMLValue) throws(ConfigError) -> String {
+        let text = try value.string()
+        let allowed = text.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == ".") }
+        guard allowed, text.count <= 253 else {
+            throw value.error("a node name is letters, digits, '-' and '.' (its certificate's DNS name), found \"\(text)\"")
+        }
+        return text.lowercased()
+    }
+
+    private static func interfaceName(_ value: YAMLValue) throws(ConfigError) -> String {
+        let text = try value.string()
+        guard text.utf8.count < 16, !text.contains("/"), !text.contains(" ") else {
+            throw value.error("\"\(text)\" is not an interface name (at most 15 characters, no '/' or spaces)")
+        }
+        return text
+    }
+
+    private static func ipv4(_ value: YAMLValue) throws(ConfigError) -> IPv4Address {
+        let text = try value.string()
+        guard let address = IPv4Address(text) else { throw value.error("\"\(text)\" is not an IPv4 address") }
+        return address
+    }
+
+    private static func endpoint(_ value: YAMLValue) throws(ConfigError) -> Endpoint {
+        let text = try value.string()
+        guard let endpoint = Endpoint(text) else {
+            throw value.error("\"\(text)\" is not an address and port (10.0.0.1:7788 or [fd00::1]:7788)")
+        }
+        return endpoint
+    }
+}

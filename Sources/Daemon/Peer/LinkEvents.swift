@@ -1,0 +1,68 @@
+import NIOCore
+import PeerProtocol
+
+/// What a link's loop reacts to: the peer's messages, the end of its stream, the clock, new batches.
+enum LinkEvent: Sendable {
+    case message(PeerMessage)
+    case ended((any Error)?)
+    case tick
+    case logAdvanced
+}
+
+/// How a link ended.
+public struct LinkOutcome: Sendable, CustomStringConvertible {
+    /// The protocol's reason, when the protocol ended it.
+    public var error: PeerProtocolError?
+    /// The transport's error, when the connection failed or the peer went away without a goodbye.
+    public var transportError: String?
+
+    /// A short stable name for log fields and counters.
+    public var code: String {
+        if let error { return error.code }
+        return transportError == nil ? "closed" : "connection_lost"
+    }
+
+    public var description: String {
+        if let error { return error.description }
+        return transportError.map { "the connection was lost: \($0)" } ?? "closed"
+    }
+
+    static func from(_ error: (any Error)?) -> LinkOutcome {
+        guard let error else { return LinkOutcome(transportError: "the peer closed the connection") }
+        if let protocolError = error as? PeerProtocolError { return LinkOutcome(error: protocolError) }
+        return LinkOutcome(transportError: "\(error)")
+    }
+}
+
+/// Feeds a link's events into one stream that a single loop consumes, so the session machine needs no lock.
+struct LinkEventPump {
+    let events: AsyncStream<LinkEvent>
+    let continuation: AsyncStream<LinkEvent>.Continuation
+
+    init() {
+        (events, continuation) = AsyncStream<LinkEvent>.makeStream()
+    }
+
+    /// Adds the tasks that read the peer's messages and tick the clock.
+    func start(
+        reading inbound: NIOAsyncChannelInboundStream<PeerMessage>,
+        tick: TimeAmount,
+        in group: inout ThrowingTaskGroup<Void, any Error>
+    ) {
+        let continuation = continuation
+        group.addTask {
+            do {
+                for try await message in inbound { continuation.yield(.message(message)) }
+                continuation.yield(.ended(nil))
+            } catch {
+                continuation.yield(.ended(error))
+            }
+        }
+        group.addTask {
+            while !Task.isCancelled {
+                try await Task.sleep(for: .nanoseconds(tick.nanoseconds))
+                continuation.yield(.tick)
+            }
+        }
+    }
+}

@@ -1,0 +1,49 @@
+import Metrics
+import Synchronization
+
+/// Counts of link events by reason: refused connections, closed links, snapshots. Kept here for `lvsync stats` and
+/// tests, and reported through swift-metrics.
+public final class PeerCounters: Sendable {
+    private let counts = Mutex([String: Int]())
+
+    /// Creates zeroed counters.
+    public init() {}
+
+    /// A connection refused before its link began (TLS, identity, not TLS at all).
+    public func refused(_ reason: String) {
+        bump("refused.\(reason)")
+        Counter(label: "lvsync_peer_refused_total", dimensions: [("reason", reason)]).increment()
+    }
+
+    /// A link that ended, with the reason.
+    public func closed(_ reason: String) {
+        bump("closed.\(reason)")
+        Counter(label: "lvsync_peer_links_closed_total", dimensions: [("reason", reason)]).increment()
+    }
+
+    /// A link that came up.
+    public func opened() {
+        bump("opened")
+        Counter(label: "lvsync_peer_links_opened_total").increment()
+    }
+
+    /// A snapshot sent to a standby.
+    public func snapshotSent() {
+        bump("snapshots")
+        Counter(label: "lvsync_peer_snapshots_total").increment()
+    }
+
+    /// A connection attempt that failed.
+    public func connectFailed() {
+        bump("connect_failed")
+        Counter(label: "lvsync_peer_connect_failures_total").increment()
+    }
+
+    /// The count for a key such as `refused.unknown_ca` or `closed.gap`.
+    public subscript(key: String) -> Int { counts.withLock { $0[key, default: 0] } }
+
+    /// Every count.
+    public var all: [String: Int] { counts.withLock { $0 } }
+
+    private func bump(_ key: String) { counts.withLock { $0[key, default: 0] += 1 } }
+}

@@ -1,0 +1,102 @@
+import Logging
+import NIOCore
+import PeerProtocol
+
+/// Runs the receiving side of one authenticated link: the ``ReceiverSession`` machine over the channel, handing
+/// entries to the ``SyncSink``, until the session or the connection ends. The sink keeps the position reached, so
+/// the next link resumes from it.
+struct ReceiverLink {
+    let peer: String
+    let sink: SyncSink
+    let configuration: SessionConfiguration
+    let logger: Logger
+
+    func run(_ channel: NIOAsyncChannel<PeerMessage, PeerMessage>) async -> LinkOutcome {
+        do {
+            return try await channel.executeThenClose { inbound, outbound in
+                try await loop(inbound: inbound, outbound: outbound)
+            }
+        } catch {
+            return LinkOutcome.from(error)
+        }
+    }
+
+    private func loop(
+        inbound: NIOAsyncChannelInboundStream<PeerMessage>,
+        outbound: NIOAsyncChannelOutboundWriter<PeerMessage>
+    ) async throws -> LinkOutcome {
+        let pump = LinkEventPump()
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            defer { group.cancelAll() }
+            pump.start(reading: inbound, tick: .nanoseconds(configuration.heartbeatInterval.nanoseconds / 4), in: &group)
+            var (session, actions) = ReceiverSession.start(
+                configuration: configuration,
+                peer: peer,
+                position: sink.position,
+                now: .now()
+            )
+            if let outcome = try await perform(actions, session: session, outbound) { return outcome }
+            for await event in pump.events {
+                let now = NIODeadline.now()
+                switch event {
+                case .message(let message):
+                    actions = session.received(message, now: now)
+                case .tick:
+                    actions = session.tick(now: now, unixNanoseconds: unixNanosecondsNow())
+                case .logAdvanced:
+                    actions = []
+                case .ended(let error):
+                    return LinkOutcome.from(error)
+                }
+                if let outcome = try await perform(actions, session: session, outbound) { return outcome }
+            }
+            return LinkOutcome(transportError: "the link was cancelled")
+        }
+    }
+
+    private func perform(
+        _ actions: [ReceiverSession.Action],
+        session: ReceiverSession,
+        _ outbound: NIOAsyncChannelOutboundWriter<PeerMessage>
+    ) async throws -> LinkOutcome? {
+        var sends: [PeerMessage] = []
+        for action in actions {
+            switch action {
+            case .send(let message):
+                sends.append(message)
+            case .apply(let messages, _, let origin):
+                for problem in sink.apply(messages) {
+                    logger.warning("bad entries from the peer", metadata: ["peer": "\(peer)", "problem": "\(problem)"])
+                }
+                if case .batch(let sequence, _) = origin {
+                    sink.record(PeerMessage.Position(streamID: session.position.streamID, sequence: sequence))
+                }
+            case .snapshotBegan(let begin):
+                logger.info(
+                    "receiving a snapshot",
+                    metadata: [
+                        "peer": "\(peer)", "reason": "\(begin.reason)", "snapshot.entries": "\(begin.entries)",
+                        "snapshot.base_sequence": "\(begin.baseSequence)",
+                    ]
+                )
+            case .snapshotEnded(let entries, let started):
+                sink.record(session.position)
+                let seconds = Double((NIODeadline.now() - started).nanoseconds) / 1e9
+                logger.info(
+                    "snapshot received",
+                    metadata: ["peer": "\(peer)", "snapshot.entries": "\(entries)", "seconds": "\(seconds)"]
+                )
+            case .resumed(let resume):
+                logger.info(
+                    "stream resumed",
+                    metadata: ["peer": "\(peer)", "next_sequence": "\(resume.nextSequence)"]
+                )
+            case .close(let error):
+                try? await outbound.write(contentsOf: sends)
+                return LinkOutcome(error: error)
+            }
+        }
+        if !sends.isEmpty { try await outbound.write(contentsOf: sends) }
+        return nil
+    }
+}

@@ -1,0 +1,160 @@
+import Mirror
+import NIOCore
+import PeerProtocol
+import Synchronization
+import SyncWire
+
+/// A standby's side of mirroring: the entries a link receives go through here into the kernel backup daemon (as the
+/// kernel sync messages they arrived as) and into the standby's own mirror table, the one it will capture from once
+/// it becomes active. It also keeps the stream position across links, so a reconnect resumes where the last link
+/// stopped.
+public final class SyncSink: Sendable {
+    /// Figures for stats and tests.
+    public struct Figures: Hashable, Sendable {
+        /// Kernel messages injected.
+        public var messages = 0
+        /// Entries accepted and injected.
+        public var entries = 0
+        /// Messages with problems (their bad entries were skipped, as the kernel would).
+        public var malformedMessages = 0
+        /// Messages that failed to reach the kernel.
+        public var injectionFailures = 0
+        /// Connections in the mirror table.
+        public var tableSize = 0
+        /// Where the stream stands.
+        public var position = PeerMessage.Position.none
+    }
+
+    private struct State {
+        var table = MirrorTable()
+        var position = PeerMessage.Position.none
+        var figures = Figures()
+    }
+
+    private let state = Mutex(State())
+    private let injector: any SyncMessageInjecting
+    /// The kernel backup daemon's largest message: longer ones are split before injection.
+    public let maximumMessageLength: Int
+    private let clock: MirrorClock
+
+    /// Creates a sink that injects through `injector`.
+    public init(
+        injector: any SyncMessageInjecting,
+        maximumMessageLength: Int = SyncWireLayout.defaultMaximumMessageLength,
+        clock: MirrorClock = MirrorClock()
+    ) {
+        self.injector = injector
+        self.maximumMessageLength = maximumMessageLength
+        self.clock = clock
+    }
+
+    /// The last batch applied, for the next link's hello.
+    public var position: PeerMessage.Position {
+        get { state.withLock { $0.position } }
+    }
+
+    /// Records the stream position a link reached.
+    public func record(_ position: PeerMessage.Position) {
+        state.withLock { $0.position = position }
+    }
+
+    /// Validates, injects and mirrors kernel sync messages received from the peer.
+    /// - Returns: the problems found: damaged messages (their good entries still go in) and injection failures.
+    @discardableResult
+    public func apply(_ messages: ByteBuffer) -> [String] {
+        let now = clock.now
+        var problems: [String] = []
+        messages.withUnsafeReadableBytes { run in
+            state.withLock { state in
+                let framing = SyncMessageRun.forEach(in: run) { message in
+                    var wireProblems: [SyncWireError] = []
+                    var accepted = 0
+                    var hasOptions = false
+                    let header = SyncMessageDecoder.visitEntries(message, problems: &wireProblems) { entry, options in
+                        accepted += 1
+                        if options.isEmpty {
+                            state.table.upsert(entry, version: .v1, now: now)
+                        } else {
+                            hasOptions = true
+                        }
+                    }
+                    guard header != nil else {
+                        state.figures.malformedMessages += 1
+                        problems.append("a message from the peer was dropped: \(wireProblems.map(\.description))")
+                        return
+                    }
+                    if hasOptions || !wireProblems.isEmpty || message.count > maximumMessageLength {
+                        let connections = SyncMessageDecoder.decode(message).message?.connections ?? []
+                        for connection in connections where connection.hasOptions {
+                            state.table.upsert(connection, now: now)
+                        }
+                        if !wireProblems.isEmpty {
+                            state.figures.malformedMessages += 1
+                            problems.append("entries from the peer were skipped: \(wireProblems.map(\.description))")
+                        }
+                        if wireProblems.isEmpty, message.count <= maximumMessageLength {
+                            inject(message, entries: accepted, state: &state, problems: &problems)
+                        } else {
+                            repack(connections, syncID: message[1], state: &state, problems: &problems)
+                        }
+                    } else {
+                        inject(message, entries: accepted, state: &state, problems: &problems)
+                    }
+                }
+                if let framing {
+                    state.figures.malformedMessages += 1
+                    problems.append("the rest of a batch from the peer was dropped: \(framing)")
+                }
+            }
+        }
+        return problems
+    }
+
+    private func inject(
+        _ message: UnsafeRawBufferPointer,
+        entries: Int,
+        state: inout State,
+        problems: inout [String]
+    ) {
+        do {
+            try injector.inject(message)
+            state.figures.messages += 1
+            state.figures.entries += entries
+        } catch {
+            state.figures.injectionFailures += 1
+            problems.append("injection into the kernel failed: \(error)")
+        }
+    }
+
+    private func repack(_ connections: [SyncConnection], syncID: UInt8, state: inout State, problems: inout [String]) {
+        let packer = SyncMessagePacker(version: .v1, syncID: syncID, maximumLength: maximumMessageLength)
+        guard let messages = try? packer.pack(connections) else {
+            problems.append("entries from the peer cannot be re-encoded")
+            return
+        }
+        for bytes in messages {
+            bytes.withUnsafeBytes { inject($0, entries: 0, state: &state, problems: &problems) }
+        }
+        state.figures.entries += connections.count
+    }
+
+    /// Current figures.
+    public var figures: Figures {
+        state.withLock { state in
+            var figures = state.figures
+            figures.tableSize = state.table.count
+            figures.position = state.position
+            return figures
+        }
+    }
+
+    /// A copy of the standby's mirror table.
+    public var table: MirrorTable { state.withLock { $0.table } }
+
+    /// Removes expired connections from the table.
+    @discardableResult
+    public func expire() -> Int {
+        let now = clock.now
+        return state.withLock { $0.table.removeExpired(now: now) }
+    }
+}

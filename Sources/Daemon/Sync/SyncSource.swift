@@ -1,0 +1,227 @@
+import Foundation
+import Mirror
+import NIOCore
+import PeerProtocol
+import Synchronization
+import SyncWire
+
+/// The active director's side of mirroring: every kernel sync message captured goes through here. It validates the
+/// message as the kernel's backup would, keeps the latest entry per connection in the mirror table, and gathers the
+/// kernel's own bytes into batches in the shared ``BatchLog`` that every standby's link reads.
+///
+/// One lock guards the table and the log together, so a snapshot (table plus the sequence it includes) is
+/// consistent with the batches that follow it.
+public final class SyncSource: Sendable {
+    /// Figures for stats and tests.
+    public struct Figures: Hashable, Sendable {
+        /// Kernel messages taken in.
+        public var messages = 0
+        /// Entries accepted into the table.
+        public var entries = 0
+        /// Messages that had problems (entries skipped or the message dropped).
+        public var malformedMessages = 0
+        /// Batches appended to the log.
+        public var batches = 0
+        /// Connections in the mirror table.
+        public var tableSize = 0
+        /// The log's last batch.
+        public var lastSequence: UInt64 = 0
+        /// Batches the log dropped to stay within its capacity.
+        public var droppedBatches: UInt64 = 0
+    }
+
+    private struct State {
+        var table: MirrorTable
+        var log: BatchLog
+        var pending = ByteBuffer()
+        var pendingEntries = 0
+        var pendingCapturedAt: UInt64 = 0
+        var figures = Figures()
+        var waiters: [Int: AsyncStream<Void>.Continuation] = [:]
+        var nextWaiter = 0
+    }
+
+    private let state: Mutex<State>
+    /// The kernel sync ID of re-encoded messages.
+    public let syncID: UInt8
+    /// The largest kernel message built (snapshots, re-encoded messages).
+    public let maximumMessageLength: Int
+    /// Pending bytes that make a batch without waiting for the capture to go quiet.
+    public let batchBytes: Int
+    private let clock: MirrorClock
+
+    /// Creates a source with a new stream.
+    public init(
+        syncID: UInt8,
+        maximumMessageLength: Int = SyncWireLayout.defaultMaximumMessageLength,
+        logCapacityBytes: Int = 64 << 20,
+        batchBytes: Int = 64 << 10,
+        table: MirrorTable = MirrorTable(),
+        clock: MirrorClock = MirrorClock()
+    ) {
+        self.syncID = syncID
+        self.maximumMessageLength = maximumMessageLength
+        self.batchBytes = batchBytes
+        self.clock = clock
+        let streamID = UInt64.random(in: 1...UInt64.max)
+        state = Mutex(State(table: table, log: BatchLog(streamID: streamID, capacityBytes: logCapacityBytes)))
+    }
+
+    /// The stream's ID.
+    public var streamID: UInt64 { state.withLock { $0.log.streamID } }
+
+    /// Takes one captured kernel message: validates it, updates the table, and queues its entries for the next
+    /// batch (the kernel's bytes as they are when the message is clean, re-encoded otherwise).
+    /// - Returns: the problems found (entries skipped or the message dropped), empty for a clean message.
+    @discardableResult
+    public func ingest(_ message: UnsafeRawBufferPointer, capturedAtUnixNanoseconds: UInt64) -> [SyncWireError] {
+        let now = clock.now
+        var problems: [SyncWireError] = []
+        state.withLock { state in
+            state.figures.messages += 1
+            var hasOptions = false
+            var accepted = 0
+            let header = SyncMessageDecoder.visitEntries(message, problems: &problems) { entry, options in
+                accepted += 1
+                if options.isEmpty {
+                    state.table.upsert(entry, version: .v1, now: now)
+                } else {
+                    hasOptions = true
+                }
+            }
+            guard let header else {
+                state.figures.malformedMessages += 1
+                return
+            }
+            if header.version == .v0 || hasOptions || !problems.isEmpty {
+                // The rare path: entries with options, version 0, or a damaged message. Decode the rich values,
+                // put those into the table, and forward the accepted entries as clean version 1 messages.
+                let decoded = SyncMessageDecoder.decode(message)
+                let connections = decoded.message?.connections ?? []
+                for connection in connections where header.version == .v0 || connection.entry == nil || connection.hasOptions {
+                    state.table.upsert(connection, now: now)
+                }
+                if !problems.isEmpty { state.figures.malformedMessages += 1 }
+                if header.version == .v1, problems.isEmpty {
+                    queue(message, entries: accepted, at: capturedAtUnixNanoseconds, in: &state)
+                } else if !connections.isEmpty {
+                    let packer = SyncMessagePacker(version: .v1, syncID: syncID, maximumLength: maximumMessageLength)
+                    // Version 0 entries become version 1 ones with timeout 0: the backup then uses its defaults.
+                    for bytes in (try? packer.pack(connections)) ?? [] {
+                        bytes.withUnsafeBytes {
+                            queue($0, entries: 0, at: capturedAtUnixNanoseconds, in: &state)
+                        }
+                    }
+                    state.pendingEntries += connections.count
+                }
+            } else {
+                queue(message, entries: accepted, at: capturedAtUnixNanoseconds, in: &state)
+            }
+            state.figures.entries += accepted
+            if state.pending.readableBytes >= batchBytes { flushLocked(&state) }
+        }
+        return problems
+    }
+
+    private func queue(_ message: UnsafeRawBufferPointer, entries: Int, at time: UInt64, in state: inout State) {
+        if state.pending.readableBytes == 0 { state.pendingCapturedAt = time }
+        state.pending.writeBytes(message)
+        state.pendingEntries += entries
+    }
+
+    /// Makes a batch of what is queued (the capture calls this when the socket has nothing more for now) and wakes
+    /// the links.
+    public func flush() {
+        state.withLock { flushLocked(&$0) }
+    }
+
+    private func flushLocked(_ state: inout State) {
+        guard state.pending.readableBytes > 0 else { return }
+        state.log.append(
+            messages: state.pending,
+            entries: state.pendingEntries,
+            capturedAtUnixNanoseconds: state.pendingCapturedAt
+        )
+        state.pending = ByteBuffer()
+        state.pending.reserveCapacity(batchBytes + maximumMessageLength)
+        state.pendingEntries = 0
+        state.figures.batches += 1
+        for waiter in state.waiters.values { waiter.yield() }
+    }
+
+    /// Runs `body` with the log (a sender session's pump), under the lock, so the log is not copied.
+    public func withLog<Result>(_ body: (BatchLog) -> Result) -> Result {
+        state.withLock { body($0.log) }
+    }
+
+    /// A snapshot of the table with the last batch it includes: queued entries are made a batch first.
+    public func snapshot() -> (snapshot: MirrorSnapshot, baseSequence: UInt64) {
+        let now = clock.now
+        return state.withLock { state in
+            flushLocked(&state)
+            state.table.removeExpired(now: now)
+            let snapshot = MirrorSnapshot(
+                table: state.table,
+                now: now,
+                syncID: syncID,
+                maximumMessageLength: maximumMessageLength
+            )
+            return (snapshot, state.log.lastSequence)
+        }
+    }
+
+    /// A stream of wake-ups, one (coalesced) after each new batch; finish it with ``unsubscribe(_:)``.
+    public func subscribe() -> (id: Int, wakeups: AsyncStream<Void>) {
+        let (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        let id = state.withLock { state in
+            state.nextWaiter += 1
+            state.waiters[state.nextWaiter] = continuation
+            return state.nextWaiter
+        }
+        return (id, stream)
+    }
+
+    /// Ends a stream of wake-ups.
+    public func unsubscribe(_ id: Int) {
+        state.withLock { $0.waiters.removeValue(forKey: id) }?.finish()
+    }
+
+    /// Current figures.
+    public var figures: Figures {
+        state.withLock { state in
+            var figures = state.figures
+            figures.tableSize = state.table.count
+            figures.lastSequence = state.log.lastSequence
+            figures.droppedBatches = state.log.droppedBatches
+            return figures
+        }
+    }
+
+    /// Removes expired connections from the table.
+    @discardableResult
+    public func expire() -> Int {
+        let now = clock.now
+        return state.withLock { $0.table.removeExpired(now: now) }
+    }
+
+    /// A copy of the table (tests, `lvsync conns`).
+    public var table: MirrorTable { state.withLock { $0.table } }
+}
+
+/// The mirror table's clock: whole seconds since the daemon started, on the monotonic clock.
+public struct MirrorClock: Sendable {
+    private let origin = ContinuousClock.now
+
+    /// Creates a clock starting now.
+    public init() {}
+
+    /// The time now.
+    public var now: MirrorTime { MirrorTime(sinceOrigin: ContinuousClock.now - origin) }
+}
+
+/// Wall-clock time in nanoseconds since the Unix epoch (for lag figures across directors).
+public func unixNanosecondsNow() -> UInt64 {
+    var now = timespec()
+    clock_gettime(CLOCK_REALTIME, &now)
+    return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+}

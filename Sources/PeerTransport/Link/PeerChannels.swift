@@ -1,0 +1,102 @@
+import NIOCore
+import NIOPosix
+import PeerProtocol
+
+/// An authenticated peer link: the peer's proven identity and a channel of peer protocol messages.
+public struct PeerConnection: Sendable {
+    /// Who the peer is, by its certificate.
+    public let peer: AuthenticatedPeer
+    /// The messages, framed and TLS-protected.
+    public let channel: NIOAsyncChannel<PeerMessage, PeerMessage>
+}
+
+/// A connection accepted by a ``PeerListener`` whose TLS handshake and identity check are still under way.
+public struct PendingPeerConnection: Sendable {
+    let authenticated: EventLoopFuture<AuthenticatedPeer>
+    let channel: NIOAsyncChannel<PeerMessage, PeerMessage>
+
+    /// Waits for the handshake and the identity check, closing the connection when they take longer than
+    /// `timeout` (a client that connects and says nothing holds nothing for long).
+    /// - Throws: ``PeerTransportError`` (or the transport's error) when the peer is refused; the channel is closed.
+    public func authenticate(timeout: TimeAmount = .seconds(10)) async throws -> PeerConnection {
+        let channel = self.channel.channel
+        let deadline = channel.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
+        authenticated.whenComplete { _ in deadline.cancel() }
+        do {
+            return PeerConnection(peer: try await authenticated.get(), channel: channel)
+        } catch {
+            try? await channel.close()
+            throw error
+        }
+    }
+}
+
+/// The peer link's listener: mutual TLS 1.3 with the identity check, then length-prefixed peer frames. There is no
+/// plaintext path: a connection is TLS from its first byte or refused.
+public enum PeerListener {
+    /// Binds the listener.
+    /// - Parameters:
+    ///   - acceptedPeers: the node names whose certificates are let in.
+    ///   - onRefused: told of every refused connection (for a log line and a counter).
+    public static func bind(
+        host: String,
+        port: Int,
+        tls: PeerTLS,
+        acceptedPeers: Set<String>,
+        maximumFrameLength: Int = PeerFraming.defaultMaximumFrameLength,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        onRefused: @escaping @Sendable (PeerTransportError) -> Void
+    ) async throws -> NIOAsyncChannel<PendingPeerConnection, Never> {
+        try await ServerBootstrap(group: group)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelOption(.backlog, value: 64)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .bind(host: host, port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let pipeline = channel.pipeline.syncOperations
+                    let authenticated = try tls.addServerHandlers(
+                        to: pipeline,
+                        acceptedPeers: acceptedPeers,
+                        onRefused: onRefused
+                    )
+                    try addFraming(to: pipeline, maximumFrameLength: maximumFrameLength)
+                    let messages = try NIOAsyncChannel<PeerMessage, PeerMessage>(wrappingChannelSynchronously: channel)
+                    return PendingPeerConnection(authenticated: authenticated, channel: messages)
+                }
+            }
+    }
+}
+
+/// Dials a peer: TCP, mutual TLS 1.3, and the check that the server's certificate names the peer dialled.
+public enum PeerDialer {
+    /// Connects and authenticates.
+    /// - Throws: ``PeerTransportError`` when the peer is not who it should be, or the transport's error.
+    public static func connect(
+        host: String,
+        port: Int,
+        tls: PeerTLS,
+        expectedPeer: String,
+        maximumFrameLength: Int = PeerFraming.defaultMaximumFrameLength,
+        connectTimeout: TimeAmount = .seconds(3),
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) async throws -> PeerConnection {
+        let pending = try await ClientBootstrap(group: group)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .connectTimeout(connectTimeout)
+            .connect(host: host, port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let pipeline = channel.pipeline.syncOperations
+                    let authenticated = try tls.addClientHandlers(to: pipeline, expectedPeer: expectedPeer)
+                    try addFraming(to: pipeline, maximumFrameLength: maximumFrameLength)
+                    let messages = try NIOAsyncChannel<PeerMessage, PeerMessage>(wrappingChannelSynchronously: channel)
+                    return PendingPeerConnection(authenticated: authenticated, channel: messages)
+                }
+            }
+        return try await pending.authenticate()
+    }
+}
+
+private func addFraming(to pipeline: ChannelPipeline.SynchronousOperations, maximumFrameLength: Int) throws {
+    try pipeline.addHandler(ByteToMessageHandler(PeerFrameDecoder(maximumFrameLength: maximumFrameLength)))
+    try pipeline.addHandler(MessageToByteHandler(PeerFrameEncoder()))
+}
