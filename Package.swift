@@ -14,6 +14,7 @@ let propertyBased: Target.Dependency = .product(name: "PropertyBased", package: 
 let nioCore: Target.Dependency = .product(name: "NIOCore", package: "swift-nio")
 let nioPosix: Target.Dependency = .product(name: "NIOPosix", package: "swift-nio")
 let nioSSL: Target.Dependency = .product(name: "NIOSSL", package: "swift-nio-ssl")
+let nioTLS: Target.Dependency = .product(name: "NIOTLS", package: "swift-nio")
 let swiftProtobuf: Target.Dependency = .product(name: "SwiftProtobuf", package: "swift-protobuf")
 let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
 let metrics: Target.Dependency = .product(name: "Metrics", package: "swift-metrics")
@@ -21,6 +22,7 @@ let serviceLifecycle: Target.Dependency = .product(name: "ServiceLifecycle", pac
 let x509: Target.Dependency = .product(name: "X509", package: "swift-certificates")
 let crypto: Target.Dependency = .product(name: "Crypto", package: "swift-crypto")
 let dequeModule: Target.Dependency = .product(name: "DequeModule", package: "swift-collections")
+let asn1: Target.Dependency = .product(name: "SwiftASN1", package: "swift-asn1")
 let histogram: Target.Dependency = .product(name: "Histogram", package: "hdrhistogram-swift")
 
 let package = Package(
@@ -43,6 +45,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
@@ -66,7 +69,7 @@ let package = Package(
         // mTLS listener and dialer, certificate identity checks, a private CA for a first setup.
         .target(
             name: "PeerTransport",
-            dependencies: ["PeerProtocol", nioCore, nioPosix, nioSSL, x509, crypto, logging],
+            dependencies: ["PeerProtocol", nioCore, nioPosix, nioSSL, nioTLS, x509, asn1, crypto, logging],
             swiftSettings: swiftSettings
         ),
 
@@ -110,7 +113,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PeerTransportTests",
-            dependencies: ["PeerTransport", "PeerProtocol", nioCore, nioPosix, nioSSL, x509, crypto],
+            dependencies: ["PeerTransport", "PeerProtocol", nioCore, nioPosix, nioSSL, x509, asn1, crypto],
             swiftSettings: swiftSettings
         ),
         .testTarget(
