@@ -168,7 +168,9 @@ public struct PeeringConfig: Hashable, Sendable {
         let text = try value.string()
         let allowed = text.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == ".") }
         guard allowed, text.count <= 253 else {
-            throw value.error("a node name is letters, digits, '-' and '.' (its certificate's DNS name), found \"\(text)\"")
+            throw value.error(
+                "a node name is letters, digits, '-' and '.' (its certificate's DNS name), found \"\(text)\""
+            )
         }
         return text.lowercased()
     }

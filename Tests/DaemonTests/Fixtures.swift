@@ -38,7 +38,9 @@ struct TestPKI {
         try write("\(node)-\(tag).pem", issued.certificatePEM)
         try write("\(node)-\(tag)-key.pem", issued.privateKeyPEM)
         let caFile = "ca-\(tag).pem"
-        try write(caFile, issuer == nil ? ca.certificatePEM : authority.certificatePEM)
+        // A foreign-issued identity trusts both CAs: its own (or it would not load) and ours (or it would refuse our
+        // server first, and the server's refusal would not be what the test sees).
+        try write(caFile, authority.certificatePEM + ca.certificatePEM)
         return try NodeIdentity.load(
             certificateFile: directory.appendingPathComponent("\(node)-\(tag).pem").path,
             privateKeyFile: directory.appendingPathComponent("\(node)-\(tag)-key.pem").path,

@@ -5,8 +5,8 @@ import NIOCore
 import PeerProtocol
 import PeerTransport
 import ServiceLifecycle
-import Synchronization
 import SyncWire
+import Synchronization
 import Testing
 
 /// Two mirroring services in one process, linked over loopback with mutual TLS, with the in-memory kernel twins.
@@ -42,7 +42,7 @@ final class MirroringPair: Sendable {
             session: Self.session("dira"),
             peers: [MirroringService.Peer(name: "dirb", host: "127.0.0.1", port: 0)],
             listen: ("127.0.0.1", 0),
-            onListening: { [port] address in port.withLock { $0 = address.port } }
+            onListening: { [weak self] address in self?.port.withLock { $0 = address.port } }
         )
         return MirroringService(
             configuration: configuration,

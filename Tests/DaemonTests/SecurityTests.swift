@@ -1,5 +1,6 @@
 import Daemon
 import Foundation
+import Mirror
 import NIOCore
 import NIOPosix
 import PeerProtocol
@@ -55,72 +56,101 @@ struct SecurityTests {
 
     @Test("a peer with a certificate from another CA")
     func foreignCA() async throws {
-        try await underAttack({ pair, port in
-            let stranger = try CertificateAuthority.generate(commonName: "not our CA")
-            let identity = try pair.pki.identity("dirb", issuer: stranger)
-            await connectAndSend(port: port, identity: identity, bytes: [1, 2, 3])
-        }, check: { #expect($0["refused.unknown_ca"] == 1) })
+        try await underAttack(
+            { pair, port in
+                let stranger = try CertificateAuthority.generate(commonName: "not our CA")
+                let identity = try pair.pki.identity("dirb", issuer: stranger)
+                await connectAndSend(port: port, identity: identity, bytes: [1, 2, 3])
+            },
+            check: { #expect($0["refused.unknown_ca"] == 1) }
+        )
     }
 
     @Test("a peer with an expired certificate")
     func expired() async throws {
-        try await underAttack({ pair, port in
-            let past = Date().addingTimeInterval(-10 * 86_400)
-            let identity = try pair.pki.identity(
-                "dirb",
-                notValidBefore: past.addingTimeInterval(-86_400),
-                notValidAfter: past,
-                loadAt: past.addingTimeInterval(-3_600)
-            )
-            await connectAndSend(port: port, identity: identity, bytes: [1, 2, 3])
-        }, check: { #expect($0["refused.expired"] == 1) })
+        try await underAttack(
+            { pair, port in
+                let past = Date().addingTimeInterval(-10 * 86_400)
+                let identity = try pair.pki.identity(
+                    "dirb",
+                    notValidBefore: past.addingTimeInterval(-86_400),
+                    notValidAfter: past,
+                    loadAt: past.addingTimeInterval(-3_600)
+                )
+                await connectAndSend(port: port, identity: identity, bytes: [1, 2, 3])
+            },
+            check: { #expect($0["refused.expired"] == 1) }
+        )
     }
 
     @Test("a peer whose certificate names another node")
     func wrongIdentity() async throws {
-        try await underAttack({ pair, port in
-            await connectAndSend(port: port, identity: try pair.pki.identity("mallory"), bytes: [1, 2, 3])
-        }, check: { #expect($0["refused.wrong_identity"] == 1) })
+        try await underAttack(
+            { pair, port in
+                await connectAndSend(port: port, identity: try pair.pki.identity("mallory"), bytes: [1, 2, 3])
+            },
+            check: { #expect($0["refused.wrong_identity"] == 1) }
+        )
     }
 
     @Test("a plaintext client")
     func plaintext() async throws {
-        try await underAttack({ _, port in
-            await connectAndSend(port: port, identity: nil, bytes: Array("GET / HTTP/1.1\r\n\r\n".utf8))
-        }, check: { #expect($0["refused.not_tls"] == 1) })
+        try await underAttack(
+            { _, port in
+                await connectAndSend(port: port, identity: nil, bytes: Array("GET / HTTP/1.1\r\n\r\n".utf8))
+            },
+            check: { #expect($0["refused.not_tls"] == 1) }
+        )
     }
 
     @Test("an authenticated peer that sends garbage")
     func garbage() async throws {
-        try await underAttack({ pair, port in
-            let junk: [UInt8] = [0, 0, 0, 8] + Array(repeating: 0xff, count: 8)
-            await connectAndSend(port: port, identity: try pair.pki.identity("dirb"), bytes: junk)
-        }, check: { #expect($0["closed.malformed_frame"] == 1) })
+        try await underAttack(
+            { pair, port in
+                let junk: [UInt8] = [0, 0, 0, 8] + Array(repeating: 0xff, count: 8)
+                await connectAndSend(port: port, identity: try pair.pki.identity("dirb"), bytes: junk)
+            },
+            check: { #expect($0["closed.malformed_frame"] == 1) }
+        )
     }
 
     @Test("an authenticated peer that announces a 4 GiB frame")
     func hugeLengthPrefix() async throws {
-        try await underAttack({ pair, port in
-            await connectAndSend(port: port, identity: try pair.pki.identity("dirb"), bytes: [0xff, 0xff, 0xff, 0xff, 1])
-        }, check: { #expect($0["closed.frame_too_large"] == 1) })
+        try await underAttack(
+            { pair, port in
+                await connectAndSend(
+                    port: port,
+                    identity: try pair.pki.identity("dirb"),
+                    bytes: [0xff, 0xff, 0xff, 0xff, 1]
+                )
+            },
+            check: { #expect($0["closed.frame_too_large"] == 1) }
+        )
     }
 
     @Test("an authenticated peer whose hello claims another name")
     func helloLies() async throws {
-        try await underAttack({ pair, port in
-            let hello = PeerMessage.hello(
-                .init(
-                    node: "dirc",
-                    syncID: 7,
-                    role: .receiver,
-                    position: .none,
-                    heartbeatInterval: .milliseconds(100),
-                    maximumFrameLength: 1 << 20
+        try await underAttack(
+            { pair, port in
+                let hello = PeerMessage.hello(
+                    .init(
+                        node: "dirc",
+                        syncID: 7,
+                        role: .receiver,
+                        position: .none,
+                        heartbeatInterval: .milliseconds(100),
+                        maximumFrameLength: 1 << 20
+                    )
                 )
-            )
-            var frame = ByteBuffer()
-            try PeerFrameEncoder().encode(data: hello, out: &frame)
-            await connectAndSend(port: port, identity: try pair.pki.identity("dirb"), bytes: Array(frame.readableBytesView))
-        }, check: { #expect($0["closed.unexpected_node"] == 1) })
+                var frame = ByteBuffer()
+                try PeerFrameEncoder().encode(data: hello, out: &frame)
+                await connectAndSend(
+                    port: port,
+                    identity: try pair.pki.identity("dirb"),
+                    bytes: Array(frame.readableBytesView)
+                )
+            },
+            check: { #expect($0["closed.unexpected_node"] == 1) }
+        )
     }
 }

@@ -1,8 +1,8 @@
 import DequeModule
 import Dispatch
 import Mirror
-import Synchronization
 import SyncWire
+import Synchronization
 
 /// An in-memory twin of the kernel master sync daemon for tests and benchmarks: messages put in with ``emit(_:)``
 /// come out of ``receive(timeoutMilliseconds:_:)`` in order, as the capture socket would give them.

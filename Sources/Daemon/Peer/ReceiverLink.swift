@@ -28,7 +28,11 @@ struct ReceiverLink {
         let pump = LinkEventPump()
         return try await withThrowingTaskGroup(of: Void.self) { group in
             defer { group.cancelAll() }
-            pump.start(reading: inbound, tick: .nanoseconds(configuration.heartbeatInterval.nanoseconds / 4), in: &group)
+            pump.start(
+                reading: inbound,
+                tick: .nanoseconds(configuration.heartbeatInterval.nanoseconds / 4),
+                in: &group
+            )
             var (session, actions) = ReceiverSession.start(
                 configuration: configuration,
                 peer: peer,

@@ -30,7 +30,11 @@ struct SenderLink {
         defer { source.unsubscribe(waiter) }
         return try await withThrowingTaskGroup(of: Void.self) { group in
             defer { group.cancelAll() }
-            pump.start(reading: inbound, tick: .nanoseconds(configuration.heartbeatInterval.nanoseconds / 4), in: &group)
+            pump.start(
+                reading: inbound,
+                tick: .nanoseconds(configuration.heartbeatInterval.nanoseconds / 4),
+                in: &group
+            )
             let continuation = pump.continuation
             group.addTask {
                 for await _ in wakeups { continuation.yield(.logAdvanced) }

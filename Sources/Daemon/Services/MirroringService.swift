@@ -182,7 +182,10 @@ public struct MirroringService: Service {
         )
         let outcome = await link.run(connection.channel)
         counters.closed(outcome.code)
-        logger.warning("standby link closed", metadata: ["peer": "\(peer)", "reason": "\(outcome.code)", "detail": "\(outcome)"])
+        logger.warning(
+            "standby link closed",
+            metadata: ["peer": "\(peer)", "reason": "\(outcome.code)", "detail": "\(outcome)"]
+        )
     }
 
     // MARK: - Standby

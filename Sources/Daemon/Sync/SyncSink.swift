@@ -1,8 +1,8 @@
 import Mirror
 import NIOCore
 import PeerProtocol
-import Synchronization
 import SyncWire
+import Synchronization
 
 /// A standby's side of mirroring: the entries a link receives go through here into the kernel backup daemon (as the
 /// kernel sync messages they arrived as) and into the standby's own mirror table, the one it will capture from once

@@ -2,8 +2,8 @@ import Foundation
 import Mirror
 import NIOCore
 import PeerProtocol
-import Synchronization
 import SyncWire
+import Synchronization
 
 /// The active director's side of mirroring: every kernel sync message captured goes through here. It validates the
 /// message as the kernel's backup would, keeps the latest entry per connection in the mirror table, and gathers the
@@ -98,7 +98,8 @@ public final class SyncSource: Sendable {
                 // put those into the table, and forward the accepted entries as clean version 1 messages.
                 let decoded = SyncMessageDecoder.decode(message)
                 let connections = decoded.message?.connections ?? []
-                for connection in connections where header.version == .v0 || connection.entry == nil || connection.hasOptions {
+                for connection in connections
+                where header.version == .v0 || connection.entry == nil || connection.hasOptions {
                     state.table.upsert(connection, now: now)
                 }
                 if !problems.isEmpty { state.figures.malformedMessages += 1 }

@@ -19,13 +19,13 @@ public struct PendingPeerConnection: Sendable {
     /// `timeout` (a client that connects and says nothing holds nothing for long).
     /// - Throws: ``PeerTransportError`` (or the transport's error) when the peer is refused; the channel is closed.
     public func authenticate(timeout: TimeAmount = .seconds(10)) async throws -> PeerConnection {
-        let channel = self.channel.channel
-        let deadline = channel.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
+        let transport = channel.channel
+        let deadline = transport.eventLoop.scheduleTask(in: timeout) { transport.close(promise: nil) }
         authenticated.whenComplete { _ in deadline.cancel() }
         do {
             return PeerConnection(peer: try await authenticated.get(), channel: channel)
         } catch {
-            try? await channel.close()
+            try? await transport.close()
             throw error
         }
     }
