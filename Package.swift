@@ -81,7 +81,7 @@ let package = Package(
             name: "Daemon",
             dependencies: [
                 "SyncWire", "Mirror", "PeerProtocol", "PeerTransport", "HostNetwork", "IPVS", "Config",
-                nioCore, nioPosix, logging, metrics, serviceLifecycle,
+                nioCore, nioPosix, logging, metrics, serviceLifecycle, dequeModule, histogram,
             ],
             swiftSettings: swiftSettings
         ),
@@ -89,7 +89,7 @@ let package = Package(
         // MARK: - Benchmarks and the executable
         .target(
             name: "LVSyncBench",
-            dependencies: ["SyncWire", "Mirror", "IPVS", "PeerProtocol", "PeerTransport", "Daemon", histogram],
+            dependencies: ["SyncWire", "Mirror", "IPVS", "PeerProtocol", "PeerTransport", "Daemon", nioCore, logging],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

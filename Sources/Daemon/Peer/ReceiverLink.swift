@@ -72,8 +72,9 @@ struct ReceiverLink {
                 for problem in sink.apply(messages) {
                     logger.warning("bad entries from the peer", metadata: ["peer": "\(peer)", "problem": "\(problem)"])
                 }
-                if case .batch(let sequence, _) = origin {
+                if case .batch(let sequence, let capturedAt) = origin {
                     sink.record(PeerMessage.Position(streamID: session.position.streamID, sequence: sequence))
+                    sink.recordLag(capturedAtUnixNanoseconds: capturedAt)
                 }
             case .snapshotBegan(let begin):
                 logger.info(

@@ -1,3 +1,4 @@
+import Histogram
 import Mirror
 import NIOCore
 import PeerProtocol
@@ -23,12 +24,22 @@ public final class SyncSink: Sendable {
         public var tableSize = 0
         /// Where the stream stands.
         public var position = PeerMessage.Position.none
+        /// Batches whose lag (capture on the active director to injection here) was measured.
+        public var lagSamples: UInt64 = 0
+        /// The median lag, in microseconds.
+        public var lagMicrosecondsP50: UInt64 = 0
+        /// The 99th percentile lag, in microseconds.
+        public var lagMicrosecondsP99: UInt64 = 0
+        /// The largest lag, in microseconds.
+        public var lagMicrosecondsMax: UInt64 = 0
     }
 
     private struct State {
         var table = MirrorTable()
         var position = PeerMessage.Position.none
         var figures = Figures()
+        /// Lag in microseconds, up to an hour.
+        var lag = Histogram<UInt64>(highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .two)
     }
 
     private let state = Mutex(State())
@@ -138,12 +149,31 @@ public final class SyncSink: Sendable {
         state.figures.entries += connections.count
     }
 
+    /// Records a batch's lag: from its capture on the active director (Unix nanoseconds) to now. The directors'
+    /// clocks must agree for the figure to mean anything across hosts.
+    public func recordLag(capturedAtUnixNanoseconds: UInt64) {
+        let now = unixNanosecondsNow()
+        let micros = now > capturedAtUnixNanoseconds ? (now - capturedAtUnixNanoseconds) / 1000 : 0
+        state.withLock { _ = $0.lag.record(min(micros, 3_600_000_000)) }
+    }
+
+    /// Forgets the lag samples so far (a benchmark's warm-up).
+    public func resetLag() {
+        state.withLock { $0.lag.reset() }
+    }
+
     /// Current figures.
     public var figures: Figures {
         state.withLock { state in
             var figures = state.figures
             figures.tableSize = state.table.count
             figures.position = state.position
+            figures.lagSamples = state.lag.totalCount
+            if state.lag.totalCount > 0 {
+                figures.lagMicrosecondsP50 = state.lag.valueAtPercentile(50)
+                figures.lagMicrosecondsP99 = state.lag.valueAtPercentile(99)
+                figures.lagMicrosecondsMax = state.lag.max
+            }
             return figures
         }
     }

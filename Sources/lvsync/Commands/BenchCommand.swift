@@ -7,7 +7,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Run a benchmark and print its results as one JSON line (build with -c release).",
-        subcommands: [Codec.self, MirrorTable.self, IPVSControlPlane.self]
+        subcommands: [Codec.self, MirrorTable.self, IPVSControlPlane.self, Relay.self]
     )
 
     struct Codec: ParsableCommand {
@@ -100,6 +100,55 @@ struct BenchCommand: ParsableCommand {
             json.add("list_s", r.listSeconds)
             json.add("unchanged_apply_s", r.unchangedApplySeconds)
             json.add("flush_s", r.flushSeconds)
+            print(json.line)
+        }
+    }
+}
+
+extension BenchCommand {
+    struct Relay: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "relay",
+            abstract: "The relay end to end in one process: capture-decode, mirror, mTLS on loopback, mirror, inject.",
+            discussion: """
+                Prints sustained entries per second, capture-to-injection lag at a fixed offered rate, the time \
+                a new standby takes to hold a snapshot of every connection, and mirror bytes per connection. The \
+                kernels are in-memory twins: the master's messages are generated, the backup's are counted.
+                """
+        )
+
+        @Option(help: "Distinct connections (the snapshot's size).")
+        var connections = 1_000_000
+
+        @Option(help: "How often each connection is sent in the throughput run (first pass inserts, the rest update).")
+        var passes = 5
+
+        @Option(help: "The lag run's offered rate, entries per second.")
+        var lagRate = 100_000
+
+        @Option(help: "The lag run's length in seconds.")
+        var lagSeconds = 5.0
+
+        func run() async throws {
+            let r = try await RelayBenchmark(
+                connections: connections,
+                passes: passes,
+                lagRate: lagRate,
+                lagSeconds: lagSeconds
+            ).run()
+            var json = JSONLine()
+            json.add("benchmark", "relay")
+            json.add("entries", r.entries)
+            json.add("connections", r.connections)
+            json.add("entries_per_s", r.entriesPerSecond.rounded())
+            json.add("lag_offered_entries_per_s", r.lagOfferedEntriesPerSecond)
+            json.add("lag_p50_ms", Double(r.lagP50Microseconds) / 1000)
+            json.add("lag_p99_ms", Double(r.lagP99Microseconds) / 1000)
+            json.add("lag_max_ms", Double(r.lagMaxMicroseconds) / 1000)
+            json.add("lag_batches", Int(r.lagSamples))
+            json.add("snapshot_connections", r.snapshotConnections)
+            json.add("snapshot_s", r.snapshotSeconds)
+            json.add("bytes_per_connection", (r.bytesPerConnection * 10).rounded() / 10)
             print(json.line)
         }
     }

@@ -1,0 +1,71 @@
+import Config
+import IPVS
+import Logging
+import SyncWire
+
+/// Starts and stops the kernel's own sync daemons that lvsync rides on: the master on the active director (whose
+/// messages lvsync captures), the backup on a standby (which takes the messages lvsync injects).
+public struct KernelSyncDaemons: Sendable {
+    let ipvs: any IPVSControl
+    let sync: PeeringConfig.Sync
+    let logger: Logger
+
+    /// Creates the controller.
+    public init(ipvs: any IPVSControl, sync: PeeringConfig.Sync, logger: Logger) {
+        self.ipvs = ipvs
+        self.sync = sync
+        self.logger = logger
+    }
+
+    /// The daemon lvsync wants for `role`.
+    public func desired(_ role: SyncDaemon.Role) -> SyncDaemon {
+        SyncDaemon(
+            role: role,
+            interface: sync.interface,
+            syncID: sync.syncID,
+            maximumLength: sync.maximumMessageBytes,
+            group: .v4(sync.group),
+            port: sync.port
+        )
+    }
+
+    /// Runs the daemon of `role` with lvsync's settings and no daemon of the other role: one that runs with other
+    /// settings is restarted, one that matches is left alone (a restarted lvsync loses nothing).
+    public func run(_ role: SyncDaemon.Role) throws(IPVSError) {
+        let wanted = desired(role)
+        for daemon in try ipvs.syncDaemons() {
+            if daemon.role == role, matches(daemon, wanted) {
+                logger.info("the kernel \(role) sync daemon already runs", metadata: ["interface": "\(daemon.interface)"])
+                return
+            }
+            logger.info(
+                "stopping the kernel \(daemon.role) sync daemon",
+                metadata: ["interface": "\(daemon.interface)", "syncid": "\(daemon.syncID)"]
+            )
+            try ipvs.stopSyncDaemon(daemon.role)
+        }
+        try ipvs.startSyncDaemon(wanted)
+        logger.info(
+            "started the kernel \(role) sync daemon",
+            metadata: [
+                "interface": "\(wanted.interface)", "syncid": "\(wanted.syncID)",
+                "group": "\(sync.group):\(sync.port)",
+            ]
+        )
+    }
+
+    /// Stops the daemon of `role` if it runs.
+    public func stop(_ role: SyncDaemon.Role) throws(IPVSError) {
+        guard try ipvs.syncDaemons().contains(where: { $0.role == role }) else { return }
+        try ipvs.stopSyncDaemon(role)
+        logger.info("stopped the kernel \(role) sync daemon")
+    }
+
+    /// The kernel reports defaults for what lvsync left unset; compare only what lvsync sets.
+    private func matches(_ running: SyncDaemon, _ wanted: SyncDaemon) -> Bool {
+        running.interface == wanted.interface && running.syncID == wanted.syncID
+            && (wanted.maximumLength == nil || running.maximumLength == wanted.maximumLength)
+            && (running.group == nil || running.group == wanted.group)
+            && (running.port == nil || running.port == wanted.port)
+    }
+}

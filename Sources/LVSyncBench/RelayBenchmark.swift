@@ -1,0 +1,243 @@
+import Daemon
+import Foundation
+import Logging
+import Mirror
+import NIOCore
+import PeerProtocol
+import PeerTransport
+import Synchronization
+import SyncWire
+
+/// The end-to-end relay in one process: kernel messages captured (from an in-memory twin of the kernel master),
+/// decoded and mirrored on the active side, streamed over mutual TLS on loopback, validated, mirrored and handed to
+/// the injection on the standby side (a counting twin of the kernel backup, so no kernel is needed).
+public struct RelayBenchmark: Sendable {
+    /// What the benchmark measured.
+    public struct Result: Sendable {
+        /// Entries relayed in the throughput run.
+        public var entries: Int
+        /// Distinct connections among them (the rest are updates).
+        public var connections: Int
+        /// Sustained entries per second, capture to injection.
+        public var entriesPerSecond: Double
+        /// The offered rate of the lag run.
+        public var lagOfferedEntriesPerSecond: Int
+        /// Lag percentiles at that rate, microseconds.
+        public var lagP50Microseconds: UInt64
+        /// 99th percentile.
+        public var lagP99Microseconds: UInt64
+        /// Largest.
+        public var lagMaxMicroseconds: UInt64
+        /// Batches measured.
+        public var lagSamples: UInt64
+        /// Connections in the snapshot run.
+        public var snapshotConnections: Int
+        /// Seconds from a new standby's start to its holding every connection.
+        public var snapshotSeconds: Double
+        /// Mirror table bytes per connection (active side).
+        public var bytesPerConnection: Double
+    }
+
+    let connections: Int
+    let passes: Int
+    let lagRate: Int
+    let lagSeconds: Double
+
+    /// Creates the benchmark.
+    /// - Parameters:
+    ///   - connections: distinct connections (also the snapshot's size).
+    ///   - passes: how often each is sent in the throughput run (the first pass inserts, the others update).
+    ///   - lagRate: the offered rate of the lag run, entries per second.
+    public init(connections: Int = 1_000_000, passes: Int = 5, lagRate: Int = 100_000, lagSeconds: Double = 5) {
+        self.connections = connections
+        self.passes = passes
+        self.lagRate = lagRate
+        self.lagSeconds = lagSeconds
+    }
+
+    /// Runs the three measurements.
+    public func run() async throws -> Result {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lvsync-bench-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try CertificateDirectory.initialize(directory: directory.path, nodes: ["dira", "dirb"])
+        func tls(_ node: String) throws -> PeerTLS {
+            try PeerTLS(
+                identity: NodeIdentity.load(
+                    certificateFile: directory.appendingPathComponent("\(node).pem").path,
+                    privateKeyFile: directory.appendingPathComponent("\(node)-key.pem").path,
+                    caFile: directory.appendingPathComponent("ca.pem").path
+                )
+            )
+        }
+        let rig = RelayRig(activeTLS: try tls("dira"), standbyTLS: try tls("dirb"))
+        let messages = Self.messages(connections)
+        let entriesPerPass = connections
+
+        // 1. Snapshot: the active director holds every connection before the standby starts.
+        let snapshot: Double = try await rig.withActive {
+            rig.master.emit(messages)
+            await rig.until { rig.source.figures.entries >= entriesPerPass }
+            let started = ContinuousClock.now
+            return try await rig.withStandby {
+                await rig.until { rig.sink.figures.entries >= entriesPerPass }
+                return (ContinuousClock.now - started).seconds
+            }
+        }
+        let bytesPerConnection = Double(rig.source.table.memoryFootprint) / Double(max(rig.source.table.count, 1))
+
+        // 2. Throughput: the same connections again, `passes` times, as fast as the relay takes them.
+        let throughput: Double = try await rig.withActive {
+            try await rig.withStandby {
+                await rig.until { rig.sink.position.streamID == rig.source.streamID }
+                let base = rig.sink.figures.entries
+                let total = entriesPerPass * passes
+                let started = ContinuousClock.now
+                for _ in 0..<passes { rig.master.emit(messages) }
+                await rig.until { rig.sink.figures.entries - base >= total }
+                return Double(total) / (ContinuousClock.now - started).seconds
+            }
+        }
+
+        // 3. Lag at a fixed offered rate.
+        let lag: SyncSink.Figures = try await rig.withActive {
+            try await rig.withStandby {
+                await rig.until { rig.sink.position.streamID == rig.source.streamID }
+                let perTick = max(1, lagRate / 1000)
+                let messagesPerTick = max(1, perTick / max(1, messages.first.map(Self.entriesIn) ?? 1))
+                var next = 0
+                let start = ContinuousClock.now
+                var tick = 0
+                while (ContinuousClock.now - start).seconds < lagSeconds {
+                    if tick == 500 { rig.sink.resetLag() }  // the first half second warms up
+                    rig.master.emit(messages[next..<min(next + messagesPerTick, messages.count)])
+                    next = (next + messagesPerTick) % max(1, messages.count - messagesPerTick)
+                    tick += 1
+                    try await Task.sleep(until: start + .milliseconds(tick), clock: .continuous)
+                }
+                try await Task.sleep(for: .milliseconds(200))
+                return rig.sink.figures
+            }
+        }
+        let perMessage = messages.first.map(Self.entriesIn) ?? 1
+        return Result(
+            entries: entriesPerPass * passes,
+            connections: connections,
+            entriesPerSecond: throughput,
+            lagOfferedEntriesPerSecond: max(1, lagRate / 1000 / perMessage) * perMessage * 1000,
+            lagP50Microseconds: lag.lagMicrosecondsP50,
+            lagP99Microseconds: lag.lagMicrosecondsP99,
+            lagMaxMicroseconds: lag.lagMicrosecondsMax,
+            lagSamples: lag.lagSamples,
+            snapshotConnections: connections,
+            snapshotSeconds: snapshot,
+            bytesPerConnection: bytesPerConnection
+        )
+    }
+
+    static func entriesIn(_ message: [UInt8]) -> Int { Int(message[4]) }
+
+    /// Distinct IPv4 TCP connections as full 1472-byte version 1 messages, as a busy kernel master sends them.
+    static func messages(_ count: Int) -> [[UInt8]] {
+        var generator = SyntheticConnections()
+        var entries: [SyncEntry] = []
+        entries.reserveCapacity(count)
+        var n = 0
+        while entries.count < count {
+            if let entry = generator.connection(n).entry { entries.append(entry) }
+            n += 1
+        }
+        var messages: [[UInt8]] = []
+        var buffer = [UInt8](repeating: 0, count: SyncWireLayout.defaultMaximumMessageLength)
+        var index = 0
+        while index < entries.count {
+            let length = buffer.withUnsafeMutableBytes { raw in
+                var writer = SyncMessageWriter(
+                    syncID: 7,
+                    into: raw,
+                    maximumLength: SyncWireLayout.defaultMaximumMessageLength
+                )
+                while index < entries.count, writer.append(entries[index]) { index += 1 }
+                return writer.finish()
+            }
+            messages.append(Array(buffer[0..<length]))
+        }
+        return messages
+    }
+}
+
+/// The two directors of the relay benchmark; the tables live across runs so that later runs update.
+final class RelayRig: Sendable {
+    let master = InMemoryKernelMaster()
+    let source = SyncSource(syncID: 7, logCapacityBytes: 512 << 20)
+    let sink = SyncSink(injector: CountingInjector())
+    let activeTLS: PeerTLS
+    let standbyTLS: PeerTLS
+    let port = Mutex<Int?>(nil)
+    let logger: Logger = {
+        var logger = Logger(label: "lvsync-bench")
+        logger.logLevel = .error
+        return logger
+    }()
+
+    init(activeTLS: PeerTLS, standbyTLS: PeerTLS) {
+        self.activeTLS = activeTLS
+        self.standbyTLS = standbyTLS
+    }
+
+    static func session(_ node: String) -> SessionConfiguration {
+        SessionConfiguration(node: node, syncID: 7, heartbeatInterval: .milliseconds(100), deadInterval: .seconds(5))
+    }
+
+    func withActive<R: Sendable>(_ body: () async throws -> R) async throws -> R {
+        port.withLock { $0 = nil }
+        let service = MirroringService(
+            configuration: MirroringService.Configuration(
+                session: Self.session("dira"),
+                peers: [MirroringService.Peer(name: "dirb", host: "127.0.0.1", port: 0)],
+                listen: ("127.0.0.1", 0),
+                onListening: { [weak self] address in self?.port.withLock { $0 = address.port } }
+            ),
+            tls: activeTLS,
+            role: .active(source, capture: master),
+            logger: logger
+        )
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await service.run() }
+            await until { self.port.withLock { $0 } != nil }
+            let result = try await body()
+            group.cancelAll()
+            return result
+        }
+    }
+
+    func withStandby<R: Sendable>(_ body: () async throws -> R) async throws -> R {
+        let service = MirroringService(
+            configuration: MirroringService.Configuration(
+                session: Self.session("dirb"),
+                peers: [MirroringService.Peer(name: "dira", host: "127.0.0.1", port: port.withLock { $0 } ?? 1)]
+            ),
+            tls: standbyTLS,
+            role: .standby(sink),
+            logger: logger
+        )
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await service.run() }
+            let result = try await body()
+            group.cancelAll()
+            return result
+        }
+    }
+
+    func until(_ condition: () -> Bool) async {
+        while !condition() { try? await Task.sleep(for: .milliseconds(1)) }
+    }
+}
+
+/// A twin of the kernel backup that only counts what it is handed.
+final class CountingInjector: SyncMessageInjecting {
+    private let count = Atomic(0)
+
+    func inject(_ message: UnsafeRawBufferPointer) throws {
+        count.add(1, ordering: .relaxed)
+    }
+}

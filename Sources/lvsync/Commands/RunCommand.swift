@@ -1,0 +1,172 @@
+import ArgumentParser
+import Config
+import Daemon
+import Foundation
+import IPVS
+import Logging
+import Mirror
+import PeerTransport
+import ServiceLifecycle
+import SyncWire
+
+/// `lvsync run --config FILE`: the daemon.
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run the daemon: mirror connections to or from the peer directors (foreground, logs to stderr).",
+        discussion: """
+            The active director starts the kernel master sync daemon on the sync interface, captures its messages \
+            and streams them over mutually authenticated TLS to every standby, a snapshot first. A standby \
+            starts the kernel backup sync daemon and feeds it what arrives. SIGTERM or SIGINT stops it gracefully.
+            """
+    )
+
+    @Option(help: "The configuration file (YAML).")
+    var config: String
+
+    @Option(help: "The log level: trace, debug, info, notice, warning, error or critical.")
+    var logLevel: String = "info"
+
+    func run() async throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "lvsync")
+        let (file, peering) = try loadConfig()
+        let identity: NodeIdentity
+        let tls: PeerTLS
+        do {
+            identity = try NodeIdentity.load(
+                certificateFile: peering.tls.certificate,
+                privateKeyFile: peering.tls.key,
+                caFile: peering.tls.ca
+            )
+            tls = try PeerTLS(identity: identity)
+        } catch {
+            throw CLIError("\(config): tls: \(error)")
+        }
+        guard identity.name == peering.node else {
+            throw CLIError(
+                "\(config): node is '\(peering.node)' but \(peering.tls.certificate) names '\(identity.name)'"
+            )
+        }
+        let ipvs: NetlinkIPVS
+        do {
+            ipvs = try NetlinkIPVS()
+        } catch {
+            throw CLIError(error.description)
+        }
+        try converge(file.virtualServices, ipvs: ipvs, logger: logger)
+        let sync = peering.sync
+        do {
+            try SyncInterface.ensure(name: sync.interface, address: sync.address)
+        } catch {
+            throw CLIError("sync interface \(sync.interface): \(error)")
+        }
+        let daemons = KernelSyncDaemons(ipvs: ipvs, sync: sync, logger: logger)
+        let maximumMessage = Int(sync.maximumMessageBytes ?? UInt16(SyncWireLayout.defaultMaximumMessageLength))
+        let role: MirroringService.Role
+        do {
+            switch sync.role {
+            case .active:
+                try daemons.run(.master)
+                let source = SyncSource(
+                    syncID: sync.syncID,
+                    maximumMessageLength: maximumMessage,
+                    logCapacityBytes: sync.logBytes,
+                    table: bootstrapTable(ipvs: ipvs, logger: logger)
+                )
+                role = .active(source, capture: try PacketCaptureSource(interface: sync.interface, port: sync.port))
+            case .standby:
+                try daemons.run(.backup)
+                let injection = try MulticastInjection(interface: sync.interface, group: sync.group, port: sync.port)
+                role = .standby(SyncSink(injector: injection, maximumMessageLength: maximumMessage))
+            }
+        } catch let error as CLIError {
+            throw error
+        } catch {
+            throw CLIError("\(error)")
+        }
+        let service = MirroringService(
+            configuration: MirroringService.Configuration(
+                session: SessionConfigurationFrom(peering),
+                peers: peering.peers.map {
+                    MirroringService.Peer(name: $0.name, host: $0.address.address.description, port: Int($0.address.port))
+                },
+                listen: peering.listen.map { ($0.address.description, Int($0.port)) }
+            ),
+            tls: tls,
+            role: role,
+            logger: logger
+        )
+        logger.info(
+            "lvsync starts",
+            metadata: ["node": "\(peering.node)", "role": "\(sync.role.rawValue)", "config": "\(config)"]
+        )
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [service],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
+        try await group.run()
+        logger.info("lvsync stopped")
+    }
+
+    private func loadConfig() throws -> (LVSyncConfig, PeeringConfig) {
+        let text: String
+        do {
+            text = try String(contentsOfFile: config, encoding: .utf8)
+        } catch {
+            throw CLIError("\(config): cannot read: \(error.localizedDescription)")
+        }
+        let file: LVSyncConfig
+        do {
+            file = try LVSyncConfig(yaml: text, file: config)
+        } catch {
+            throw CLIError(error.description)
+        }
+        guard let peering = file.peering else {
+            throw CLIError("\(config): the daemon needs 'node', 'peers', 'tls' and 'sync' (see examples/director-a.yaml)")
+        }
+        return (file, peering)
+    }
+
+    /// Converges the kernel's services to the config's, when it declares any.
+    private func converge(_ services: [DesiredService], ipvs: NetlinkIPVS, logger: Logger) throws {
+        guard !services.isEmpty else { return }
+        do {
+            let changes = IPVSPlanner.plan(current: try IPVSPlanner.current(of: ipvs), desired: services)
+            try IPVSPlanner.apply(changes, to: ipvs)
+            logger.info("IPVS services converged", metadata: ["changes": "\(changes.count)", "services": "\(services.count)"])
+        } catch {
+            throw CLIError(error.description)
+        }
+    }
+
+    /// The mirror table seeded from `/proc/net/ip_vs_conn`: what the kernel already holds when lvsync starts late.
+    private func bootstrapTable(ipvs: NetlinkIPVS, logger: Logger) -> MirrorTable {
+        var table = MirrorTable()
+        do {
+            let seeded = try ProcBootstrap.seed(&table, from: "/proc/net/ip_vs_conn", ipvs: ipvs)
+            logger.info("mirror table seeded from /proc/net/ip_vs_conn", metadata: ["connections": "\(seeded)"])
+        } catch {
+            logger.warning("cannot seed the mirror table from /proc/net/ip_vs_conn", metadata: ["error": "\(error)"])
+        }
+        return table
+    }
+}
+
+/// The session settings a configuration gives.
+func SessionConfigurationFrom(_ peering: PeeringConfig) -> PeerProtocol.SessionConfiguration {
+    SessionConfiguration(
+        node: peering.node,
+        syncID: peering.sync.syncID,
+        heartbeatInterval: .milliseconds(Int64(peering.heartbeatMilliseconds)),
+        deadInterval: .milliseconds(Int64(peering.deadMilliseconds))
+    )
+}
