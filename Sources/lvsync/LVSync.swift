@@ -6,6 +6,9 @@ struct LVSync: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lvsync",
         abstract: "Connection mirroring, VIP failover and IPVS control for Linux LVS director pairs.",
-        subcommands: [DecodeCommand.self, CaptureCommand.self, ReplayCommand.self, IPVSCommand.self, BenchCommand.self]
+        subcommands: [
+            DecodeCommand.self, CaptureCommand.self, ReplayCommand.self, IPVSCommand.self, BenchCommand.self,
+            NetdevCommand.self,
+        ]
     )
 }
