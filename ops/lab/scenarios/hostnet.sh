@@ -8,6 +8,8 @@
 #   hostnet-netdev-repair      after `ip link set lvsync0 down multicast off` it sets exactly the flags again
 #   hostnet-netdev-not-dummy   an existing veth of that name is refused with a sentence naming it
 #   hostnet-netdev-eperm       without CAP_NET_ADMIN the error names the interface and the errno
+#   hostnet-capture-filter-ipv6  the filter for an IPv6 group: of datagrams out of a veth to ff02::8848:8848,
+#                              another port and another group, only the first are queued and printed
 #   hostnet-capture-filter     the kernel master runs on a lvsync0 that lvsync created; `lvsync capture` (one
 #                              datagram per call, and --batch: recvmmsg) prints the same messages as tcpdump,
 #                              while decoys (another group, another port, an IGMP report) go out of lvsync0 too;
@@ -92,9 +94,46 @@ if [ $rc = 1 ] && grep -q "create dummy link lvsync2: Operation not permitted (e
 else
   echo "FAIL hostnet-netdev-eperm: exit $rc: $(head -c 300 "$OUT/ensure-nocap.txt")"
 fi
+
+# ---- 2. the filter for an IPv6 group (the kernel master can use one): datagrams out of a veth, with decoys ----
+ip netns exec "$NS" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+ip -n "$NS" link add va type veth peer name vb
+ip -n "$NS" link set va up; ip -n "$NS" link set vb up
+problem=""
+for mode in single batched; do
+  flag=""; [ $mode = batched ] && flag=--batch
+  ip netns exec "$NS" "$LVSYNC" capture --interface va --group ff02::8848 --seconds 120 --stats $flag \
+    > "$OUT/v6-$mode.hex" 2> "$LOGDIR/v6-$mode.err" &
+  pid=$!; BG_PIDS+=("$pid")
+  ifindex=$(ip netns exec "$NS" cat /sys/class/net/va/ifindex)
+  for _ in $(seq 300); do packet_socket_bound "$pid" "$ifindex" && break; sleep 0.1; done
+  ip netns exec "$NS" "$PY" - <<'PY'
+import socket
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+idx = socket.if_nametoindex("va")
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, idx)
+for i in range(3):
+    s.sendto(bytes([0, 9, 0, 8, 0, 1, 0, i]), ("ff02::8848", 8848, 0, idx))
+    s.sendto(b"decoy", ("ff02::8848", 8849, 0, idx))
+    s.sendto(b"decoy", ("ff02::8849", 8848, 0, idx))
+PY
+  sleep 1
+  kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true
+  got=$(tr '\n' ' ' < "$OUT/v6-$mode.hex")
+  passed=$(grep -oE 'filter passed [0-9]+ frames' "$LOGDIR/v6-$mode.err" || true)
+  echo "  IPv6 $mode: $got| $passed"
+  if [ "$got" != "0009000800010000 0009000800010001 0009000800010002 " ] || [ "$passed" != "filter passed 3 frames" ]; then
+    problem+="$mode: '$got', '$passed'; "
+  fi
+done
+if [ -z "$problem" ]; then
+  echo "PASS hostnet-capture-filter-ipv6: 3 datagrams to ff02::8848:8848 of 9 (and the MLD reports), single and batched"
+else
+  echo "FAIL hostnet-capture-filter-ipv6: $problem"
+fi
 ip netns del "$NS"
 
-# ---- 2. the kernel master on a lvsync0 lvsync made; capture through the BPF filter ----
+# ---- 3. the kernel master on a lvsync0 lvsync made; capture through the BPF filter ----
 # start_capture_bg NAME ARGS...: `lvsync capture` in dirA in the background, until its socket is bound
 declare -A CAP_PID
 start_capture_bg() {
