@@ -62,9 +62,18 @@ let package = Package(
             pkgConfig: "libnl-genl-3.0",
             providers: [.apt(["libnl-3-dev", "libnl-genl-3-dev", "pkg-config"])]
         ),
+        .systemLibrary(
+            name: "CNetlinkRoute",
+            pkgConfig: "libnl-route-3.0",
+            providers: [.apt(["libnl-3-dev", "libnl-route-3-dev", "pkg-config"])]
+        ),
         .target(name: "IPVS", dependencies: ["CNetlink", "SyncWire"], swiftSettings: swiftSettings),
         .target(name: "CHostNetwork"),
-        .target(name: "HostNetwork", dependencies: ["CHostNetwork", "SyncWire"], swiftSettings: swiftSettings),
+        .target(
+            name: "HostNetwork",
+            dependencies: ["CHostNetwork", "CNetlinkRoute", "SyncWire"],
+            swiftSettings: swiftSettings
+        ),
 
         // mTLS listener and dialer, certificate identity checks, a private CA for a first setup.
         .target(

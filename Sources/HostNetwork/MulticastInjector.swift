@@ -59,11 +59,19 @@ public final class MulticastInjector: Sendable {
     /// - Parameter port: a port other than the base port, for a kernel running several sync threads
     ///   (`sync_ports` > 1, thread *n* listens on base + *n*).
     public func send(_ message: [UInt8], port: UInt16? = nil) throws(HostNetworkError) {
+        let sent = message.withUnsafeBytes { bytes in
+            Result { () throws(HostNetworkError) in try send(bytes, port: port) }
+        }
+        try sent.get()
+    }
+
+    /// Sends one encoded sync message from memory the caller owns (the relay's hot path: no copy, no allocation).
+    /// - Parameter port: a port other than the base port, for a kernel running several sync threads
+    ///   (`sync_ports` > 1, thread *n* listens on base + *n*).
+    public func send(_ message: UnsafeRawBufferPointer, port: UInt16? = nil) throws(HostNetworkError) {
         let target = Endpoint(destination.address, port ?? destination.port)
         let sent: Int = withSocketAddress(target) { address, length in
-            message.withUnsafeBytes { bytes in
-                sendto(descriptor, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL), address, length)
-            }
+            sendto(descriptor, message.baseAddress, message.count, Int32(MSG_NOSIGNAL), address, length)
         }
         guard sent == message.count else {
             throw HostNetworkError(operation: "sendto(\(target)) on \(interface)", errno: sent < 0 ? Glibc.errno : nil)

@@ -8,7 +8,7 @@ struct LVSync: AsyncParsableCommand {
         abstract: "Connection mirroring, VIP failover and IPVS control for Linux LVS director pairs.",
         subcommands: [
             DecodeCommand.self, CaptureCommand.self, ReplayCommand.self, IPVSCommand.self, BenchCommand.self,
-            CertsCommand.self, RunCommand.self,
+            CertsCommand.self, RunCommand.self, NetdevCommand.self,
         ]
     )
 }
