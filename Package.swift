@@ -104,8 +104,9 @@ let package = Package(
         .executableTarget(
             name: "lvsync",
             dependencies: [
-                "SyncWire", "Mirror", "HostNetwork", "IPVS", "Config", "PeerTransport", "Daemon", "LVSyncBench",
-                argumentParser, logging, serviceLifecycle,
+                "SyncWire", "Mirror", "HostNetwork", "IPVS", "Config", "PeerProtocol", "PeerTransport", "Daemon",
+                "LVSyncBench", argumentParser, logging, serviceLifecycle, nioCore,
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),

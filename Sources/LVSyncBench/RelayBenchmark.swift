@@ -5,8 +5,8 @@ import Mirror
 import NIOCore
 import PeerProtocol
 import PeerTransport
-import Synchronization
 import SyncWire
+import Synchronization
 
 /// The end-to-end relay in one process: kernel messages captured (from an in-memory twin of the kernel master),
 /// decoded and mirrored on the active side, streamed over mutual TLS on loopback, validated, mirrored and handed to
@@ -57,7 +57,9 @@ public struct RelayBenchmark: Sendable {
 
     /// Runs the three measurements.
     public func run() async throws -> Result {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lvsync-bench-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "lvsync-bench-\(UUID().uuidString)"
+        )
         defer { try? FileManager.default.removeItem(at: directory) }
         try CertificateDirectory.initialize(directory: directory.path, nodes: ["dira", "dirb"])
         func tls(_ node: String) throws -> PeerTLS {

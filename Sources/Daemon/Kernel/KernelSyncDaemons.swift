@@ -35,7 +35,10 @@ public struct KernelSyncDaemons: Sendable {
         let wanted = desired(role)
         for daemon in try ipvs.syncDaemons() {
             if daemon.role == role, matches(daemon, wanted) {
-                logger.info("the kernel \(role) sync daemon already runs", metadata: ["interface": "\(daemon.interface)"])
+                logger.info(
+                    "the kernel \(role) sync daemon already runs",
+                    metadata: ["interface": "\(daemon.interface)"]
+                )
                 return
             }
             logger.info(

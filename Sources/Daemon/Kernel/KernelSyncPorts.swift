@@ -5,7 +5,7 @@ import SyncWire
 /// (``PacketCaptureSource``), or an in-memory twin in tests and benchmarks.
 public protocol SyncMessageCapturing: Sendable {
     /// Waits up to `timeoutMilliseconds` for messages and calls `body` with each one that arrived (the UDP payload),
-    /// without blocking once at least one has.
+    /// without blocking once at least one has. Called from one thread only (the capture thread).
     /// - Returns: the number of messages passed to `body`.
     func receive(timeoutMilliseconds: Int32, _ body: (UnsafeRawBufferPointer) -> Void) throws -> Int
 }
@@ -17,31 +17,34 @@ public protocol SyncMessageInjecting: Sendable {
     func inject(_ message: UnsafeRawBufferPointer) throws
 }
 
-/// The real capture: an `AF_PACKET` socket on the sync interface.
-public struct PacketCaptureSource: SyncMessageCapturing {
+/// The real capture: an `AF_PACKET` socket on the sync interface, with a BPF filter for the sync group and port,
+/// read in batches with `recvmmsg(2)` into buffers allocated once.
+public final class PacketCaptureSource: SyncMessageCapturing {
     let capture: PacketCapture
+    // Owned by the capture thread: MirroringService calls receive from that one thread only.
+    nonisolated(unsafe) let buffers: CaptureBuffers
 
-    /// Opens the capture on `interface` for datagrams to `port`.
-    public init(interface: String, port: UInt16) throws {
-        capture = try PacketCapture(interface: interface, ports: port...port)
+    /// Opens the capture on `interface` for datagrams to `group`:`port`.
+    public init(interface: String, group: IPv4Address, port: UInt16) throws {
+        capture = try PacketCapture(interface: interface, group: .v4(group), ports: port...port)
+        buffers = CaptureBuffers(slots: 64)
     }
 
     public func receive(timeoutMilliseconds: Int32, _ body: (UnsafeRawBufferPointer) -> Void) throws -> Int {
-        var count = 0
-        var timeout = timeoutMilliseconds
-        while count < 256 {
-            switch try capture.receive(timeoutMilliseconds: timeout) {
-            case .datagram(let datagram):
-                datagram.payload.withUnsafeBytes(body)
-                count += 1
-            case .skipped:
-                break
-            case .timedOut:
-                return count
+        do {
+            var count = 0
+            var timeout = timeoutMilliseconds
+            // Drain what is queued now (up to a few batches), then let the caller make a batch of it.
+            for _ in 0..<4 {
+                let counts = try capture.receive(into: buffers, timeoutMilliseconds: timeout) { payload, _ in
+                    body(payload)
+                }
+                count += counts.datagrams
+                if counts.datagrams + counts.skipped < buffers.slots { break }
+                timeout = 0
             }
-            timeout = 0
+            return count
         }
-        return count
     }
 }
 
@@ -55,6 +58,6 @@ public struct MulticastInjection: SyncMessageInjecting {
     }
 
     public func inject(_ message: UnsafeRawBufferPointer) throws {
-        try injector.send(Array(message))
+        try injector.send(message)
     }
 }

@@ -2,12 +2,16 @@ import ArgumentParser
 import Config
 import Daemon
 import Foundation
+import HostNetwork
 import IPVS
 import Logging
 import Mirror
+import NIOCore
+import PeerProtocol
 import PeerTransport
 import ServiceLifecycle
 import SyncWire
+import UnixSignals
 
 /// `lvsync run --config FILE`: the daemon.
 struct RunCommand: AsyncParsableCommand {
@@ -79,7 +83,10 @@ struct RunCommand: AsyncParsableCommand {
                     logCapacityBytes: sync.logBytes,
                     table: bootstrapTable(ipvs: ipvs, logger: logger)
                 )
-                role = .active(source, capture: try PacketCaptureSource(interface: sync.interface, port: sync.port))
+                role = .active(
+                    source,
+                    capture: try PacketCaptureSource(interface: sync.interface, group: sync.group, port: sync.port)
+                )
             case .standby:
                 try daemons.run(.backup)
                 let injection = try MulticastInjection(interface: sync.interface, group: sync.group, port: sync.port)
@@ -92,9 +99,13 @@ struct RunCommand: AsyncParsableCommand {
         }
         let service = MirroringService(
             configuration: MirroringService.Configuration(
-                session: SessionConfigurationFrom(peering),
+                session: sessionConfiguration(peering),
                 peers: peering.peers.map {
-                    MirroringService.Peer(name: $0.name, host: $0.address.address.description, port: Int($0.address.port))
+                    MirroringService.Peer(
+                        name: $0.name,
+                        host: $0.address.address.description,
+                        port: Int($0.address.port)
+                    )
                 },
                 listen: peering.listen.map { ($0.address.description, Int($0.port)) }
             ),
@@ -131,7 +142,9 @@ struct RunCommand: AsyncParsableCommand {
             throw CLIError(error.description)
         }
         guard let peering = file.peering else {
-            throw CLIError("\(config): the daemon needs 'node', 'peers', 'tls' and 'sync' (see examples/director-a.yaml)")
+            throw CLIError(
+                "\(config): the daemon needs 'node', 'peers', 'tls' and 'sync' (see examples/director-a.yaml)"
+            )
         }
         return (file, peering)
     }
@@ -142,7 +155,10 @@ struct RunCommand: AsyncParsableCommand {
         do {
             let changes = IPVSPlanner.plan(current: try IPVSPlanner.current(of: ipvs), desired: services)
             try IPVSPlanner.apply(changes, to: ipvs)
-            logger.info("IPVS services converged", metadata: ["changes": "\(changes.count)", "services": "\(services.count)"])
+            logger.info(
+                "IPVS services converged",
+                metadata: ["changes": "\(changes.count)", "services": "\(services.count)"]
+            )
         } catch {
             throw CLIError(error.description)
         }
@@ -152,8 +168,14 @@ struct RunCommand: AsyncParsableCommand {
     private func bootstrapTable(ipvs: NetlinkIPVS, logger: Logger) -> MirrorTable {
         var table = MirrorTable()
         do {
-            let seeded = try ProcBootstrap.seed(&table, from: "/proc/net/ip_vs_conn", ipvs: ipvs)
-            logger.info("mirror table seeded from /proc/net/ip_vs_conn", metadata: ["connections": "\(seeded)"])
+            let outcome = try KernelBootstrap.seed(&table, ipvs: ipvs, now: MirrorClock().now)
+            logger.info(
+                "mirror table seeded from /proc/net/ip_vs_conn",
+                metadata: [
+                    "connections": "\(outcome.seeded)", "unusable": "\(outcome.unusable)",
+                    "unparsed": "\(outcome.problems)",
+                ]
+            )
         } catch {
             logger.warning("cannot seed the mirror table from /proc/net/ip_vs_conn", metadata: ["error": "\(error)"])
         }
@@ -162,7 +184,7 @@ struct RunCommand: AsyncParsableCommand {
 }
 
 /// The session settings a configuration gives.
-func SessionConfigurationFrom(_ peering: PeeringConfig) -> PeerProtocol.SessionConfiguration {
+func sessionConfiguration(_ peering: PeeringConfig) -> SessionConfiguration {
     SessionConfiguration(
         node: peering.node,
         syncID: peering.sync.syncID,

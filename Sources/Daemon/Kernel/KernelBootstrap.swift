@@ -1,0 +1,53 @@
+import Foundation
+import IPVS
+import Mirror
+import SyncWire
+
+/// Seeds the active director's mirror table from `/proc/net/ip_vs_conn`, for connections the kernel made before
+/// lvsync started. The forwarding method of each connection comes from the kernel's IPVS table (its real server);
+/// timeouts are approximated (``ProcBootstrap`` documents how).
+public enum KernelBootstrap {
+    /// What seeding found.
+    public struct Outcome: Sendable {
+        /// Connections put into the table.
+        public var seeded: Int
+        /// Lines that could not become sync entries.
+        public var unusable: Int
+        /// Lines that did not parse.
+        public var problems: Int
+    }
+
+    /// Reads `path` and seeds `table`.
+    public static func seed(
+        _ table: inout MirrorTable,
+        from path: String = "/proc/net/ip_vs_conn",
+        ipvs: any IPVSControl,
+        now: MirrorTime
+    ) throws -> Outcome {
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        let proc = ProcConnTable(parsing: text)
+        let lookup = try forwardingLookup(ipvs)
+        let before = table.count
+        let unusable = table.seed(from: proc, forwarding: lookup, now: now)
+        return Outcome(seeded: table.count - before, unusable: unusable.count, problems: proc.problems.count)
+    }
+
+    /// The forwarding method of each (protocol, virtual, real server) the kernel knows, falling back to the real
+    /// server alone (firewall-mark services, whose connections show the packet's own virtual address).
+    static func forwardingLookup(_ ipvs: any IPVSControl) throws(IPVSError) -> ProcBootstrap.ForwardingLookup {
+        var exact: [String: ForwardingMethod] = [:]
+        var byDestination: [Endpoint: ForwardingMethod] = [:]
+        for status in try ipvs.services() {
+            for server in try ipvs.realServers(of: status.service.key) {
+                let forwarding = server.server.forwarding
+                byDestination[server.server.endpoint] = forwarding
+                if case .address(let ipProtocol, let virtual) = status.service.key {
+                    exact["\(ipProtocol.rawValue) \(virtual) \(server.server.endpoint)"] = forwarding
+                }
+            }
+        }
+        return { ipProtocol, virtual, destination in
+            exact["\(ipProtocol.rawValue) \(virtual) \(destination)"] ?? byDestination[destination]
+        }
+    }
+}
