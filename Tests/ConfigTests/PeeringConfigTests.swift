@@ -1,0 +1,118 @@
+import Config
+import Foundation
+import SyncWire
+import Testing
+
+@Suite("Configuration: node, peers, tls, sync, timers")
+struct PeeringConfigTests {
+    static func example(_ name: String) throws -> LVSyncConfig {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../examples/\(name)").standardized
+        return try LVSyncConfig(yaml: String(contentsOf: url, encoding: .utf8), file: name)
+    }
+
+    @Test("the example pair reads: an active director and its standby, each naming the other")
+    func examplePair() throws {
+        let a = try #require(try Self.example("director-a.yaml").peering)
+        let b = try #require(try Self.example("director-b.yaml").peering)
+        #expect(a.node == "dira" && b.node == "dirb")
+        #expect(a.peers.map(\.name) == ["dirb"] && b.peers.map(\.name) == ["dira"])
+        #expect(a.peers.first?.address == Endpoint("10.0.0.3:7788") && b.listen == Endpoint("10.0.0.3:7788"))
+        #expect(a.sync.role == .active && b.sync.role == .standby)
+        #expect(a.sync.syncID == b.sync.syncID && a.sync.group == b.sync.group && a.sync.port == 8848)
+        #expect(a.sync.address == IPv4Address(169, 254, 77, 1))
+        #expect(a.tls.certificate == "/etc/lvsync/dira.pem")
+        #expect(a.heartbeatMilliseconds == 100 && a.deadMilliseconds == 500)
+        #expect(a.sync.logBytes == 64 << 20)
+        #expect(try Self.example("director-a.yaml").virtualServices.count == 7)
+    }
+
+    @Test("a file with services only (for lvsync ipvs apply) has no peering section")
+    func servicesOnly() throws {
+        let config = try LVSyncConfig(yaml: "virtual_services: []\n", file: "f.yaml")
+        #expect(config.peering == nil)
+    }
+
+    static let base = """
+        node: dira
+        listen: 10.0.0.2:7788
+        peers:
+          - { name: dirb, address: 10.0.0.3:7788 }
+        tls: { ca: ca.pem, certificate: dira.pem, key: dira-key.pem }
+        sync: { role: active, interface: lvsync0, address: 169.254.77.1, syncid: 9 }
+
+        """
+
+    struct BadCase: Sendable, CustomTestStringConvertible {
+        var yaml: String
+        var message: String
+        var testDescription: String { message }
+    }
+
+    static let bad: [BadCase] = [
+        BadCase(
+            yaml: "peers: []\n",
+            message: "f.yaml:1:8: peers: needs the top-level key 'node' (this director's name)"
+        ),
+        BadCase(
+            yaml: base.replacingOccurrences(of: "role: active", with: "role: master"),
+            message: "f.yaml:6:15: sync.role: expected one of active, standby, found \"master\""
+        ),
+        BadCase(
+            yaml: base.replacingOccurrences(of: "name: dirb", with: "name: dira"),
+            message: "f.yaml:4:5: peers[0]: a peer cannot have this director's own name"
+        ),
+        BadCase(
+            yaml: base.replacingOccurrences(of: "10.0.0.3:7788", with: "10.0.0.3"),
+            message:
+                "f.yaml:4:28: peers[0].address: \"10.0.0.3\" is not an address and port (10.0.0.1:7788 or [fd00::1]:7788)"
+        ),
+        BadCase(
+            yaml: base.replacingOccurrences(of: "key: dira-key.pem", with: "cert: x"),
+            message: "f.yaml:5:43: tls.cert: unknown key (known here: ca, certificate, key)"
+        ),
+        BadCase(
+            yaml: base.replacingOccurrences(of: "syncid: 9", with: "syncid: 256"),
+            message: "f.yaml:6:74: sync.syncid: expected a whole number from 0 to 255, found \"256\""
+        ),
+        BadCase(
+            yaml: base.replacingOccurrences(of: "syncid: 9", with: "syncid: 9, group: 10.0.0.1"),
+            message: "f.yaml:6:84: sync.group: 10.0.0.1 is not a multicast group"
+        ),
+        BadCase(
+            yaml: base.replacingOccurrences(of: "interface: lvsync0", with: "interface: a-very-long-interface"),
+            message:
+                "f.yaml:6:34: sync.interface: \"a-very-long-interface\" is not an interface name (at most 15 characters, no '/' or spaces)"
+        ),
+        BadCase(
+            yaml: base.replacingOccurrences(of: "listen: 10.0.0.2:7788\n", with: ""),
+            message: "f.yaml:1:1: an active director needs 'listen' (where its standbys connect)"
+        ),
+        BadCase(
+            yaml: base + "timers: { heartbeat_ms: 300, dead_ms: 500 }\n",
+            message: "f.yaml:7:39: timers.dead_ms: the dead interval (500 ms) must be at least two heartbeats (600 ms)"
+        ),
+        BadCase(
+            yaml: base.replacingOccurrences(of: "node: dira", with: "node: dir_a"),
+            message:
+                "f.yaml:1:7: node: a node name is letters, digits, '-' and '.' (its certificate's DNS name), found \"dir_a\""
+        ),
+        BadCase(
+            yaml: base.replacingOccurrences(
+                of: "tls: { ca: ca.pem, certificate: dira.pem, key: dira-key.pem }\n",
+                with: ""
+            ),
+            message: "f.yaml:1:1: missing the key 'tls'"
+        ),
+    ]
+
+    @Test("each error names the file, line, key and what is wrong", arguments: bad)
+    func errors(_ c: BadCase) {
+        do {
+            _ = try LVSyncConfig(yaml: c.yaml, file: "f.yaml")
+            Issue.record("accepted: \(c.yaml)")
+        } catch {
+            #expect(error.description == c.message)
+        }
+    }
+}
