@@ -101,31 +101,41 @@ public struct RelayBenchmark: Sendable {
         }
 
         // 3. Lag at a fixed offered rate.
-        let lag: SyncSink.Figures = try await rig.withActive {
+        let (lag, offered): (SyncSink.Figures, Double) = try await rig.withActive {
             try await rig.withStandby {
                 await rig.until { rig.sink.position.streamID == rig.source.streamID }
-                let perTick = max(1, lagRate / 1000)
-                let messagesPerTick = max(1, perTick / max(1, messages.first.map(Self.entriesIn) ?? 1))
+                // Every millisecond, emit whole messages until the entries emitted reach the offered rate so far.
                 var next = 0
+                var emitted = 0
+                var warm = false
                 let start = ContinuousClock.now
                 var tick = 0
-                while (ContinuousClock.now - start).seconds < lagSeconds {
-                    if tick == 500 { rig.sink.resetLag() }  // the first half second warms up
-                    rig.master.emit(messages[next..<min(next + messagesPerTick, messages.count)])
-                    next = (next + messagesPerTick) % max(1, messages.count - messagesPerTick)
+                while (ContinuousClock.now - start).seconds < lagSeconds + 0.5 {
+                    let elapsed = (ContinuousClock.now - start).seconds
+                    if !warm, elapsed >= 0.5 {
+                        rig.sink.resetLag()  // the first half second warms up
+                        warm = true
+                    }
+                    var due: [[UInt8]] = []
+                    while Double(emitted) < Double(lagRate) * elapsed {
+                        due.append(messages[next])
+                        emitted += Self.entriesIn(messages[next])
+                        next = (next + 1) % messages.count
+                    }
+                    rig.master.emit(due)
                     tick += 1
                     try await Task.sleep(until: start + .milliseconds(tick), clock: .continuous)
                 }
+                let offered = Double(emitted) / (ContinuousClock.now - start).seconds
                 try await Task.sleep(for: .milliseconds(200))
-                return rig.sink.figures
+                return (rig.sink.figures, offered)
             }
         }
-        let perMessage = messages.first.map(Self.entriesIn) ?? 1
         return Result(
             entries: entriesPerPass * passes,
             connections: connections,
             entriesPerSecond: throughput,
-            lagOfferedEntriesPerSecond: max(1, lagRate / 1000 / perMessage) * perMessage * 1000,
+            lagOfferedEntriesPerSecond: Int(offered.rounded()),
             lagP50Microseconds: lag.lagMicrosecondsP50,
             lagP99Microseconds: lag.lagMicrosecondsP99,
             lagMaxMicroseconds: lag.lagMicrosecondsMax,
@@ -138,15 +148,21 @@ public struct RelayBenchmark: Sendable {
 
     static func entriesIn(_ message: [UInt8]) -> Int { Int(message[4]) }
 
-    /// Distinct IPv4 TCP connections as full 1472-byte version 1 messages, as a busy kernel master sends them.
+    /// Distinct connections (one in twenty IPv6, the rest IPv4 TCP, as ``SyntheticConnections`` shapes them but
+    /// with a client address and port unique to each) as full 1472-byte version 1 messages, as a busy kernel master
+    /// sends them.
     static func messages(_ count: Int) -> [[UInt8]] {
         var generator = SyntheticConnections()
         var entries: [SyncEntry] = []
         entries.reserveCapacity(count)
-        var n = 0
-        while entries.count < count {
-            if let entry = generator.connection(n).entry { entries.append(entry) }
-            n += 1
+        for n in 0..<count {
+            var entry = generator.connection(n % 20 == 0 ? 0 : 4).entry!
+            let unique = UInt64(n)
+            entry.clientAddress = entry.isIPv6
+                ? IPv6Address(high: 0xfd00_0000_0000_0000, low: 0x1_0000_0000 | unique)
+                : IPv6Address(high: 0, low: 0x0a00_0000 | (unique >> 6 & 0xff_ffff))
+            entry.clientPort = UInt16(1024 + (unique & 0x3f))
+            entries.append(entry)
         }
         var messages: [[UInt8]] = []
         var buffer = [UInt8](repeating: 0, count: SyncWireLayout.defaultMaximumMessageLength)
@@ -177,7 +193,7 @@ final class RelayRig: Sendable {
     let port = Mutex<Int?>(nil)
     let logger: Logger = {
         var logger = Logger(label: "lvsync-bench")
-        logger.logLevel = .error
+        logger.logLevel = ProcessInfo.processInfo.environment["LVSYNC_BENCH_LOG"].flatMap { Logger.Level(rawValue: $0) } ?? .error
         return logger
     }()
 
