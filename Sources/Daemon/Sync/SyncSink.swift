@@ -76,45 +76,60 @@ public final class SyncSink: Sendable {
         let now = clock.now
         var problems: [String] = []
         messages.withUnsafeReadableBytes { run in
-            state.withLock { state in
-                let framing = SyncMessageRun.forEach(in: run) { message in
-                    var wireProblems: [SyncWireError] = []
-                    var accepted = 0
-                    var hasOptions = false
-                    let header = SyncMessageDecoder.visitEntries(message, problems: &wireProblems) { entry, options in
-                        accepted += 1
-                        if options.isEmpty {
-                            state.table.upsert(entry, version: .v1, now: now)
-                        } else {
-                            hasOptions = true
+            withUnsafeTemporaryAllocation(of: SyncEntry.self, capacity: Int(UInt8.max)) { plain in
+                state.withLock { state in
+                    let framing = SyncMessageRun.forEach(in: run) { message in
+                        var wireProblems: [SyncWireError] = []
+                        var accepted = 0
+                        var hasOptions = false
+                        var count = 0
+                        let header = SyncMessageDecoder.visitEntries(message, problems: &wireProblems) {
+                            entry,
+                            options in
+                            accepted += 1
+                            if options.isEmpty, count < plain.count {
+                                plain.initializeElement(at: count, to: entry)
+                                count += 1
+                            } else if options.isEmpty {
+                                state.table.upsert(entry, version: .v1, now: now)
+                            } else {
+                                hasOptions = true
+                            }
                         }
-                    }
-                    guard header != nil else {
-                        state.figures.malformedMessages += 1
-                        problems.append("a message from the peer was dropped: \(wireProblems.map(\.description))")
-                        return
-                    }
-                    if hasOptions || !wireProblems.isEmpty || message.count > maximumMessageLength {
-                        let connections = SyncMessageDecoder.decode(message).message?.connections ?? []
-                        for connection in connections where connection.hasOptions {
-                            state.table.upsert(connection, now: now)
-                        }
-                        if !wireProblems.isEmpty {
+                        state.table.upsert(
+                            contentsOf: UnsafeBufferPointer(rebasing: plain[0..<count]),
+                            version: .v1,
+                            now: now
+                        )
+                        guard header != nil else {
                             state.figures.malformedMessages += 1
-                            problems.append("entries from the peer were skipped: \(wireProblems.map(\.description))")
+                            problems.append("a message from the peer was dropped: \(wireProblems.map(\.description))")
+                            return
                         }
-                        if wireProblems.isEmpty, message.count <= maximumMessageLength {
-                            inject(message, entries: accepted, state: &state, problems: &problems)
+                        if hasOptions || !wireProblems.isEmpty || message.count > maximumMessageLength {
+                            let connections = SyncMessageDecoder.decode(message).message?.connections ?? []
+                            for connection in connections where connection.hasOptions {
+                                state.table.upsert(connection, now: now)
+                            }
+                            if !wireProblems.isEmpty {
+                                state.figures.malformedMessages += 1
+                                problems.append(
+                                    "entries from the peer were skipped: \(wireProblems.map(\.description))"
+                                )
+                            }
+                            if wireProblems.isEmpty, message.count <= maximumMessageLength {
+                                inject(message, entries: accepted, state: &state, problems: &problems)
+                            } else {
+                                repack(connections, syncID: message[1], state: &state, problems: &problems)
+                            }
                         } else {
-                            repack(connections, syncID: message[1], state: &state, problems: &problems)
+                            inject(message, entries: accepted, state: &state, problems: &problems)
                         }
-                    } else {
-                        inject(message, entries: accepted, state: &state, problems: &problems)
                     }
-                }
-                if let framing {
-                    state.figures.malformedMessages += 1
-                    problems.append("the rest of a batch from the peer was dropped: \(framing)")
+                    if let framing {
+                        state.figures.malformedMessages += 1
+                        problems.append("the rest of a batch from the peer was dropped: \(framing)")
+                    }
                 }
             }
         }

@@ -77,51 +77,86 @@ public final class SyncSource: Sendable {
     public func ingest(_ message: UnsafeRawBufferPointer, capturedAtUnixNanoseconds: UInt64) -> [SyncWireError] {
         let now = clock.now
         var problems: [SyncWireError] = []
-        state.withLock { state in
-            state.figures.messages += 1
-            var hasOptions = false
-            var accepted = 0
-            let header = SyncMessageDecoder.visitEntries(message, problems: &problems) { entry, options in
-                accepted += 1
-                if options.isEmpty {
-                    state.table.upsert(entry, version: .v1, now: now)
-                } else {
-                    hasOptions = true
-                }
-            }
-            guard let header else {
-                state.figures.malformedMessages += 1
-                return
-            }
-            if header.version == .v0 || hasOptions || !problems.isEmpty {
-                // The rare path: entries with options, version 0, or a damaged message. Decode the rich values,
-                // put those into the table, and forward the accepted entries as clean version 1 messages.
-                let decoded = SyncMessageDecoder.decode(message)
-                let connections = decoded.message?.connections ?? []
-                for connection in connections
-                where header.version == .v0 || connection.entry == nil || connection.hasOptions {
-                    state.table.upsert(connection, now: now)
-                }
-                if !problems.isEmpty { state.figures.malformedMessages += 1 }
-                if header.version == .v1, problems.isEmpty {
-                    queue(message, entries: accepted, at: capturedAtUnixNanoseconds, in: &state)
-                } else if !connections.isEmpty {
-                    let packer = SyncMessagePacker(version: .v1, syncID: syncID, maximumLength: maximumMessageLength)
-                    // Version 0 entries become version 1 ones with timeout 0: the backup then uses its defaults.
-                    for bytes in (try? packer.pack(connections)) ?? [] {
-                        bytes.withUnsafeBytes {
-                            queue($0, entries: 0, at: capturedAtUnixNanoseconds, in: &state)
-                        }
+        withUnsafeTemporaryAllocation(of: SyncEntry.self, capacity: Int(UInt8.max)) { plain in
+            state.withLock { state in
+                state.figures.messages += 1
+                var hasOptions = false
+                var accepted = 0
+                var count = 0
+                let header = SyncMessageDecoder.visitEntries(UnsafeRawBufferPointer(message), problems: &problems) {
+                    entry,
+                    options in
+                    accepted += 1
+                    if options.isEmpty, count < plain.count {
+                        plain.initializeElement(at: count, to: entry)
+                        count += 1
+                    } else if options.isEmpty {
+                        state.table.upsert(entry, version: .v1, now: now)
+                    } else {
+                        hasOptions = true
                     }
-                    state.pendingEntries += connections.count
                 }
-            } else {
-                queue(message, entries: accepted, at: capturedAtUnixNanoseconds, in: &state)
+                state.table.upsert(
+                    contentsOf: UnsafeBufferPointer(rebasing: plain[0..<count]),
+                    version: header?.version ?? .v1,
+                    now: now
+                )
+                ingestRest(
+                    message,
+                    header: header,
+                    accepted: accepted,
+                    hasOptions: hasOptions,
+                    problems: problems,
+                    capturedAt: capturedAtUnixNanoseconds,
+                    now: now,
+                    state: &state
+                )
             }
-            state.figures.entries += accepted
-            if state.pending.readableBytes >= batchBytes { flushLocked(&state) }
         }
         return problems
+    }
+
+    private func ingestRest(
+        _ message: UnsafeRawBufferPointer,
+        header: (version: SyncProtocolVersion, syncID: UInt8)?,
+        accepted: Int,
+        hasOptions: Bool,
+        problems: [SyncWireError],
+        capturedAt capturedAtUnixNanoseconds: UInt64,
+        now: MirrorTime,
+        state: inout State
+    ) {
+        guard let header else {
+            state.figures.malformedMessages += 1
+            return
+        }
+        if header.version == .v0 || hasOptions || !problems.isEmpty {
+            // The rare path: entries with options, version 0, or a damaged message. Decode the rich values,
+            // put those into the table, and forward the accepted entries as clean version 1 messages.
+            let decoded = SyncMessageDecoder.decode(message)
+            let connections = decoded.message?.connections ?? []
+            for connection in connections
+            where header.version == .v0 || connection.entry == nil || connection.hasOptions {
+                state.table.upsert(connection, now: now)
+            }
+            if !problems.isEmpty { state.figures.malformedMessages += 1 }
+            if header.version == .v1, problems.isEmpty {
+                queue(message, entries: accepted, at: capturedAtUnixNanoseconds, in: &state)
+            } else if !connections.isEmpty {
+                let packer = SyncMessagePacker(version: .v1, syncID: syncID, maximumLength: maximumMessageLength)
+                // Version 0 entries become version 1 ones with timeout 0: the backup then uses its defaults.
+                for bytes in (try? packer.pack(connections)) ?? [] {
+                    bytes.withUnsafeBytes {
+                        queue($0, entries: 0, at: capturedAtUnixNanoseconds, in: &state)
+                    }
+                }
+                state.pendingEntries += connections.count
+            }
+        } else {
+            queue(message, entries: accepted, at: capturedAtUnixNanoseconds, in: &state)
+        }
+        state.figures.entries += accepted
+        if state.pending.readableBytes >= batchBytes { flushLocked(&state) }
     }
 
     private func queue(_ message: UnsafeRawBufferPointer, entries: Int, at time: UInt64, in state: inout State) {
