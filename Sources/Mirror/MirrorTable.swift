@@ -79,7 +79,12 @@ public struct MirrorTable: Sendable {
                 var touched: UInt32 = 0
                 for entry in entries {
                     let value = slots[Int(MirrorKey(entry, extras: nil).hash(seed: seed)) & mask]
-                    if value != 0 { touched &+= records[Int(value - 1)].hash }
+                    if value != 0 {
+                        // An 88-byte record may straddle two cache lines: read from both ends.
+                        let record = Int(value - 1)
+                        touched &+=
+                            records[record].hash &+ UInt32(truncatingIfNeeded: records[record].entry.clientAddress.low)
+                    }
                 }
                 return touched
             }
