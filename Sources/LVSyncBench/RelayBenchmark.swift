@@ -158,7 +158,8 @@ public struct RelayBenchmark: Sendable {
         for n in 0..<count {
             var entry = generator.connection(n % 20 == 0 ? 0 : 4).entry!
             let unique = UInt64(n)
-            entry.clientAddress = entry.isIPv6
+            entry.clientAddress =
+                entry.isIPv6
                 ? IPv6Address(high: 0xfd00_0000_0000_0000, low: 0x1_0000_0000 | unique)
                 : IPv6Address(high: 0, low: 0x0a00_0000 | (unique >> 6 & 0xff_ffff))
             entry.clientPort = UInt16(1024 + (unique & 0x3f))
@@ -193,7 +194,8 @@ final class RelayRig: Sendable {
     let port = Mutex<Int?>(nil)
     let logger: Logger = {
         var logger = Logger(label: "lvsync-bench")
-        logger.logLevel = ProcessInfo.processInfo.environment["LVSYNC_BENCH_LOG"].flatMap { Logger.Level(rawValue: $0) } ?? .error
+        logger.logLevel =
+            ProcessInfo.processInfo.environment["LVSYNC_BENCH_LOG"].flatMap { Logger.Level(rawValue: $0) } ?? .error
         return logger
     }()
 

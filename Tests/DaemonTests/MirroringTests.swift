@@ -40,7 +40,7 @@ final class MirroringPair: Sendable {
     func activeService() -> MirroringService {
         let configuration = MirroringService.Configuration(
             session: Self.session("dira"),
-            peers: [MirroringService.Peer(name: "dirb", host: "127.0.0.1", port: 0)],
+            peers: ["dirb", "dirc"].map { MirroringService.Peer(name: $0, host: "127.0.0.1", port: 0) },
             listen: ("127.0.0.1", 0),
             onListening: { [weak self] address in self?.port.withLock { $0 = address.port } }
         )
@@ -53,15 +53,15 @@ final class MirroringPair: Sendable {
         )
     }
 
-    func standbyService() -> MirroringService {
+    func standbyService(node: String = "dirb", tls: PeerTLS? = nil, sink: SyncSink? = nil) -> MirroringService {
         let configuration = MirroringService.Configuration(
-            session: Self.session("dirb"),
+            session: Self.session(node),
             peers: [MirroringService.Peer(name: "dira", host: "127.0.0.1", port: listeningPort ?? 1)]
         )
         return MirroringService(
             configuration: configuration,
-            tls: standbyTLS,
-            role: .standby(sink),
+            tls: tls ?? standbyTLS,
+            role: .standby(sink ?? self.sink),
             counters: standbyCounters,
             logger: quietLogger
         )
@@ -125,6 +125,29 @@ struct MirroringTests {
         #expect(pair.backup.problems.isEmpty)
     }
 
+    @Test("one active director streams to two standbys at once, each converging")
+    func twoStandbys() async throws {
+        let pair = try MirroringPair()
+        let secondBackup = InMemoryKernelBackup()
+        let secondSink = SyncSink(injector: secondBackup)
+        let second = pair.standbyService(
+            node: "dirc",
+            tls: try PeerTLS(identity: pair.pki.identity("dirc")),
+            sink: secondSink
+        )
+        try await whileRunning([pair.activeService()]) {
+            #expect(await eventually { pair.listeningPort != nil })
+            pair.master.emit(TestConnections.messages(0..<30_000))
+            try await whileRunning([pair.standbyService(), second]) {
+                pair.master.emit(TestConnections.messages(30_000..<60_000))
+                #expect(await eventually { pair.source.figures.entries == 60_000 && pair.converged })
+                #expect(await eventually { sameConnections(pair.source.table, secondBackup.table) })
+            }
+        }
+        #expect(pair.activeCounters["opened"] == 2)
+        #expect(secondBackup.table.count == 60_000)
+    }
+
     @Test("a standby that reconnects resumes where it stopped, without a second snapshot")
     func reconnectResumes() async throws {
         let pair = try MirroringPair()
@@ -134,7 +157,8 @@ struct MirroringTests {
                 pair.master.emit(TestConnections.messages(0..<20_000))
                 #expect(await eventually { pair.converged && pair.source.table.count == 20_000 })
             }
-            // The standby is gone; the active goes on capturing.
+            // The standby is gone (it said goodbye); the active goes on capturing.
+            #expect(await eventually { pair.activeCounters["closed.goodbye"] == 1 })
             pair.master.emit(TestConnections.messages(20_000..<30_000))
             #expect(await eventually { pair.source.figures.entries == 30_000 })
             try await whileRunning([pair.standbyService()]) {

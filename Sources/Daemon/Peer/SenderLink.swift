@@ -57,7 +57,11 @@ struct SenderLink {
                 }
                 if let outcome = try await perform(actions, on: &session, outbound) { return outcome }
             }
-            return LinkOutcome(transportError: "the link was cancelled")
+            // The daemon is shutting down: say so, so the peer logs a goodbye rather than a lost connection.
+            try? await Task { [outbound] in
+                try await outbound.write(.goodbye(reason: "shutting down"))
+            }.value
+            return LinkOutcome(error: nil, transportError: nil)
         }
     }
 
