@@ -24,12 +24,20 @@ public enum KernelBootstrap {
         ipvs: any IPVSControl,
         now: MirrorTime
     ) throws -> Outcome {
-        let text = try String(contentsOfFile: path, encoding: .utf8)
+        let text = try readWhole(path)
         let proc = ProcConnTable(parsing: text)
         let lookup = try forwardingLookup(ipvs)
         let before = table.count
         let unusable = table.seed(from: proc, forwarding: lookup, now: now)
         return Outcome(seeded: table.count - before, unusable: unusable.count, problems: proc.problems.count)
+    }
+
+    /// The whole file. Not `String(contentsOfFile:)`: a `/proc` file reports size 0, and Foundation then stops after
+    /// the first read, one page of the table (about 40 connections).
+    static func readWhole(_ path: String) throws -> String {
+        let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
+        defer { try? handle.close() }
+        return String(decoding: try handle.readToEnd() ?? Data(), as: UTF8.self)
     }
 
     /// The forwarding method of each (protocol, virtual, real server) the kernel knows, falling back to the real

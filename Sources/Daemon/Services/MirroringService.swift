@@ -87,6 +87,14 @@ public struct MirroringService: Service {
     }
 
     public func run() async throws {
+        do {
+            try await runParts()
+        } catch is CancellationError where Task.isShuttingDownGracefully {
+            // A graceful shutdown cancels the parts: that is the service's normal end, not a failure.
+        }
+    }
+
+    private func runParts() async throws {
         try await cancelWhenGracefulShutdown {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 switch role {

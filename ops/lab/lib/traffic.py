@@ -4,8 +4,10 @@ traffic.py hold SECONDS  open TCP v4 (:80), TCP v6 ([fd00::100]:443), fwmark TCP
                          (:8080) and SCTP (:3868) connections, exchange a few
                          echoes on each, print "ready", keep them open SECONDS
                          (established conns are what a failover must keep)
-traffic.py udp           UDP v4 (:53), SIP (:5060, one Call-ID per flow) and
-                         UDP v6 ([fd00::100]:4789) flows, 3 datagrams each
+traffic.py udp [N]       UDP v4 (:53), SIP (:5060, one Call-ID per flow) and
+                         UDP v6 ([fd00::100]:4789) flows, 3 datagrams each;
+                         N (default 0) shifts the source ports and Call-IDs by
+                         N: another round of NEW flows (N a multiple of 10)
 traffic.py drill TRIGGER [KIND=N,...]
                          the failover drill: open and echo-test TCP/SCTP
                          connections (default tcp4=4,tcp6=3,fwmark=3,sctp=2),
@@ -135,11 +137,12 @@ if sys.argv[1] == "hold":
     keep += stream("sctp", socket.AF_INET, socket.IPPROTO_SCTP, (VIP4, 3868), 2)
     print("ready", flush=True)
     time.sleep(float(sys.argv[2]))
-elif sys.argv[1] == "udp":
-    dgram("udp4", socket.AF_INET, ("10.0.0.10", 40000), (VIP4, 53), 5, lambda i: b"q" * 20)
-    dgram("sip", socket.AF_INET, ("10.0.0.10", 5070), (VIP4, 5060), 3, sip)
-    dgram("udp6", socket.AF_INET6, ("fd00::10", 41000), (VIP6, 4789), 3, lambda i: b"v" * 30)
+elif sys.argv[1] == "udp" and len(sys.argv) in (2, 3):
+    k = int(sys.argv[2]) if len(sys.argv) == 3 else 0
+    dgram("udp4", socket.AF_INET, ("10.0.0.10", 40000 + k), (VIP4, 53), 5, lambda i: b"q" * 20)
+    dgram("sip", socket.AF_INET, ("10.0.0.10", 5070 + k), (VIP4, 5060), 3, lambda i: sip(i + k))
+    dgram("udp6", socket.AF_INET6, ("fd00::10", 41000 + k), (VIP6, 4789), 3, lambda i: b"v" * 30)
 elif sys.argv[1] == "drill" and len(sys.argv) in (3, 4):
     drill(sys.argv[2], sys.argv[3] if len(sys.argv) == 4 else "tcp4=4,tcp6=3,fwmark=3,sctp=2")
 else:
-    sys.exit("usage: traffic.py hold SECONDS | udp | drill TRIGGER [KIND=N,...]")
+    sys.exit("usage: traffic.py hold SECONDS | udp [N] | drill TRIGGER [KIND=N,...]")
