@@ -130,13 +130,10 @@ struct MirroringTests {
         let pair = try MirroringPair()
         let secondBackup = InMemoryKernelBackup()
         let secondSink = SyncSink(injector: secondBackup)
-        let second = pair.standbyService(
-            node: "dirc",
-            tls: try PeerTLS(identity: pair.pki.identity("dirc")),
-            sink: secondSink
-        )
+        let secondTLS = try PeerTLS(identity: pair.pki.identity("dirc"))
         try await whileRunning([pair.activeService()]) {
             #expect(await eventually { pair.listeningPort != nil })
+            let second = pair.standbyService(node: "dirc", tls: secondTLS, sink: secondSink)
             pair.master.emit(TestConnections.messages(0..<30_000))
             try await whileRunning([pair.standbyService(), second]) {
                 pair.master.emit(TestConnections.messages(30_000..<60_000))
