@@ -36,6 +36,10 @@ public struct RelayBenchmark: Sendable {
         public var snapshotSeconds: Double
         /// Mirror table bytes per connection (active side).
         public var bytesPerConnection: Double
+        /// The active director's side alone, on one core: captured messages validated, mirrored and batched.
+        public var activeSideEntriesPerSecond: Double
+        /// The standby's side alone, on one core: batches validated, mirrored and handed to the injection.
+        public var standbySideEntriesPerSecond: Double
     }
 
     let connections: Int
@@ -131,6 +135,7 @@ public struct RelayBenchmark: Sendable {
                 return (rig.sink.figures, offered)
             }
         }
+        let (activeSide, standbySide) = Self.sides(messages, passes: passes)
         return Result(
             entries: entriesPerPass * passes,
             connections: connections,
@@ -142,8 +147,43 @@ public struct RelayBenchmark: Sendable {
             lagSamples: lag.lagSamples,
             snapshotConnections: connections,
             snapshotSeconds: snapshot,
-            bytesPerConnection: bytesPerConnection
+            bytesPerConnection: bytesPerConnection,
+            activeSideEntriesPerSecond: activeSide,
+            standbySideEntriesPerSecond: standbySide
         )
+    }
+
+    /// Each director's share of the relay alone, on the calling thread: what one core of each director sustains
+    /// when they are two machines (the relay above runs both, and TLS, on this machine's cores).
+    static func sides(_ messages: [[UInt8]], passes: Int) -> (active: Double, standby: Double) {
+        let source = SyncSource(syncID: 7, logCapacityBytes: 64 << 20)
+        var batches: [ByteBuffer] = []
+        var batch = ByteBuffer()
+        var entries = 0
+        let started = ContinuousClock.now
+        for _ in 0..<passes {
+            for message in messages {
+                message.withUnsafeBytes { _ = source.ingest($0, capturedAtUnixNanoseconds: 0) }
+                entries += entriesIn(message)
+            }
+        }
+        source.flush()
+        let active = Double(entries) / (ContinuousClock.now - started).seconds
+        for message in messages {
+            batch.writeBytes(message)
+            if batch.readableBytes >= 64 << 10 {
+                batches.append(batch)
+                batch = ByteBuffer()
+            }
+        }
+        batches.append(batch)
+        let sink = SyncSink(injector: CountingInjector())
+        let applyStarted = ContinuousClock.now
+        for _ in 0..<passes {
+            for batch in batches { sink.apply(batch) }
+        }
+        let standby = Double(sink.figures.entries) / (ContinuousClock.now - applyStarted).seconds
+        return (active, standby)
     }
 
     static func entriesIn(_ message: [UInt8]) -> Int { Int(message[4]) }

@@ -149,6 +149,8 @@ extension BenchCommand {
             json.add("snapshot_connections", r.snapshotConnections)
             json.add("snapshot_s", r.snapshotSeconds)
             json.add("bytes_per_connection", (r.bytesPerConnection * 10).rounded() / 10)
+            json.add("active_side_entries_per_s", r.activeSideEntriesPerSecond.rounded())
+            json.add("standby_side_entries_per_s", r.standbySideEntriesPerSecond.rounded())
             print(json.line)
         }
     }
