@@ -138,8 +138,7 @@ public struct MirroringService: Service {
 
     private func serve(source: SyncSource) async throws {
         guard let listen = configuration.listen else {
-            logger.critical("an active director needs a listener address")
-            throw CancellationError()
+            throw DaemonError.noListener
         }
         let counters = counters
         let logger = logger
