@@ -66,3 +66,10 @@ struct LinkEventPump {
         }
     }
 }
+
+/// The daemon is shutting down: tells the peer, so that it logs a goodbye rather than a lost connection. The write
+/// runs outside the cancelled task (a cancelled task's writes are refused).
+func sayGoodbye(_ outbound: NIOAsyncChannelOutboundWriter<PeerMessage>) async -> LinkOutcome {
+    try? await Task { try await outbound.write(.goodbye(reason: "shutting down")) }.value
+    return LinkOutcome(error: nil, transportError: nil)
+}

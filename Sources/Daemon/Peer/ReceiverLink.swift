@@ -14,7 +14,11 @@ struct ReceiverLink {
     func run(_ channel: NIOAsyncChannel<PeerMessage, PeerMessage>) async -> LinkOutcome {
         do {
             return try await channel.executeThenClose { inbound, outbound in
-                try await loop(inbound: inbound, outbound: outbound)
+                do {
+                    return try await loop(inbound: inbound, outbound: outbound)
+                } catch  where Task.isCancelled {
+                    return await sayGoodbye(outbound)
+                }
             }
         } catch {
             return LinkOutcome.from(error)
@@ -54,11 +58,7 @@ struct ReceiverLink {
                 }
                 if let outcome = try await perform(actions, session: session, outbound) { return outcome }
             }
-            // The daemon is shutting down: say so, so the peer logs a goodbye rather than a lost connection.
-            try? await Task { [outbound] in
-                try await outbound.write(.goodbye(reason: "shutting down"))
-            }.value
-            return LinkOutcome(error: nil, transportError: nil)
+            return await sayGoodbye(outbound)
         }
     }
 
