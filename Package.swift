@@ -54,7 +54,11 @@ let package = Package(
         .target(name: "SyncWire", swiftSettings: swiftSettings),
         .target(name: "Mirror", dependencies: ["SyncWire"], swiftSettings: swiftSettings),
         // The peer protocol: schema (generated code in Generated/), frames, and the pure sync session machines.
-        .target(name: "PeerProtocol", dependencies: ["SyncWire", swiftProtobuf, nioCore, dequeModule], swiftSettings: swiftSettings),
+        .target(
+            name: "PeerProtocol",
+            dependencies: ["SyncWire", swiftProtobuf, nioCore, dequeModule],
+            swiftSettings: swiftSettings
+        ),
 
         // MARK: - I/O edges
         .systemLibrary(

@@ -30,7 +30,7 @@ if swift format lint --strict -r Sources Tests Fuzz Package.swift > "$results/fo
     passed=$((passed + 1))
 else
     cat "$results/format.log"
-    echo "FAIL format: swift format lint found the problems above (fix with: swift format -i -r Sources Tests Fuzz)"
+    echo "FAIL format: swift format lint found the problems above (fix with: swift format -i -r Sources Tests Fuzz Package.swift)"
     failed=$((failed + 1))
 fi
 
