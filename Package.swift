@@ -55,6 +55,8 @@ let package = Package(
         .target(name: "Mirror", dependencies: ["SyncWire"], swiftSettings: swiftSettings),
         // The peer protocol: schema (generated code in Generated/), frames, and the pure sync session machines.
         .target(name: "PeerProtocol", dependencies: ["SyncWire", swiftProtobuf, nioCore, dequeModule], swiftSettings: swiftSettings),
+        // The election of the active director: a pure state machine (time passed in, actions out), standard library only.
+        .target(name: "Failover", exclude: ["README.md"], swiftSettings: swiftSettings),
 
         // MARK: - I/O edges
         .systemLibrary(
@@ -113,6 +115,7 @@ let package = Package(
 
         // MARK: - Tests
         .testTarget(name: "SyncWireTests", dependencies: ["SyncWire", propertyBased], swiftSettings: swiftSettings),
+        .testTarget(name: "FailoverTests", dependencies: ["Failover"], swiftSettings: swiftSettings),
         .testTarget(name: "MirrorTests", dependencies: ["Mirror", "SyncWire"], swiftSettings: swiftSettings),
         .testTarget(name: "IPVSTests", dependencies: ["IPVS", "CNetlink", "SyncWire"], swiftSettings: swiftSettings),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "IPVS", "SyncWire"], swiftSettings: swiftSettings),
