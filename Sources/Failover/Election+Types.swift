@@ -13,7 +13,8 @@ extension Election {
         case sendHeartbeat(PeerAdvert)
         /// The state changed: log it and run the configured hooks.
         case notify(old: ElectionState, new: ElectionState, reason: Reason)
-        /// A planned handover did not happen; this director keeps the role it had.
+        /// A planned handover did not happen: no in-sync standby by the deadline (this director stays active), or
+        /// the chosen standby did not take over within the dead interval (the ordinary rules decide again).
         case handoverFailed(FailoverError)
     }
 

@@ -101,7 +101,9 @@ public struct Election: Sendable {
     /// Whether this director advertises an in-sync table (always when active).
     public var inSync: Bool { state == .active || reportedInSync }
 
-    /// Takes a peer's advert, heard on `path`. Adverts with this director's own name are ignored.
+    /// Takes a peer's advert, heard on `path`. The driver passes only authenticated adverts whose node is the peer
+    /// that sent them (the certificate's identity on the link, the HMAC key's peer on UDP). Adverts with this
+    /// director's own name are ignored.
     public mutating func heartbeatReceived(_ advert: PeerAdvert, path: HeartbeatPath, now: ElectionTime) -> [Action] {
         guard state != .stopped, advert.node != configuration.node else { return [] }
         heardAnyPeer = true
@@ -175,7 +177,7 @@ public struct Election: Sendable {
     }
 
     /// Shuts the election down: release the VIPs, and tell the peers (advert ``ElectionState/stopped``, priority 0)
-    /// so that a standby takes over at once. Every later event is ignored.
+    /// so that a standby takes over at once. Every later event is ignored, and a handover request is refused.
     public mutating func shutdown(now: ElectionTime) -> [Action] {
         guard state != .stopped else { return [] }
         return transition(to: .stopped, reason: .shutdown, now: now) + advertiseIfNeeded(now: now)

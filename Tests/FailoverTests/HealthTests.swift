@@ -76,3 +76,57 @@ struct HealthTests {
         #expect(penalised.reasons == [.preempted("dira")])
     }
 }
+
+@Suite("The remaining transitions")
+struct TransitionTests {
+    @Test("standby → fault → standby, with the active peer still there")
+    func standbyFault() throws {
+        var peer = FakePeer("dira")
+        var election = standby(try configuration("dirb", priority: 100, health: [.ipvs: .fault]), peer: &peer)
+        let down = election.healthChanged(.ipvs, ok: false, now: t(150))
+        #expect(down.transitions == [.fault])
+        #expect(down.contains(.enterFault(.healthFailed(.ipvs))))
+        _ = election.heartbeatReceived(peer.says(.active, priority: 100), path: .link, now: t(200))
+        let up = election.healthChanged(.ipvs, ok: true, now: t(250))
+        #expect(up.transitions == [.standby])
+        #expect(election.state == .standby)
+    }
+
+    @Test("fault → standby → active at once when nobody is active any more")
+    func faultThenClaim() throws {
+        var peer = FakePeer("dira")
+        var election = standby(try configuration("dirb", priority: 100, health: [.ipvs: .fault]), peer: &peer)
+        _ = election.healthChanged(.ipvs, ok: false, now: t(150))
+        _ = election.heartbeatReceived(peer.says(.fault, priority: 0), path: .link, now: t(200))
+        #expect(election.state == .fault)
+        let up = election.healthChanged(.ipvs, ok: true, now: t(250))
+        #expect(up.transitions == [.standby, .active])
+        #expect(up.reasons == [.healthRestored, .noActivePeer])
+    }
+
+    @Test("shutdown from every running state: stop, notify, a stopped advert with priority 0")
+    func shutdownFromEachState() throws {
+        let health: [HealthCondition: HealthResponse] = [.ipvs: .fault]
+        let initialising = started(try configuration("dira", priority: 100, health: health)).0
+        var active = initialising
+        _ = active.tick(now: t(1000))
+        var fault = active
+        _ = fault.healthChanged(.ipvs, ok: false, now: t(1001))
+        var peer = FakePeer("dirb")
+        let standbyOne = standby(try configuration("dira", priority: 100), peer: &peer)
+        let cases: [(ElectionState, Election)] = [
+            (.initialising, initialising), (.active, active), (.fault, fault), (.standby, standbyOne),
+        ]
+        for (expected, machine) in cases {
+            var machine = machine
+            #expect(machine.state == expected)
+            let actions = machine.shutdown(now: t(2000))
+            #expect(actions.first == .stop(.shutdown))
+            #expect(actions.contains(.notify(old: expected, new: .stopped, reason: .shutdown)))
+            #expect(actions.adverts.map(\.state) == [.stopped])
+            #expect(actions.adverts.map(\.priority) == [0])
+            #expect(machine.shutdown(now: t(2001)).isEmpty)
+            #expect(machine.nextDeadline(after: t(2001)) == nil)
+        }
+    }
+}
