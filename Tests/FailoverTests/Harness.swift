@@ -93,7 +93,7 @@ extension Array where Element == Election.Action {
     }
 }
 
-/// Starts a director and lets it hear `peer`'s adverts until it settles, returning it and the actions.
+/// Starts a director (incarnation 1) and returns it with its first actions.
 func started(_ configuration: ElectionConfiguration, at now: ElectionTime = t(0)) -> (Election, [Election.Action]) {
     Election.start(configuration: configuration, incarnation: 1, now: now)
 }
