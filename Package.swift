@@ -59,6 +59,9 @@ let package = Package(
             dependencies: ["SyncWire", swiftProtobuf, nioCore, dequeModule],
             swiftSettings: swiftSettings
         ),
+        // The election of the active director: a pure state machine (time passed in, actions out), standard library
+        // only.
+        .target(name: "Failover", exclude: ["README.md"], swiftSettings: swiftSettings),
 
         // MARK: - I/O edges
         .systemLibrary(
@@ -117,6 +120,7 @@ let package = Package(
 
         // MARK: - Tests
         .testTarget(name: "SyncWireTests", dependencies: ["SyncWire", propertyBased], swiftSettings: swiftSettings),
+        .testTarget(name: "FailoverTests", dependencies: ["Failover"], swiftSettings: swiftSettings),
         .testTarget(name: "MirrorTests", dependencies: ["Mirror", "SyncWire"], swiftSettings: swiftSettings),
         .testTarget(name: "IPVSTests", dependencies: ["IPVS", "CNetlink", "SyncWire"], swiftSettings: swiftSettings),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "IPVS", "SyncWire"], swiftSettings: swiftSettings),

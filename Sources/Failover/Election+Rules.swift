@@ -1,0 +1,201 @@
+/// A director as the ranking sees it.
+struct Candidate: Sendable {
+    var node: String
+    var inSync: Bool
+    var priority: Int
+
+    /// Whether `self` ranks above `other`: an in-sync table first, then the higher priority, then the node name that
+    /// sorts first byte by byte in UTF-8. A strict total order on distinct names.
+    func outranks(_ other: Candidate) -> Bool {
+        if inSync != other.inSync { return inSync }
+        if priority != other.priority { return priority > other.priority }
+        return node.utf8.lexicographicallyPrecedes(other.node.utf8)
+    }
+}
+
+extension Election {
+    /// The configured priority minus the failing penalties, at least 1.
+    var healthPriority: Int {
+        var penalty = 0
+        for condition in failingConditions {
+            if case .lowerPriority(let amount) = configuration.healthConditions[condition] { penalty += amount }
+        }
+        return max(1, configuration.priority - penalty)
+    }
+
+    /// A failing condition configured as a step-down, the first by name.
+    var failingFaultCondition: HealthCondition? {
+        failingConditions.filter { configuration.healthConditions[$0] == .fault }.min()
+    }
+
+    var me: Candidate { Candidate(node: configuration.node, inSync: inSync, priority: healthPriority) }
+
+    func isAlive(_ record: PeerRecord, now: ElectionTime) -> Bool {
+        record.advert.state != .stopped && now - record.lastHeard < configuration.deadInterval
+    }
+
+    func linkUp(_ record: PeerRecord, now: ElectionTime) -> Bool {
+        guard record.linkConnected, let heard = record.lastHeardOn[.link] else { return false }
+        return now - heard < configuration.deadInterval
+    }
+
+    func candidate(_ advert: PeerAdvert) -> Candidate {
+        Candidate(node: advert.node, inSync: advert.state == .active || advert.inSync, priority: advert.priority)
+    }
+
+    /// Live peers advertising `states`, best ranked first.
+    func alivePeers(in states: Set<ElectionState>, now: ElectionTime) -> [PeerRecord] {
+        peers.values.filter { isAlive($0, now: now) && states.contains($0.advert.state) }
+            .sorted { candidate($0.advert).outranks(candidate($1.advert)) }
+    }
+
+    /// The live candidate (standby or initialising) that ranks above this director, if any.
+    func betterCandidate(now: ElectionTime) -> String? {
+        alivePeers(in: [.standby, .initialising], now: now).first { candidate($0.advert).outranks(me) }?.advert.node
+    }
+
+    /// Applies every rule the current state is subject to.
+    mutating func evaluate(now: ElectionTime) -> [Action] {
+        guard state != .stopped else { return [] }
+        var actions: [Action] = []
+        if let condition = failingFaultCondition {
+            if state != .fault { actions += transition(to: .fault, reason: .healthFailed(condition), now: now) }
+            return actions
+        }
+        if state == .fault {
+            let bootDone = heardAnyPeer || now - startedAt >= configuration.bootWait
+            actions += transition(to: bootDone ? .standby : .initialising, reason: .healthRestored, now: now)
+        }
+        if let handover,
+            (peers[handover.target].map { !isAlive($0, now: now) } ?? true)
+                || now - handover.at >= configuration.deadInterval
+        {
+            self.handover = nil
+            let error = FailoverError(.handoverNotTaken(target: handover.target, waited: now - handover.at))
+            actions.append(.handoverFailed(error))
+        }
+        switch state {
+        case .initialising: actions += evaluateInitialising(now: now)
+        case .standby: actions += evaluateStandby(now: now)
+        case .active: actions += evaluateActive(now: now)
+        case .fault, .stopped: break
+        }
+        return actions
+    }
+
+    private mutating func evaluateInitialising(now: ElectionTime) -> [Action] {
+        if let active = alivePeers(in: [.active], now: now).first {
+            return transition(to: .standby, reason: .peerIsActive(active.advert.node), now: now)
+        }
+        guard heardAnyPeer || now - startedAt >= configuration.bootWait else { return [] }
+        if let better = betterCandidate(now: now) {
+            return transition(to: .standby, reason: .outrankedBy(better), now: now)
+        }
+        return transition(to: .active, reason: heardAnyPeer ? claimReason(now: now) : .bootWaitExpired, now: now)
+    }
+
+    private mutating func evaluateStandby(now: ElectionTime) -> [Action] {
+        let actives = alivePeers(in: [.active], now: now)
+        guard !actives.isEmpty else {
+            preemptCandidateSince = nil
+            guard handover == nil, betterCandidate(now: now) == nil else { return [] }
+            return transition(to: .active, reason: claimReason(now: now), now: now)
+        }
+        let mine = healthPriority
+        guard configuration.preempt, !preemptSuppressed, reportedInSync,
+            actives.allSatisfy({ mine > $0.advert.priority && linkUp($0, now: now) })
+        else {
+            preemptCandidateSince = nil
+            return []
+        }
+        let since = preemptCandidateSince ?? now
+        preemptCandidateSince = since
+        guard now - since >= configuration.preemptDelay else { return [] }
+        let names = actives.map(\.advert.node).joined(separator: ", ")
+        return transition(to: .active, reason: .preempted(names), now: now)
+    }
+
+    private mutating func evaluateActive(now: ElectionTime) -> [Action] {
+        let myself = me
+        if let winner = alivePeers(in: [.active], now: now).first(where: { candidate($0.advert).outranks(myself) }) {
+            pendingHandover = nil
+            let reason = Reason.splitBrain(winner: winner.advert.node, loser: configuration.node)
+            return transition(to: .standby, reason: reason, now: now)
+        }
+        guard let pending = pendingHandover else { return [] }
+        let ready = alivePeers(in: [.standby], now: now).first { $0.advert.inSync && linkUp($0, now: now) }
+        if let target = ready?.advert.node {
+            pendingHandover = nil
+            preemptSuppressed = true
+            let actions = transition(to: .standby, reason: .handoverTo(target), now: now)
+            handover = (target, now)
+            return actions
+        }
+        guard now >= pending.deadline else { return [] }
+        pendingHandover = nil
+        return [.handoverFailed(FailoverError(.handoverNoInSyncPeer(waited: now - pending.requested)))]
+    }
+
+    /// Why this director claims the VIPs when nobody is active: a silent active peer if there is one.
+    private func claimReason(now: ElectionTime) -> Reason {
+        let silent = peers.values.filter { $0.advert.state == .active && !isAlive($0, now: now) }
+            .map(\.advert.node).min()
+        return silent.map { .peerSilent($0) } ?? .noActivePeer
+    }
+
+    /// Moves to `new` and says what the driver must do.
+    mutating func transition(to new: ElectionState, reason: Reason, now: ElectionTime) -> [Action] {
+        let old = state
+        state = new
+        lastTransition = Transition(from: old, to: new, reason: reason, at: now)
+        preemptCandidateSince = nil
+        if old == .active { reportedInSync = false }
+        let notify = Action.notify(old: old, new: new, reason: reason)
+        switch new {
+        case .active:
+            preemptSuppressed = false
+            handover = nil
+            return [.becomeActive(reason), notify]
+        case .standby:
+            return [.becomeStandby(reason), notify]
+        case .fault:
+            pendingHandover = nil
+            handover = nil
+            return [.enterFault(reason), notify]
+        case .stopped:
+            pendingHandover = nil
+            handover = nil
+            return [.stop(reason), notify]
+        case .initialising:
+            return [notify]
+        }
+    }
+
+    /// The advert as it stands, numbered `sequence`.
+    func currentAdvert(sequence: UInt64) -> PeerAdvert {
+        PeerAdvert(
+            node: configuration.node,
+            priority: effectivePriority,
+            state: state,
+            inSync: inSync,
+            incarnation: incarnation,
+            sequence: sequence,
+            handoverTo: state == .standby ? handover?.target : nil
+        )
+    }
+
+    /// An advert when what it says changed or a heartbeat interval passed since the last.
+    mutating func advertiseIfNeeded(now: ElectionTime) -> [Action] {
+        let sequence = (lastAdvert?.sequence ?? 0) + 1
+        let advert = currentAdvert(sequence: sequence)
+        if let last = lastAdvert, let at = lastAdvertAt {
+            if last.state == .stopped { return [] }
+            var unchanged = advert
+            unchanged.sequence = last.sequence
+            guard unchanged != last || now - at >= configuration.heartbeatInterval else { return [] }
+        }
+        lastAdvert = advert
+        lastAdvertAt = now
+        return [.sendHeartbeat(advert)]
+    }
+}
