@@ -25,6 +25,8 @@ import SyncWire
 /// timers:
 ///   heartbeat_ms: 100              # send a heartbeat after this long without sending
 ///   dead_ms: 500                   # give up a peer heard nothing from for this long
+/// stats:
+///   interval_seconds: 10           # log a line of sync statistics this often (0: never)
 /// ```
 public struct PeeringConfig: Hashable, Sendable {
     /// This director's name.
@@ -43,6 +45,8 @@ public struct PeeringConfig: Hashable, Sendable {
     public var heartbeatMilliseconds: Int
     /// Give up a peer heard nothing from for this long.
     public var deadMilliseconds: Int
+    /// Seconds between lines of sync statistics in the log (0: none).
+    public var statsIntervalSeconds: Int
 
     /// A peer director.
     public struct Peer: Hashable, Sendable {
@@ -152,6 +156,10 @@ public struct PeeringConfig: Hashable, Sendable {
                 )
             }
         }
+        let statsInterval =
+            try top["stats"].map { value throws(ConfigError) in
+                try value.mapping(allowed: ["interval_seconds"])["interval_seconds"]?.integer(Int.self, in: 0...86_400)
+            } ?? nil
         return PeeringConfig(
             node: node,
             priority: priority,
@@ -160,7 +168,8 @@ public struct PeeringConfig: Hashable, Sendable {
             tls: tls,
             sync: sync,
             heartbeatMilliseconds: heartbeat,
-            deadMilliseconds: dead
+            deadMilliseconds: dead,
+            statsIntervalSeconds: statsInterval ?? 10
         )
     }
 

@@ -24,6 +24,7 @@ struct PeeringConfigTests {
         #expect(a.tls.certificate == "/etc/lvsync/dira.pem")
         #expect(a.heartbeatMilliseconds == 100 && a.deadMilliseconds == 500)
         #expect(a.sync.logBytes == 64 << 20)
+        #expect(a.statsIntervalSeconds == 10)
         #expect(try Self.example("director-a.yaml").virtualServices.count == 7)
     }
 

@@ -47,6 +47,8 @@ public struct MirroringService: Service {
         public var onListening: (@Sendable (SocketAddress) -> Void)?
         /// How often expired connections leave the mirror table.
         public var expiryInterval: Duration
+        /// How often a line of sync statistics is logged (nil: never).
+        public var statsInterval: Duration?
 
         /// Creates the settings.
         public init(
@@ -54,13 +56,15 @@ public struct MirroringService: Service {
             peers: [Peer],
             listen: (host: String, port: Int)? = nil,
             onListening: (@Sendable (SocketAddress) -> Void)? = nil,
-            expiryInterval: Duration = .seconds(2)
+            expiryInterval: Duration = .seconds(2),
+            statsInterval: Duration? = nil
         ) {
             self.session = session
             self.peers = peers
             self.listen = listen
             self.onListening = onListening
             self.expiryInterval = expiryInterval
+            self.statsInterval = statsInterval
         }
     }
 
@@ -102,11 +106,17 @@ public struct MirroringService: Service {
                     group.addTask { try await captureLoop(source: source, capture: capture) }
                     group.addTask { try await serve(source: source) }
                     group.addTask { try await expire { source.expire() } }
+                    if let interval = configuration.statsInterval {
+                        group.addTask { try await reportStats(every: interval) { .active(source.figures) } }
+                    }
                 case .standby(let sink):
                     for peer in configuration.peers {
                         group.addTask { await dial(peer, sink: sink) }
                     }
                     group.addTask { try await expire { sink.expire() } }
+                    if let interval = configuration.statsInterval {
+                        group.addTask { try await reportStats(every: interval) { .standby(sink.figures) } }
+                    }
                 }
                 // Any part that ends (an error, or cancellation at shutdown) ends the service.
                 try await group.next()
@@ -241,6 +251,25 @@ public struct MirroringService: Service {
                 logger.debug("cannot reach the peer", metadata: ["peer": "\(peer.name)", "error": "\(error)"])
             }
             try? await Task.sleep(for: backoff.next())
+        }
+    }
+
+    private func reportStats(every interval: Duration, _ side: @Sendable () -> SyncStatsLine.Side) async throws {
+        var previous = 0
+        var last = ContinuousClock.now
+        while true {
+            try await Task.sleep(for: interval)
+            let now = ContinuousClock.now
+            let line = SyncStatsLine(
+                side: side(),
+                counters: counters.all,
+                previousEntries: previous,
+                elapsedSeconds: Double((now - last).components.seconds)
+                    + Double((now - last).components.attoseconds) / 1e18
+            )
+            logger.info("sync stats", metadata: line.metadata)
+            previous = line.entries
+            last = now
         }
     }
 

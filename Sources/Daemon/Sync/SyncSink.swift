@@ -32,6 +32,9 @@ public final class SyncSink: Sendable {
         public var lagMicrosecondsP99: UInt64 = 0
         /// The largest lag, in microseconds.
         public var lagMicrosecondsMax: UInt64 = 0
+
+        /// Zero figures.
+        public init() {}
     }
 
     private struct State {

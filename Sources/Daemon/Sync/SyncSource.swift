@@ -28,6 +28,9 @@ public final class SyncSource: Sendable {
         public var lastSequence: UInt64 = 0
         /// Batches the log dropped to stay within its capacity.
         public var droppedBatches: UInt64 = 0
+
+        /// Zero figures.
+        public init() {}
     }
 
     private struct State {

@@ -107,7 +107,8 @@ struct RunCommand: AsyncParsableCommand {
                         port: Int($0.address.port)
                     )
                 },
-                listen: peering.listen.map { ($0.address.description, Int($0.port)) }
+                listen: peering.listen.map { ($0.address.description, Int($0.port)) },
+                statsInterval: peering.statsIntervalSeconds > 0 ? .seconds(peering.statsIntervalSeconds) : nil
             ),
             tls: tls,
             role: role,

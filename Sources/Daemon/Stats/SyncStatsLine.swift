@@ -1,0 +1,72 @@
+import Logging
+
+/// The sync statistics the daemon logs at an interval: one structured line whose fields are named the same way on
+/// both directors (`sync.*`, `mirror.*`, `peer.*`), so that a log pipeline can chart them.
+public struct SyncStatsLine: Sendable {
+    /// What the line reports on.
+    public enum Side: Sendable {
+        /// The active director's capture and stream.
+        case active(SyncSource.Figures)
+        /// A standby's injection.
+        case standby(SyncSink.Figures)
+    }
+
+    /// The side's figures.
+    public var side: Side
+    /// Link events by reason (``PeerCounters/all``).
+    public var counters: [String: Int]
+    /// Entries at the previous line, for the rate.
+    public var previousEntries: Int
+    /// Seconds since the previous line.
+    public var elapsedSeconds: Double
+
+    /// Creates a line.
+    public init(side: Side, counters: [String: Int], previousEntries: Int, elapsedSeconds: Double) {
+        self.side = side
+        self.counters = counters
+        self.previousEntries = previousEntries
+        self.elapsedSeconds = elapsedSeconds
+    }
+
+    /// Entries taken in so far (captured on the active, injected on a standby).
+    public var entries: Int {
+        switch side {
+        case .active(let figures): figures.entries
+        case .standby(let figures): figures.entries
+        }
+    }
+
+    /// The line's fields.
+    public var metadata: Logger.Metadata {
+        var fields: Logger.Metadata = [:]
+        let rate = elapsedSeconds > 0 ? Double(entries - previousEntries) / elapsedSeconds : 0
+        fields["sync.entries"] = "\(entries)"
+        fields["sync.entries_per_s"] = "\(Int(rate.rounded()))"
+        let links =
+            counters["opened", default: 0]
+            - counters.filter { $0.key.hasPrefix("closed.") }.values.reduce(0, +)
+        fields["sync.peers"] = "\(max(0, links))"
+        switch side {
+        case .active(let f):
+            fields["sync.role"] = "active"
+            fields["sync.kernel_messages"] = "\(f.messages)"
+            fields["sync.malformed_messages"] = "\(f.malformedMessages)"
+            fields["sync.batches"] = "\(f.batches)"
+            fields["sync.sequence"] = "\(f.lastSequence)"
+            fields["sync.log_dropped_batches"] = "\(f.droppedBatches)"
+            fields["mirror.size"] = "\(f.tableSize)"
+        case .standby(let f):
+            fields["sync.role"] = "standby"
+            fields["sync.kernel_messages"] = "\(f.messages)"
+            fields["sync.malformed_messages"] = "\(f.malformedMessages)"
+            fields["sync.injection_failures"] = "\(f.injectionFailures)"
+            fields["sync.position"] = "\(f.position)"
+            fields["sync.lag_ms_p50"] = "\(Double(f.lagMicrosecondsP50) / 1000)"
+            fields["sync.lag_ms_p99"] = "\(Double(f.lagMicrosecondsP99) / 1000)"
+            fields["sync.lag_ms_max"] = "\(Double(f.lagMicrosecondsMax) / 1000)"
+            fields["mirror.size"] = "\(f.tableSize)"
+        }
+        for (key, count) in counters { fields["peer.\(key)"] = "\(count)" }
+        return fields
+    }
+}

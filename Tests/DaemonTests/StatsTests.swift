@@ -1,0 +1,95 @@
+import Daemon
+import Foundation
+import Logging
+import PeerProtocol
+import Synchronization
+import Testing
+
+/// A log handler that keeps every line, for tests that read what the daemon logged.
+final class CapturingLogHandler: LogHandler, Sendable {
+    struct Line: Sendable {
+        var message: String
+        var metadata: [String: String]
+    }
+
+    private let storage = Mutex<[Line]>([])
+    var lines: [Line] { storage.withLock { $0 } }
+
+    var metadata: Logger.Metadata {
+        get { [:] }
+        set {}
+    }
+    var logLevel: Logger.Level {
+        get { .info }
+        set {}
+    }
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { nil }
+        set {}
+    }
+
+    func log(event: LogEvent) {
+        let fields = (event.metadata ?? [:]).mapValues { "\($0)" }
+        storage.withLock { $0.append(Line(message: "\(event.message)", metadata: fields)) }
+    }
+}
+
+@Suite("Sync statistics in the log")
+struct StatsTests {
+    @Test("a line's fields: entries, rate, peers, role figures and counters by reason")
+    func fields() {
+        var figures = SyncSink.Figures()
+        figures.entries = 3_000
+        figures.messages = 80
+        figures.tableSize = 2_900
+        figures.position = PeerMessage.Position(streamID: 0xab, sequence: 12)
+        figures.lagMicrosecondsP99 = 1_250
+        let line = SyncStatsLine(
+            side: .standby(figures),
+            counters: ["opened": 3, "closed.gap": 1, "closed.peer_silent": 1, "refused.unknown_ca": 4],
+            previousEntries: 1_000,
+            elapsedSeconds: 2
+        )
+        let fields = line.metadata.mapValues { "\($0)" }
+        #expect(fields["sync.role"] == "standby")
+        #expect(fields["sync.entries"] == "3000")
+        #expect(fields["sync.entries_per_s"] == "1000")
+        #expect(fields["sync.peers"] == "1")
+        #expect(fields["sync.position"] == "ab/12")
+        #expect(fields["sync.lag_ms_p99"] == "1.25")
+        #expect(fields["mirror.size"] == "2900")
+        #expect(fields["peer.refused.unknown_ca"] == "4")
+        #expect(fields["peer.closed.gap"] == "1")
+    }
+
+    @Test("the running standby logs a stats line at its interval, with what it injected")
+    func standbyLogsStats() async throws {
+        let pair = try MirroringPair()
+        let handler = CapturingLogHandler()
+        let logger = Logger(label: "stats-test") { _ in handler }
+        try await whileRunning([pair.activeService()]) {
+            #expect(await eventually { pair.listeningPort != nil })
+            pair.master.emit(TestConnections.messages(0..<5_000))
+            let standby = MirroringService(
+                configuration: MirroringService.Configuration(
+                    session: MirroringPair.session("dirb"),
+                    peers: [MirroringService.Peer(name: "dira", host: "127.0.0.1", port: pair.listeningPort ?? 1)],
+                    statsInterval: .milliseconds(100)
+                ),
+                tls: pair.standbyTLS,
+                role: .standby(pair.sink),
+                logger: logger
+            )
+            try await whileRunning([standby]) {
+                #expect(
+                    await eventually {
+                        handler.lines.contains {
+                            $0.message == "sync stats" && $0.metadata["sync.entries"] == "5000"
+                                && $0.metadata["sync.peers"] == "1" && $0.metadata["mirror.size"] == "5000"
+                        }
+                    }
+                )
+            }
+        }
+    }
+}
