@@ -73,3 +73,23 @@ func sayGoodbye(_ outbound: NIOAsyncChannelOutboundWriter<PeerMessage>) async ->
     try? await Task { try await outbound.write(.goodbye(reason: "shutting down")) }.value
     return LinkOutcome(error: nil, transportError: nil)
 }
+
+/// Runs a link's loop over the channel and closes it afterwards; a loop cut short by the daemon's shutdown still
+/// says goodbye, and a transport failure becomes the outcome.
+func runLink(
+    _ channel: NIOAsyncChannel<PeerMessage, PeerMessage>,
+    _ loop: (NIOAsyncChannelInboundStream<PeerMessage>, NIOAsyncChannelOutboundWriter<PeerMessage>) async throws
+        -> LinkOutcome
+) async -> LinkOutcome {
+    do {
+        return try await channel.executeThenClose { inbound, outbound in
+            do {
+                return try await loop(inbound, outbound)
+            } catch  where Task.isCancelled {
+                return await sayGoodbye(outbound)
+            }
+        }
+    } catch {
+        return LinkOutcome.from(error)
+    }
+}

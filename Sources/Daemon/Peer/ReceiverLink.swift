@@ -12,17 +12,7 @@ struct ReceiverLink {
     let logger: Logger
 
     func run(_ channel: NIOAsyncChannel<PeerMessage, PeerMessage>) async -> LinkOutcome {
-        do {
-            return try await channel.executeThenClose { inbound, outbound in
-                do {
-                    return try await loop(inbound: inbound, outbound: outbound)
-                } catch  where Task.isCancelled {
-                    return await sayGoodbye(outbound)
-                }
-            }
-        } catch {
-            return LinkOutcome.from(error)
-        }
+        await runLink(channel) { inbound, outbound in try await loop(inbound: inbound, outbound: outbound) }
     }
 
     private func loop(

@@ -82,28 +82,9 @@ public final class SyncSink: Sendable {
             withUnsafeTemporaryAllocation(of: SyncEntry.self, capacity: Int(UInt8.max)) { plain in
                 state.withLock { state in
                     let framing = SyncMessageRun.forEach(in: run) { message in
-                        var wireProblems: [SyncWireError] = []
-                        var accepted = 0
-                        var hasOptions = false
-                        var count = 0
-                        let header = SyncMessageDecoder.visitEntries(message, problems: &wireProblems) {
-                            entry,
-                            options in
-                            accepted += 1
-                            if options.isEmpty, count < plain.count {
-                                plain.initializeElement(at: count, to: entry)
-                                count += 1
-                            } else if options.isEmpty {
-                                state.table.upsert(entry, version: .v1, now: now)
-                            } else {
-                                hasOptions = true
-                            }
-                        }
-                        state.table.upsert(
-                            contentsOf: UnsafeBufferPointer(rebasing: plain[0..<count]),
-                            version: .v1,
-                            now: now
-                        )
+                        let mirrored = state.table.mirrorPlainEntries(of: message, scratch: plain, now: now)
+                        let (header, accepted, hasOptions) = (mirrored.header, mirrored.accepted, mirrored.hasOptions)
+                        let wireProblems = mirrored.problems
                         guard header != nil else {
                             state.figures.malformedMessages += 1
                             problems.append("a message from the peer was dropped: \(wireProblems.map(\.description))")

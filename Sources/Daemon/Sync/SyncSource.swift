@@ -83,53 +83,25 @@ public final class SyncSource: Sendable {
         withUnsafeTemporaryAllocation(of: SyncEntry.self, capacity: Int(UInt8.max)) { plain in
             state.withLock { state in
                 state.figures.messages += 1
-                var hasOptions = false
-                var accepted = 0
-                var count = 0
-                let header = SyncMessageDecoder.visitEntries(UnsafeRawBufferPointer(message), problems: &problems) {
-                    entry,
-                    options in
-                    accepted += 1
-                    if options.isEmpty, count < plain.count {
-                        plain.initializeElement(at: count, to: entry)
-                        count += 1
-                    } else if options.isEmpty {
-                        state.table.upsert(entry, version: .v1, now: now)
-                    } else {
-                        hasOptions = true
-                    }
-                }
-                state.table.upsert(
-                    contentsOf: UnsafeBufferPointer(rebasing: plain[0..<count]),
-                    version: header?.version ?? .v1,
-                    now: now
-                )
-                ingestRest(
-                    message,
-                    header: header,
-                    accepted: accepted,
-                    hasOptions: hasOptions,
-                    problems: problems,
-                    capturedAt: capturedAtUnixNanoseconds,
-                    now: now,
-                    state: &state
-                )
+                let mirrored = state.table.mirrorPlainEntries(of: message, scratch: plain, now: now)
+                problems = mirrored.problems
+                ingestRest(message, mirrored, capturedAt: capturedAtUnixNanoseconds, now: now, state: &state)
             }
         }
         return problems
     }
 
+    /// Counts the message, mirrors its entries with options (and all of a version 0 message), and queues what to
+    /// forward.
     private func ingestRest(
         _ message: UnsafeRawBufferPointer,
-        header: (version: SyncProtocolVersion, syncID: UInt8)?,
-        accepted: Int,
-        hasOptions: Bool,
-        problems: [SyncWireError],
+        _ mirrored: MirroredMessage,
         capturedAt capturedAtUnixNanoseconds: UInt64,
         now: MirrorTime,
         state: inout State
     ) {
-        guard let header else {
+        let (accepted, hasOptions, problems) = (mirrored.accepted, mirrored.hasOptions, mirrored.problems)
+        guard let header = mirrored.header else {
             state.figures.malformedMessages += 1
             return
         }
