@@ -36,6 +36,23 @@ final class CapturingLogHandler: LogHandler, Sendable {
 
 @Suite("Sync statistics in the log")
 struct StatsTests {
+    @Test("a JSON log line: fixed keys first, metadata keys sorted, numbers as numbers, text escaped")
+    func jsonLine() throws {
+        let line = JSONLogHandler.line(
+            time: Date(timeIntervalSince1970: 1_764_000_000.5),
+            level: .info,
+            label: "lvsync",
+            message: "sync \"stats\"\n",
+            ["sync.entries": .stringConvertible(5000), "sync.lag_ms_p99": .stringConvertible(0.25), "peer": "dirb"]
+        )
+        #expect(
+            line
+                == #"{"time":"2025-11-24T16:00:00.500Z","level":"info","label":"lvsync","message":"sync \"stats\"\n","peer":"dirb","sync.entries":5000,"sync.lag_ms_p99":0.25}"#
+        )
+        let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+        #expect(object?["sync.entries"] as? Int == 5000)
+    }
+
     @Test("a line's fields: entries, rate, peers, role figures and counters by reason")
     func fields() {
         var figures = SyncSink.Figures()

@@ -40,33 +40,33 @@ public struct SyncStatsLine: Sendable {
     public var metadata: Logger.Metadata {
         var fields: Logger.Metadata = [:]
         let rate = elapsedSeconds > 0 ? Double(entries - previousEntries) / elapsedSeconds : 0
-        fields["sync.entries"] = "\(entries)"
-        fields["sync.entries_per_s"] = "\(Int(rate.rounded()))"
+        fields["sync.entries"] = .stringConvertible(entries)
+        fields["sync.entries_per_s"] = .stringConvertible(Int(rate.rounded()))
         let links =
             counters["opened", default: 0]
             - counters.filter { $0.key.hasPrefix("closed.") }.values.reduce(0, +)
-        fields["sync.peers"] = "\(max(0, links))"
+        fields["sync.peers"] = .stringConvertible(max(0, links))
         switch side {
         case .active(let f):
             fields["sync.role"] = "active"
-            fields["sync.kernel_messages"] = "\(f.messages)"
-            fields["sync.malformed_messages"] = "\(f.malformedMessages)"
-            fields["sync.batches"] = "\(f.batches)"
-            fields["sync.sequence"] = "\(f.lastSequence)"
-            fields["sync.log_dropped_batches"] = "\(f.droppedBatches)"
-            fields["mirror.size"] = "\(f.tableSize)"
+            fields["sync.kernel_messages"] = .stringConvertible(f.messages)
+            fields["sync.malformed_messages"] = .stringConvertible(f.malformedMessages)
+            fields["sync.batches"] = .stringConvertible(f.batches)
+            fields["sync.sequence"] = .stringConvertible(f.lastSequence)
+            fields["sync.log_dropped_batches"] = .stringConvertible(f.droppedBatches)
+            fields["mirror.size"] = .stringConvertible(f.tableSize)
         case .standby(let f):
             fields["sync.role"] = "standby"
-            fields["sync.kernel_messages"] = "\(f.messages)"
-            fields["sync.malformed_messages"] = "\(f.malformedMessages)"
-            fields["sync.injection_failures"] = "\(f.injectionFailures)"
+            fields["sync.kernel_messages"] = .stringConvertible(f.messages)
+            fields["sync.malformed_messages"] = .stringConvertible(f.malformedMessages)
+            fields["sync.injection_failures"] = .stringConvertible(f.injectionFailures)
             fields["sync.position"] = "\(f.position)"
-            fields["sync.lag_ms_p50"] = "\(Double(f.lagMicrosecondsP50) / 1000)"
-            fields["sync.lag_ms_p99"] = "\(Double(f.lagMicrosecondsP99) / 1000)"
-            fields["sync.lag_ms_max"] = "\(Double(f.lagMicrosecondsMax) / 1000)"
-            fields["mirror.size"] = "\(f.tableSize)"
+            fields["sync.lag_ms_p50"] = .stringConvertible(Double(f.lagMicrosecondsP50) / 1000)
+            fields["sync.lag_ms_p99"] = .stringConvertible(Double(f.lagMicrosecondsP99) / 1000)
+            fields["sync.lag_ms_max"] = .stringConvertible(Double(f.lagMicrosecondsMax) / 1000)
+            fields["mirror.size"] = .stringConvertible(f.tableSize)
         }
-        for (key, count) in counters { fields["peer.\(key)"] = "\(count)" }
+        for (key, count) in counters { fields["peer.\(key)"] = .stringConvertible(count) }
         return fields
     }
 }

@@ -31,9 +31,21 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "The log level: trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
+    @Option(help: "The log format: text (key=value) or json (one object per line, for log pipelines and jq).")
+    var logFormat: String = "text"
+
     func run() async throws {
         let level = Logger.Level(rawValue: logLevel) ?? .info
+        guard ["text", "json"].contains(logFormat) else {
+            throw CLIError("--log-format: expected text or json, found \"\(logFormat)\"")
+        }
+        let json = logFormat == "json"
         LoggingSystem.bootstrap { label in
+            if json {
+                var handler = JSONLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            }
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
             return handler
