@@ -5,6 +5,10 @@ import PeerProtocol
 import SyncWire
 import Synchronization
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// The active director's side of mirroring: every kernel sync message captured goes through here. It validates the
 /// message as the kernel's backup would, keeps the latest entry per connection in the mirror table, and gathers the
 /// kernel's own bytes into batches in the shared ``BatchLog`` that every standby's link reads.
