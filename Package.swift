@@ -96,7 +96,7 @@ let package = Package(
         .target(
             name: "Daemon",
             dependencies: [
-                "SyncWire", "Mirror", "PeerProtocol", "PeerTransport", "HostNetwork", "IPVS", "Config",
+                "SyncWire", "Mirror", "PeerProtocol", "PeerTransport", "HostNetwork", "IPVS", "Config", "Failover",
                 nioCore, nioPosix, logging, metrics, serviceLifecycle, dequeModule, histogram,
             ],
             swiftSettings: swiftSettings
@@ -111,7 +111,7 @@ let package = Package(
         .executableTarget(
             name: "lvsync",
             dependencies: [
-                "SyncWire", "Mirror", "HostNetwork", "IPVS", "Config", "PeerProtocol", "PeerTransport", "Daemon",
+                "SyncWire", "Mirror", "HostNetwork", "IPVS", "Config", "PeerProtocol", "PeerTransport", "Daemon", "Failover",
                 "LVSyncBench", argumentParser, logging, serviceLifecycle, nioCore,
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],

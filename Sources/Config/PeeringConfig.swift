@@ -14,7 +14,7 @@ import SyncWire
 ///   certificate: /etc/lvsync/dira.pem
 ///   key: /etc/lvsync/dira-key.pem
 /// sync:
-///   role: active                   # active (capture and send) or standby (receive and inject)
+///   role: active                   # active or standby; absent when `failover` (FailoverConfig) elects
 ///   interface: lvsync0             # a dummy interface lvsync creates if missing
 ///   address: 169.254.88.1          # the dummy's /32 (the kernel sync daemon binds to it)
 ///   syncid: 7                      # the kernel sync ID, the same on both directors
@@ -47,6 +47,8 @@ public struct PeeringConfig: Hashable, Sendable {
     public var deadMilliseconds: Int
     /// Seconds between lines of sync statistics in the log (0: none).
     public var statsIntervalSeconds: Int
+    /// The election and the VIPs (nil: `sync.role` fixes the role).
+    public var failover: FailoverConfig?
 
     /// A peer director.
     public struct Peer: Hashable, Sendable {
@@ -76,8 +78,8 @@ public struct PeeringConfig: Hashable, Sendable {
             case standby
         }
 
-        /// The role.
-        public var role: Role
+        /// The fixed role, or nil when the `failover` section's election decides it.
+        public var role: Role?
         /// The dummy interface the kernel daemons use.
         public var interface: String
         /// Its /32 address.
@@ -92,9 +94,30 @@ public struct PeeringConfig: Hashable, Sendable {
         public var maximumMessageBytes: UInt16?
         /// Bytes of recent batches the active keeps for standbys that reconnect.
         public var logBytes: Int
+
+        /// Creates the settings.
+        public init(
+            role: Role?,
+            interface: String,
+            address: IPv4Address,
+            syncID: UInt8,
+            group: IPv4Address = IPv4Address(224, 0, 0, 81),
+            port: UInt16 = 8848,
+            maximumMessageBytes: UInt16? = nil,
+            logBytes: Int = 64 << 20
+        ) {
+            self.role = role
+            self.interface = interface
+            self.address = address
+            self.syncID = syncID
+            self.group = group
+            self.port = port
+            self.maximumMessageBytes = maximumMessageBytes
+            self.logBytes = logBytes
+        }
     }
 
-    static let keys: Set<String> = ["node", "priority", "listen", "peers", "tls", "sync", "timers"]
+    static let keys: Set<String> = ["node", "priority", "listen", "peers", "tls", "sync", "timers", "failover"]
 
     static func parse(_ top: [String: YAMLValue], document: YAMLValue) throws(ConfigError) -> PeeringConfig? {
         guard let nodeValue = top["node"] else {
@@ -131,7 +154,7 @@ public struct PeeringConfig: Hashable, Sendable {
             "role", "interface", "address", "syncid", "group", "port", "max_message_bytes", "log_megabytes",
         ])
         let sync = Sync(
-            role: try s.required("role", in: syncValue).oneOf(["active": .active, "standby": .standby]),
+            role: try s["role"]?.oneOf(["active": Sync.Role.active, "standby": .standby]),
             interface: try interfaceName(s.required("interface", in: syncValue)),
             address: try ipv4(s.required("address", in: syncValue)),
             syncID: try s.required("syncid", in: syncValue).integer(UInt8.self, in: 0...255),
@@ -141,8 +164,20 @@ public struct PeeringConfig: Hashable, Sendable {
             logBytes: (try s["log_megabytes"]?.integer(Int.self, in: 1...4096) ?? 64) << 20
         )
         guard sync.group.isMulticast else { throw s["group"]!.error("\(sync.group) is not a multicast group") }
-        if sync.role == .active, listen == nil {
+        let failoverValue = top["failover"]
+        switch (sync.role, failoverValue) {
+        case (nil, nil):
+            throw syncValue.error(
+                "needs 'role' (active or standby), or a top-level 'failover' section so that the election decides"
+            )
+        case (.some, let failover?):
+            throw failover.error("'failover' lets the election decide the role: remove 'role' from 'sync'")
+        case (.active, nil) where listen == nil:
             throw document.error("an active director needs 'listen' (where its standbys connect)")
+        case (nil, _) where listen == nil:
+            throw document.error("a director with 'failover' needs 'listen' (where its peers connect)")
+        default:
+            break
         }
         var heartbeat = 100
         var dead = 500
@@ -169,7 +204,10 @@ public struct PeeringConfig: Hashable, Sendable {
             sync: sync,
             heartbeatMilliseconds: heartbeat,
             deadMilliseconds: dead,
-            statsIntervalSeconds: statsInterval ?? 10
+            statsIntervalSeconds: statsInterval ?? 10,
+            failover: try failoverValue.map { value throws(ConfigError) in
+                try FailoverConfig.parse(value, deadMilliseconds: dead)
+            }
         )
     }
 
@@ -184,7 +222,7 @@ public struct PeeringConfig: Hashable, Sendable {
         return text.lowercased()
     }
 
-    private static func interfaceName(_ value: YAMLValue) throws(ConfigError) -> String {
+    static func interfaceName(_ value: YAMLValue) throws(ConfigError) -> String {
         let text = try value.string()
         guard text.utf8.count < 16, !text.contains("/"), !text.contains(" ") else {
             throw value.error("\"\(text)\" is not an interface name (at most 15 characters, no '/' or spaces)")

@@ -7,6 +7,8 @@ enum LinkEvent: Sendable {
     case ended((any Error)?)
     case tick
     case logAdvanced
+    /// An advert arrived (the relay has it): a sign of life.
+    case heard
 }
 
 /// How a link ended.
@@ -47,12 +49,22 @@ struct LinkEventPump {
     func start(
         reading inbound: NIOAsyncChannelInboundStream<PeerMessage>,
         tick: TimeAmount,
+        adverts: AdvertRelay?,
+        peer: String,
         in group: inout ThrowingTaskGroup<Void, any Error>
     ) {
         let continuation = continuation
         group.addTask {
             do {
-                for try await message in inbound { continuation.yield(.message(message)) }
+                for try await message in inbound {
+                    // Adverts belong to the election, not to the link's session.
+                    if case .advert(let advert) = message {
+                        adverts?.received(advert, onLinkOf: peer)
+                        continuation.yield(.heard)
+                    } else {
+                        continuation.yield(.message(message))
+                    }
+                }
                 continuation.yield(.ended(nil))
             } catch {
                 continuation.yield(.ended(error))
@@ -67,8 +79,39 @@ struct LinkEventPump {
     }
 }
 
-/// The daemon is shutting down: tells the peer, so that it logs a goodbye rather than a lost connection. The write
-/// runs outside the cancelled task (a cancelled task's writes are refused).
+/// Runs a link's body over `channel` with its event pump started: the inbound frames (adverts go to the relay), a
+/// tick, the wake-ups of a growing log, and this director's adverts written to the peer as they change.
+func runPeerLink(
+    _ channel: NIOAsyncChannel<PeerMessage, PeerMessage>,
+    peer: String,
+    tick: TimeAmount,
+    adverts: AdvertRelay?,
+    wakeups: AsyncStream<Void>? = nil,
+    _ body: @escaping (LinkEventPump, NIOAsyncChannelOutboundWriter<PeerMessage>) async throws -> LinkOutcome
+) async -> LinkOutcome {
+    await runLink(channel) { inbound, outbound in
+        let pump = LinkEventPump()
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            defer { group.cancelAll() }
+            pump.start(reading: inbound, tick: tick, adverts: adverts, peer: peer, in: &group)
+            let continuation = pump.continuation
+            if let wakeups {
+                group.addTask {
+                    for await _ in wakeups { continuation.yield(.logAdvanced) }
+                }
+            }
+            if let adverts {
+                group.addTask {
+                    let (id, stream) = adverts.subscribe()
+                    defer { adverts.unsubscribe(id) }
+                    for await advert in stream { try await outbound.write(.advert(advert)) }
+                }
+            }
+            return try await body(pump, outbound)
+        }
+    }
+}
+
 func sayGoodbye(_ outbound: NIOAsyncChannelOutboundWriter<PeerMessage>) async -> LinkOutcome {
     try? await Task { try await outbound.write(.goodbye(reason: "shutting down")) }.value
     return LinkOutcome(error: nil, transportError: nil)

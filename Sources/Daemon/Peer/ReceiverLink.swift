@@ -11,45 +11,48 @@ struct ReceiverLink {
     let configuration: SessionConfiguration
     let logger: Logger
 
+    /// The election's adverts, carried on this link both ways (nil: none).
+    var adverts: AdvertRelay? = nil
+    /// Told when the table is in sync (a snapshot and the stream since applied, or a resume) and when it is not (a
+    /// snapshot began).
+    var onSyncStatus: (@Sendable (Bool) -> Void)? = nil
+
     func run(_ channel: NIOAsyncChannel<PeerMessage, PeerMessage>) async -> LinkOutcome {
-        await runLink(channel) { inbound, outbound in try await loop(inbound: inbound, outbound: outbound) }
+        await runPeerLink(
+            channel,
+            peer: peer,
+            tick: .nanoseconds(configuration.heartbeatInterval.nanoseconds / 4),
+            adverts: adverts
+        ) { pump, outbound in
+            try await loop(pump, outbound: outbound)
+        }
     }
 
-    private func loop(
-        inbound: NIOAsyncChannelInboundStream<PeerMessage>,
-        outbound: NIOAsyncChannelOutboundWriter<PeerMessage>
-    ) async throws -> LinkOutcome {
-        let pump = LinkEventPump()
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            defer { group.cancelAll() }
-            pump.start(
-                reading: inbound,
-                tick: .nanoseconds(configuration.heartbeatInterval.nanoseconds / 4),
-                in: &group
-            )
-            var (session, actions) = ReceiverSession.start(
-                configuration: configuration,
-                peer: peer,
-                position: sink.position,
-                now: .now()
-            )
-            if let outcome = try await perform(actions, session: session, outbound) { return outcome }
-            for await event in pump.events {
-                let now = NIODeadline.now()
-                switch event {
-                case .message(let message):
-                    actions = session.received(message, now: now)
-                case .tick:
-                    actions = session.tick(now: now, unixNanoseconds: unixNanosecondsNow())
-                case .logAdvanced:
-                    actions = []
-                case .ended(let error):
-                    return LinkOutcome.from(error)
-                }
-                if let outcome = try await perform(actions, session: session, outbound) { return outcome }
+    private func loop(_ pump: LinkEventPump, outbound: NIOAsyncChannelOutboundWriter<PeerMessage>) async throws
+        -> LinkOutcome
+    {
+        var (session, actions) = ReceiverSession.start(
+            configuration: configuration,
+            peer: peer,
+            position: sink.position,
+            now: .now()
+        )
+        if let outcome = try await perform(actions, session: session, outbound) { return outcome }
+        for await event in pump.events {
+            let now = NIODeadline.now()
+            switch event {
+            case .message(let message):
+                actions = session.received(message, now: now)
+            case .tick:
+                actions = session.tick(now: now, unixNanoseconds: unixNanosecondsNow())
+            case .logAdvanced, .heard:
+                actions = []
+            case .ended(let error):
+                return LinkOutcome.from(error)
             }
-            return await sayGoodbye(outbound)
+            if let outcome = try await perform(actions, session: session, outbound) { return outcome }
         }
+        return await sayGoodbye(outbound)
     }
 
     private func perform(
@@ -71,6 +74,7 @@ struct ReceiverLink {
                     sink.recordLag(capturedAtUnixNanoseconds: capturedAt)
                 }
             case .snapshotBegan(let begin):
+                onSyncStatus?(false)
                 logger.info(
                     "receiving a snapshot",
                     metadata: [
@@ -80,12 +84,14 @@ struct ReceiverLink {
                 )
             case .snapshotEnded(let entries, let started):
                 sink.record(session.position)
+                onSyncStatus?(true)
                 let seconds = Double((NIODeadline.now() - started).nanoseconds) / 1e9
                 logger.info(
                     "snapshot received",
                     metadata: ["peer": "\(peer)", "snapshot.entries": "\(entries)", "seconds": "\(seconds)"]
                 )
             case .resumed(let resume):
+                onSyncStatus?(true)
                 logger.info(
                     "stream resumed",
                     metadata: ["peer": "\(peer)", "next_sequence": "\(resume.nextSequence)"]

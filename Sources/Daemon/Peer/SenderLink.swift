@@ -11,51 +11,57 @@ struct SenderLink {
     let counters: PeerCounters
     let logger: Logger
 
-    func run(_ channel: NIOAsyncChannel<PeerMessage, PeerMessage>) async -> LinkOutcome {
-        await runLink(channel) { inbound, outbound in try await loop(inbound: inbound, outbound: outbound) }
-    }
+    /// The election's adverts, carried on this link both ways (nil: none).
+    var adverts: AdvertRelay? = nil
 
-    private func loop(
-        inbound: NIOAsyncChannelInboundStream<PeerMessage>,
-        outbound: NIOAsyncChannelOutboundWriter<PeerMessage>
-    ) async throws -> LinkOutcome {
-        let pump = LinkEventPump()
+    func run(_ channel: NIOAsyncChannel<PeerMessage, PeerMessage>) async -> LinkOutcome {
         let (waiter, wakeups) = source.subscribe()
         defer { source.unsubscribe(waiter) }
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            defer { group.cancelAll() }
-            pump.start(
-                reading: inbound,
-                tick: .nanoseconds(configuration.heartbeatInterval.nanoseconds / 4),
-                in: &group
-            )
-            let continuation = pump.continuation
-            group.addTask {
-                for await _ in wakeups { continuation.yield(.logAdvanced) }
-            }
-            var (session, actions) = source.withLog {
-                SenderSession.start(configuration: configuration, peer: peer, log: $0, now: .now())
-            }
-            if let outcome = try await perform(actions, on: &session, outbound) { return outcome }
-            for await event in pump.events {
-                let now = NIODeadline.now()
-                switch event {
-                case .message(let message):
-                    actions = source.withLog { session.received(message, log: $0, now: now) }
-                case .logAdvanced:
-                    actions = source.withLog { session.pump(log: $0, now: now) }
-                case .tick:
-                    actions = session.tick(now: now, unixNanoseconds: unixNanosecondsNow())
-                case .ended(let error):
-                    return LinkOutcome.from(error)
-                }
-                if let outcome = try await perform(actions, on: &session, outbound) { return outcome }
-            }
-            return await sayGoodbye(outbound)
+        return await runPeerLink(
+            channel,
+            peer: peer,
+            tick: .nanoseconds(configuration.heartbeatInterval.nanoseconds / 4),
+            adverts: adverts,
+            wakeups: wakeups
+        ) { pump, outbound in
+            try await serve(pump, first: nil, outbound: outbound)
         }
     }
 
-    /// Carries out the session's actions in order; returns the outcome when one closes the link.
+    /// The sender's session over a started pump; `first` is a frame already read from it (the peer's hello, when
+    /// the listener looked at it to choose the link).
+    func serve(
+        _ pump: LinkEventPump,
+        first: PeerMessage?,
+        outbound: NIOAsyncChannelOutboundWriter<PeerMessage>
+    ) async throws -> LinkOutcome {
+        var (session, actions) = source.withLog {
+            SenderSession.start(configuration: configuration, peer: peer, log: $0, now: .now())
+        }
+        if let outcome = try await perform(actions, on: &session, outbound) { return outcome }
+        if let first {
+            actions = source.withLog { session.received(first, log: $0, now: .now()) }
+            if let outcome = try await perform(actions, on: &session, outbound) { return outcome }
+        }
+        for await event in pump.events {
+            let now = NIODeadline.now()
+            switch event {
+            case .message(let message):
+                actions = source.withLog { session.received(message, log: $0, now: now) }
+            case .heard:
+                actions = []
+            case .logAdvanced:
+                actions = source.withLog { session.pump(log: $0, now: now) }
+            case .tick:
+                actions = session.tick(now: now, unixNanoseconds: unixNanosecondsNow())
+            case .ended(let error):
+                return LinkOutcome.from(error)
+            }
+            if let outcome = try await perform(actions, on: &session, outbound) { return outcome }
+        }
+        return await sayGoodbye(outbound)
+    }
+
     private func perform(
         _ actions: [SenderSession.Action],
         on session: inout SenderSession,

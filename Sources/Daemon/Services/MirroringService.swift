@@ -103,19 +103,27 @@ public struct MirroringService: Service {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 switch role {
                 case .active(let source, let capture):
-                    group.addTask { try await captureLoop(source: source, capture: capture) }
+                    group.addTask { try await captureLoop(source: source, capture: capture, logger: logger) }
                     group.addTask { try await serve(source: source) }
-                    group.addTask { try await expire { source.expire() } }
+                    group.addTask { try await repeatEvery(configuration.expiryInterval) { source.expire() } }
                     if let interval = configuration.statsInterval {
-                        group.addTask { try await reportStats(every: interval) { .active(source.figures) } }
+                        group.addTask {
+                            try await reportStats(every: interval, counters: counters, logger: logger) {
+                                .active(source.figures)
+                            }
+                        }
                     }
                 case .standby(let sink):
                     for peer in configuration.peers {
                         group.addTask { await dial(peer, sink: sink) }
                     }
-                    group.addTask { try await expire { sink.expire() } }
+                    group.addTask { try await repeatEvery(configuration.expiryInterval) { sink.expire() } }
                     if let interval = configuration.statsInterval {
-                        group.addTask { try await reportStats(every: interval) { .standby(sink.figures) } }
+                        group.addTask {
+                            try await reportStats(every: interval, counters: counters, logger: logger) {
+                                .standby(sink.figures)
+                            }
+                        }
                     }
                 }
                 // Any part that ends (an error, or cancellation at shutdown) ends the service.
@@ -126,25 +134,6 @@ public struct MirroringService: Service {
     }
 
     // MARK: - Active
-
-    private func captureLoop(source: SyncSource, capture: any SyncMessageCapturing) async throws {
-        let logger = logger
-        try await runOnOwnThread(named: "lvsync-capture") { stop in
-            while !stop.isRaised {
-                let received = try capture.receive(timeoutMilliseconds: 50) { message in
-                    let problems = source.ingest(message, capturedAtUnixNanoseconds: unixNanosecondsNow())
-                    if !problems.isEmpty {
-                        logger.warning(
-                            "a captured kernel sync message has problems",
-                            metadata: ["problems": "\(problems.map(\.description))"]
-                        )
-                    }
-                }
-                // The socket has nothing more for now: what was read becomes a batch.
-                if received > 0 { source.flush() }
-            }
-        }
-    }
 
     private func serve(source: SyncSource) async throws {
         guard let listen = configuration.listen else {
@@ -251,32 +240,6 @@ public struct MirroringService: Service {
                 logger.debug("cannot reach the peer", metadata: ["peer": "\(peer.name)", "error": "\(error)"])
             }
             try? await Task.sleep(for: backoff.next())
-        }
-    }
-
-    private func reportStats(every interval: Duration, _ side: @Sendable () -> SyncStatsLine.Side) async throws {
-        var previous = 0
-        var last = ContinuousClock.now
-        while true {
-            try await Task.sleep(for: interval)
-            let now = ContinuousClock.now
-            let line = SyncStatsLine(
-                side: side(),
-                counters: counters.all,
-                previousEntries: previous,
-                elapsedSeconds: Double((now - last).components.seconds)
-                    + Double((now - last).components.attoseconds) / 1e18
-            )
-            logger.info("sync stats", metadata: line.metadata)
-            previous = line.entries
-            last = now
-        }
-    }
-
-    private func expire(_ body: @Sendable () -> Int) async throws {
-        while true {
-            try await Task.sleep(for: configuration.expiryInterval)
-            _ = body()
         }
     }
 }

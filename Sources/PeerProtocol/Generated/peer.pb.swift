@@ -49,6 +49,9 @@ public nonisolated enum Lvsync_Peer_V1_Role: SwiftProtobuf.Enum, Swift.CaseItera
 
   /// Receives them into its kernel (a standby).
   case receiver // = 2
+
+  /// Neither: the link carries the election's adverts only (this director is not a standby of an active peer).
+  case observer // = 3
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -60,6 +63,7 @@ public nonisolated enum Lvsync_Peer_V1_Role: SwiftProtobuf.Enum, Swift.CaseItera
     case 0: self = .unspecified
     case 1: self = .sender
     case 2: self = .receiver
+    case 3: self = .observer
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -69,6 +73,7 @@ public nonisolated enum Lvsync_Peer_V1_Role: SwiftProtobuf.Enum, Swift.CaseItera
     case .unspecified: return 0
     case .sender: return 1
     case .receiver: return 2
+    case .observer: return 3
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -78,6 +83,58 @@ public nonisolated enum Lvsync_Peer_V1_Role: SwiftProtobuf.Enum, Swift.CaseItera
     .unspecified,
     .sender,
     .receiver,
+    .observer,
+  ]
+
+}
+
+/// The election's state of a director (Failover.ElectionState).
+public nonisolated enum Lvsync_Peer_V1_ElectionState: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case initialising // = 1
+  case standby // = 2
+  case active // = 3
+  case fault // = 4
+  case stopped // = 5
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .initialising
+    case 2: self = .standby
+    case 3: self = .active
+    case 4: self = .fault
+    case 5: self = .stopped
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .initialising: return 1
+    case .standby: return 2
+    case .active: return 3
+    case .fault: return 4
+    case .stopped: return 5
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Lvsync_Peer_V1_ElectionState] = [
+    .unspecified,
+    .initialising,
+    .standby,
+    .active,
+    .fault,
+    .stopped,
   ]
 
 }
@@ -162,6 +219,14 @@ public nonisolated struct Lvsync_Peer_V1_Frame: Sendable {
     set {body = .goodbye(newValue)}
   }
 
+  public var advert: Lvsync_Peer_V1_Advert {
+    get {
+      if case .advert(let v)? = body {return v}
+      return Lvsync_Peer_V1_Advert()
+    }
+    set {body = .advert(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Body: Equatable, Sendable {
@@ -174,6 +239,7 @@ public nonisolated struct Lvsync_Peer_V1_Frame: Sendable {
     case ack(Lvsync_Peer_V1_Ack)
     case heartbeat(Lvsync_Peer_V1_Heartbeat)
     case goodbye(Lvsync_Peer_V1_Goodbye)
+    case advert(Lvsync_Peer_V1_Advert)
 
   }
 
@@ -350,17 +416,60 @@ public nonisolated struct Lvsync_Peer_V1_Goodbye: Sendable {
   public init() {}
 }
 
+/// What a director says of itself to the election (Failover.PeerAdvert), sent both ways on every peer link at
+/// every change and every heartbeat interval. The node must be the name the link's certificate proves.
+public nonisolated struct Lvsync_Peer_V1_Advert: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var node: String = String()
+
+  /// The effective priority, 0 to 255 (0 in fault or stopped).
+  public var priority: UInt32 = 0
+
+  public var state: Lvsync_Peer_V1_ElectionState = .unspecified
+
+  /// Whether the sender's mirror table holds the active's.
+  public var inSync: Bool = false
+
+  /// Changes every time the sender's daemon starts.
+  public var incarnation: UInt64 = 0
+
+  /// Counts the adverts of one incarnation from 1.
+  public var sequence: UInt64 = 0
+
+  /// The peer the sender just handed the VIPs to (planned handover), or empty.
+  public var handoverTo: String = String()
+
+  /// The sender's mirror table size (for status and drill reports).
+  public var tableSize: UInt64 = 0
+
+  /// The stream position the sender last applied (a standby) or sent (the active).
+  public var streamID: UInt64 = 0
+
+  public var streamSequence: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "lvsync.peer.v1"
 
 nonisolated extension Lvsync_Peer_V1_Role: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ROLE_UNSPECIFIED\0\u{1}ROLE_SENDER\0\u{1}ROLE_RECEIVER\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ROLE_UNSPECIFIED\0\u{1}ROLE_SENDER\0\u{1}ROLE_RECEIVER\0\u{1}ROLE_OBSERVER\0")
+}
+
+nonisolated extension Lvsync_Peer_V1_ElectionState: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ELECTION_STATE_UNSPECIFIED\0\u{1}ELECTION_STATE_INITIALISING\0\u{1}ELECTION_STATE_STANDBY\0\u{1}ELECTION_STATE_ACTIVE\0\u{1}ELECTION_STATE_FAULT\0\u{1}ELECTION_STATE_STOPPED\0")
 }
 
 nonisolated extension Lvsync_Peer_V1_Frame: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Frame"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}hello\0\u{1}resume\0\u{3}snapshot_begin\0\u{3}snapshot_chunk\0\u{3}snapshot_end\0\u{1}batch\0\u{1}ack\0\u{1}heartbeat\0\u{1}goodbye\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}hello\0\u{1}resume\0\u{3}snapshot_begin\0\u{3}snapshot_chunk\0\u{3}snapshot_end\0\u{1}batch\0\u{1}ack\0\u{1}heartbeat\0\u{1}goodbye\0\u{1}advert\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -485,6 +594,19 @@ nonisolated extension Lvsync_Peer_V1_Frame: SwiftProtobuf.Message, SwiftProtobuf
           self.body = .goodbye(v)
         }
       }()
+      case 10: try {
+        var v: Lvsync_Peer_V1_Advert?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .advert(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .advert(v)
+        }
+      }()
       default: break
       }
     }
@@ -531,6 +653,10 @@ nonisolated extension Lvsync_Peer_V1_Frame: SwiftProtobuf.Message, SwiftProtobuf
     case .goodbye?: try {
       guard case .goodbye(let v)? = self.body else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+    }()
+    case .advert?: try {
+      guard case .advert(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
     }()
     case nil: break
     }
@@ -899,6 +1025,81 @@ nonisolated extension Lvsync_Peer_V1_Goodbye: SwiftProtobuf.Message, SwiftProtob
 
   public static func ==(lhs: Lvsync_Peer_V1_Goodbye, rhs: Lvsync_Peer_V1_Goodbye) -> Bool {
     if lhs.reason != rhs.reason {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Lvsync_Peer_V1_Advert: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Advert"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}node\0\u{1}priority\0\u{1}state\0\u{3}in_sync\0\u{1}incarnation\0\u{1}sequence\0\u{3}handover_to\0\u{3}table_size\0\u{3}stream_id\0\u{3}stream_sequence\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.node) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.priority) }()
+      case 3: try { try decoder.decodeSingularEnumField(value: &self.state) }()
+      case 4: try { try decoder.decodeSingularBoolField(value: &self.inSync) }()
+      case 5: try { try decoder.decodeSingularUInt64Field(value: &self.incarnation) }()
+      case 6: try { try decoder.decodeSingularUInt64Field(value: &self.sequence) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.handoverTo) }()
+      case 8: try { try decoder.decodeSingularUInt64Field(value: &self.tableSize) }()
+      case 9: try { try decoder.decodeSingularUInt64Field(value: &self.streamID) }()
+      case 10: try { try decoder.decodeSingularUInt64Field(value: &self.streamSequence) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.node.isEmpty {
+      try visitor.visitSingularStringField(value: self.node, fieldNumber: 1)
+    }
+    if self.priority != 0 {
+      try visitor.visitSingularUInt32Field(value: self.priority, fieldNumber: 2)
+    }
+    if self.state != .unspecified {
+      try visitor.visitSingularEnumField(value: self.state, fieldNumber: 3)
+    }
+    if self.inSync != false {
+      try visitor.visitSingularBoolField(value: self.inSync, fieldNumber: 4)
+    }
+    if self.incarnation != 0 {
+      try visitor.visitSingularUInt64Field(value: self.incarnation, fieldNumber: 5)
+    }
+    if self.sequence != 0 {
+      try visitor.visitSingularUInt64Field(value: self.sequence, fieldNumber: 6)
+    }
+    if !self.handoverTo.isEmpty {
+      try visitor.visitSingularStringField(value: self.handoverTo, fieldNumber: 7)
+    }
+    if self.tableSize != 0 {
+      try visitor.visitSingularUInt64Field(value: self.tableSize, fieldNumber: 8)
+    }
+    if self.streamID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.streamID, fieldNumber: 9)
+    }
+    if self.streamSequence != 0 {
+      try visitor.visitSingularUInt64Field(value: self.streamSequence, fieldNumber: 10)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Lvsync_Peer_V1_Advert, rhs: Lvsync_Peer_V1_Advert) -> Bool {
+    if lhs.node != rhs.node {return false}
+    if lhs.priority != rhs.priority {return false}
+    if lhs.state != rhs.state {return false}
+    if lhs.inSync != rhs.inSync {return false}
+    if lhs.incarnation != rhs.incarnation {return false}
+    if lhs.sequence != rhs.sequence {return false}
+    if lhs.handoverTo != rhs.handoverTo {return false}
+    if lhs.tableSize != rhs.tableSize {return false}
+    if lhs.streamID != rhs.streamID {return false}
+    if lhs.streamSequence != rhs.streamSequence {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

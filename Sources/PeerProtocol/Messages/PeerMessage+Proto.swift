@@ -19,6 +19,7 @@ extension PeerMessage {
             switch h.role {
             case .sender: role = .sender
             case .receiver: role = .receiver
+            case .observer: role = .observer
             default: throw Self.malformed("hello has no role")
             }
             guard !h.node.isEmpty else { throw Self.malformed("hello has no node name") }
@@ -63,6 +64,31 @@ extension PeerMessage {
             self = .heartbeat(Heartbeat(sequence: h.sequence, sentAtUnixNanoseconds: h.sentAtUnixNs))
         case .goodbye(let g):
             self = .goodbye(reason: g.reason)
+        case .advert(let a):
+            guard !a.node.isEmpty else { throw Self.malformed("advert has no node name") }
+            guard a.priority <= 255 else { throw Self.malformed("advert has priority \(a.priority)") }
+            let state: ElectionState
+            switch a.state {
+            case .initialising: state = .initialising
+            case .standby: state = .standby
+            case .active: state = .active
+            case .fault: state = .fault
+            case .stopped: state = .stopped
+            default: throw Self.malformed("advert has no election state")
+            }
+            self = .advert(
+                Advert(
+                    node: a.node,
+                    priority: Int(a.priority),
+                    state: state,
+                    inSync: a.inSync,
+                    incarnation: a.incarnation,
+                    sequence: a.sequence,
+                    handoverTo: a.handoverTo.isEmpty ? nil : a.handoverTo,
+                    tableSize: a.tableSize,
+                    position: Position(streamID: a.streamID, sequence: a.streamSequence)
+                )
+            )
         case nil:
             throw Self.malformed("an empty frame")
         }
@@ -77,7 +103,11 @@ extension PeerMessage {
                 $0.protocolVersion = h.protocolVersion
                 $0.node = h.node
                 $0.syncID = UInt32(h.syncID)
-                $0.role = h.role == .sender ? .sender : .receiver
+                switch h.role {
+                case .sender: $0.role = .sender
+                case .receiver: $0.role = .receiver
+                case .observer: $0.role = .observer
+                }
                 $0.streamID = h.position.streamID
                 $0.sequence = h.position.sequence
                 $0.heartbeatIntervalMs = UInt32(clamping: h.heartbeatInterval.nanoseconds / 1_000_000)
@@ -122,6 +152,25 @@ extension PeerMessage {
             }
         case .goodbye(let reason):
             frame.goodbye = .with { $0.reason = reason }
+        case .advert(let a):
+            frame.advert = .with {
+                $0.node = a.node
+                $0.priority = UInt32(clamping: a.priority)
+                switch a.state {
+                case .initialising: $0.state = .initialising
+                case .standby: $0.state = .standby
+                case .active: $0.state = .active
+                case .fault: $0.state = .fault
+                case .stopped: $0.state = .stopped
+                }
+                $0.inSync = a.inSync
+                $0.incarnation = a.incarnation
+                $0.sequence = a.sequence
+                $0.handoverTo = a.handoverTo ?? ""
+                $0.tableSize = a.tableSize
+                $0.streamID = a.position.streamID
+                $0.streamSequence = a.position.sequence
+            }
         }
         // Every field is set from a valid Swift value, so serialization cannot fail.
         return (try? frame.serializedBytes()) ?? []

@@ -15,6 +15,8 @@ public enum PeerMessage: Hashable, Sendable {
     case ack(Ack)
     case heartbeat(Heartbeat)
     case goodbye(reason: String)
+    /// A director's election advert (both ways on every link; not part of the mirror session).
+    case advert(Advert)
 
     /// The message's name, as logs and errors print it.
     public var name: String {
@@ -28,6 +30,7 @@ public enum PeerMessage: Hashable, Sendable {
         case .ack: "ack"
         case .heartbeat: "heartbeat"
         case .goodbye: "goodbye"
+        case .advert: "advert"
         }
     }
 
@@ -35,10 +38,18 @@ public enum PeerMessage: Hashable, Sendable {
     public enum Role: Hashable, Sendable, CustomStringConvertible {
         /// Streams its director's connections (the active director).
         case sender
-        /// Feeds them to its kernel (a standby).
+        /// Receives them into its kernel (a standby).
         case receiver
+        /// Neither: the link carries the election's adverts only.
+        case observer
 
-        public var description: String { self == .sender ? "sender" : "receiver" }
+        public var description: String {
+            switch self {
+            case .sender: "sender"
+            case .receiver: "receiver"
+            case .observer: "observer"
+            }
+        }
     }
 
     /// A stream position: a sender's stream and a batch sequence number in it (0: none yet).
@@ -207,4 +218,65 @@ public enum PeerMessage: Hashable, Sendable {
 public enum PeerProtocolVersion {
     /// The version this build speaks.
     public static let current: UInt32 = 1
+}
+
+extension PeerMessage {
+    /// The election's state of a director, as adverts carry it.
+    public enum ElectionState: String, Hashable, Sendable {
+        /// Starting: has not decided yet.
+        case initialising
+        /// Mirrors the active.
+        case standby
+        /// Holds the VIPs.
+        case active
+        /// A step-down health condition fails.
+        case fault
+        /// Shutting down.
+        case stopped
+    }
+
+    /// What a director says of itself to the election: the election's advert plus its table and stream position.
+    public struct Advert: Hashable, Sendable {
+        /// The sender's node name (the link's certificate must prove it).
+        public var node: String
+        /// The effective priority, 0 to 255.
+        public var priority: Int
+        /// The sender's state.
+        public var state: ElectionState
+        /// Whether the sender's mirror table holds the active's.
+        public var inSync: Bool
+        /// Changes every time the sender's daemon starts.
+        public var incarnation: UInt64
+        /// Counts the adverts of one incarnation from 1.
+        public var sequence: UInt64
+        /// The peer the sender just handed the VIPs to, if any.
+        public var handoverTo: String?
+        /// The sender's mirror table size.
+        public var tableSize: UInt64
+        /// The stream position the sender last applied (a standby) or sent (the active).
+        public var position: Position
+
+        /// Creates an advert.
+        public init(
+            node: String,
+            priority: Int,
+            state: ElectionState,
+            inSync: Bool,
+            incarnation: UInt64,
+            sequence: UInt64,
+            handoverTo: String? = nil,
+            tableSize: UInt64 = 0,
+            position: Position = .none
+        ) {
+            self.node = node
+            self.priority = priority
+            self.state = state
+            self.inSync = inSync
+            self.incarnation = incarnation
+            self.sequence = sequence
+            self.handoverTo = handoverTo
+            self.tableSize = tableSize
+            self.position = position
+        }
+    }
 }

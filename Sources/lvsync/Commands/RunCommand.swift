@@ -1,6 +1,7 @@
 import ArgumentParser
 import Config
 import Daemon
+import Failover
 import Foundation
 import HostNetwork
 import IPVS
@@ -84,16 +85,302 @@ struct RunCommand: AsyncParsableCommand {
         }
         let daemons = KernelSyncDaemons(ipvs: ipvs, sync: sync, logger: logger)
         let maximumMessage = Int(sync.maximumMessageBytes ?? UInt16(SyncWireLayout.defaultMaximumMessageLength))
+        let service: any Service
+        if let failover = peering.failover {
+            service = try electedDirector(
+                peering: peering,
+                failover: failover,
+                tls: tls,
+                ipvs: ipvs,
+                daemons: daemons,
+                maximumMessage: maximumMessage,
+                logger: logger
+            )
+        } else {
+            service = try fixedRole(
+                peering: peering,
+                tls: tls,
+                ipvs: ipvs,
+                daemons: daemons,
+                maximumMessage: maximumMessage,
+                logger: logger
+            )
+        }
+        logger.info(
+            "lvsync starts",
+            metadata: [
+                "node": "\(peering.node)", "role": "\(sync.role?.rawValue ?? "elected")", "config": "\(config)",
+            ]
+        )
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [service],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
+        try await group.run()
+        logger.info("lvsync stopped")
+    }
+
+    /// The director of an elected pair (the `failover` section).
+    private func electedDirector(
+        peering: PeeringConfig,
+        failover: FailoverConfig,
+        tls: PeerTLS,
+        ipvs: NetlinkIPVS,
+        daemons: KernelSyncDaemons,
+        maximumMessage: Int,
+        logger: Logger
+    ) throws -> DirectorService {
+        let sync = peering.sync
+        let election: ElectionConfiguration
+        do {
+            election = try ElectionConfiguration(
+                node: peering.node,
+                priority: Int(peering.priority),
+                preempt: failover.preempt,
+                preemptDelay: .milliseconds(failover.preemptDelayMilliseconds),
+                heartbeatInterval: .milliseconds(peering.heartbeatMilliseconds),
+                deadInterval: .milliseconds(peering.deadMilliseconds),
+                bootWait: .milliseconds(failover.bootWaitMilliseconds),
+                healthConditions: Dictionary(
+                    failover.health.map { health in
+                        (
+                            HealthCondition(health.condition),
+                            health.lowerPriorityBy.map { HealthResponse.lowerPriority(by: $0) } ?? .fault
+                        )
+                    },
+                    uniquingKeysWith: { first, _ in first }
+                )
+            )
+        } catch {
+            throw CLIError("\(config): failover: \(error)")
+        }
+        let injection: MulticastInjection
+        do {
+            injection = try MulticastInjection(interface: sync.interface, group: sync.group, port: sync.port)
+        } catch {
+            throw CLIError("sync interface \(sync.interface): \(error)")
+        }
+        let ports = Director.Ports(
+            kernel: daemons,
+            addresses: HostVirtualAddresses(),
+            openCapture: {
+                try PacketCaptureSource(interface: sync.interface, group: sync.group, port: sync.port)
+            },
+            injector: injection,
+            kernelTable: { Self.bootstrapTable(ipvs: ipvs, logger: logger) }
+        )
+        let director = Director(
+            ports: ports,
+            settings: Director.Settings(
+                syncID: sync.syncID,
+                maximumMessageLength: maximumMessage,
+                logCapacityBytes: sync.logBytes,
+                vips: failover.vips
+            ),
+            logger: logger
+        )
+        var checks: [String: @Sendable () -> Bool] = [:]
+        for health in failover.health {
+            switch health.condition {
+            case "ipvs":
+                checks[health.condition] = { (try? ipvs.info()) != nil }
+            case "sync-interface":
+                checks[health.condition] = { HostVirtualAddresses.interfaceIsUp(sync.interface) }
+            default:
+                let name = String(health.condition.dropFirst("interface:".count))
+                checks[health.condition] = { HostVirtualAddresses.interfaceIsUp(name) }
+            }
+        }
+        guard let listen = peering.listen else { throw CLIError("\(config): 'failover' needs 'listen'") }
+        return DirectorService(
+            configuration: DirectorService.Configuration(
+                session: sessionConfiguration(peering),
+                election: election,
+                peers: peers(peering),
+                listen: (listen.address.description, Int(listen.port)),
+                announceCount: failover.announceCount,
+                announceInterval: .milliseconds(failover.announceIntervalMilliseconds),
+                statsInterval: peering.statsIntervalSeconds > 0 ? .seconds(peering.statsIntervalSeconds) : nil,
+                healthChecks: checks
+            ),
+            tls: tls,
+            director: director,
+            hooks: failover.notify.map {
+                NotifyHooks(command: $0.command, timeout: .milliseconds($0.timeoutMilliseconds), logger: logger)
+            },
+            logger: logger
+        )
+    }
+
+    /// A director whose role the configuration fixes (`sync.role`): mirroring only, no election, no VIPs.
+    private func fixedRole(
+        peering: PeeringConfig,
+        tls: PeerTLS,
+        ipvs: NetlinkIPVS,
+        daemons: KernelSyncDaemons,
+        maximumMessage: Int,
+        logger: Logger
+    ) throws -> MirroringService {
+        let sync = peering.sync
         let role: MirroringService.Role
         do {
-            switch sync.role {
+            switch sync.role ?? .standby {
             case .active:
                 try daemons.run(.master)
                 let source = SyncSource(
                     syncID: sync.syncID,
                     maximumMessageLength: maximumMessage,
                     logCapacityBytes: sync.logBytes,
-                    table: bootstrapTable(ipvs: ipvs, logger: logger)
+                    table: Self.bootstrapTable(ipvs: ipvs, logger: logger)
+                )
+                role = .active(
+                    source,
+                    capture: try PacketCaptureSource(interface: sync.interface, group: sync.group, port: sync.port)
+                )
+            case .standby:
+                try daemons.run(.backup)
+                let injection = try MulticastInjection(interface: sync.interface, group: sync.group, port: sync.port)
+                role = .standby(SyncSink(injector: injection, maximumMessageLength: maximumMessage))
+            }
+        } catch let error as CLIError {
+            throw error
+        } catch {
+            throw CLIError("\(error)")
+        }
+        return MirroringService(
+            configuration: MirroringService.Configuration(
+                session: sessionConfiguration(peering),
+                peers: peers(peering),
+                listen: peering.listen.map { ($0.address.description, Int($0.port)) },
+                statsInterval: peering.statsIntervalSeconds > 0 ? .seconds(peering.statsIntervalSeconds) : nil
+            ),
+            tls: tls,
+            role: role,
+            logger: logger
+        )
+    }
+
+    private func peers(_ peering: PeeringConfig) -> [MirroringService.Peer] {
+        peering.peers.map {
+            MirroringService.Peer(name: $0.name, host: $0.address.address.description, port: Int($0.port))
+        }
+    }
+
+    /// The director of an elected pair (the `failover` section).
+    private func electedDirector(
+        peering: PeeringConfig,
+        failover: FailoverConfig,
+        tls: PeerTLS,
+        ipvs: NetlinkIPVS,
+        daemons: KernelSyncDaemons,
+        maximumMessage: Int,
+        logger: Logger
+    ) throws -> DirectorService {
+        let sync = peering.sync
+        let election: ElectionConfiguration
+        do {
+            election = try ElectionConfiguration(
+                node: peering.node,
+                priority: Int(peering.priority),
+                preempt: failover.preempt,
+                preemptDelay: .milliseconds(failover.preemptDelayMilliseconds),
+                heartbeatInterval: .milliseconds(peering.heartbeatMilliseconds),
+                deadInterval: .milliseconds(peering.deadMilliseconds),
+                bootWait: .milliseconds(failover.bootWaitMilliseconds),
+                healthConditions: Dictionary(
+                    failover.health.map { health in
+                        (
+                            HealthCondition(health.condition),
+                            health.lowerPriorityBy.map { HealthResponse.lowerPriority(by: $0) } ?? .fault
+                        )
+                    },
+                    uniquingKeysWith: { first, _ in first }
+                )
+            )
+        } catch {
+            throw CLIError("\(config): failover: \(error)")
+        }
+        let injection: MulticastInjection
+        do {
+            injection = try MulticastInjection(interface: sync.interface, group: sync.group, port: sync.port)
+        } catch {
+            throw CLIError("sync interface \(sync.interface): \(error)")
+        }
+        let ports = Director.Ports(
+            kernel: daemons,
+            addresses: HostVirtualAddresses(),
+            openCapture: {
+                try PacketCaptureSource(interface: sync.interface, group: sync.group, port: sync.port)
+            },
+            injector: injection,
+            kernelTable: { Self.bootstrapTable(ipvs: ipvs, logger: logger) }
+        )
+        let director = Director(
+            ports: ports,
+            settings: Director.Settings(
+                syncID: sync.syncID,
+                maximumMessageLength: maximumMessage,
+                logCapacityBytes: sync.logBytes,
+                vips: failover.vips
+            ),
+            logger: logger
+        )
+        var checks: [String: @Sendable () -> Bool] = [:]
+        for health in failover.health {
+            switch health.condition {
+            case "ipvs":
+                checks[health.condition] = { (try? ipvs.info()) != nil }
+            case "sync-interface":
+                checks[health.condition] = { HostVirtualAddresses.interfaceIsUp(sync.interface) }
+            default:
+                let name = String(health.condition.dropFirst("interface:".count))
+                checks[health.condition] = { HostVirtualAddresses.interfaceIsUp(name) }
+            }
+        }
+        guard let listen = peering.listen else { throw CLIError("\(config): 'failover' needs 'listen'") }
+        return DirectorService(
+            configuration: DirectorService.Configuration(
+                session: sessionConfiguration(peering),
+                election: election,
+                peers: peers(peering),
+                listen: (listen.address.description, Int(listen.port)),
+                announceCount: failover.announceCount,
+                announceInterval: .milliseconds(failover.announceIntervalMilliseconds),
+                statsInterval: peering.statsIntervalSeconds > 0 ? .seconds(peering.statsIntervalSeconds) : nil,
+                healthChecks: checks
+            ),
+            tls: tls,
+            director: director,
+            hooks: failover.notify.map {
+                NotifyHooks(command: $0.command, timeout: .milliseconds($0.timeoutMilliseconds), logger: logger)
+            },
+            logger: logger
+        )
+    }
+
+    /// A director whose role the configuration fixes (`sync.role`): mirroring only, no election, no VIPs.
+    private func fixedRole(
+        peering: PeeringConfig,
+        tls: PeerTLS,
+        ipvs: NetlinkIPVS,
+        daemons: KernelSyncDaemons,
+        maximumMessage: Int,
+        logger: Logger
+    ) throws -> MirroringService {
+        let sync = peering.sync
+        let role: MirroringService.Role
+        do {
+            switch sync.role ?? .standby {
+            case .active:
+                try daemons.run(.master)
+                let source = SyncSource(
+                    syncID: sync.syncID,
+                    maximumMessageLength: maximumMessage,
+                    logCapacityBytes: sync.logBytes,
+                    table: Self.bootstrapTable(ipvs: ipvs, logger: logger)
                 )
                 role = .active(
                     source,
@@ -178,7 +465,7 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     /// The mirror table seeded from `/proc/net/ip_vs_conn`: what the kernel already holds when lvsync starts late.
-    private func bootstrapTable(ipvs: NetlinkIPVS, logger: Logger) -> MirrorTable {
+    private static func bootstrapTable(ipvs: NetlinkIPVS, logger: Logger) -> MirrorTable {
         var table = MirrorTable()
         do {
             let outcome = try KernelBootstrap.seed(&table, ipvs: ipvs, now: MirrorClock().now)

@@ -1,0 +1,159 @@
+import SyncWire
+
+/// The election and what the active director holds: the `failover` section. With it, the election decides each
+/// director's role and `sync.role` must be absent; without it, `sync.role` fixes the role and no VIP moves.
+///
+/// ```yaml
+/// failover:
+///   preempt: false                 # a standby of higher priority takes over from a live active (default false)
+///   preempt_delay_ms: 0            # ... after its advantage held this long
+///   boot_wait_ms: 1500             # a starting director waits this long to hear a peer before claiming the VIPs
+///   vips:                          # what the active director holds: address[/prefix] on an interface
+///     - { address: 10.0.0.100/24, interface: eth0 }
+///     - { address: "fd00::100/64", interface: eth0 }
+///   announce: { count: 3, interval_ms: 100 }   # gratuitous ARP / unsolicited NA after taking the VIPs
+///   notify: { command: /usr/local/sbin/lvsync-notify, timeout_ms: 5000 }   # run with OLD NEW REASON
+///   health:                        # this director's own fitness: a failing condition steps down or lowers priority
+///     - { interface: eth0, response: fault }
+///     - { condition: sync-interface, lower_priority: 50 }
+/// ```
+public struct FailoverConfig: Hashable, Sendable {
+    /// Whether a standby of strictly higher priority, in sync, takes over from a live active.
+    public var preempt: Bool
+    /// How long the preemption conditions must hold first.
+    public var preemptDelayMilliseconds: Int
+    /// How long a starting director waits to hear a peer before it claims the VIPs alone.
+    public var bootWaitMilliseconds: Int
+    /// The addresses the active director holds.
+    public var vips: [VIP]
+    /// How many gratuitous ARPs / neighbour advertisements announce taken VIPs.
+    public var announceCount: Int
+    /// The pause between two announcements.
+    public var announceIntervalMilliseconds: Int
+    /// The command run on every transition, if any.
+    public var notify: Notify?
+    /// The health conditions this director watches.
+    public var health: [Health]
+
+    /// One virtual address.
+    public struct VIP: Hashable, Sendable, CustomStringConvertible {
+        /// The address.
+        public var address: IPAddress
+        /// Its prefix length (default: a host route, /32 or /128).
+        public var prefixLength: Int
+        /// The interface that holds it.
+        public var interface: String
+
+        public var description: String { "\(address)/\(prefixLength) dev \(interface)" }
+    }
+
+    /// A transition hook.
+    public struct Notify: Hashable, Sendable {
+        /// The command (an executable path); run with the old state, the new state and the reason as arguments.
+        public var command: String
+        /// How long it may run before it is killed.
+        public var timeoutMilliseconds: Int
+    }
+
+    /// One health condition and its response.
+    public struct Health: Hashable, Sendable {
+        /// The condition: `interface:NAME`, `sync-interface` or `ipvs`.
+        public var condition: String
+        /// The priority penalty while it fails, or nil to step down (fault).
+        public var lowerPriorityBy: Int?
+    }
+
+    static let keys: Set<String> = [
+        "preempt", "preempt_delay_ms", "boot_wait_ms", "vips", "announce", "notify", "health",
+    ]
+
+    static func parse(_ value: YAMLValue, deadMilliseconds: Int) throws(ConfigError) -> FailoverConfig {
+        let f = try value.mapping(allowed: keys)
+        var vips: [VIP] = []
+        for item in try f["vips"]?.sequence() ?? [] {
+            let fields = try item.mapping(allowed: ["address", "interface"])
+            let vip = try self.vip(
+                fields.required("address", in: item),
+                interface: PeeringConfig.interfaceName(fields.required("interface", in: item))
+            )
+            guard !vips.contains(where: { $0.address == vip.address }) else {
+                throw item.error("the VIP \(vip.address) is listed twice")
+            }
+            vips.append(vip)
+        }
+        var count = 3
+        var interval = 100
+        if let announce = f["announce"] {
+            let a = try announce.mapping(allowed: ["count", "interval_ms"])
+            count = try a["count"]?.integer(Int.self, in: 0...100) ?? count
+            interval = try a["interval_ms"]?.integer(Int.self, in: 1...60_000) ?? interval
+        }
+        let notify = try f["notify"].map { value throws(ConfigError) -> Notify in
+            let n = try value.mapping(allowed: ["command", "timeout_ms"])
+            let command = try n.required("command", in: value).string()
+            guard command.hasPrefix("/") else {
+                throw n["command"]!.error("the notify command must be an absolute path, found \"\(command)\"")
+            }
+            return Notify(
+                command: command,
+                timeoutMilliseconds: try n["timeout_ms"]?.integer(Int.self, in: 1...600_000) ?? 5000
+            )
+        }
+        var health: [Health] = []
+        for item in try f["health"]?.sequence() ?? [] {
+            health.append(try self.health(item))
+        }
+        return FailoverConfig(
+            preempt: try f["preempt"]?.bool() ?? false,
+            preemptDelayMilliseconds: try f["preempt_delay_ms"]?.integer(Int.self, in: 0...3_600_000) ?? 0,
+            bootWaitMilliseconds: try f["boot_wait_ms"]?.integer(Int.self, in: 10...600_000)
+                ?? max(1500, 3 * deadMilliseconds),
+            vips: vips,
+            announceCount: count,
+            announceIntervalMilliseconds: interval,
+            notify: notify,
+            health: health
+        )
+    }
+
+    private static func vip(_ value: YAMLValue, interface: String) throws(ConfigError) -> VIP {
+        let text = try value.string()
+        let parts = text.split(separator: "/", maxSplits: 1)
+        guard let address = parts.first.flatMap({ IPAddress($0) }) else {
+            throw value.error("\"\(text)\" is not an address or address/prefix (10.0.0.100/24, fd00::100/64)")
+        }
+        let bits = address.family == .inet ? 32 : 128
+        var prefix = bits
+        if parts.count == 2 {
+            guard let length = Int(parts[1]), (1...bits).contains(length) else {
+                throw value.error("\"\(parts[1])\" is not a prefix length for \(address) (1 to \(bits))")
+            }
+            prefix = length
+        }
+        return VIP(address: address, prefixLength: prefix, interface: interface)
+    }
+
+    private static func health(_ item: YAMLValue) throws(ConfigError) -> Health {
+        let fields = try item.mapping(allowed: ["interface", "condition", "response", "lower_priority"])
+        let condition: String
+        switch (fields["interface"], fields["condition"]) {
+        case (let name?, nil):
+            condition = "interface:\(try PeeringConfig.interfaceName(name))"
+        case (nil, let name?):
+            condition = try name.oneOf(["sync-interface": "sync-interface", "ipvs": "ipvs"])
+        default:
+            throw item.error("a health condition names either 'interface' or 'condition' (sync-interface, ipvs)")
+        }
+        switch (fields["response"], fields["lower_priority"]) {
+        case (let response?, nil):
+            _ = try response.oneOf(["fault": true])
+            return Health(condition: condition, lowerPriorityBy: nil)
+        case (nil, let penalty?):
+            return Health(condition: condition, lowerPriorityBy: try penalty.integer(Int.self, in: 1...254))
+        case (nil, nil):
+            return Health(condition: condition, lowerPriorityBy: nil)
+        default:
+            throw item.error("a health condition has either 'response: fault' or 'lower_priority: N', not both")
+        }
+    }
+}

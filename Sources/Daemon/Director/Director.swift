@@ -1,0 +1,317 @@
+import Config
+import Failover
+import IPVS
+import Logging
+import Mirror
+import PeerProtocol
+import Synchronization
+
+/// One director's role as the election decides it, carried out on the host: the kernel sync daemons, lvsync's own
+/// mirroring side (capture and send, or receive and inject), and the VIPs — in the order that never leaves a
+/// connection without an owner. Becoming active: capture socket first, then the kernel master daemon, then the VIPs
+/// (the kernel already holds the mirrored connections), then the announcements. Becoming standby: the VIPs go
+/// first, then the master daemon, and the kernel backup daemon takes the stream from the new active.
+public final class Director: Sendable {
+    /// What lvsync mirrors in the current role.
+    public enum Mirroring: Sendable {
+        /// Not yet decided (initialising), or stopped.
+        case idle
+        /// The active director: the capture feeds this source, the sender links stream it.
+        case active(SyncSource, capture: any SyncMessageCapturing)
+        /// A standby (or a director in fault): the receiver link feeds this sink.
+        case standby(SyncSink)
+    }
+
+    /// What the director needs from the host.
+    public struct Ports: Sendable {
+        /// The kernel sync daemons.
+        public var kernel: KernelSyncDaemons
+        /// The VIPs.
+        public var addresses: any VirtualAddressPort
+        /// Opens the capture of the kernel master daemon's messages (called on becoming active).
+        public var openCapture: @Sendable () throws -> any SyncMessageCapturing
+        /// Feeds the kernel backup daemon.
+        public var injector: any SyncMessageInjecting
+        /// The kernel's connections when there is no mirrored table to start from (`/proc/net/ip_vs_conn`).
+        public var kernelTable: @Sendable () -> MirrorTable
+
+        /// Creates the ports.
+        public init(
+            kernel: KernelSyncDaemons,
+            addresses: any VirtualAddressPort,
+            openCapture: @escaping @Sendable () throws -> any SyncMessageCapturing,
+            injector: any SyncMessageInjecting,
+            kernelTable: @escaping @Sendable () -> MirrorTable
+        ) {
+            self.kernel = kernel
+            self.addresses = addresses
+            self.openCapture = openCapture
+            self.injector = injector
+            self.kernelTable = kernelTable
+        }
+    }
+
+    /// The settings that shape the sources and sinks.
+    public struct Settings: Sendable {
+        /// The kernel sync ID.
+        public var syncID: UInt8
+        /// The kernel daemons' largest message.
+        public var maximumMessageLength: Int
+        /// Bytes of recent batches the active keeps for resuming standbys.
+        public var logCapacityBytes: Int
+        /// The VIPs.
+        public var vips: [FailoverConfig.VIP]
+
+        /// Creates the settings.
+        public init(syncID: UInt8, maximumMessageLength: Int, logCapacityBytes: Int, vips: [FailoverConfig.VIP]) {
+            self.syncID = syncID
+            self.maximumMessageLength = maximumMessageLength
+            self.logCapacityBytes = logCapacityBytes
+            self.vips = vips
+        }
+    }
+
+    /// A peer as its newest advert describes it.
+    public struct PeerView: Sendable {
+        /// The advert.
+        public var advert: PeerMessage.Advert
+        /// When it arrived.
+        public var receivedAt: ContinuousClock.Instant
+    }
+
+    struct State {
+        var role: ElectionState = .initialising
+        var mirroring: Mirroring = .idle
+        var generation = 0
+        var vipsHeld = false
+        var peers: [String: PeerView] = [:]
+        var lastTransition: (from: ElectionState, to: ElectionState, reason: String, at: ContinuousClock.Instant)?
+    }
+
+    let state = Mutex(State())
+    let ports: Ports
+    /// The settings.
+    public let settings: Settings
+    let logger: Logger
+    /// Wakes whoever follows the role or the peers' adverts (dial loops, sender links, the capture runner).
+    public let changes = ChangeSignal()
+
+    /// Creates a director that holds nothing yet.
+    public init(ports: Ports, settings: Settings, logger: Logger) {
+        self.ports = ports
+        self.settings = settings
+        self.logger = logger
+    }
+
+    // MARK: - What it is now
+
+    /// The role.
+    public var role: ElectionState { state.withLock { $0.role } }
+
+    /// The mirroring side and its generation (it changes with every role change).
+    public var mirroring: (generation: Int, mirroring: Mirroring) {
+        state.withLock { ($0.generation, $0.mirroring) }
+    }
+
+    /// The source while active.
+    public var source: SyncSource? {
+        guard case .active(let source, _) = mirroring.mirroring else { return nil }
+        return source
+    }
+
+    /// The sink while standby.
+    public var sink: SyncSink? {
+        guard case .standby(let sink) = mirroring.mirroring else { return nil }
+        return sink
+    }
+
+    /// Whether the VIPs are held.
+    public var vipsHeld: Bool { state.withLock { $0.vipsHeld } }
+
+    /// The peers' newest adverts.
+    public var peers: [String: PeerView] { state.withLock { $0.peers } }
+
+    /// The last change of role.
+    public var lastTransition: (from: ElectionState, to: ElectionState, reason: String, at: ContinuousClock.Instant)? {
+        state.withLock { $0.lastTransition }
+    }
+
+    /// The mirror table's size and the stream position, for adverts.
+    public var tableFigures: (size: Int, position: PeerMessage.Position) {
+        switch mirroring.mirroring {
+        case .idle: return (0, .none)
+        case .active(let source, _):
+            let figures = source.figures
+            return (figures.tableSize, PeerMessage.Position(streamID: source.streamID, sequence: figures.lastSequence))
+        case .standby(let sink):
+            let figures = sink.figures
+            return (figures.tableSize, figures.position)
+        }
+    }
+
+    /// Records a peer's advert (already checked against the link's identity).
+    public func heard(_ advert: PeerMessage.Advert) {
+        let changed = state.withLock { state in
+            let previous = state.peers[advert.node]?.advert
+            state.peers[advert.node] = PeerView(advert: advert, receivedAt: .now)
+            return previous?.state != advert.state
+        }
+        if changed { changes.signal() }
+    }
+
+    /// The link a dial loop should open to `peer` now: the stream when this director is a standby (or in fault)
+    /// and the peer advertises itself active, else adverts only.
+    public func wantedLink(to peer: String) -> PeerMessage.Role {
+        state.withLock { state in
+            guard state.role == .standby || state.role == .fault, case .standby = state.mirroring,
+                state.peers[peer]?.advert.state == .active
+            else { return .observer }
+            return .receiver
+        }
+    }
+
+    // MARK: - Transitions
+
+    /// Carries out a change of role the election decided.
+    public func transition(to role: ElectionState, reason: String) {
+        let from = self.role
+        switch role {
+        case .active: becomeActive()
+        case .standby, .fault: becomeBackup()
+        case .stopped, .initialising: stop()
+        }
+        state.withLock { state in
+            state.role = role
+            state.lastTransition = (from, role, reason, .now)
+        }
+        changes.signal()
+    }
+
+    private func becomeActive() {
+        if case .active = mirroring.mirroring { return }
+        let table: MirrorTable
+        if case .standby(let sink) = mirroring.mirroring {
+            table = sink.table
+        } else {
+            table = ports.kernelTable()
+        }
+        do {
+            // The capture first: the master daemon's first messages must not go by unseen.
+            let capture = try ports.openCapture()
+            try ports.kernel.run(.master)
+            let source = SyncSource(
+                syncID: settings.syncID,
+                maximumMessageLength: settings.maximumMessageLength,
+                logCapacityBytes: settings.logCapacityBytes,
+                table: table
+            )
+            state.withLock {
+                $0.mirroring = .active(source, capture: capture)
+                $0.generation += 1
+            }
+            logger.info(
+                "mirroring as the active director",
+                metadata: ["mirror.size": "\(table.count)", "stream": "\(String(source.streamID, radix: 16))"]
+            )
+        } catch {
+            logger.error("cannot become the sync master", metadata: ["error": "\(error)"])
+        }
+        takeVIPs()
+    }
+
+    private func becomeBackup() {
+        releaseVIPs()
+        if case .standby = mirroring.mirroring { return }
+        do {
+            try ports.kernel.run(.backup)
+        } catch {
+            logger.error("cannot become a sync backup", metadata: ["error": "\(error)"])
+        }
+        let sink = SyncSink(injector: ports.injector, maximumMessageLength: settings.maximumMessageLength)
+        state.withLock {
+            $0.mirroring = .standby(sink)
+            $0.generation += 1
+        }
+    }
+
+    private func stop() {
+        releaseVIPs()
+        state.withLock {
+            $0.mirroring = .idle
+            $0.generation += 1
+        }
+    }
+
+    private func takeVIPs() {
+        var taken: [String] = []
+        for vip in settings.vips {
+            do {
+                if try ports.addresses.take(vip) { taken.append(vip.description) }
+            } catch {
+                logger.error("cannot take a VIP", metadata: ["vip": "\(vip)", "error": "\(error)"])
+            }
+        }
+        state.withLock { $0.vipsHeld = true }
+        logger.info("took the VIPs", metadata: ["vips": "\(settings.vips.map(\.description))", "added": "\(taken)"])
+        announce()
+    }
+
+    /// One round of announcements for the VIPs held.
+    public func announce() {
+        guard vipsHeld, !settings.vips.isEmpty else { return }
+        do {
+            try ports.addresses.announce(settings.vips)
+        } catch {
+            logger.warning("cannot announce the VIPs", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func releaseVIPs() {
+        guard !settings.vips.isEmpty else { return }
+        var released: [String] = []
+        for vip in settings.vips {
+            do {
+                if try ports.addresses.release(vip) { released.append(vip.description) }
+            } catch {
+                logger.error("cannot release a VIP", metadata: ["vip": "\(vip)", "error": "\(error)"])
+            }
+        }
+        let wasHeld = state.withLock { state in
+            defer { state.vipsHeld = false }
+            return state.vipsHeld
+        }
+        if wasHeld || !released.isEmpty {
+            logger.info("released the VIPs", metadata: ["removed": "\(released)"])
+        }
+    }
+}
+
+/// Wakes every subscriber when something changed (coalescing: a slow subscriber sees one wake-up for many changes).
+public final class ChangeSignal: Sendable {
+    private let subscribers = Mutex<(next: Int, all: [Int: AsyncStream<Void>.Continuation])>((0, [:]))
+
+    /// Nobody listens yet.
+    public init() {}
+
+    /// A stream of wake-ups (one is pending at once, so the subscriber looks at the state first) and its id.
+    public func subscribe() -> (id: Int, wakeups: AsyncStream<Void>) {
+        let (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        continuation.yield()
+        let id = subscribers.withLock {
+            $0.next += 1
+            $0.all[$0.next] = continuation
+            return $0.next
+        }
+        return (id, stream)
+    }
+
+    /// Ends a subscription.
+    public func unsubscribe(_ id: Int) {
+        subscribers.withLock { $0.all.removeValue(forKey: id) }?.finish()
+    }
+
+    /// Wakes everyone.
+    public func signal() {
+        for continuation in subscribers.withLock({ Array($0.all.values) }) { continuation.yield() }
+    }
+}

@@ -1,0 +1,182 @@
+import Config
+import Daemon
+import Failover
+import Foundation
+import IPVS
+import Logging
+import Mirror
+import NIOCore
+import NIOPosix
+import PeerProtocol
+import PeerTransport
+import SyncWire
+import Synchronization
+import Testing
+
+/// One director of an elected pair in this process: the in-memory kernel twins, IPVS and VIPs.
+final class TestDirector: Sendable {
+    let name: String
+    let master = InMemoryKernelMaster()
+    let backup = InMemoryKernelBackup()
+    let ipvs = InMemoryIPVS()
+    let addresses = InMemoryVirtualAddresses()
+    let service: DirectorService
+
+    static let vip = FailoverConfig.VIP(address: .v4(IPv4Address(10, 0, 0, 100)), prefixLength: 32, interface: "eth0")
+
+    init(name: String, priority: Int, port: Int, peer: (name: String, port: Int), pki: TestPKI, preempt: Bool = false)
+        throws
+    {
+        self.name = name
+        let sync = PeeringConfig.Sync(
+            role: nil,
+            interface: "lvsync0",
+            address: IPv4Address(169, 254, 77, 1),
+            syncID: 7,
+            group: IPv4Address(224, 0, 0, 81),
+            port: 8848,
+            maximumMessageBytes: nil,
+            logBytes: 64 << 20
+        )
+        let (master, backup) = (self.master, self.backup)
+        let director = Director(
+            ports: Director.Ports(
+                kernel: KernelSyncDaemons(ipvs: ipvs, sync: sync, logger: quietLogger),
+                addresses: addresses,
+                openCapture: { master },
+                injector: backup,
+                kernelTable: { MirrorTable() }
+            ),
+            settings: Director.Settings(
+                syncID: 7,
+                maximumMessageLength: SyncWireLayout.defaultMaximumMessageLength,
+                logCapacityBytes: 64 << 20,
+                vips: [Self.vip]
+            ),
+            logger: quietLogger
+        )
+        service = DirectorService(
+            configuration: DirectorService.Configuration(
+                session: SessionConfiguration(
+                    node: name,
+                    syncID: 7,
+                    heartbeatInterval: .milliseconds(50),
+                    deadInterval: .milliseconds(400)
+                ),
+                election: try ElectionConfiguration(
+                    node: name,
+                    priority: priority,
+                    preempt: preempt,
+                    heartbeatInterval: .milliseconds(50),
+                    deadInterval: .milliseconds(400),
+                    bootWait: .milliseconds(600)
+                ),
+                peers: [MirroringService.Peer(name: peer.name, host: "127.0.0.1", port: peer.port)],
+                listen: ("127.0.0.1", port),
+                announceCount: 2,
+                announceInterval: .milliseconds(20)
+            ),
+            tls: try PeerTLS(identity: pki.identity(name)),
+            director: director,
+            logger: quietLogger
+        )
+    }
+
+    var role: ElectionState { service.director.role }
+    var holdsVIP: Bool { addresses.held.contains(Self.vip) }
+    var kernelMasterRuns: Bool { (try? ipvs.syncDaemons().contains { $0.role == .master }) ?? false }
+}
+
+/// Two free TCP ports on loopback (bound, read, released).
+func freePorts(_ count: Int) throws -> [Int] {
+    let group = MultiThreadedEventLoopGroup.singleton
+    var channels: [Channel] = []
+    for _ in 0..<count {
+        channels.append(try ServerBootstrap(group: group).bind(host: "127.0.0.1", port: 0).wait())
+    }
+    let ports = channels.compactMap { $0.localAddress?.port }
+    for channel in channels { try channel.close().wait() }
+    return ports
+}
+
+/// Runs each director's service in its own task; `body` gets a way to stop one (gracefully or not).
+func whileDirecting(
+    _ directors: [TestDirector],
+    _ body: (_ stop: @escaping @Sendable (Int) -> Void) async throws -> Void
+) async throws {
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        let tasks = Mutex<[Int: Task<Void, any Error>]>([:])
+        for (index, director) in directors.enumerated() {
+            let task = Task { try await director.service.run() }
+            tasks.withLock { $0[index] = task }
+            group.addTask { _ = try? await task.value }
+        }
+        try await body { index in tasks.withLock { $0[index]?.cancel() } }
+        tasks.withLock { tasks in for task in tasks.values { task.cancel() } }
+        try await group.waitForAll()
+    }
+}
+
+@Suite("An elected pair over mutual TLS (in-memory kernels and VIPs)")
+struct ElectedPairTests {
+    @Test("the higher priority becomes active and holds the VIPs; the other mirrors its connections")
+    func electsAndMirrors() async throws {
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        let ports = try freePorts(2)
+        let a = try TestDirector(name: "dira", priority: 150, port: ports[0], peer: ("dirb", ports[1]), pki: pki)
+        let b = try TestDirector(name: "dirb", priority: 100, port: ports[1], peer: ("dira", ports[0]), pki: pki)
+        try await whileDirecting([a, b]) { _ in
+            #expect(await eventually(limit: .seconds(30)) { a.role == .active && b.role == .standby })
+            #expect(a.holdsVIP && !b.holdsVIP)
+            #expect(a.kernelMasterRuns && !b.kernelMasterRuns)
+            #expect(a.addresses.announcements >= 1)
+            a.master.emit(TestConnections.messages(0..<2_000))
+            #expect(await eventually(limit: .seconds(30)) { b.backup.table.count == 2_000 })
+            let source = try #require(a.service.director.source)
+            #expect(await eventually(limit: .seconds(30)) { sameConnections(source.table, b.backup.table) })
+            // The standby reports its table in sync; the active sees that in its adverts.
+            #expect(await eventually(limit: .seconds(30)) { a.service.director.peers["dirb"]?.advert.inSync == true })
+        }
+    }
+
+    @Test("a planned handover moves the VIPs and the role; the new active starts from the mirrored table")
+    func plannedHandover() async throws {
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        let ports = try freePorts(2)
+        let a = try TestDirector(name: "dira", priority: 150, port: ports[0], peer: ("dirb", ports[1]), pki: pki)
+        let b = try TestDirector(name: "dirb", priority: 100, port: ports[1], peer: ("dira", ports[0]), pki: pki)
+        try await whileDirecting([a, b]) { _ in
+            #expect(await eventually(limit: .seconds(30)) { a.role == .active && b.role == .standby })
+            a.master.emit(TestConnections.messages(0..<500))
+            #expect(await eventually(limit: .seconds(30)) { a.service.director.peers["dirb"]?.advert.inSync == true })
+            let answer = Mutex<String??>(.none)
+            a.service.relay.post(.handover(waitingAtMost: .seconds(2), reply: { reply in answer.withLock { $0 = reply } }))
+            #expect(await eventually(limit: .seconds(30)) { answer.withLock { $0 } != .none })
+            #expect(answer.withLock { $0 } == .some(nil))
+            #expect(await eventually(limit: .seconds(30)) { b.role == .active && a.role == .standby })
+            #expect(b.holdsVIP && !a.holdsVIP)
+            #expect(b.kernelMasterRuns && !a.kernelMasterRuns)
+            #expect(b.service.director.source?.table.count == 500)
+        }
+    }
+
+    @Test("when the active director dies without a word, the standby takes over after the dead interval")
+    func activeDies() async throws {
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        let ports = try freePorts(2)
+        let a = try TestDirector(name: "dira", priority: 150, port: ports[0], peer: ("dirb", ports[1]), pki: pki)
+        let b = try TestDirector(name: "dirb", priority: 100, port: ports[1], peer: ("dira", ports[0]), pki: pki)
+        try await whileDirecting([a, b]) { stop in
+            #expect(await eventually(limit: .seconds(30)) { a.role == .active && b.role == .standby })
+            a.master.emit(TestConnections.messages(0..<300))
+            #expect(await eventually(limit: .seconds(30)) { b.backup.table.count == 300 })
+            stop(0)
+            #expect(await eventually(limit: .seconds(30)) { b.role == .active })
+            #expect(b.holdsVIP)
+            #expect(b.service.director.source?.table.count == 300)
+        }
+    }
+}
