@@ -44,6 +44,13 @@ public struct FailoverConfig: Hashable, Sendable {
         /// The interface that holds it.
         public var interface: String
 
+        /// Creates a VIP.
+        public init(address: IPAddress, prefixLength: Int, interface: String) {
+            self.address = address
+            self.prefixLength = prefixLength
+            self.interface = interface
+        }
+
         public var description: String { "\(address)/\(prefixLength) dev \(interface)" }
     }
 

@@ -150,6 +150,7 @@ struct ElectedPairTests {
         try await whileDirecting([a, b]) { _ in
             #expect(await eventually(limit: .seconds(30)) { a.role == .active && b.role == .standby })
             a.master.emit(TestConnections.messages(0..<500))
+            #expect(await eventually(limit: .seconds(30)) { b.backup.table.count == 500 })
             #expect(await eventually(limit: .seconds(30)) { a.service.director.peers["dirb"]?.advert.inSync == true })
             let answer = Mutex<String??>(.none)
             a.service.relay.post(.handover(waitingAtMost: .seconds(2), reply: { reply in answer.withLock { $0 = reply } }))

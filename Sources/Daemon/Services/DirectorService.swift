@@ -153,19 +153,13 @@ public struct DirectorService: Service {
     private func captureWhileActive() async throws {
         let (id, wakeups) = director.changes.subscribe()
         defer { director.changes.unsubscribe(id) }
-        var current = -1
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for await _ in wakeups {
-                let (generation, mirroring) = director.mirroring
-                guard generation != current else { continue }
-                current = generation
-                group.cancelAll()
-                while (try? await group.next()) != nil {}
-                if case .active(let source, let capture) = mirroring {
-                    group.addTask { try await captureLoop(source: source, capture: capture, logger: logger) }
-                }
+        for await _ in wakeups {
+            let (generation, mirroring) = director.mirroring
+            guard case .active(let source, let capture) = mirroring else { continue }
+            // A fresh task group per run: a cancelled group cancels every task added to it later.
+            _ = try await whileGeneration(generation) {
+                try await captureLoop(source: source, capture: capture, logger: logger)
             }
-            group.cancelAll()
         }
     }
 
