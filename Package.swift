@@ -111,7 +111,8 @@ let package = Package(
         .executableTarget(
             name: "lvsync",
             dependencies: [
-                "SyncWire", "Mirror", "HostNetwork", "IPVS", "Config", "PeerProtocol", "PeerTransport", "Daemon", "Failover",
+                "SyncWire", "Mirror", "HostNetwork", "IPVS", "Config", "PeerProtocol", "PeerTransport", "Daemon",
+                "Failover",
                 "LVSyncBench", argumentParser, logging, serviceLifecycle, nioCore,
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],

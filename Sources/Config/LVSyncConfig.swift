@@ -3,12 +3,13 @@ import Yams
 
 /// A director's configuration file (YAML), validated as it is read: every error names the key and the line.
 ///
-/// The sections DESIGN.md lists are known; those whose features are not built yet (vips, stats, metrics) are
-/// accepted as they are and validated when those features land.
+/// The sections DESIGN.md lists are known; `metrics`, whose feature is not built yet, is accepted as it is and
+/// validated when it lands. The VIPs are part of the `failover` section (``FailoverConfig``).
 public struct LVSyncConfig: Sendable {
     /// The top-level keys a configuration may have.
     public static let sections: Set<String> = [
-        "node", "priority", "listen", "peers", "tls", "sync", "vips", "virtual_services", "timers", "stats", "metrics",
+        "node", "priority", "listen", "peers", "tls", "sync", "failover", "virtual_services", "timers", "stats",
+        "metrics",
     ]
 
     /// The virtual services and their real servers (`virtual_services`).

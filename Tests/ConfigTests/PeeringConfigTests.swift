@@ -11,14 +11,20 @@ struct PeeringConfigTests {
         return try LVSyncConfig(yaml: String(contentsOf: url, encoding: .utf8), file: name)
     }
 
-    @Test("the example pair reads: an active director and its standby, each naming the other")
+    @Test("the example pair reads: two elected directors, each naming the other, with the VIPs and a health check")
     func examplePair() throws {
         let a = try #require(try Self.example("director-a.yaml").peering)
         let b = try #require(try Self.example("director-b.yaml").peering)
         #expect(a.node == "dira" && b.node == "dirb")
         #expect(a.peers.map(\.name) == ["dirb"] && b.peers.map(\.name) == ["dira"])
-        #expect(a.peers.first?.address == Endpoint("10.0.0.3:7788") && b.listen == Endpoint("10.0.0.3:7788"))
-        #expect(a.sync.role == .active && b.sync.role == .standby)
+        #expect(a.peers.first?.address == Endpoint("10.0.1.3:7788") && b.listen == Endpoint("10.0.1.3:7788"))
+        #expect(a.sync.role == nil && b.sync.role == nil)
+        let failover = try #require(a.failover)
+        #expect(failover == b.failover)
+        #expect(failover.vips.map(\.description).first == "10.0.0.100/24 dev eth0")
+        #expect(failover.vips.count == 4 && failover.vips[2].prefixLength == 64)
+        #expect(failover.health.map(\.condition) == ["interface:eth0"] && failover.health[0].lowerPriorityBy == nil)
+        #expect(!failover.preempt && failover.bootWaitMilliseconds == 1500 && failover.announceCount == 3)
         #expect(a.sync.syncID == b.sync.syncID && a.sync.group == b.sync.group && a.sync.port == 8848)
         #expect(a.sync.address == IPv4Address(169, 254, 77, 1))
         #expect(a.tls.certificate == "/etc/lvsync/dira.pem")
@@ -105,7 +111,67 @@ struct PeeringConfigTests {
             ),
             message: "f.yaml:1:1: missing the key 'tls'"
         ),
+        BadCase(
+            yaml: base.replacingOccurrences(of: "role: active, ", with: ""),
+            message:
+                "f.yaml:6:7: sync: needs 'role' (active or standby), or a top-level 'failover' section so that the election decides"
+        ),
+        BadCase(
+            yaml: base + "failover: { vips: [{ address: 10.0.0.100, interface: eth0 }] }\n",
+            message: "f.yaml:7:11: failover: 'failover' lets the election decide the role: remove 'role' from 'sync'"
+        ),
+        BadCase(
+            yaml: elected + "failover: { vips: [{ address: 10.0.0.100/33, interface: eth0 }] }\n",
+            message: "f.yaml:7:31: failover.vips[0].address: \"33\" is not a prefix length for 10.0.0.100 (1 to 32)"
+        ),
+        BadCase(
+            yaml: elected + "failover: { vips: [{ address: vip, interface: eth0 }] }\n",
+            message:
+                "f.yaml:7:31: failover.vips[0].address: \"vip\" is not an address or address/prefix (10.0.0.100/24, fd00::100/64)"
+        ),
+        BadCase(
+            yaml: elected + "failover: { health: [{ interface: eth0, response: fault, lower_priority: 10 }] }\n",
+            message:
+                "f.yaml:7:22: failover.health[0]: a health condition has either 'response: fault' or 'lower_priority: N', not both"
+        ),
+        BadCase(
+            yaml: elected + "failover: { health: [{ condition: disk }] }\n",
+            message: "f.yaml:7:35: failover.health[0].condition: expected one of ipvs, sync-interface, found \"disk\""
+        ),
+        BadCase(
+            yaml: elected + "failover: { notify: { command: notify.sh } }\n",
+            message:
+                "f.yaml:7:32: failover.notify.command: the notify command must be an absolute path, found \"notify.sh\""
+        ),
     ]
+
+    static let elected = base.replacingOccurrences(of: "role: active, ", with: "")
+
+    @Test("an elected director's failover section: VIPs with and without a prefix, health, hooks, defaults")
+    func failoverSection() throws {
+        let config = try LVSyncConfig(
+            yaml: Self.elected + """
+                failover:
+                  preempt: true
+                  vips:
+                    - { address: 10.0.0.100, interface: eth0 }
+                    - { address: "fd00::100/64", interface: eth0 }
+                  health:
+                    - { interface: eth0, response: fault }
+                    - { condition: ipvs, lower_priority: 50 }
+                  notify: { command: /usr/local/sbin/notify }
+
+                """,
+            file: "f.yaml"
+        )
+        let failover = try #require(config.peering?.failover)
+        #expect(failover.preempt)
+        #expect(failover.vips.map(\.description) == ["10.0.0.100/32 dev eth0", "fd00::100/64 dev eth0"])
+        #expect(failover.health.map(\.condition) == ["interface:eth0", "ipvs"])
+        #expect(failover.health.map(\.lowerPriorityBy) == [nil, 50])
+        #expect(failover.notify?.command == "/usr/local/sbin/notify" && failover.notify?.timeoutMilliseconds == 5000)
+        #expect(failover.bootWaitMilliseconds == 1500 && failover.announceIntervalMilliseconds == 100)
+    }
 
     @Test("each error names the file, line, key and what is wrong", arguments: bad)
     func errors(_ c: BadCase) {

@@ -153,7 +153,9 @@ struct ElectedPairTests {
             #expect(await eventually(limit: .seconds(30)) { b.backup.table.count == 500 })
             #expect(await eventually(limit: .seconds(30)) { a.service.director.peers["dirb"]?.advert.inSync == true })
             let answer = Mutex<String??>(.none)
-            a.service.relay.post(.handover(waitingAtMost: .seconds(2), reply: { reply in answer.withLock { $0 = reply } }))
+            a.service.relay.post(
+                .handover(waitingAtMost: .seconds(2), reply: { reply in answer.withLock { $0 = reply } })
+            )
             #expect(await eventually(limit: .seconds(30)) { answer.withLock { $0 } != .none })
             #expect(answer.withLock { $0 } == .some(nil))
             #expect(await eventually(limit: .seconds(30)) { b.role == .active && a.role == .standby })

@@ -106,11 +106,14 @@ extension DirectorService {
         }
         let caughtUp = peer.position.streamID == target.streamID && peer.position.sequence >= target.sequence
         report.unacknowledgedBatchesAtSwitch =
-            peer.position.streamID == target.streamID ? Int(target.sequence &- min(target.sequence, peer.position.sequence)) : nil
+            peer.position.streamID == target.streamID
+            ? Int(target.sequence &- min(target.sequence, peer.position.sequence)) : nil
         report.connectionsBefore = [node: source.table.count, standby.node: Int(peer.tableSize)]
         switch (peer.inSync, caughtUp) {
         case (true, true):
-            report.checks.append("\(standby.node) is in sync: it applied batch \(peer.position.sequence) of \(target.sequence)")
+            report.checks.append(
+                "\(standby.node) is in sync: it applied batch \(peer.position.sequence) of \(target.sequence)"
+            )
         case (false, _) where !force:
             return refuse("\(standby.node) is not in sync (its snapshot is not complete); --force to hand over anyway")
         case (_, false) where !force:
@@ -139,7 +142,9 @@ extension DirectorService {
             try? await Task.sleep(for: .milliseconds(2))
         }
         guard report.handoverMilliseconds != nil else {
-            return refuse("\(standby.node) did not advertise itself active within \(configuration.election.deadInterval * 4)")
+            return refuse(
+                "\(standby.node) did not advertise itself active within \(configuration.election.deadInterval * 4)"
+            )
         }
         report.completed = true
         report.checks.append("\(standby.node) is active")

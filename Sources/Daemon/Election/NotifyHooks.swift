@@ -80,7 +80,8 @@ public final class NotifyHooks: Sendable {
             "notify command ran",
             metadata: [
                 "command": "\(command)", "arguments": "\(arguments)", "status": "\(status)",
-                "milliseconds": "\(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)",
+                "milliseconds":
+                    "\(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)",
             ]
         )
     }

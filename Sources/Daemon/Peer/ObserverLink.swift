@@ -56,7 +56,9 @@ struct ObserverLink {
             case .tick:
                 let silent = NIODeadline.now() - lastHeard
                 if silent > configuration.deadInterval {
-                    return LinkOutcome(error: PeerProtocolError(.peerSilent(milliseconds: silent.nanoseconds / 1_000_000)))
+                    return LinkOutcome(
+                        error: PeerProtocolError(.peerSilent(milliseconds: silent.nanoseconds / 1_000_000))
+                    )
                 }
             case .logAdvanced:
                 break

@@ -244,9 +244,12 @@ public struct DirectorService: Service {
                 )
                 // The stream ends when this director stops being the active one.
                 let hello = first
-                if let outcome = try await whileGeneration(generation, { [pump] in
-                    try await link.serve(pump, first: hello, outbound: outbound)
-                }) {
+                if let outcome = try await whileGeneration(
+                    generation,
+                    { [pump] in
+                        try await link.serve(pump, first: hello, outbound: outbound)
+                    }
+                ) {
                     return outcome
                 }
                 return await sayGoodbye(outbound)
@@ -258,7 +261,10 @@ public struct DirectorService: Service {
             }
         }
         counters.closed(outcome.code)
-        logger.info("peer link closed", metadata: ["peer": "\(peer)", "reason": "\(outcome.code)", "detail": "\(outcome)"])
+        logger.info(
+            "peer link closed",
+            metadata: ["peer": "\(peer)", "reason": "\(outcome.code)", "detail": "\(outcome)"]
+        )
     }
 
     private func dial(_ peer: MirroringService.Peer) async {

@@ -269,7 +269,6 @@ struct RunCommand: AsyncParsableCommand {
         }
     }
 
-
     private func loadConfig() throws -> (LVSyncConfig, PeeringConfig) {
         let text: String
         do {
