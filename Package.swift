@@ -89,6 +89,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // The control socket: a JSON-lines protocol over a root-only Unix socket between the CLI and the daemon.
+        .target(
+            name: "Control",
+            dependencies: [nioCore, nioPosix, logging, serviceLifecycle],
+            exclude: ["README.md"],
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: - Wiring
         .target(name: "Config", dependencies: ["IPVS", "SyncWire", yams], swiftSettings: swiftSettings),
 
@@ -112,7 +120,7 @@ let package = Package(
             name: "lvsync",
             dependencies: [
                 "SyncWire", "Mirror", "HostNetwork", "IPVS", "Config", "PeerProtocol", "PeerTransport", "Daemon",
-                "LVSyncBench", argumentParser, logging, serviceLifecycle, nioCore,
+                "LVSyncBench", "Control", argumentParser, logging, serviceLifecycle, nioCore,
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
@@ -134,6 +142,7 @@ let package = Package(
             dependencies: ["PeerTransport", "PeerProtocol", nioCore, nioPosix, nioSSL, x509, asn1, crypto],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "ControlTests", dependencies: ["Control", nioCore, logging], swiftSettings: swiftSettings),
         .testTarget(
             name: "DaemonTests",
             dependencies: ["Daemon", "PeerTransport", "PeerProtocol", "Mirror", "SyncWire", "IPVS", "Config", logging],

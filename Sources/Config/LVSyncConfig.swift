@@ -9,6 +9,7 @@ public struct LVSyncConfig: Sendable {
     /// The top-level keys a configuration may have.
     public static let sections: Set<String> = [
         "node", "priority", "listen", "peers", "tls", "sync", "vips", "virtual_services", "timers", "stats", "metrics",
+        "control",
     ]
 
     /// The virtual services and their real servers (`virtual_services`).
