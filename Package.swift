@@ -142,7 +142,11 @@ let package = Package(
             dependencies: ["PeerTransport", "PeerProtocol", nioCore, nioPosix, nioSSL, x509, asn1, crypto],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "ControlTests", dependencies: ["Control", nioCore, logging], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ControlTests",
+            dependencies: ["Control", nioCore, nioPosix, logging, serviceLifecycle],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "DaemonTests",
             dependencies: ["Daemon", "PeerTransport", "PeerProtocol", "Mirror", "SyncWire", "IPVS", "Config", logging],

@@ -39,6 +39,7 @@ public struct ControlError: Error, Hashable, Sendable, CustomStringConvertible {
         ControlError(.daemon, message)
     }
 
+    /// The sentence.
     public var description: String { message }
 
     static func noDaemon(at path: String) -> ControlError {

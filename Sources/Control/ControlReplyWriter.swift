@@ -3,15 +3,18 @@ import NIOCore
 /// Sends a responder's reply objects to the client, one JSON line each.
 public struct ControlReplyWriter: Sendable {
     private let outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
+    private let channel: any Channel
 
-    init(outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>) {
+    init(outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>, channel: any Channel) {
         self.outbound = outbound
+        self.channel = channel
     }
 
     /// Sends one object as a line. It waits while the client is slow to read.
     /// - Throws: ``ControlError`` of kind ``ControlError/Kind/disconnected`` once the client has gone away (a
     ///   follow loop ends there), or ``ControlError/Kind/malformed`` for a value that is not an object, or an
-    ///   object that would read as the end of the reply (`{"end":true}` or `{"error":"..."}` alone).
+    ///   object that would read as the end of the reply (`{"end":true}` or `{"error":"..."}` alone);
+    ///   `CancellationError` when the daemon stops.
     public func write(_ object: JSONValue) async throws {
         guard case .object(let members) = object else {
             throw ControlError(.malformed, "a reply line must be a JSON object, not \(object.kindDescription)")
@@ -22,7 +25,19 @@ public struct ControlReplyWriter: Sendable {
                 "the reply object \(object.jsonText) would read as the end of the reply: give it another key"
             )
         }
-        try await send(object)
+        do {
+            try await send(object)
+        } catch {
+            // The daemon stops: the server tells the client so.
+            if Task.isCancelled { throw CancellationError() }
+            throw error
+        }
+    }
+
+    /// Sends a last line from a task that is cancelled (the daemon stops), past the writer, which refuses to wait
+    /// in a cancelled task.
+    func sendLast(_ object: JSONValue) async throws {
+        try await channel.writeAndFlush(ByteBuffer(string: object.jsonText + "\n")).get()
     }
 
     /// Sends a line, the end line included.

@@ -99,7 +99,7 @@ public struct ControlServer: Sendable {
     private func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
         do {
             try await connection.executeThenClose { inbound, outbound in
-                let writer = ControlReplyWriter(outbound: outbound)
+                let writer = ControlReplyWriter(outbound: outbound, channel: connection.channel)
                 let request: ControlRequest
                 do {
                     request = try await Self.readRequest(inbound)
@@ -135,7 +135,7 @@ public struct ControlServer: Sendable {
             logger.debug("control request refused", metadata: ["error": "\(error.message)"])
             try? await writer.send(.object(["error": .string(error.message)]))
         } catch is CancellationError {
-            try? await writer.send(.object(["error": "the daemon is stopping"]))
+            try? await writer.sendLast(.object(["error": "the daemon is stopping"]))
         } catch {
             logger.error("a control request failed", metadata: ["error": "\(error)"])
             try? await writer.send(
