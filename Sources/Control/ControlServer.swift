@@ -112,7 +112,7 @@ public struct ControlServer: Sendable {
                         metadata: ["error": "\(problem.message)"]
                     )
                     let message = problem.message
-                    try? await writer.send(.object(["error": .string(message)]))
+                    try? await writer.finish(with: .object(["error": .string(message)]))
                     return
                 }
                 await answer(request, writer: writer)
@@ -128,18 +128,18 @@ public struct ControlServer: Sendable {
         logger.debug("control request", metadata: ["arguments": "\(JSONValue.object(request.arguments).jsonText)"])
         do {
             try await responder.respond(to: request, writer: writer)
-            try await writer.send(.object(["end": true]))
+            try await writer.finish(with: .object(["end": true]))
         } catch let error as ControlError where error.kind == .disconnected {
             logger.debug("the control client went away", metadata: ["error": "\(error.message)"])
         } catch let error as ControlError {
             logger.debug("control request refused", metadata: ["error": "\(error.message)"])
-            try? await writer.send(.object(["error": .string(error.message)]))
+            try? await writer.finish(with: .object(["error": .string(error.message)]))
         } catch is CancellationError {
-            try? await writer.sendLast(.object(["error": "the daemon is stopping"]))
+            try? await writer.finish(with: .object(["error": "the daemon is stopping"]))
         } catch {
             logger.error("a control request failed", metadata: ["error": "\(error)"])
-            try? await writer.send(
-                .object(["error": .string("the daemon failed to answer \(request.command): \(error)")])
+            try? await writer.finish(
+                with: .object(["error": .string("the daemon failed to answer \(request.command): \(error)")])
             )
         }
     }

@@ -48,28 +48,10 @@ extension JSONValue {
     }
 
     /// Parses one JSON text.
-    /// - Throws: ``ControlError`` of kind ``ControlError/Kind/malformed`` saying what is wrong.
+    /// - Throws: ``ControlError`` of kind ``ControlError/Kind/malformed`` saying what is wrong and where.
     public init(jsonText: some StringProtocol) throws(ControlError) {
-        do {
-            self = try JSONDecoder().decode(JSONValue.self, from: Data(jsonText.utf8))
-        } catch let error as DecodingError {
-            throw ControlError(.malformed, "not valid JSON (\(Self.reason(error)))")
-        } catch {
-            throw ControlError(.malformed, "not valid JSON (\(error))")
-        }
-    }
-
-    private static func reason(_ error: DecodingError) -> String {
-        switch error {
-        case .dataCorrupted(let context):
-            let underlying = context.underlyingError.map { "\($0)" }
-            if let underlying, !underlying.isEmpty, underlying != context.debugDescription {
-                return "\(context.debugDescription): \(underlying)"
-            }
-            return context.debugDescription
-        default:
-            return "\(error)"
-        }
+        var parser = JSONParser(jsonText)
+        self = try parser.parse()
     }
 
     private func append(to text: inout String) {

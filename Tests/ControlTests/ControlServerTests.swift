@@ -26,6 +26,24 @@ struct ControlServerTests {
         #expect(objects == [["command": "status", "arguments": ["x": 1]], ["second": 2]])
     }
 
+    @Test("a long reply, written one by one and in batches, arrives whole and in order")
+    func longReply() async throws {
+        let objects = try await withServer({ _, writer in
+            for index in 0..<10_000 {
+                try await writer.write(["index": .integer(Int64(index)), "client": "10.0.0.10:40000"])
+            }
+            for start in stride(from: 10_000, to: 20_000, by: 1000) {
+                try await writer.write(
+                    contentsOf: (start..<start + 1000).map { ["index": .integer(Int64($0)), "client": "10.0.0.10:1"] }
+                )
+            }
+        }) { path in
+            try await ControlClient.objects(of: ControlRequest(command: "conns"), socketPath: path)
+        }
+        #expect(objects.count == 20_000)
+        #expect(objects.enumerated().allSatisfy { $0.element["index"]?.integerValue == Int64($0.offset) })
+    }
+
     @Test("the socket is mode 0600 in a directory the server made 0755, and goes away when the server stops")
     func fileModes() async throws {
         let directory = try temporaryDirectory() + "/run"

@@ -70,3 +70,46 @@ struct JSONValueTests {
         }
     }
 }
+
+@Suite("Reading JSON text")
+struct JSONParserTests {
+    @Test("every kind of value, escapes and surrogate pairs, numbers whole and not")
+    func values() throws {
+        let text =
+            #" { "a" : [ true , false , null ] , "s" : "q\"\\\/\b\f\n\r\t\u00e9\ud83d\ude00" , "n" : -0.5e2 , "i" : -42 , "big" : 12345678901234567890 , "e" : {} , "l" : [] } "#
+        let value = try JSONValue(jsonText: text)
+        let expected: JSONValue = [
+            "a": [true, false, nil], "s": "q\"\\/\u{8}\u{c}\n\r\té😀", "n": -50.0, "i": -42,
+            "big": .number(12_345_678_901_234_567_890), "e": [:], "l": [],
+        ]
+        #expect(value == expected)
+        #expect(try JSONValue(jsonText: value.jsonText) == value)
+    }
+
+    struct Bad: Sendable, CustomTestStringConvertible {
+        var text: String
+        var reason: String
+        var testDescription: String { text }
+    }
+
+    static let bad: [Bad] = [
+        Bad(text: "", reason: "the text ends where a value should be"),
+        Bad(text: "{command: 1}", reason: "expected a member name in quotes, found 'c' at byte 1"),
+        Bad(text: #"{"a" 1}"#, reason: "expected ':' after a member name, found '1' at byte 5"),
+        Bad(text: "[1 2]", reason: "expected ',' or ']' in an array, found '2' at byte 3"),
+        Bad(text: #"{"a":1"#, reason: "expected ',' or '}' in an object, found the end of the text"),
+        Bad(text: #""abc"#, reason: "a string that does not end"),
+        Bad(text: "01", reason: "text after the end of the value"),
+        Bad(text: "-", reason: "expected a digit, found the end of the text"),
+        Bad(text: "tru", reason: "unexpected 't' at byte 0"),
+        Bad(text: #"{"a":1} x"#, reason: "text after the end of the value"),
+        Bad(text: String(repeating: "[", count: 100), reason: "values nested more than 64 deep"),
+    ]
+
+    @Test("text that is not JSON is refused with what was found where", arguments: bad)
+    func refused(_ bad: Bad) {
+        #expect(throws: ControlError(.malformed, "not valid JSON (\(bad.reason))")) {
+            try JSONValue(jsonText: bad.text)
+        }
+    }
+}
