@@ -89,6 +89,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // The control socket: a JSON-lines protocol over a root-only Unix socket between the CLI and the daemon.
+        .target(
+            name: "Control",
+            dependencies: [nioCore, nioPosix, logging, serviceLifecycle],
+            exclude: ["README.md"],
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: - Wiring
         .target(name: "Config", dependencies: ["IPVS", "SyncWire", yams], swiftSettings: swiftSettings),
 
@@ -97,6 +105,7 @@ let package = Package(
             name: "Daemon",
             dependencies: [
                 "SyncWire", "Mirror", "PeerProtocol", "PeerTransport", "HostNetwork", "IPVS", "Config", "Failover",
+                "Control",
                 nioCore, nioPosix, logging, metrics, serviceLifecycle, dequeModule, histogram,
             ],
             swiftSettings: swiftSettings
@@ -113,7 +122,7 @@ let package = Package(
             dependencies: [
                 "SyncWire", "Mirror", "HostNetwork", "IPVS", "Config", "PeerProtocol", "PeerTransport", "Daemon",
                 "Failover",
-                "LVSyncBench", argumentParser, logging, serviceLifecycle, nioCore,
+                "LVSyncBench", "Control", argumentParser, logging, serviceLifecycle, nioCore,
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
@@ -134,6 +143,11 @@ let package = Package(
         .testTarget(
             name: "PeerTransportTests",
             dependencies: ["PeerTransport", "PeerProtocol", nioCore, nioPosix, nioSSL, x509, asn1, crypto],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ControlTests",
+            dependencies: ["Control", nioCore, nioPosix, logging, serviceLifecycle],
             swiftSettings: swiftSettings
         ),
         .testTarget(

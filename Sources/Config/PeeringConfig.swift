@@ -27,6 +27,8 @@ import SyncWire
 ///   dead_ms: 500                   # give up a peer heard nothing from for this long
 /// stats:
 ///   interval_seconds: 10           # log a line of sync statistics this often (0: never)
+/// control:
+///   socket: /run/lvsync/lvsync.sock  # the control socket (`lvsync status`, `stats`, `conns`); the default shown
 /// ```
 public struct PeeringConfig: Hashable, Sendable {
     /// This director's name.
@@ -49,6 +51,8 @@ public struct PeeringConfig: Hashable, Sendable {
     public var statsIntervalSeconds: Int
     /// The election and the VIPs (nil: `sync.role` fixes the role).
     public var failover: FailoverConfig?
+    /// The control socket's path (`control.socket`, an absolute path); nil: the default, `/run/lvsync/lvsync.sock`.
+    public var controlSocket: String? = nil
 
     /// A peer director.
     public struct Peer: Hashable, Sendable {
@@ -195,6 +199,10 @@ public struct PeeringConfig: Hashable, Sendable {
             try top["stats"].map { value throws(ConfigError) in
                 try value.mapping(allowed: ["interval_seconds"])["interval_seconds"]?.integer(Int.self, in: 0...86_400)
             } ?? nil
+        let controlSocket =
+            try top["control"].map { value throws(ConfigError) in
+                try value.mapping(allowed: ["socket"])["socket"].map(socketPath)
+            } ?? nil
         return PeeringConfig(
             node: node,
             priority: priority,
@@ -207,8 +215,23 @@ public struct PeeringConfig: Hashable, Sendable {
             statsIntervalSeconds: statsInterval ?? 10,
             failover: try failoverValue.map { value throws(ConfigError) in
                 try FailoverConfig.parse(value, deadMilliseconds: dead)
-            }
+            },
+            controlSocket: controlSocket
         )
+    }
+
+    private static func socketPath(_ value: YAMLValue) throws(ConfigError) -> String {
+        let text = try value.string()
+        guard text.hasPrefix("/"), text.count > 1, !text.hasSuffix("/"), !text.contains("\0") else {
+            throw value.error(
+                "the control socket needs an absolute file path (e.g. /run/lvsync/lvsync.sock), found \"\(text)\""
+            )
+        }
+        // A Unix socket address holds 107 bytes of path and a NUL.
+        guard text.utf8.count <= 107 else {
+            throw value.error("a Unix socket path is at most 107 bytes, \"\(text)\" has \(text.utf8.count)")
+        }
+        return text
     }
 
     private static func name(_ value: YAMLValue) throws(ConfigError) -> String {

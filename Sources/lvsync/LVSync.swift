@@ -8,7 +8,8 @@ struct LVSync: AsyncParsableCommand {
         abstract: "Connection mirroring, VIP failover and IPVS control for Linux LVS director pairs.",
         subcommands: [
             DecodeCommand.self, CaptureCommand.self, ReplayCommand.self, IPVSCommand.self, BenchCommand.self,
-            CertsCommand.self, RunCommand.self, NetdevCommand.self,
+            CertsCommand.self, RunCommand.self, NetdevCommand.self, StatusCommand.self, StatsCommand.self,
+            ConnsCommand.self,
         ]
     )
 }

@@ -143,6 +143,15 @@ struct PeeringConfigTests {
             message:
                 "f.yaml:7:32: failover.notify.command: the notify command must be an absolute path, found \"notify.sh\""
         ),
+        BadCase(
+            yaml: base + "control: { socket: run/lvsync.sock }\n",
+            message:
+                "f.yaml:7:20: control.socket: the control socket needs an absolute file path (e.g. /run/lvsync/lvsync.sock), found \"run/lvsync.sock\""
+        ),
+        BadCase(
+            yaml: base + "control: { path: /run/x.sock }\n",
+            message: "f.yaml:7:12: control.path: unknown key (known here: socket)"
+        ),
     ]
 
     static let elected = base.replacingOccurrences(of: "role: active, ", with: "")
@@ -171,6 +180,15 @@ struct PeeringConfigTests {
         #expect(failover.health.map(\.lowerPriorityBy) == [nil, 50])
         #expect(failover.notify?.command == "/usr/local/sbin/notify" && failover.notify?.timeoutMilliseconds == 5000)
         #expect(failover.bootWaitMilliseconds == 1500 && failover.announceIntervalMilliseconds == 100)
+    }
+
+    @Test("the control socket's path is optional: nil by default, the configured absolute path otherwise")
+    func controlSocket() throws {
+        let plain = try #require(try LVSyncConfig(yaml: Self.base, file: "f.yaml").peering)
+        #expect(plain.controlSocket == nil)
+        let yaml = Self.base + "control: { socket: /var/run/lvsync/control.sock }\n"
+        let set = try #require(try LVSyncConfig(yaml: yaml, file: "f.yaml").peering)
+        #expect(set.controlSocket == "/var/run/lvsync/control.sock")
     }
 
     @Test("each error names the file, line, key and what is wrong", arguments: bad)

@@ -34,6 +34,16 @@ public enum KernelBootstrap {
 
     /// The whole file. Not `String(contentsOfFile:)`: a `/proc` file reports size 0, and Foundation then stops after
     /// the first read, one page of the table (about 40 connections).
+    /// The kernel's connections now, as sync entries (the drill re-sends them before a handover); empty when the
+    /// table cannot be read.
+    public static func connections(
+        from path: String = "/proc/net/ip_vs_conn",
+        ipvs: any IPVSControl
+    ) -> [SyncConnection] {
+        guard let text = try? readWhole(path), let lookup = try? forwardingLookup(ipvs) else { return [] }
+        return ProcBootstrap.connections(from: ProcConnTable(parsing: text), forwarding: lookup).connections
+    }
+
     static func readWhole(_ path: String) throws -> String {
         let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
         defer { try? handle.close() }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Config
+import Control
 import Daemon
 import Failover
 import Foundation
@@ -53,6 +54,21 @@ struct RunCommand: AsyncParsableCommand {
         }
         let logger = Logger(label: "lvsync")
         let (file, peering) = try loadConfig()
+        // An elected director's control socket first: a second daemon stops here, before it touches the kernel.
+        // (A director with a fixed sync.role has no election to report or drill: no socket.)
+        let responder = DeferredResponder()
+        var control: ControlServer?
+        if peering.failover != nil {
+            do {
+                control = try await ControlServer.bind(
+                    path: peering.controlSocket ?? ControlServer.defaultSocketPath,
+                    responder: responder,
+                    logger: logger
+                )
+            } catch {
+                throw CLIError(error.description)
+            }
+        }
         let identity: NodeIdentity
         let tls: PeerTLS
         do {
@@ -87,7 +103,7 @@ struct RunCommand: AsyncParsableCommand {
         let maximumMessage = Int(sync.maximumMessageBytes ?? UInt16(SyncWireLayout.defaultMaximumMessageLength))
         let service: any Service
         if let failover = peering.failover {
-            service = try electedDirector(
+            let director = try electedDirector(
                 peering: peering,
                 failover: failover,
                 tls: tls,
@@ -96,6 +112,10 @@ struct RunCommand: AsyncParsableCommand {
                 maximumMessage: maximumMessage,
                 logger: logger
             )
+            responder.become(
+                DirectorControl(service: director) { KernelBootstrap.connections(ipvs: ipvs) }
+            )
+            service = director
         } else {
             service = try fixedRole(
                 peering: peering,
@@ -114,7 +134,7 @@ struct RunCommand: AsyncParsableCommand {
         )
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [service],
+                services: (control.map { [ControlService(server: $0)] } ?? []) + [service],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )

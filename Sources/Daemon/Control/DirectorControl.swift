@@ -1,0 +1,204 @@
+import Config
+import Control
+import Failover
+import Foundation
+import Logging
+import Mirror
+import PeerProtocol
+import SyncWire
+
+/// The elected director's answers on the control socket: `status`, `stats` (once or `follow`), `conns` (filtered
+/// by VIP or service) and `drill` (progress lines, then the report). The shapes are in the Control module's README.
+public struct DirectorControl: ControlResponder {
+    let service: DirectorService
+    let startedAt = ContinuousClock.now
+    /// The kernel's connections now, for the drill's re-send (`/proc/net/ip_vs_conn`).
+    let kernelConnections: @Sendable () -> [SyncConnection]
+
+    /// Answers for `service`.
+    public init(service: DirectorService, kernelConnections: @escaping @Sendable () -> [SyncConnection]) {
+        self.service = service
+        self.kernelConnections = kernelConnections
+    }
+
+    public func respond(to request: ControlRequest, writer: ControlReplyWriter) async throws {
+        switch request.command {
+        case "status":
+            try await writer.write(status())
+        case "stats":
+            let follow = request.arguments["follow"]?.boolValue ?? false
+            let seconds = request.arguments["interval_seconds"]?.doubleValue ?? 1
+            guard seconds > 0, seconds <= 3600 else {
+                throw ControlError.refused("interval_seconds must be more than 0 and at most 3600, found \(seconds)")
+            }
+            var previous = (entries: 0, at: ContinuousClock.now)
+            repeat {
+                let (object, entries) = stats(previousEntries: previous.entries, since: previous.at)
+                previous = (entries, .now)
+                try await writer.write(object)
+                if follow { try await Task.sleep(for: .milliseconds(Int64(seconds * 1000))) }
+            } while follow
+        case "conns":
+            try await writer.write(contentsOf: try conns(vip: request.arguments["vip"]?.stringValue,
+                                                          service: request.arguments["service"]?.stringValue))
+        case "drill":
+            let force = request.arguments["force"]?.boolValue ?? false
+            let report = await service.drill(force: force, kernelConnections: kernelConnections) { step in
+                try? await writer.write(.object(["progress": .string(step)]))
+            }
+            try await writer.write(.object(["report": try JSONValue(encoding: report)]))
+        default:
+            throw ControlError.refused(
+                "unknown command \"\(request.command)\" (known: status, stats, conns, drill)"
+            )
+        }
+    }
+
+    // MARK: - status
+
+    func status() -> JSONValue {
+        let director = service.director
+        var object: [String: JSONValue] = [
+            "node": .string(service.configuration.session.node),
+            "role": .string(director.role.rawValue),
+            "vips": .array(director.settings.vips.map { .string("\($0.address)/\($0.prefixLength)") }),
+            "vips_held": .bool(director.vipsHeld),
+            "uptime_seconds": .number(seconds(ContinuousClock.now - startedAt)),
+        ]
+        if let election = service.election.election {
+            object["priority"] = .integer(Int64(election.configuration.priority))
+            object["effective_priority"] = .integer(Int64(election.effectivePriority))
+            object["in_sync"] = .bool(election.inSync)
+            if !election.failingConditions.isEmpty {
+                object["failing_conditions"] = .array(election.failingConditions.sorted().map { .string($0.name) })
+            }
+        }
+        if let transition = director.lastTransition {
+            object["last_transition"] = .object([
+                "from": .string(transition.from.rawValue),
+                "to": .string(transition.to.rawValue),
+                "reason": .string(transition.reason),
+                "seconds_ago": .number(seconds(ContinuousClock.now - transition.at)),
+            ])
+        }
+        var sync: [String: JSONValue] = [:]
+        switch director.mirroring.mirroring {
+        case .active(let source, _):
+            let figures = source.figures
+            sync = [
+                "table_size": .integer(Int64(figures.tableSize)),
+                "position": .integer(Int64(figures.lastSequence)),
+                "stream": .string(String(source.streamID, radix: 16)),
+            ]
+        case .standby(let sink):
+            let figures = sink.figures
+            sync = [
+                "table_size": .integer(Int64(figures.tableSize)),
+                "position": .integer(Int64(figures.position.sequence)),
+                "stream": .string(String(figures.position.streamID, radix: 16)),
+                "lag_ms_p99": .number(Double(figures.lagMicrosecondsP99) / 1000),
+            ]
+        case .idle:
+            break
+        }
+        object["sync"] = .object(sync)
+        let now = ContinuousClock.now
+        object["peers"] = .array(
+            director.peers.sorted { $0.key < $1.key }.map { name, view in
+                .object([
+                    "name": .string(name),
+                    "state": .string(view.advert.state.rawValue),
+                    "priority": .integer(Int64(view.advert.priority)),
+                    "in_sync": .bool(view.advert.inSync),
+                    "link": .string(service.relay.isLinked(to: name) ? "up" : "down"),
+                    "last_heard_ms": .number(seconds(now - view.receivedAt) * 1000),
+                    "table_size": .integer(Int64(view.advert.tableSize)),
+                    "ack_sequence": .integer(Int64(view.advert.position.sequence)),
+                ])
+            }
+        )
+        return .object(object)
+    }
+
+    // MARK: - stats
+
+    func stats(previousEntries: Int, since: ContinuousClock.Instant) -> (JSONValue, Int) {
+        let side: SyncStatsLine.Side
+        switch service.director.mirroring.mirroring {
+        case .active(let source, _): side = .active(source.figures)
+        case .standby(let sink): side = .standby(sink.figures)
+        case .idle:
+            return (.object(["election.role": .string(service.director.role.rawValue)]), 0)
+        }
+        let line = SyncStatsLine(
+            side: side,
+            counters: service.counters.all,
+            previousEntries: previousEntries,
+            elapsedSeconds: seconds(ContinuousClock.now - since)
+        )
+        var object: [String: JSONValue] = ["election.role": .string(service.director.role.rawValue)]
+        for (key, value) in line.metadata {
+            let text = "\(value)"
+            if let integer = Int64(text) {
+                object[key] = .integer(integer)
+            } else if let number = Double(text) {
+                object[key] = .number(number)
+            } else {
+                object[key] = .string(text)
+            }
+        }
+        return (.object(object), line.entries)
+    }
+
+    // MARK: - conns
+
+    func conns(vip: String?, service filter: String?) throws -> [JSONValue] {
+        let table: MirrorTable
+        switch service.director.mirroring.mirroring {
+        case .active(let source, _): table = source.table
+        case .standby(let sink): table = sink.table
+        case .idle: return []
+        }
+        let vipAddress = try vip.map { text -> IPAddress in
+            guard let address = IPAddress(text) else {
+                throw ControlError.refused("vip: \"\(text)\" is not an address")
+            }
+            return address
+        }
+        var rows: [JSONValue] = []
+        for (connection, remaining) in table.snapshot(now: MirrorClock().now) {
+            if let vipAddress, connection.virtual.address != vipAddress { continue }
+            if let filter, "\(connection.ipProtocol):\(connection.virtual)".lowercased() != filter.lowercased() {
+                continue
+            }
+            var row: [String: JSONValue] = [
+                "protocol": .string("\(connection.ipProtocol)".lowercased()),
+                "client": .string("\(connection.client)"),
+                "virtual": .string("\(connection.virtual)"),
+                "destination": .string("\(connection.destination)"),
+                "state": .string(connection.stateName),
+                "expires_seconds": .integer(Int64(remaining)),
+                "template": .bool(connection.isTemplate),
+            ]
+            if let fwmark = connection.fwmark, fwmark != 0 { row["fwmark"] = .integer(Int64(fwmark)) }
+            if let persistence = connection.persistence {
+                row["pe_name"] = .string(persistence.engine)
+                row["pe_data"] = .string(String(decoding: persistence.data, as: UTF8.self))
+            }
+            rows.append(.object(row))
+        }
+        return rows
+    }
+
+    private func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+}
+
+extension JSONValue {
+    /// A value's JSON form, through its `Encodable` conformance.
+    init(encoding value: some Encodable) throws {
+        let data = try JSONEncoder().encode(value)
+        self = try JSONDecoder().decode(JSONValue.self, from: data)
+    }
+}
