@@ -117,7 +117,11 @@ public struct NeighbourAnnouncer: NeighbourAnnouncing {
             }
         }
         guard sent == message.count else {
-            throw HostNetworkError(operation: "\(what): sendto(ff02::1)", errno: sent < 0 ? errno : nil)
+            let code = sent < 0 ? errno : nil
+            let detail =
+                code == EADDRNOTAVAIL
+                ? "\(interface) has no usable IPv6 source address yet (its link-local still tentative?)" : nil
+            throw HostNetworkError(operation: "\(what): sendto(ff02::1)", errno: code, detail: detail)
         }
     }
 }
