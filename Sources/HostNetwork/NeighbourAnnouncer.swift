@@ -14,6 +14,7 @@ public struct NeighbourAnnouncer: NeighbourAnnouncing {
     /// Creates an announcer.
     public init() {}
 
+    /// Sends one gratuitous ARP or unsolicited NA per address (see ``NeighbourAnnouncing/announceOnce(_:)``).
     public func announceOnce(_ addresses: [VirtualAddress]) throws(HostNetworkError) -> [Announcement] {
         let socket = try RouteSocket(namespace: nil)
         var links: [String: LinkLookup?] = [:]
