@@ -59,7 +59,7 @@ s1=$(addrs "$A" va)
 rc2=0; ip netns exec "$A" "$LVSYNC" netdev vip add va 10.0.0.100 fd00::100 192.168.50.1/24 > "$OUT/add2.txt" 2>&1 || rc2=$?
 s2=$(addrs "$A" va)
 echo "  add: $(tr '\n' ';' < "$OUT/add1.txt") | again: $(tr '\n' ';' < "$OUT/add2.txt")"
-printf '    %s\n' "$s1"
+while read -r line; do echo "    $line"; done <<< "$s1"
 want1=$'added 10.0.0.100/32 on va\nadded fd00::100/128 on va\nadded 192.168.50.1/24 on va'
 want2=$'10.0.0.100/32 on va: already present\nfd00::100/128 on va: already present\n192.168.50.1/24 on va: already present'
 problem=""
@@ -163,6 +163,8 @@ tcpdump -r "$OUT/announce.pcap" -n -e -v > "$OUT/announce.tcpdump.txt" 2>&1 || t
 echo "  announce: exit $rc: $(tr '\n' ';' < "$OUT/announce.txt")"
 sed 's/^/    /' "$OUT/announce.lines"
 echo "  neighbour cache: 10.0.0.100 $before4 -> $after4, fd00::100 $before6 -> $after6"
+ip -n "$B" -s neigh show dev vb | sed 's/^/    /'
+ip -n "$B" -6 -s neigh show dev vb | sed 's/^/    /'
 
 GARP="ARP dst=ff:ff:ff:ff:ff:ff src=$MAC_A htype=1 ptype=0800 hlen=6 plen=4 op=1 sha=$MAC_A spa=10.0.0.100 tha=00:00:00:00:00:00 tpa=10.0.0.100 len=60"
 NA="NA dst=33:33:00:00:00:01 src=$MAC_A ip6src=$LL_A ip6dst=ff02::1 hlim=255 code=0 R=0 S=0 O=1 target=fd00::100 tlla=$MAC_A cksum=ok len=32"
@@ -213,7 +215,7 @@ rc1=0; "$LVSYNC" netdev vip remove va 10.0.0.100 fd00::100 192.168.50.1/24 --nam
 s3=$(addrs "$A" va)
 rc2=0; ip netns exec "$A" "$LVSYNC" netdev vip remove va 10.0.0.100 fd00::100 192.168.50.1/24 > "$OUT/rm2.txt" 2>&1 || rc2=$?
 echo "  remove: $(tr '\n' ';' < "$OUT/rm1.txt") | again: $(tr '\n' ';' < "$OUT/rm2.txt")"
-printf '    %s\n' "$s3"
+while read -r line; do echo "    $line"; done <<< "$s3"
 want1=$'removed 10.0.0.100/32 on va\nremoved fd00::100/128 on va\nremoved 192.168.50.1/24 on va'
 want2=$'10.0.0.100/32 on va: not present\nfd00::100/128 on va: not present\n192.168.50.1/24 on va: not present'
 own=$(grep -vE '^(10\.0\.0\.100|fd00::100|192\.168\.50\.1)/' <<< "$s1")
