@@ -44,6 +44,7 @@ public final class InMemoryAddresses: VirtualAddressControlling {
         state.withLock { $0.failure = error }
     }
 
+    /// Adds the address; false when it was there (see ``VirtualAddressControlling/add(_:)``).
     @discardableResult
     public func add(_ address: VirtualAddress) throws(HostNetworkError) -> Bool {
         let what = "add address \(address.cidr) to \(address.interface)"
@@ -64,6 +65,7 @@ public final class InMemoryAddresses: VirtualAddressControlling {
         }
     }
 
+    /// Removes the address; false when it was not there (see ``VirtualAddressControlling/remove(_:)``).
     @discardableResult
     public func remove(_ address: VirtualAddress) throws(HostNetworkError) -> Bool {
         let what = "remove address \(address.cidr) from \(address.interface)"
@@ -73,6 +75,7 @@ public final class InMemoryAddresses: VirtualAddressControlling {
         }
     }
 
+    /// Whether the table holds the address with its prefix length.
     public func holds(_ address: VirtualAddress) throws(HostNetworkError) -> Bool {
         let what = "look up address \(address.cidr) on \(address.interface)"
         return try state.withLock { state throws(HostNetworkError) -> Bool in

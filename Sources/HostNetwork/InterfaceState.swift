@@ -56,6 +56,7 @@ public struct InterfaceState: InterfaceStatusReading {
         try InterfaceState().status(of: name)
     }
 
+    /// The state of interface `name` in ``namespace``; ``InterfaceStatus/missing`` when there is none.
     public func status(of name: String) throws(HostNetworkError) -> InterfaceStatus {
         let socket = try RouteSocket(namespace: namespace)
         guard let link = try LinkLookup.lookUp(name, on: socket) else { return .missing }

@@ -14,6 +14,7 @@ public struct NeighbourAnnouncer: NeighbourAnnouncing {
     /// Creates an announcer.
     public init() {}
 
+    /// Sends one gratuitous ARP or unsolicited NA per address (see ``NeighbourAnnouncing/announceOnce(_:)``).
     public func announceOnce(_ addresses: [VirtualAddress]) throws(HostNetworkError) -> [Announcement] {
         let socket = try RouteSocket(namespace: nil)
         var links: [String: LinkLookup?] = [:]
@@ -117,7 +118,11 @@ public struct NeighbourAnnouncer: NeighbourAnnouncing {
             }
         }
         guard sent == message.count else {
-            throw HostNetworkError(operation: "\(what): sendto(ff02::1)", errno: sent < 0 ? errno : nil)
+            let code = sent < 0 ? errno : nil
+            let detail =
+                code == EADDRNOTAVAIL
+                ? "\(interface) has no usable IPv6 source address yet (its link-local still tentative?)" : nil
+            throw HostNetworkError(operation: "\(what): sendto(ff02::1)", errno: code, detail: detail)
         }
     }
 }

@@ -33,11 +33,13 @@ public final class RecordingAnnouncer: NeighbourAnnouncing {
         state.withLock { $0.failure = error }
     }
 
+    /// Records a call with count 1 and answers one announcement per address.
     public func announceOnce(_ addresses: [VirtualAddress]) throws(HostNetworkError) -> [Announcement] {
         try record(Call(addresses: addresses, count: 1, interval: .zero))
         return announcements(addresses)
     }
 
+    /// Records the call and answers `count` rounds at once, without waiting.
     public func announce(_ addresses: [VirtualAddress], count: Int, interval: Duration) async throws -> [Announcement] {
         try record(Call(addresses: addresses, count: count, interval: interval))
         return (0..<max(count, 0)).flatMap { _ in announcements(addresses) }
