@@ -1,4 +1,5 @@
 import Config
+import Control
 import Daemon
 import Failover
 import Foundation
@@ -180,6 +181,82 @@ struct ElectedPairTests {
             #expect(await eventually(limit: .seconds(30)) { b.role == .active })
             #expect(b.holdsVIP)
             #expect(b.service.director.source?.table.count == 300)
+        }
+    }
+
+    @Test("lvsync drill's procedure: the kernel's table re-sent, the standby caught up, handed over, reported")
+    func drillReport() async throws {
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        let ports = try freePorts(2)
+        let a = try TestDirector(name: "dira", priority: 150, port: ports[0], peer: ("dirb", ports[1]), pki: pki)
+        let b = try TestDirector(name: "dirb", priority: 100, port: ports[1], peer: ("dira", ports[0]), pki: pki)
+        try await whileDirecting([a, b]) { _ in
+            #expect(await eventually(limit: .seconds(30)) { a.role == .active && b.role == .standby })
+            // The standby refuses to drill: it is not active.
+            let refused = await b.service.drill(force: false, kernelConnections: { [] }, progress: { _ in })
+            #expect(!refused.completed && refused.refusal?.contains("not active") == true)
+            a.master.emit(TestConnections.messages(0..<400))
+            #expect(await eventually(limit: .seconds(30)) { b.backup.table.count == 400 })
+            // 100 connections the kernel master daemon never sent: the drill re-sends them from the kernel's table.
+            let unsent = (400..<500).map(TestConnections.connection)
+            let report = await a.service.drill(force: false, kernelConnections: { unsent }, progress: { _ in })
+            #expect(report.completed, "\(report)")
+            #expect(report.from == "dira" && report.to == "dirb")
+            #expect(report.reconciledFromKernel == 100)
+            #expect(report.connectionsBefore == ["dira": 500, "dirb": 500])
+            #expect(report.connectionsAfter["dirb"] == 500)
+            #expect(report.connectionsLost == 0)
+            #expect(report.handoverMilliseconds != nil)
+            #expect(b.role == .active && b.holdsVIP && !a.holdsVIP)
+            #expect(b.service.director.source?.table.count == 500)
+        }
+    }
+
+    @Test("the control socket answers status, stats and conns from the running director")
+    func controlSocket() async throws {
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        let ports = try freePorts(2)
+        let a = try TestDirector(name: "dira", priority: 150, port: ports[0], peer: ("dirb", ports[1]), pki: pki)
+        let b = try TestDirector(name: "dirb", priority: 100, port: ports[1], peer: ("dira", ports[0]), pki: pki)
+        let path = pki.directory.appendingPathComponent("a.sock").path
+        let server = try await ControlServer.bind(
+            path: path,
+            responder: DirectorControl(service: a.service, kernelConnections: { [] }),
+            logger: quietLogger
+        )
+        try await whileDirecting([a, b]) { _ in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await server.run() }
+                defer { group.cancelAll() }
+                #expect(await eventually(limit: .seconds(30)) { a.role == .active && b.role == .standby })
+                a.master.emit(TestConnections.messages(0..<10))
+                #expect(await eventually(limit: .seconds(30)) { b.backup.table.count == 10 })
+                #expect(
+                    await eventually(limit: .seconds(30)) { a.service.director.peers["dirb"]?.advert.tableSize == 10 }
+                )
+                let status = try #require(
+                    try await ControlClient.objects(of: ControlRequest(command: "status"), socketPath: path).first
+                )
+                #expect(status["role"]?.stringValue == "active")
+                #expect(status["vips_held"]?.boolValue == true)
+                #expect(status["sync"]?["table_size"]?.integerValue == 10)
+                let peer = try #require(status["peers"]?.arrayValue?.first)
+                #expect(peer["name"]?.stringValue == "dirb" && peer["state"]?.stringValue == "standby")
+                #expect(peer["link"]?.stringValue == "up" && peer["table_size"]?.integerValue == 10)
+                let stats = try await ControlClient.objects(of: ControlRequest(command: "stats"), socketPath: path)
+                #expect(stats.first?["mirror.size"]?.integerValue == 10)
+                #expect(stats.first?["election.role"]?.stringValue == "active")
+                let conns = try await ControlClient.objects(
+                    of: ControlRequest(command: "conns", arguments: ["service": "tcp:10.0.0.100:80"]),
+                    socketPath: path
+                )
+                #expect(!conns.isEmpty && conns.allSatisfy { $0["virtual"]?.stringValue == "10.0.0.100:80" })
+                await #expect(throws: ControlError.self) {
+                    _ = try await ControlClient.objects(of: ControlRequest(command: "reboot"), socketPath: path)
+                }
+            }
         }
     }
 }

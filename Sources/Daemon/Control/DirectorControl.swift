@@ -39,8 +39,12 @@ public struct DirectorControl: ControlResponder {
                 if follow { try await Task.sleep(for: .milliseconds(Int64(seconds * 1000))) }
             } while follow
         case "conns":
-            try await writer.write(contentsOf: try conns(vip: request.arguments["vip"]?.stringValue,
-                                                          service: request.arguments["service"]?.stringValue))
+            try await writer.write(
+                contentsOf: try conns(
+                    vip: request.arguments["vip"]?.stringValue,
+                    service: request.arguments["service"]?.stringValue
+                )
+            )
         case "drill":
             let force = request.arguments["force"]?.boolValue ?? false
             let report = await service.drill(force: force, kernelConnections: kernelConnections) { step in

@@ -80,13 +80,12 @@ struct LinkEventPump {
 }
 
 /// Runs a link's body over `channel` with its event pump started: the inbound frames (adverts go to the relay), a
-/// tick, the wake-ups of a growing log, and this director's adverts written to the peer as they change.
+/// tick, and this director's adverts written to the peer as they change.
 func runPeerLink(
     _ channel: NIOAsyncChannel<PeerMessage, PeerMessage>,
     peer: String,
     tick: TimeAmount,
     adverts: AdvertRelay?,
-    wakeups: AsyncStream<Void>? = nil,
     _ body: @escaping (LinkEventPump, NIOAsyncChannelOutboundWriter<PeerMessage>) async throws -> LinkOutcome
 ) async -> LinkOutcome {
     await runLink(channel) { inbound, outbound in
@@ -94,12 +93,6 @@ func runPeerLink(
         return try await withThrowingTaskGroup(of: Void.self) { group in
             defer { group.cancelAll() }
             pump.start(reading: inbound, tick: tick, adverts: adverts, peer: peer, in: &group)
-            let continuation = pump.continuation
-            if let wakeups {
-                group.addTask {
-                    for await _ in wakeups { continuation.yield(.logAdvanced) }
-                }
-            }
             if let adverts {
                 group.addTask {
                     let (id, stream) = adverts.subscribe()

@@ -15,14 +15,11 @@ struct SenderLink {
     var adverts: AdvertRelay? = nil
 
     func run(_ channel: NIOAsyncChannel<PeerMessage, PeerMessage>) async -> LinkOutcome {
-        let (waiter, wakeups) = source.subscribe()
-        defer { source.unsubscribe(waiter) }
-        return await runPeerLink(
+        await runPeerLink(
             channel,
             peer: peer,
             tick: .nanoseconds(configuration.heartbeatInterval.nanoseconds / 4),
-            adverts: adverts,
-            wakeups: wakeups
+            adverts: adverts
         ) { pump, outbound in
             try await serve(pump, first: nil, outbound: outbound)
         }
@@ -31,6 +28,24 @@ struct SenderLink {
     /// The sender's session over a started pump; `first` is a frame already read from it (the peer's hello, when
     /// the listener looked at it to choose the link).
     func serve(
+        _ pump: LinkEventPump,
+        first: PeerMessage?,
+        outbound: NIOAsyncChannelOutboundWriter<PeerMessage>
+    ) async throws -> LinkOutcome {
+        // The log's growth wakes the session.
+        let (waiter, wakeups) = source.subscribe()
+        defer { source.unsubscribe(waiter) }
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            let continuation = pump.continuation
+            group.addTask {
+                for await _ in wakeups { continuation.yield(.logAdvanced) }
+            }
+            defer { group.cancelAll() }
+            return try await stream(pump, first: first, outbound: outbound)
+        }
+    }
+
+    private func stream(
         _ pump: LinkEventPump,
         first: PeerMessage?,
         outbound: NIOAsyncChannelOutboundWriter<PeerMessage>
