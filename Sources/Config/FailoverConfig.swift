@@ -16,6 +16,10 @@ import SyncWire
 ///   health:                        # this director's own fitness: a failing condition steps down or lowers priority
 ///     - { interface: eth0, response: fault }
 ///     - { condition: sync-interface, lower_priority: 50 }
+///   udp_heartbeat:                 # optional second path: HMAC-authenticated UDP heartbeats on another interface
+///     listen: 192.168.9.2:7789
+///     peers: [{ name: dirb, address: 192.168.9.3:7789 }]
+///     key_file: /etc/lvsync/heartbeat.key
 /// ```
 public struct FailoverConfig: Hashable, Sendable {
     /// Whether a standby of strictly higher priority, in sync, takes over from a live active.
@@ -34,6 +38,19 @@ public struct FailoverConfig: Hashable, Sendable {
     public var notify: Notify?
     /// The health conditions this director watches.
     public var health: [Health]
+    /// The optional second heartbeat path.
+    public var udpHeartbeat: UDPHeartbeat?
+
+    /// Authenticated UDP heartbeats on another interface than the peer link's: a peer is alive while heard on
+    /// either path, so a cut link alone does not make a split brain.
+    public struct UDPHeartbeat: Hashable, Sendable {
+        /// This director's heartbeat address.
+        public var listen: Endpoint
+        /// Each peer's heartbeat address, by node name.
+        public var peers: [String: Endpoint]
+        /// The file holding the shared HMAC key (at least 16 bytes; both directors hold the same).
+        public var keyFile: String
+    }
 
     /// One virtual address.
     public struct VIP: Hashable, Sendable, CustomStringConvertible {
@@ -71,7 +88,7 @@ public struct FailoverConfig: Hashable, Sendable {
     }
 
     static let keys: Set<String> = [
-        "preempt", "preempt_delay_ms", "boot_wait_ms", "vips", "announce", "notify", "health",
+        "preempt", "preempt_delay_ms", "boot_wait_ms", "vips", "announce", "notify", "health", "udp_heartbeat",
     ]
 
     static func parse(_ value: YAMLValue, deadMilliseconds: Int) throws(ConfigError) -> FailoverConfig {
@@ -110,6 +127,24 @@ public struct FailoverConfig: Hashable, Sendable {
         for item in try f["health"]?.sequence() ?? [] {
             health.append(try self.health(item))
         }
+        let udpHeartbeat = try f["udp_heartbeat"].map { value throws(ConfigError) -> UDPHeartbeat in
+            let u = try value.mapping(allowed: ["listen", "peers", "key_file"])
+            var peers: [String: Endpoint] = [:]
+            for item in try u.required("peers", in: value).sequence() {
+                let fields = try item.mapping(allowed: ["name", "address"])
+                let name = try fields.required("name", in: item).string().lowercased()
+                peers[name] = try PeeringConfig.endpoint(fields.required("address", in: item))
+            }
+            let keyFile = try u.required("key_file", in: value).string()
+            guard keyFile.hasPrefix("/") else {
+                throw u["key_file"]!.error("the key file must be an absolute path, found \"\(keyFile)\"")
+            }
+            return UDPHeartbeat(
+                listen: try PeeringConfig.endpoint(u.required("listen", in: value)),
+                peers: peers,
+                keyFile: keyFile
+            )
+        }
         return FailoverConfig(
             preempt: try f["preempt"]?.bool() ?? false,
             preemptDelayMilliseconds: try f["preempt_delay_ms"]?.integer(Int.self, in: 0...3_600_000) ?? 0,
@@ -119,7 +154,8 @@ public struct FailoverConfig: Hashable, Sendable {
             announceCount: count,
             announceIntervalMilliseconds: interval,
             notify: notify,
-            health: health
+            health: health,
+            udpHeartbeat: udpHeartbeat
         )
     }
 

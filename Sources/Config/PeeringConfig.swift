@@ -203,6 +203,13 @@ public struct PeeringConfig: Hashable, Sendable {
             try top["control"].map { value throws(ConfigError) in
                 try value.mapping(allowed: ["socket"])["socket"].map(socketPath)
             } ?? nil
+        let failover = try failoverValue.map { value throws(ConfigError) in
+            try FailoverConfig.parse(value, deadMilliseconds: dead)
+        }
+        for name in (failover?.udpHeartbeat?.peers.keys).map(Array.init) ?? []
+        where !peers.contains(where: { $0.name == name }) {
+            throw failoverValue!.error("udp_heartbeat names the peer '\(name)', which is not among 'peers'")
+        }
         return PeeringConfig(
             node: node,
             priority: priority,
@@ -213,9 +220,7 @@ public struct PeeringConfig: Hashable, Sendable {
             heartbeatMilliseconds: heartbeat,
             deadMilliseconds: dead,
             statsIntervalSeconds: statsInterval ?? 10,
-            failover: try failoverValue.map { value throws(ConfigError) in
-                try FailoverConfig.parse(value, deadMilliseconds: dead)
-            },
+            failover: failover,
             controlSocket: controlSocket
         )
     }
@@ -259,7 +264,7 @@ public struct PeeringConfig: Hashable, Sendable {
         return address
     }
 
-    private static func endpoint(_ value: YAMLValue) throws(ConfigError) -> Endpoint {
+    static func endpoint(_ value: YAMLValue) throws(ConfigError) -> Endpoint {
         let text = try value.string()
         guard let endpoint = Endpoint(text) else {
             throw value.error("\"\(text)\" is not an address and port (10.0.0.1:7788 or [fd00::1]:7788)")

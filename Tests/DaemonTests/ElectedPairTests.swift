@@ -25,9 +25,15 @@ final class TestDirector: Sendable {
 
     static let vip = FailoverConfig.VIP(address: .v4(IPv4Address(10, 0, 0, 100)), prefixLength: 32, interface: "eth0")
 
-    init(name: String, priority: Int, port: Int, peer: (name: String, port: Int), pki: TestPKI, preempt: Bool = false)
-        throws
-    {
+    init(
+        name: String,
+        priority: Int,
+        port: Int,
+        peer: (name: String, port: Int),
+        pki: TestPKI,
+        preempt: Bool = false,
+        udp: (listen: Int, peer: Int, key: [UInt8])? = nil
+    ) throws {
         self.name = name
         let sync = PeeringConfig.Sync(
             role: nil,
@@ -75,7 +81,19 @@ final class TestDirector: Sendable {
                 peers: [MirroringService.Peer(name: peer.name, host: "127.0.0.1", port: peer.port)],
                 listen: ("127.0.0.1", port),
                 announceCount: 2,
-                announceInterval: .milliseconds(20)
+                announceInterval: .milliseconds(20),
+                secondPath: try udp.map { udp in
+                    DirectorService.Configuration.SecondPath(
+                        listen: try SocketAddress(ipAddress: "127.0.0.1", port: udp.listen),
+                        peers: [
+                            UDPHeartbeats.Peer(
+                                name: peer.name,
+                                address: try SocketAddress(ipAddress: "127.0.0.1", port: udp.peer)
+                            )
+                        ],
+                        codec: try HeartbeatDatagram(key: udp.key)
+                    )
+                }
             ),
             tls: try PeerTLS(identity: pki.identity(name)),
             director: director,
@@ -258,5 +276,87 @@ struct ElectedPairTests {
                 }
             }
         }
+    }
+
+    @Test("with the peer link down, the UDP second path keeps one director active; without it, both claim the VIPs")
+    func secondPathPreventsSplitBrain() async throws {
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        // Each director dials a port nobody listens on: the peer link never comes up.
+        let ports = try freePorts(6)
+        let key = Array("a shared heartbeat key, 32 bytes".utf8)
+        let a = try TestDirector(
+            name: "dira",
+            priority: 150,
+            port: ports[0],
+            peer: ("dirb", ports[2]),
+            pki: pki,
+            udp: (ports[4], ports[5], key)
+        )
+        let b = try TestDirector(
+            name: "dirb",
+            priority: 100,
+            port: ports[1],
+            peer: ("dira", ports[3]),
+            pki: pki,
+            udp: (ports[5], ports[4], key)
+        )
+        try await whileDirecting([a, b]) { _ in
+            #expect(await eventually(limit: .seconds(30)) { a.role == .active && b.role == .standby })
+            // Several dead intervals later, the standby still hears the active by UDP and stays standby.
+            try await Task.sleep(for: .seconds(2))
+            #expect(a.role == .active && b.role == .standby)
+            #expect(!b.holdsVIP)
+        }
+        let c = try TestDirector(name: "dira", priority: 150, port: ports[0], peer: ("dirb", ports[2]), pki: pki)
+        let d = try TestDirector(name: "dirb", priority: 100, port: ports[1], peer: ("dira", ports[3]), pki: pki)
+        try await whileDirecting([c, d]) { _ in
+            #expect(await eventually(limit: .seconds(30)) { c.role == .active && d.role == .active })
+        }
+    }
+}
+
+@Suite("The second heartbeat path's datagrams")
+struct HeartbeatDatagramTests {
+    let codec = try! HeartbeatDatagram(key: Array(repeating: 7, count: 32))
+    let advert = PeerMessage.Advert(
+        node: "dira",
+        priority: 150,
+        state: .active,
+        inSync: true,
+        incarnation: 42,
+        sequence: 9,
+        tableSize: 3
+    )
+
+    @Test("an advert goes through sealed and opened unchanged")
+    func roundTrip() throws {
+        #expect(try codec.open(codec.seal(advert)).get() == advert)
+    }
+
+    @Test("a damaged, foreign or malformed datagram is refused with its reason")
+    func refusals() throws {
+        let sealed = codec.seal(advert)
+        let other = try HeartbeatDatagram(key: Array(repeating: 8, count: 32))
+        var flipped = sealed
+        flipped[10] ^= 1
+        var version = sealed
+        version[4] = 2
+        let cases: [([UInt8], String)] = [
+            (Array(sealed.prefix(20)), "shorter than a header and a tag"),
+            ([0x4c, 0x56, 0x48, 0x43] + sealed.dropFirst(4), "does not start with LVHB"),
+            (version, "version 2"),
+            (sealed + [0], "advert bytes but has"),
+            (flipped, "HMAC does not match"),
+            (other.seal(advert), "HMAC does not match"),
+        ]
+        for (datagram, reason) in cases {
+            guard case .failure(let error) = codec.open(datagram) else {
+                Issue.record("accepted a datagram that should say: \(reason)")
+                continue
+            }
+            #expect(error.description.contains(reason), "\(error)")
+        }
+        #expect(throws: DaemonError.self) { try HeartbeatDatagram(key: [1, 2, 3]) }
     }
 }

@@ -153,6 +153,10 @@ public final class Director: Sendable {
     public func heard(_ advert: PeerMessage.Advert) {
         let changed = state.withLock { state in
             let previous = state.peers[advert.node]?.advert
+            // A late copy from the other path is not news.
+            if let previous, previous.incarnation == advert.incarnation, previous.sequence >= advert.sequence {
+                return false
+            }
             state.peers[advert.node] = PeerView(advert: advert, receivedAt: .now)
             return previous?.state != advert.state
         }

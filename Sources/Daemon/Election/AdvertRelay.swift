@@ -1,3 +1,4 @@
+import Failover
 import Logging
 import PeerProtocol
 import Synchronization
@@ -64,7 +65,7 @@ public final class AdvertRelay: Sendable {
             )
             return
         }
-        eventsContinuation.yield(.advert(advert))
+        eventsContinuation.yield(.advert(advert, path: .link))
     }
 
     /// A link to `peer` began.
@@ -90,8 +91,9 @@ public final class AdvertRelay: Sendable {
 
 /// What the election hears from the links, the health checks, the mirror and the operator.
 public enum ElectionEvent: Sendable {
-    /// A peer's advert (its node checked against its link's certificate).
-    case advert(PeerMessage.Advert)
+    /// A peer's advert and the path it came by (its node checked against the link's certificate, or the datagram's
+    /// HMAC and source address).
+    case advert(PeerMessage.Advert, path: HeartbeatPath)
     /// The last link to this peer closed.
     case linkLost(String)
     /// This director's mirror table is (or is no longer) in sync with the active's.

@@ -47,9 +47,9 @@ struct ElectionDriver {
                         announcements.left -= 1
                         announcements.next = .now + announceInterval
                     }
-                case .advert(let advert):
+                case .advert(let advert, let path):
                     director.heard(advert)
-                    actions = election.heartbeatReceived(PeerAdvert(advert), path: .link, now: time)
+                    actions = election.heartbeatReceived(PeerAdvert(advert), path: path, now: time)
                 case .linkLost(let peer):
                     actions = election.peerLinkLost(peer, now: time)
                 case .syncStatus(let inSync):

@@ -34,6 +34,25 @@ public struct DirectorService: Service {
         public var statsInterval: Duration?
         /// The health conditions to watch, each checked every heartbeat interval: true while it holds.
         public var healthChecks: [String: @Sendable () -> Bool]
+        /// The optional second heartbeat path: authenticated UDP datagrams on another interface.
+        public var secondPath: SecondPath?
+
+        /// Where the second path listens, its peers, and the key.
+        public struct SecondPath: Sendable {
+            /// The local address (on another interface than the peer link's).
+            public var listen: SocketAddress
+            /// The peers' heartbeat addresses.
+            public var peers: [UDPHeartbeats.Peer]
+            /// The HMAC codec with the shared key.
+            public var codec: HeartbeatDatagram
+
+            /// Creates the settings.
+            public init(listen: SocketAddress, peers: [UDPHeartbeats.Peer], codec: HeartbeatDatagram) {
+                self.listen = listen
+                self.peers = peers
+                self.codec = codec
+            }
+        }
 
         /// Creates the settings.
         public init(
@@ -46,7 +65,8 @@ public struct DirectorService: Service {
             announceInterval: Duration = .milliseconds(100),
             expiryInterval: Duration = .seconds(2),
             statsInterval: Duration? = nil,
-            healthChecks: [String: @Sendable () -> Bool] = [:]
+            healthChecks: [String: @Sendable () -> Bool] = [:],
+            secondPath: SecondPath? = nil
         ) {
             self.session = session
             self.election = election
@@ -58,6 +78,7 @@ public struct DirectorService: Service {
             self.expiryInterval = expiryInterval
             self.statsInterval = statsInterval
             self.healthChecks = healthChecks
+            self.secondPath = secondPath
         }
     }
 
@@ -116,6 +137,16 @@ public struct DirectorService: Service {
                 group.addTask { try await watchHealth() }
                 if let hooks {
                     group.addTask { await hooks.runQueued() }
+                }
+                if let path = configuration.secondPath {
+                    let heartbeats = UDPHeartbeats(
+                        listen: path.listen,
+                        peers: path.peers,
+                        codec: path.codec,
+                        relay: relay,
+                        logger: logger
+                    )
+                    group.addTask { try await heartbeats.run() }
                 }
                 group.addTask {
                     try await repeatEvery(configuration.expiryInterval) {

@@ -215,6 +215,27 @@ struct RunCommand: AsyncParsableCommand {
             }
         }
         guard let listen = peering.listen else { throw CLIError("\(config): 'failover' needs 'listen'") }
+        var secondPath: DirectorService.Configuration.SecondPath?
+        if let udp = failover.udpHeartbeat {
+            do {
+                let key = try Array(Data(contentsOf: URL(fileURLWithPath: udp.keyFile)))
+                secondPath = DirectorService.Configuration.SecondPath(
+                    listen: try SocketAddress(ipAddress: udp.listen.address.description, port: Int(udp.listen.port)),
+                    peers: try udp.peers.sorted { $0.key < $1.key }.map { name, endpoint in
+                        UDPHeartbeats.Peer(
+                            name: name,
+                            address: try SocketAddress(
+                                ipAddress: endpoint.address.description,
+                                port: Int(endpoint.port)
+                            )
+                        )
+                    },
+                    codec: try HeartbeatDatagram(key: key)
+                )
+            } catch {
+                throw CLIError("\(config): failover.udp_heartbeat: \(error)")
+            }
+        }
         return DirectorService(
             configuration: DirectorService.Configuration(
                 session: sessionConfiguration(peering),
@@ -224,7 +245,8 @@ struct RunCommand: AsyncParsableCommand {
                 announceCount: failover.announceCount,
                 announceInterval: .milliseconds(failover.announceIntervalMilliseconds),
                 statsInterval: peering.statsIntervalSeconds > 0 ? .seconds(peering.statsIntervalSeconds) : nil,
-                healthChecks: checks
+                healthChecks: checks,
+                secondPath: secondPath
             ),
             tls: tls,
             director: director,
