@@ -107,6 +107,7 @@ let package = Package(
                 "SyncWire", "Mirror", "PeerProtocol", "PeerTransport", "HostNetwork", "IPVS", "Config", "Failover",
                 "Control",
                 nioCore, nioPosix, logging, metrics, serviceLifecycle, dequeModule, histogram,
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"), crypto,
             ],
             swiftSettings: swiftSettings
         ),

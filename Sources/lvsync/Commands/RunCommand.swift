@@ -134,7 +134,10 @@ struct RunCommand: AsyncParsableCommand {
         )
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: (control.map { [ControlService(server: $0)] } ?? []) + [service],
+                services: (control.map { [ControlService(server: $0)] } ?? []) + [
+                    ReloadService(reloader: ConfigReloader(path: config, running: peering, ipvs: ipvs, logger: logger)),
+                    service,
+                ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )

@@ -1,0 +1,104 @@
+import Config
+import Foundation
+import IPVS
+import Logging
+import Synchronization
+
+/// What `SIGHUP` does: reads the configuration file again, and if it is valid applies what can change while the
+/// daemon runs — the IPVS virtual services, as a diff (a real server whose weight changed is edited in place, its
+/// connections stay). A file that does not read or validate is refused with its error and the running
+/// configuration is kept; sections that need a restart to change (peers, TLS, sync, failover, timers) are named in
+/// the log and left as they run. A file without `virtual_services` leaves the kernel's services alone.
+public final class ConfigReloader: Sendable {
+    /// What one reload did.
+    public enum Outcome: Hashable, Sendable, CustomStringConvertible {
+        /// Applied: this many IPVS changes; these sections changed but need a restart.
+        case applied(ipvsChanges: Int, needRestart: [String])
+        /// Refused: the file does not read or validate, or the kernel refused a change (then the rest was not tried).
+        case refused(String)
+
+        public var description: String {
+            switch self {
+            case .applied(let changes, let restart):
+                "applied \(changes) IPVS change(s)"
+                    + (restart.isEmpty
+                        ? "" : "; these sections changed and need a restart: \(restart.joined(separator: ", "))")
+            case .refused(let reason): "refused, the running configuration stays: \(reason)"
+            }
+        }
+    }
+
+    let path: String
+    let ipvs: any IPVSControl
+    let running: Mutex<PeeringConfig?>
+    let logger: Logger
+
+    /// A reloader for the file at `path`, whose running peering settings are `running`.
+    public init(path: String, running: PeeringConfig?, ipvs: any IPVSControl, logger: Logger) {
+        self.path = path
+        self.running = Mutex(running)
+        self.ipvs = ipvs
+        self.logger = logger
+    }
+
+    /// Reads the file and applies it.
+    @discardableResult
+    public func reload() -> Outcome {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            return report(.refused("\(path): cannot read: \(error.localizedDescription)"))
+        }
+        return reload(text: text)
+    }
+
+    /// Applies the configuration in `text` (as the file's content).
+    @discardableResult
+    public func reload(text: String) -> Outcome {
+        let config: LVSyncConfig
+        do {
+            config = try LVSyncConfig(yaml: text, file: path)
+        } catch {
+            return report(.refused(error.description))
+        }
+        var changes: [IPVSChange] = []
+        // A file without services leaves the kernel's alone, as at start.
+        if !config.virtualServices.isEmpty {
+            do {
+                changes = IPVSPlanner.plan(current: try IPVSPlanner.current(of: ipvs), desired: config.virtualServices)
+                try IPVSPlanner.apply(changes, to: ipvs)
+            } catch {
+                return report(.refused(error.description))
+            }
+        }
+        let restart = running.withLock { running in
+            defer { running = config.peering }
+            return Self.sectionsNeedingRestart(from: running, to: config.peering)
+        }
+        return report(.applied(ipvsChanges: changes.count, needRestart: restart))
+    }
+
+    static func sectionsNeedingRestart(from old: PeeringConfig?, to new: PeeringConfig?) -> [String] {
+        guard let old, let new else { return old == new ? [] : ["the whole peering configuration"] }
+        var sections: [String] = []
+        if old.node != new.node || old.priority != new.priority { sections.append("node/priority") }
+        if old.listen != new.listen || old.peers != new.peers { sections.append("listen/peers") }
+        if old.tls != new.tls { sections.append("tls") }
+        if old.sync != new.sync { sections.append("sync") }
+        if old.failover != new.failover { sections.append("failover") }
+        if old.heartbeatMilliseconds != new.heartbeatMilliseconds || old.deadMilliseconds != new.deadMilliseconds {
+            sections.append("timers")
+        }
+        return sections
+    }
+
+    private func report(_ outcome: Outcome) -> Outcome {
+        switch outcome {
+        case .applied: logger.notice("configuration reloaded", metadata: ["file": "\(path)", "outcome": "\(outcome)"])
+        case .refused:
+            logger.error("configuration reload refused", metadata: ["file": "\(path)", "outcome": "\(outcome)"])
+        }
+        return outcome
+    }
+}
