@@ -8,6 +8,9 @@
 #   client 10.0.0.10  fd00::10     dirA 10.0.0.2 fd00::2 (+VIPs, +gateway .1/::1)
 #   rs1    10.0.0.21  fd00::21     dirB 10.0.0.3 fd00::3
 #   rs2    10.0.0.22  fd00::22
+# The directors also share a link of their own, peer0 (dirA 10.0.1.2/24, dirB
+# 10.0.1.3/24): lvsync's peer link, so that cutting a director's client side
+# (eth0) does not cut it.
 # dirA is the active director: it holds the VIPs 10.0.0.100 / fd00::100 and the
 # real servers' NAT gateway 10.0.0.1 / fd00::1 (a failover moves all four).
 # Both directors carry the same IPVS services and a dummy lvsync0 (multicast
@@ -78,6 +81,13 @@ addr dirA 10.0.0.2 fd00::2
 addr dirB 10.0.0.3 fd00::3
 addr rs1 10.0.0.21 fd00::21
 addr rs2 10.0.0.22 fd00::22
+
+# the directors' own link (lvsync's peer link; the kernel-only runs' sync multicast)
+ip -n dirA link add peer0 type veth peer name peer0 netns dirB
+ip -n dirA addr add 10.0.1.2/24 dev peer0
+ip -n dirB addr add 10.0.1.3/24 dev peer0
+ip -n dirA link set peer0 up
+ip -n dirB link set peer0 up
 
 # --- real servers ------------------------------------------------------------------
 # DR/tunnel: the VIPs on lo, never ARP'd for. NAT: replies to the client must go

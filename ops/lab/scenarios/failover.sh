@@ -1,0 +1,459 @@
+#!/bin/bash
+# Failover of an elected pair against the real kernel, lvsync beside the kernel's own sync (run INSIDE the guest):
+#   failover.sh OUTDIR        (env LVSYNC: the binary; default REPO/.build/debug/lvsync;
+#                              FAILOVER_MODES: "lvsync kernel" by default)
+#
+# The lab topology (topo.sh: client, dirA, dirB, rs1, rs2; the directors' own link peer0) with the kernel's default
+# sync thresholds (net.ipv4.vs.sync_threshold "3 50": what production runs). Each phase opens its own flows
+# (lib/flows.py): 40 TCP connections to 10.0.0.100:80 (direct routing) and 4 to [fd00::100]:443 (NAT) that echo
+# every 100 ms, 8 idle TCP connections (quiet after their first echoes), 6 SIP calls (persistence engine sip, the
+# Call-ID in pe_data) and UDP queries to a persistent service (/24). Then the fault, then the check: every TCP
+# connection must still echo, every call sent again from a new source port must reach the server that took it, a
+# new UDP flow must follow the /24's template. lib/served.py on the new active times the first packet it forwards to
+# a real server after the fault.
+#
+# lvsync: both directors run `lvsync run` with a failover section (heartbeat 100 ms, dead interval 500 ms, eth0 as a
+# fault condition, the peer link on peer0); lvsync moves the VIPs, the kernel sync daemons and its own role.
+#   failover-pair            dirA becomes active (VIPs held), dirB standby and in sync
+#   failover-a-drill         `lvsync drill` on dirA: dirB takes over; nothing lost; the report's figures
+#   failover-b-kill          SIGKILL of the active's lvsync (dirB): dirA takes over within the dead interval
+#   failover-b-restart       the killed director's lvsync comes back as a standby, gives up the VIPs it left behind
+#   failover-c-link-cut      dirA's link to the client network cut (the bridge side of its eth0 down): its health
+#                            condition fails, it steps down, dirB takes over
+#   failover-e-no-preempt    the link back: dirA (preempt off) stays a standby, the VIPs stay on dirB
+#   failover-e-preempt       dirA restarted with preempt on: it takes a snapshot, and once in sync takes the VIPs back
+#   failover-d-late-standby  dirB's lvsync stopped, the flows made, then dirB's lvsync started; once it is in sync
+#                            dirA's lvsync is killed: dirB serves every connection made before it started
+# kernel: the kernel's own sync daemons alone (master on the active, backup on the other, multicast on peer0) and
+# the same phases, the takeover done by this script at the moment of the fault (an oracle: no detection time, the
+# best a VRRP daemon could do); its figures are the baseline.
+#   baseline-a ... baseline-e  the phase ran and its figures were measured (the survival is reported, not required)
+#   baseline-d-loses         the kernel alone loses connections made before its backup started (so this scenario
+#                            can tell a standby that knows them from one that does not)
+# Last: failover-report, the figures side by side (OUTDIR/report.txt, OUTDIR/failover.json).
+set -euo pipefail
+OUT=$(realpath "${1:?usage: failover.sh OUTDIR}")
+# shellcheck source=ops/lab/lib/guest.sh
+source "$(dirname "$0")/../lib/guest.sh"
+REPO=$(cd "$LAB/../.." && pwd)
+LVSYNC=${LVSYNC:-$REPO/.build/debug/lvsync}
+MODES=${FAILOVER_MODES:-lvsync kernel}
+FLOWS=${FAILOVER_FLOWS:-busy=40,busy6=4,idle=8,calls=6,udp=4,interval_ms=100}
+[ -x "$LVSYNC" ] || { echo "FAIL failover: lvsync not executable: $LVSYNC"; exit 1; }
+mkdir -p "$OUT/log" "$OUT/flows"; LOGDIR=$OUT/log
+SOCK=/tmp/lvsync-failover   # control sockets (the guest's /tmp is writable)
+mkdir -p "$SOCK"
+VIPS4="10.0.0.100 10.0.0.1" VIPS6="fd00::100 fd00::1"
+T0=$SECONDS
+say() { echo "  [$((SECONDS - T0)) s] $*"; }
+: > "$OUT/figures.txt"   # one line per phase: MODE PHASE key=value...
+
+declare -A LV_PID
+start_lvsync() {  # NAME NS: lvsync run --config OUT/NAME.yaml in NS
+  ip netns exec "$2" "$LVSYNC" run --config "$OUT/$1.yaml" >> "$LOGDIR/$1.log" 2>&1 &
+  LV_PID[$1]=$!
+}
+stop_lvsync() {  # NAME [SIGNAL]: stop it (SIGTERM by default; at most 20 s, then SIGKILL); the status is lvsync's
+  local pid=${LV_PID[$1]:-} rc=0
+  [ -n "$pid" ] || return 0
+  kill "-${2:-TERM}" "$pid" 2>/dev/null || true
+  for _ in $(seq 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" || rc=$?
+  unset "LV_PID[$1]"
+  return $rc
+}
+cleanup() {
+  local n p
+  for n in "${!LV_PID[@]}"; do stop_lvsync "$n" > /dev/null 2>&1 || true; done
+  for p in ${BG_PIDS[@]+"${BG_PIDS[@]}"}; do kill "$p" 2>/dev/null || true; done
+  lab_down > /dev/null 2>&1 || true
+}
+trap cleanup EXIT
+
+# status NAME FIELD: a field of `lvsync status --json` (role, vips_held, in_sync; peer.in_sync: the first peer's)
+status() {
+  "$LVSYNC" status --json --socket "$SOCK/$1.sock" 2> /dev/null | "$PY" -c '
+import json, sys
+try:
+    s = json.loads(sys.stdin.read())
+except ValueError:
+    sys.exit(0)
+key = sys.argv[1]
+if key.startswith("peer."):
+    peers = s.get("peers") or [{}]
+    v = peers[0].get(key[5:])
+else:
+    v = s.get(key)
+print(json.dumps(v) if isinstance(v, bool) else v)' "$2" || true
+}
+# wait_for SECS CMD...: until CMD succeeds (every 0.1 s), at most SECS
+wait_for() {
+  local end=$((SECONDS + $1)); shift
+  until "$@"; do [ $SECONDS -lt $end ] || return 1; sleep 0.1; done
+}
+is_active() { [ "$(status "$1" role)" = active ] && [ "$(status "$1" vips_held)" = true ]; }
+is_synced_standby() { [ "$(status "$1" role)" = standby ] && [ "$(status "$1" in_sync)" = true ]; }
+holds_vip() { ip -n "$1" -4 -o addr show dev eth0 | grep -q ' 10\.0\.0\.100/'; }
+lacks_vip() { ! holds_vip "$1"; }
+tail_log() { tail -n 4 "$1" 2>/dev/null | cut -c1-300 | tr '\n' ' '; }
+
+# ---- flows ----
+PH=   # the current phase's directory
+phase_start() {  # TAG: the client's flows for this phase; returns once they are ready
+  PH=$OUT/flows/$1; rm -rf "$PH"; mkdir -p "$PH"
+  ip netns exec client "$PY" "$LAB/lib/flows.py" "$PH" "$1" "$FLOWS" > "$PH/flows.txt" 2>&1 &
+  FLOWS_PID=$!; BG_PIDS+=("$FLOWS_PID")
+  if ! wait_for 180 test -e "$PH/ready"; then
+    echo "flows did not get ready: $(tail -n 3 "$PH/flows.txt")" >&2; return 1
+  fi
+  say "$1: $(head -n 1 "$PH/flows.txt")"
+}
+served_start() {  # NS: time the first packet NS forwards for the VIP after the fault
+  ip netns exec "$1" "$PY" "$LAB/lib/served.py" eth0 10.0.0.100 "$PH/fault" "$PH/served" 90 > /dev/null 2>&1 &
+  BG_PIDS+=($!)
+  wait_for 30 test -e "$PH/served.started"
+}
+fault_now() { date +%s.%N > "$PH/fault"; }
+# phase_check: waits for the new active's first forwarded packet (at most 20 s) and a second more, then the
+# client's checks; leaves the verdict in RESULT_* and the figures in figures.txt
+phase_check() {  # MODE TAG
+  wait_for 20 test -s "$PH/served" || true
+  sleep 1
+  touch "$PH/check"
+  wait "$FLOWS_PID" 2>/dev/null || true
+  SERVED_S=$(cut -d' ' -f2 "$PH/served" 2>/dev/null || true)
+  RESULT=$(tail -n 1 "$PH/flows.txt")
+  if [ ! -s "$PH/result.json" ]; then
+    RESULT_OK=0; RESULT="the client wrote no result: $(tail -n 3 "$PH/flows.txt" | tr '\n' ' ')"
+    echo "$1 $2 error=no-result" >> "$OUT/figures.txt"; return 0
+  fi
+  read -r RESULT_OK TCP_SURV TCP_TOTAL < <("$PY" -c '
+import json, sys
+r = json.load(open(sys.argv[1]))
+ok = r["tcp_survived"] == r["tcp_total"] and r["calls_kept"] == r["calls"] and r["udp_kept"] == r["udp"] \
+    and not r["setup_problems"] and r["tcp_total"] > 0
+print(int(ok), r["tcp_survived"], r["tcp_total"])' "$PH/result.json")
+  "$PY" - "$1" "$2" "$PH/result.json" "${SERVED_S:-}" >> "$OUT/figures.txt" <<'PY'
+import json, sys
+mode, tag, path, served = sys.argv[1:5]
+r = json.load(open(path))
+print(mode, tag, "tcp=%d/%d" % (r["tcp_survived"], r["tcp_total"]), "idle=%d" % r["idle"],
+      "calls=%d/%d" % (r["calls_kept"], r["calls"]), "udp=%d/%d" % (r["udp_kept"], r["udp"]),
+      "served_ms=%s" % ("%.0f" % (float(served) * 1000) if served else "none"),
+      "gap_ms_max=%s" % r["gap_ms_max"], "gap_ms_p50=%s" % r["gap_ms_p50"])
+PY
+}
+served_text() { if [ -n "${SERVED_S:-}" ]; then printf '%.0f ms' "$(awk -v s="$SERVED_S" 'BEGIN { print s * 1000 }')"; else echo "never"; fi; }
+
+# ---- topology ----
+topology() {
+  lab_up
+  for d in dirA dirB; do
+    # the kernel's defaults (the lab's topology lowers them for the codec tests)
+    ip netns exec $d sysctl -qw net.ipv4.vs.sync_threshold="3 50"
+    ip netns exec $d ipvsadm --stop-daemon master 2>/dev/null || true
+    ip netns exec $d ipvsadm --stop-daemon backup 2>/dev/null || true
+  done
+}
+vips() {  # NS add|del: the VIPs and the NAT gateway on eth0
+  local a
+  for a in $VIPS4; do ip -n "$1" addr "$2" "$a/24" dev eth0 2>/dev/null || true; done
+  for a in $VIPS6; do ip -n "$1" addr "$2" "$a/64" dev eth0 nodad 2>/dev/null || true; done
+}
+
+# =====================================================================================================================
+# lvsync
+# =====================================================================================================================
+config() {  # NAME PRIORITY LISTEN PEER PEER_ADDRESS SYNC_ADDRESS PREEMPT
+  cat > "$OUT/$1.yaml" <<EOF
+node: $1
+priority: $2
+listen: "$3"
+peers:
+  - { name: $4, address: "$5" }
+tls: { ca: $OUT/pki/ca.pem, certificate: $OUT/pki/$1.pem, key: $OUT/pki/$1-key.pem }
+sync: { interface: lvsync0, address: $6, syncid: $SYNCID }
+control: { socket: $SOCK/$1.sock }
+failover:
+  preempt: $7
+  preempt_delay_ms: 500
+  boot_wait_ms: 1500
+  vips:
+    - { address: 10.0.0.100/24, interface: eth0 }
+    - { address: 10.0.0.1/24, interface: eth0 }
+    - { address: "fd00::100/64", interface: eth0 }
+    - { address: "fd00::1/64", interface: eth0 }
+  announce: { count: 3, interval_ms: 100 }
+  health:
+    - { interface: eth0, response: fault }
+timers: { heartbeat_ms: 100, dead_ms: 500 }
+stats: { interval_seconds: 5 }
+EOF
+}
+
+run_lvsync() {
+  local problem t
+  topology
+  vips dirA del   # lvsync takes them
+  "$LVSYNC" certs init "$OUT/pki" --node dira --node dirb > "$LOGDIR/certs.log" 2>&1
+  config dira 150 10.0.1.2:7788 dirb 10.0.1.3:7788 169.254.77.1 false
+  config dirb 100 10.0.1.3:7788 dira 10.0.1.2:7788 169.254.77.2 false
+  start_lvsync dira dirA
+  start_lvsync dirb dirB
+  if wait_for 90 is_active dira && wait_for 60 is_synced_standby dirb && holds_vip dirA && lacks_vip dirB; then
+    echo "PASS failover-pair: dirA active with the VIPs, dirB a standby in sync ($((SECONDS - T0)) s after the start)"
+  else
+    echo "FAIL failover-pair: dirA $(status dira role)/$(status dira vips_held), dirB $(status dirb role)/in_sync $(status dirb in_sync): $(tail_log "$LOGDIR/dira.log") | $(tail_log "$LOGDIR/dirb.log")"
+    return 0
+  fi
+
+  # ---- a: the planned drill, dirA -> dirB ----
+  phase_start lvsync-a
+  sleep 3   # the kernel master sends a partly filled buffer once it is 2 s old: the flows reach the stream
+  served_start dirB
+  fault_now
+  rc=0; "$LVSYNC" drill --json --socket "$SOCK/dira.sock" > "$PH/drill.json" 2> "$PH/drill.progress" || rc=$?
+  phase_check lvsync a
+  problem=""
+  [ $rc = 0 ] || problem+="drill exit $rc: $(cat "$PH/drill.json" "$PH/drill.progress" | head -c 400); "
+  wait_for 10 is_active dirb || problem+="dirB is $(status dirb role); "
+  wait_for 10 is_synced_standby dira || problem+="dirA is $(status dira role), in_sync $(status dira in_sync); "
+  [ "$RESULT_OK" = 1 ] || problem+="$RESULT; "
+  drill=$("$PY" -c '
+import json, sys
+r = json.loads(open(sys.argv[1]).read() or "{}")
+print("handover %s ms, connections lost %s, before %s, after %s, %s unacknowledged batches at the switch" % (
+    r.get("handover_ms") and round(r["handover_ms"], 1), r.get("connections_lost"), r.get("connections_before"),
+    r.get("connections_after"), r.get("unacknowledged_batches_at_switch")))' "$PH/drill.json" 2>/dev/null || echo "no report")
+  echo "lvsync a drill_report $(tr -d ' ' < "$PH/drill.json" | head -c 600)" >> "$OUT/figures.txt"
+  if [ -z "$problem" ]; then
+    echo "PASS failover-a-drill: tcp $TCP_SURV/$TCP_TOTAL survived, first packet served by dirB $(served_text) after the drill began; report: $drill"
+  else
+    echo "FAIL failover-a-drill: $problem"
+  fi
+
+  # ---- b: SIGKILL of the active's lvsync (dirB), dirA takes over ----
+  phase_start lvsync-b
+  sleep 4
+  served_start dirA
+  fault_now
+  stop_lvsync dirb KILL || true
+  phase_check lvsync b
+  problem=""
+  wait_for 10 is_active dira || problem+="dirA is $(status dira role); "
+  [ "$RESULT_OK" = 1 ] || problem+="$RESULT; "
+  if [ -z "$problem" ]; then
+    echo "PASS failover-b-kill: tcp $TCP_SURV/$TCP_TOTAL survived; first packet served by dirA $(served_text) after the SIGKILL (dead interval 500 ms)"
+  else
+    echo "FAIL failover-b-kill: $problem"
+  fi
+  start_lvsync dirb dirB
+  if wait_for 60 is_synced_standby dirb && wait_for 10 lacks_vip dirB && is_active dira; then
+    echo "PASS failover-b-restart: the killed director's lvsync came back a standby in sync and gave up the VIPs it had left behind"
+  else
+    echo "FAIL failover-b-restart: dirB $(status dirb role), in_sync $(status dirb in_sync), VIP on dirB: $(holds_vip dirB && echo yes || echo no)"
+  fi
+
+  # ---- c: dirA's client link cut ----
+  phase_start lvsync-c
+  sleep 4
+  served_start dirB
+  fault_now
+  ip link set v-dirA down
+  phase_check lvsync c
+  problem=""
+  wait_for 10 is_active dirb || problem+="dirB is $(status dirb role); "
+  st=$(status dira role)
+  [ "$st" = fault ] || problem+="dirA is $st, not fault; "
+  [ "$RESULT_OK" = 1 ] || problem+="$RESULT; "
+  if [ -z "$problem" ]; then
+    echo "PASS failover-c-link-cut: dirA in fault, tcp $TCP_SURV/$TCP_TOTAL survived; first packet served by dirB $(served_text) after the cut"
+  else
+    echo "FAIL failover-c-link-cut: $problem"
+  fi
+  ip link set v-dirA up
+  # e, without preemption: dirA recovers as a standby and the VIPs stay where they are
+  if wait_for 30 is_synced_standby dira; then
+    sleep 3
+    if is_active dirb && is_synced_standby dira && lacks_vip dirA; then
+      echo "PASS failover-e-no-preempt: dirA (priority 150, preempt off) recovered as a standby and left the VIPs on dirB (priority 100) for 3 s"
+    else
+      echo "FAIL failover-e-no-preempt: dirA $(status dira role), dirB $(status dirb role), VIP on dirA: $(holds_vip dirA && echo yes || echo no)"
+    fi
+  else
+    echo "FAIL failover-e-no-preempt: dirA did not recover as a standby in sync: $(status dira role): $(tail_log "$LOGDIR/dira.log")"
+  fi
+
+  # ---- e: dirA back with preemption on: it takes the VIPs once in sync ----
+  phase_start lvsync-e
+  stop_lvsync dira || true
+  config dira 150 10.0.1.2:7788 dirb 10.0.1.3:7788 169.254.77.1 true
+  served_start dirA
+  fault_now   # the "fault" here is dirA's return: its lvsync starts now
+  start_lvsync dira dirA
+  wait_for 60 is_active dira || true
+  phase_check lvsync e
+  problem=""
+  is_active dira || problem+="dirA is $(status dira role); "
+  wait_for 10 is_synced_standby dirb || problem+="dirB is $(status dirb role), in_sync $(status dirb in_sync); "
+  grep -q 'snapshot received' "$LOGDIR/dira.log" || problem+="dirA took no snapshot before it preempted; "
+  [ "$RESULT_OK" = 1 ] || problem+="$RESULT; "
+  if [ -z "$problem" ]; then
+    echo "PASS failover-e-preempt: dirA restarted with preempt on, in sync, took the VIPs back: tcp $TCP_SURV/$TCP_TOTAL survived; first packet served by dirA $(served_text) after its lvsync started"
+  else
+    echo "FAIL failover-e-preempt: $problem"
+  fi
+
+  # ---- d: the standby's lvsync started after the connections were made, then the active killed ----
+  stop_lvsync dirb || true
+  phase_start lvsync-d
+  sleep 4
+  t=$SECONDS
+  start_lvsync dirb dirB
+  wait_for 60 is_synced_standby dirb || true
+  D_WAIT=$((SECONDS - t))
+  served_start dirB
+  fault_now
+  stop_lvsync dira KILL || true
+  phase_check lvsync d
+  problem=""
+  wait_for 10 is_active dirb || problem+="dirB is $(status dirb role); "
+  [ "$RESULT_OK" = 1 ] || problem+="$RESULT; "
+  if [ -z "$problem" ]; then
+    echo "PASS failover-d-late-standby: dirB's lvsync started after the flows, in sync ${D_WAIT} s later; dirA killed: tcp $TCP_SURV/$TCP_TOTAL survived, first packet served by dirB $(served_text) after the SIGKILL"
+  else
+    echo "FAIL failover-d-late-standby: $problem"
+  fi
+  say "lvsync: $(grep -c 'sync stats' "$LOGDIR/dirb.log" || true) sync stats lines on dirB; last: $(grep 'sync stats' "$LOGDIR/dirb.log" | tail -n 1 | cut -c1-400)"
+  stop_lvsync dirb || true
+  lab_down
+}
+
+# =====================================================================================================================
+# kernel only: the kernel's sync daemons, takeovers by this script at the moment of the fault
+# =====================================================================================================================
+k_daemon() {  # NS master|backup|none: the one sync daemon NS runs (on peer0)
+  ip netns exec "$1" ipvsadm --stop-daemon master 2>/dev/null || true
+  ip netns exec "$1" ipvsadm --stop-daemon backup 2>/dev/null || true
+  [ "$2" = none ] || ip netns exec "$1" ipvsadm --start-daemon "$2" --mcast-interface peer0 --syncid "$SYNCID"
+}
+k_take() {  # NS: becomes active, as a VRRP daemon would: VIPs, announcements, then the master daemon
+  vips "$1" add
+  ip netns exec "$1" "$PY" "$LAB/lib/announce.py" eth0 $VIPS4 $VIPS6 > /dev/null 2>&1 &
+  k_daemon "$1" master
+}
+k_release() {  # NS: becomes the backup
+  vips "$1" del
+  k_daemon "$1" backup
+}
+
+run_kernel() {
+  topology   # dirA holds the VIPs
+  k_daemon dirA master
+  k_daemon dirB backup
+  say "kernel: dirA master, dirB backup on peer0"
+
+  # a: planned: dirA gives up, dirB takes over
+  phase_start kernel-a
+  sleep 4
+  served_start dirB
+  fault_now
+  k_release dirA
+  k_take dirB
+  phase_check kernel a
+  echo "PASS baseline-a: measured: $RESULT"
+
+  # b: the active's failover daemon dies: its VIPs stay; dirA takes over at once
+  phase_start kernel-b
+  sleep 4
+  served_start dirA
+  fault_now
+  k_take dirA
+  phase_check kernel b
+  k_release dirB
+  echo "PASS baseline-b: measured: $RESULT"
+
+  # c: dirA's client link cut: dirB takes over at once
+  phase_start kernel-c
+  sleep 4
+  served_start dirB
+  fault_now
+  ip link set v-dirA down
+  k_take dirB
+  vips dirA del
+  k_daemon dirA backup
+  phase_check kernel c
+  ip link set v-dirA up
+  echo "PASS baseline-c: measured: $RESULT"
+
+  # e: dirA takes the VIPs back (planned, as a preempting VRRP master would)
+  phase_start kernel-e
+  sleep 4
+  served_start dirA
+  fault_now
+  k_release dirB
+  k_take dirA
+  phase_check kernel e
+  echo "PASS baseline-e: measured: $RESULT"
+
+  # d: dirB's backup daemon started after the flows; dirA dies as long after that as lvsync's standby needed
+  k_daemon dirB none
+  phase_start kernel-d
+  sleep 4
+  k_daemon dirB backup
+  sleep "${D_WAIT:-3}"
+  served_start dirB
+  fault_now
+  k_take dirB
+  phase_check kernel d
+  echo "PASS baseline-d: measured: $RESULT"
+  if [ -n "${TCP_SURV:-}" ] && [ "$TCP_SURV" -lt "$TCP_TOTAL" ]; then
+    echo "PASS baseline-d-loses: the kernel alone lost $((TCP_TOTAL - TCP_SURV))/$TCP_TOTAL connections made before its backup started"
+  else
+    echo "FAIL baseline-d-loses: the kernel alone kept ${TCP_SURV:-?}/${TCP_TOTAL:-?}: this scenario cannot tell a standby that knows the connections from one that does not"
+  fi
+  lab_down
+}
+
+for mode in $MODES; do
+  say "mode $mode"
+  "run_$mode"
+done
+
+# ---- the figures side by side ----
+"$PY" - "$OUT/figures.txt" "$OUT/failover.json" > "$OUT/report.txt" <<'PY'
+import json, re, sys
+rows, drill = {}, None
+for line in open(sys.argv[1]):
+    parts = line.split()
+    if len(parts) >= 3 and parts[2] == "drill_report":
+        try:
+            drill = json.loads(line.split(" ", 3)[3])
+        except ValueError:
+            pass
+        continue
+    if len(parts) < 3:
+        continue
+    rows[(parts[0], parts[1])] = dict(p.split("=", 1) for p in parts[2:] if "=" in p)
+names = {"a": "a planned drill", "b": "b active's daemon killed", "c": "c client link cut",
+         "d": "d standby started late", "e": "e comeback with preemption"}
+print("%-28s | %-34s | %-34s" % ("scenario", "lvsync: tcp, calls, served, silence", "kernel only: tcp, calls, served"))
+for k in "abcde":
+    cells = []
+    for mode in ("lvsync", "kernel"):
+        r = rows.get((mode, k))
+        cells.append("-" if r is None else "%s %s %s ms %s ms" % (r.get("tcp"), r.get("calls"), r.get("served_ms"),
+                                                                  r.get("gap_ms_max")))
+    print("%-28s | %-34s | %-34s" % (names[k], cells[0], cells[1]))
+if drill:
+    print("drill report: handover %s ms, connections lost %s" % (drill.get("handover_ms"), drill.get("connections_lost")))
+json.dump({"phases": {"%s-%s" % k: v for k, v in rows.items()}, "drill": drill}, open(sys.argv[2], "w"),
+          sort_keys=True, indent=1)
+PY
+sed 's/^/  /' "$OUT/report.txt"
+if grep -q '^lvsync' "$OUT/figures.txt"; then
+  echo "PASS failover-report: the figures side by side in $OUT/report.txt"
+else
+  echo "FAIL failover-report: no figures"
+fi
