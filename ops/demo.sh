@@ -5,20 +5,18 @@
 #
 # Installs what it needs (ops/install-deps.sh, ops/lab/setup.sh: Debian packages,
 # virtme-ng, a Debian 6.1 kernel with IPVS), builds lvsync (release, incremental),
-# then boots ONE QEMU guest that runs
-# ops/lab/demo/pair.sh and narrates:
-#   1. dirA (active, the VIPs) and dirB (standby) come up, kernel sync MASTER on
-#      dirA's dummy lvsync0, BACKUP on dirB's own dummy (nothing crosses between them)
-#   2. `lvsync capture` on dirA's lvsync0
-#   3. client traffic: TCP v4 DR, TCP v6 NAT, fwmark and SCTP connections held
-#      open, UDP, SIP and IPv6-tunnel flows
-#   4. `lvsync decode` of the capture: the table and the entries per service
-#   5. `lvsync replay` into dirB's kernel backup sync thread: dirB's table
-#   6. failover: dirA goes down, dirB takes the VIPs and the NAT gateway
-#      addresses; every held connection is tested again, and a control set
-#      opened after the capture (never replayed) must die
-#   7. a summary
-# Exit status 0 only if every replayed connection survived (and no control one).
+# then boots ONE QEMU guest that runs ops/lab/demo/elected.sh and narrates:
+#   1. the lab: client, dirA, dirB, rs1, rs2 (network namespaces), the directors' own link peer0
+#   2. `lvsync run` in dirA and dirB with examples/director-a.yaml and director-b.yaml: IPVS converged from the
+#      config, dirA elected (the VIPs), dirB an in-sync standby; `lvsync ipvs list`, `lvsync status` of both
+#   3. client flows: 44 long-lived TCP connections echoing every 100 ms (DR, and IPv6 NAT), 8 idle ones, SIP
+#      calls, persistent UDP; `lvsync conns`, `lvsync stats --follow`
+#   4. a planned drill, `lvsync drill`, and its report
+#   5. an unplanned failover: the active's lvsync killed (SIGKILL), the standby takes over; the killed one comes
+#      back as a standby
+#   6. the streamed sync statistics (JSON log lines)
+#   7. a summary: connections survived, calls kept, time to the first packet served by the new active
+# Exit status 0 only if every connection survived both failovers.
 # env LVSYNC: another lvsync binary (default .build/release/lvsync).
 # The transcript, the captured messages and every log stay in the results
 # directory printed at the end (a new /tmp/lvsync-demo.XXXXXX).
@@ -40,11 +38,11 @@ fi
 case $LVSYNC in /*) ;; *) LVSYNC=$PWD/$LVSYNC ;; esac
 
 RES=$(mktemp -d /tmp/lvsync-demo.XXXXXX)
-echo "== booting the lab guest (QEMU without KVM, Debian's 6.1 kernel with IPVS): about 1-2 minutes"
+echo "== booting the lab guest (QEMU without KVM, Debian's 6.1 kernel with IPVS): about 3 minutes"
 t0=$(date +%s)
 set +e
 ops/lab/vm-run.sh --rwdir "$RES" --timeout "${DEMO_TIMEOUT:-900}" --log "$RES/console.log" -- \
-  bash ops/lab/demo/pair.sh "$RES" "$LVSYNC" | tee "$RES/demo.txt"
+  bash ops/lab/demo/elected.sh "$RES" "$LVSYNC" | tee "$RES/demo.txt"
 rc=${PIPESTATUS[0]}
 set -e
 echo

@@ -79,6 +79,14 @@ struct StatsTests {
         #expect(fields["peer.closed.gap"] == "1")
     }
 
+    @Test("after a change of role the new side's count starts at zero: the rate is never negative")
+    func rateAfterRoleChange() {
+        var figures = SyncSink.Figures()
+        figures.entries = 40
+        let line = SyncStatsLine(side: .standby(figures), counters: [:], previousEntries: 1_000, elapsedSeconds: 2)
+        #expect(line.metadata.mapValues { "\($0)" }["sync.entries_per_s"] == "20")
+    }
+
     @Test("the running standby logs a stats line at its interval, with what it injected")
     func standbyLogsStats() async throws {
         let pair = try MirroringPair()

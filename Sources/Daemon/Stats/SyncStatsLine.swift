@@ -39,7 +39,9 @@ public struct SyncStatsLine: Sendable {
     /// The line's fields.
     public var metadata: Logger.Metadata {
         var fields: Logger.Metadata = [:]
-        let rate = elapsedSeconds > 0 ? Double(entries - previousEntries) / elapsedSeconds : 0
+        // A change of role starts a new side whose count begins at zero: its entries so far are the interval's.
+        let taken = entries >= previousEntries ? entries - previousEntries : entries
+        let rate = elapsedSeconds > 0 ? Double(taken) / elapsedSeconds : 0
         fields["sync.entries"] = .stringConvertible(entries)
         fields["sync.entries_per_s"] = .stringConvertible(Int(rate.rounded()))
         let links =

@@ -45,106 +45,16 @@ SOCK=/tmp/lvsync-failover   # control sockets (the guest's /tmp is writable)
 mkdir -p "$SOCK"
 VIPS4="10.0.0.100 10.0.0.1" VIPS6="fd00::100 fd00::1"
 T0=$SECONDS
-say() { echo "  [$((SECONDS - T0)) s] $*"; }
 : > "$OUT/figures.txt"   # one line per phase: MODE PHASE key=value...
-
-declare -A LV_PID
-start_lvsync() {  # NAME NS: lvsync run --config OUT/NAME.yaml in NS
-  ip netns exec "$2" "$LVSYNC" run --config "$OUT/$1.yaml" >> "$LOGDIR/$1.log" 2>&1 &
-  LV_PID[$1]=$!
-}
-stop_lvsync() {  # NAME [SIGNAL]: stop it (SIGTERM by default; at most 20 s, then SIGKILL); the status is lvsync's
-  local pid=${LV_PID[$1]:-} rc=0
-  [ -n "$pid" ] || return 0
-  kill "-${2:-TERM}" "$pid" 2>/dev/null || true
-  for _ in $(seq 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" || rc=$?
-  unset "LV_PID[$1]"
-  return $rc
-}
+# shellcheck source=ops/lab/lib/pair.sh
+source "$LAB/lib/pair.sh"
 cleanup() {
-  local n p
-  for n in "${!LV_PID[@]}"; do stop_lvsync "$n" > /dev/null 2>&1 || true; done
+  local p
+  stop_all_lvsync
   for p in ${BG_PIDS[@]+"${BG_PIDS[@]}"}; do kill "$p" 2>/dev/null || true; done
   lab_down > /dev/null 2>&1 || true
 }
 trap cleanup EXIT
-
-# status NAME FIELD: a field of `lvsync status --json` (role, vips_held, in_sync; peer.in_sync: the first peer's)
-status() {
-  "$LVSYNC" status --json --socket "$SOCK/$1.sock" 2> /dev/null | "$PY" -c '
-import json, sys
-try:
-    s = json.loads(sys.stdin.read())
-except ValueError:
-    sys.exit(0)
-key = sys.argv[1]
-if key.startswith("peer."):
-    peers = s.get("peers") or [{}]
-    v = peers[0].get(key[5:])
-else:
-    v = s.get(key)
-print(json.dumps(v) if isinstance(v, bool) else v)' "$2" || true
-}
-# wait_for SECS CMD...: until CMD succeeds (every 0.1 s), at most SECS
-wait_for() {
-  local end=$((SECONDS + $1)); shift
-  until "$@"; do [ $SECONDS -lt $end ] || return 1; sleep 0.1; done
-}
-is_active() { [ "$(status "$1" role)" = active ] && [ "$(status "$1" vips_held)" = true ]; }
-is_synced_standby() { [ "$(status "$1" role)" = standby ] && [ "$(status "$1" in_sync)" = true ]; }
-holds_vip() { ip -n "$1" -4 -o addr show dev eth0 | grep -q ' 10\.0\.0\.100/'; }
-lacks_vip() { ! holds_vip "$1"; }
-tail_log() { tail -n 4 "$1" 2>/dev/null | cut -c1-300 | tr '\n' ' '; }
-
-# ---- flows ----
-PH=   # the current phase's directory
-phase_start() {  # TAG: the client's flows for this phase; returns once they are ready
-  PH=$OUT/flows/$1; rm -rf "$PH"; mkdir -p "$PH"
-  ip netns exec client "$PY" "$LAB/lib/flows.py" "$PH" "$1" "$FLOWS" > "$PH/flows.txt" 2>&1 &
-  FLOWS_PID=$!; BG_PIDS+=("$FLOWS_PID")
-  if ! wait_for 180 test -e "$PH/ready"; then
-    echo "flows did not get ready: $(tail -n 3 "$PH/flows.txt")" >&2; return 1
-  fi
-  say "$1: $(head -n 1 "$PH/flows.txt")"
-}
-served_start() {  # NS: time the first packet NS forwards for the VIP after the fault
-  ip netns exec "$1" "$PY" "$LAB/lib/served.py" eth0 10.0.0.100 "$PH/fault" "$PH/served" 90 > /dev/null 2>&1 &
-  BG_PIDS+=($!)
-  wait_for 30 test -e "$PH/served.started"
-}
-fault_now() { date +%s.%N > "$PH/fault"; }
-# phase_check: waits for the new active's first forwarded packet (at most 20 s) and a second more, then the
-# client's checks; leaves the verdict in RESULT_* and the figures in figures.txt
-phase_check() {  # MODE TAG
-  wait_for 20 test -s "$PH/served" || true
-  sleep 1
-  touch "$PH/check"
-  wait "$FLOWS_PID" 2>/dev/null || true
-  SERVED_S=$(cut -d' ' -f2 "$PH/served" 2>/dev/null || true)
-  RESULT=$(tail -n 1 "$PH/flows.txt")
-  if [ ! -s "$PH/result.json" ]; then
-    RESULT_OK=0; RESULT="the client wrote no result: $(tail -n 3 "$PH/flows.txt" | tr '\n' ' ')"
-    echo "$1 $2 error=no-result" >> "$OUT/figures.txt"; return 0
-  fi
-  read -r RESULT_OK TCP_SURV TCP_TOTAL < <("$PY" -c '
-import json, sys
-r = json.load(open(sys.argv[1]))
-ok = r["tcp_survived"] == r["tcp_total"] and r["calls_kept"] == r["calls"] and r["udp_kept"] == r["udp"] \
-    and not r["setup_problems"] and r["tcp_total"] > 0
-print(int(ok), r["tcp_survived"], r["tcp_total"])' "$PH/result.json")
-  "$PY" - "$1" "$2" "$PH/result.json" "${SERVED_S:-}" >> "$OUT/figures.txt" <<'PY'
-import json, sys
-mode, tag, path, served = sys.argv[1:5]
-r = json.load(open(path))
-print(mode, tag, "tcp=%d/%d" % (r["tcp_survived"], r["tcp_total"]), "idle=%d" % r["idle"],
-      "calls=%d/%d" % (r["calls_kept"], r["calls"]), "udp=%d/%d" % (r["udp_kept"], r["udp"]),
-      "served_ms=%s" % ("%.0f" % (float(served) * 1000) if served else "none"),
-      "gap_ms_max=%s" % r["gap_ms_max"], "gap_ms_p50=%s" % r["gap_ms_p50"])
-PY
-}
-served_text() { if [ -n "${SERVED_S:-}" ]; then printf '%.0f ms' "$(awk -v s="$SERVED_S" 'BEGIN { print s * 1000 }')"; else echo "never"; fi; }
 
 # ---- topology ----
 topology() {
@@ -205,6 +115,8 @@ run_lvsync() {
     echo "PASS failover-pair: dirA active with the VIPs, dirB a standby in sync ($((SECONDS - T0)) s after the start)"
   else
     echo "FAIL failover-pair: dirA $(status dira role)/$(status dira vips_held), dirB $(status dirb role)/in_sync $(status dirb in_sync): $(tail_log "$LOGDIR/dira.log") | $(tail_log "$LOGDIR/dirb.log")"
+    stop_all_lvsync
+    lab_down
     return 0
   fi
 
@@ -226,7 +138,7 @@ r = json.loads(open(sys.argv[1]).read() or "{}")
 print("handover %s ms, connections lost %s, before %s, after %s, %s unacknowledged batches at the switch" % (
     r.get("handover_ms") and round(r["handover_ms"], 1), r.get("connections_lost"), r.get("connections_before"),
     r.get("connections_after"), r.get("unacknowledged_batches_at_switch")))' "$PH/drill.json" 2>/dev/null || echo "no report")
-  echo "lvsync a drill_report $(tr -d ' ' < "$PH/drill.json" | head -c 600)" >> "$OUT/figures.txt"
+  echo "lvsync a drill_report $(tr -d '\n' < "$PH/drill.json" | head -c 1500)" >> "$OUT/figures.txt"
   if [ -z "$problem" ]; then
     echo "PASS failover-a-drill: tcp $TCP_SURV/$TCP_TOTAL survived, first packet served by dirB $(served_text) after the drill began; report: $drill"
   else

@@ -1,0 +1,109 @@
+# shellcheck shell=bash
+# Helpers for an elected lvsync pair in the lab and the flows that cross its failovers; source it after guest.sh,
+# inside the guest. Set before use: OUT (results), LOGDIR (logs), SOCK (a writable folder for the control sockets),
+# FLOWS (lib/flows.py's options), T0 (for say).
+declare -A LV_PID   # name -> pid of a running `lvsync run`
+say() { echo "  [$((SECONDS - T0)) s] $*"; }
+
+# start_lvsync NAME NS [ARGS...]: `lvsync run --config OUT/NAME.yaml ARGS` in NS, its log appended to LOGDIR/NAME.log
+# (ip netns exec execs: the pid is lvsync's own)
+start_lvsync() {
+  local name=$1 ns=$2; shift 2
+  ip netns exec "$ns" "$LVSYNC" run --config "$OUT/$name.yaml" "$@" >> "$LOGDIR/$name.log" 2>&1 &
+  LV_PID[$name]=$!
+}
+# stop_lvsync NAME [SIGNAL]: SIGTERM by default; at most 20 s, then SIGKILL; the status is lvsync's
+stop_lvsync() {
+  local pid=${LV_PID[$1]:-} rc=0
+  [ -n "$pid" ] || return 0
+  kill "-${2:-TERM}" "$pid" 2>/dev/null || true
+  for _ in $(seq 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" || rc=$?
+  unset "LV_PID[$1]"
+  return $rc
+}
+stop_all_lvsync() { local n; for n in "${!LV_PID[@]}"; do stop_lvsync "$n" > /dev/null 2>&1 || true; done; }
+
+# status NAME FIELD: a field of `lvsync status --json` (role, vips_held, in_sync; peer.FIELD: the first peer's)
+status() {
+  "$LVSYNC" status --json --socket "$SOCK/$1.sock" 2> /dev/null | "$PY" -c '
+import json, sys
+try:
+    s = json.loads(sys.stdin.read())
+except ValueError:
+    sys.exit(0)
+key = sys.argv[1]
+if key.startswith("peer."):
+    v = (s.get("peers") or [{}])[0].get(key[5:])
+else:
+    v = s.get(key)
+print(json.dumps(v) if isinstance(v, bool) else v)' "$2" || true
+}
+# wait_for SECS CMD...: until CMD succeeds (every 0.1 s), at most SECS
+wait_for() {
+  local end=$((SECONDS + $1)); shift
+  until "$@"; do [ $SECONDS -lt $end ] || return 1; sleep 0.1; done
+}
+is_active() { [ "$(status "$1" role)" = active ] && [ "$(status "$1" vips_held)" = true ]; }
+is_synced_standby() { [ "$(status "$1" role)" = standby ] && [ "$(status "$1" in_sync)" = true ]; }
+# (grep -c, not -q: an early exit of grep would fail the pipe under pipefail)
+holds_vip() { [ "$(ip -n "$1" -4 -o addr show dev eth0 | grep -c ' 10\.0\.0\.100/')" -gt 0 ]; }
+lacks_vip() { ! holds_vip "$1"; }
+tail_log() { tail -n 4 "$1" 2>/dev/null | cut -c1-300 | tr '\n' ' '; }
+
+# ---- one phase's flows: start, fault, check ----
+PH=   # the current phase's directory
+FLOWS_PID=
+# phase_start TAG: the client's flows (lib/flows.py) in OUT/flows/TAG; returns once they are ready
+phase_start() {
+  PH=$OUT/flows/$1; rm -rf "$PH"; mkdir -p "$PH"
+  ip netns exec client "$PY" "$LAB/lib/flows.py" "$PH" "$1" "$FLOWS" > "$PH/flows.txt" 2>&1 &
+  FLOWS_PID=$!; BG_PIDS+=("$FLOWS_PID")
+  if ! wait_for 180 test -e "$PH/ready"; then
+    echo "flows did not get ready: $(tail -n 3 "$PH/flows.txt")" >&2; return 1
+  fi
+  say "$1: $(head -n 1 "$PH/flows.txt")"
+}
+# served_start NS: time the first packet NS forwards for the VIP after the fault (lib/served.py)
+served_start() {
+  ip netns exec "$1" "$PY" "$LAB/lib/served.py" eth0 10.0.0.100 "$PH/fault" "$PH/served" 90 > /dev/null 2>&1 &
+  BG_PIDS+=($!)
+  wait_for 30 test -e "$PH/served.started"
+}
+fault_now() { date +%s.%N > "$PH/fault"; }
+# phase_check MODE TAG: waits for the new active's first forwarded packet (at most 20 s) and a second more, then
+# runs the client's checks. Sets RESULT (the client's summary line), RESULT_OK (1: every TCP connection survived,
+# every call and UDP flow kept its server), TCP_SURV, TCP_TOTAL, SERVED_S; appends the figures to OUT/figures.txt.
+phase_check() {
+  wait_for 20 test -s "$PH/served" || true
+  sleep 1
+  touch "$PH/check"
+  wait "$FLOWS_PID" 2>/dev/null || true
+  SERVED_S=$(cut -d' ' -f2 "$PH/served" 2>/dev/null || true)
+  RESULT=$(tail -n 1 "$PH/flows.txt")
+  RESULT_OK=0 TCP_SURV='' TCP_TOTAL=''
+  if [ ! -s "$PH/result.json" ]; then
+    RESULT="the client wrote no result: $(tail -n 3 "$PH/flows.txt" | tr '\n' ' ')"
+    echo "$1 $2 error=no-result" >> "$OUT/figures.txt"
+    return 0
+  fi
+  read -r RESULT_OK TCP_SURV TCP_TOTAL < <("$PY" - "$1" "$2" "$PH/result.json" "${SERVED_S:-}" "$OUT/figures.txt" <<'PY'
+import json, sys
+mode, tag, path, served, figures = sys.argv[1:6]
+r = json.load(open(path))
+ok = (r["tcp_survived"] == r["tcp_total"] > 0 and r["calls_kept"] == r["calls"] and r["udp_kept"] == r["udp"]
+      and not r["setup_problems"])
+with open(figures, "a") as f:
+    print(mode, tag, "tcp=%d/%d" % (r["tcp_survived"], r["tcp_total"]), "idle=%d" % r["idle"],
+          "calls=%d/%d" % (r["calls_kept"], r["calls"]), "udp=%d/%d" % (r["udp_kept"], r["udp"]),
+          "served_ms=%s" % ("%.0f" % (float(served) * 1000) if served else "none"),
+          "gap_ms_max=%s" % r["gap_ms_max"], "gap_ms_p50=%s" % r["gap_ms_p50"], file=f)
+print(int(ok), r["tcp_survived"], r["tcp_total"])
+PY
+  ) || true
+}
+# served_text: "123 ms" (the first forwarded packet after the fault) or "never"
+served_text() {
+  if [ -n "${SERVED_S:-}" ]; then awk -v s="$SERVED_S" 'BEGIN { printf "%.0f ms", s * 1000 }'; else echo "never"; fi
+}
