@@ -24,6 +24,8 @@ let crypto: Target.Dependency = .product(name: "Crypto", package: "swift-crypto"
 let dequeModule: Target.Dependency = .product(name: "DequeModule", package: "swift-collections")
 let asn1: Target.Dependency = .product(name: "SwiftASN1", package: "swift-asn1")
 let histogram: Target.Dependency = .product(name: "Histogram", package: "hdrhistogram-swift")
+let prometheus: Target.Dependency = .product(name: "Prometheus", package: "swift-prometheus")
+let nioHTTP1: Target.Dependency = .product(name: "NIOHTTP1", package: "swift-nio")
 
 let package = Package(
     name: "lvsync",
@@ -48,6 +50,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // MARK: - Pure core
@@ -106,7 +109,7 @@ let package = Package(
             dependencies: [
                 "SyncWire", "Mirror", "PeerProtocol", "PeerTransport", "HostNetwork", "IPVS", "Config", "Failover",
                 "Control",
-                nioCore, nioPosix, logging, metrics, serviceLifecycle, dequeModule, histogram,
+                nioCore, nioPosix, nioHTTP1, logging, metrics, prometheus, serviceLifecycle, dequeModule, histogram,
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"), crypto,
             ],
             swiftSettings: swiftSettings
@@ -123,7 +126,7 @@ let package = Package(
             dependencies: [
                 "SyncWire", "Mirror", "HostNetwork", "IPVS", "Config", "PeerProtocol", "PeerTransport", "Daemon",
                 "Failover",
-                "LVSyncBench", "Control", argumentParser, logging, serviceLifecycle, nioCore,
+                "LVSyncBench", "Control", argumentParser, logging, metrics, prometheus, serviceLifecycle, nioCore,
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
@@ -153,7 +156,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DaemonTests",
-            dependencies: ["Daemon", "PeerTransport", "PeerProtocol", "Mirror", "SyncWire", "IPVS", "Config", logging],
+            dependencies: ["Daemon", "PeerTransport", "PeerProtocol", "Mirror", "SyncWire", "IPVS", "Config", "Control", logging, prometheus],
             swiftSettings: swiftSettings
         ),
     ]

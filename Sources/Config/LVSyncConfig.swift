@@ -3,8 +3,7 @@ import Yams
 
 /// A director's configuration file (YAML), validated as it is read: every error names the key and the line.
 ///
-/// The sections DESIGN.md lists are known; `metrics`, whose feature is not built yet, is accepted as it is and
-/// validated when it lands. The VIPs are part of the `failover` section (``FailoverConfig``).
+/// The sections DESIGN.md lists are known. The VIPs are part of the `failover` section (``FailoverConfig``).
 public struct LVSyncConfig: Sendable {
     /// The top-level keys a configuration may have.
     public static let sections: Set<String> = [

@@ -29,6 +29,8 @@ import SyncWire
 ///   interval_seconds: 10           # log a line of sync statistics this often (0: never)
 /// control:
 ///   socket: /run/lvsync/lvsync.sock  # the control socket (`lvsync status`, `stats`, `conns`); the default shown
+/// metrics:
+///   listen: 127.0.0.1:9788         # a Prometheus endpoint, GET /metrics (absent: none)
 /// ```
 public struct PeeringConfig: Hashable, Sendable {
     /// This director's name.
@@ -53,6 +55,8 @@ public struct PeeringConfig: Hashable, Sendable {
     public var failover: FailoverConfig?
     /// The control socket's path (`control.socket`, an absolute path); nil: the default, `/run/lvsync/lvsync.sock`.
     public var controlSocket: String? = nil
+    /// Where the Prometheus endpoint listens (`metrics.listen`); nil: no endpoint.
+    public var metricsListen: Endpoint? = nil
 
     /// A peer director.
     public struct Peer: Hashable, Sendable {
@@ -203,6 +207,10 @@ public struct PeeringConfig: Hashable, Sendable {
             try top["control"].map { value throws(ConfigError) in
                 try value.mapping(allowed: ["socket"])["socket"].map(socketPath)
             } ?? nil
+        let metricsListen =
+            try top["metrics"].map { value throws(ConfigError) in
+                try endpoint(value.mapping(allowed: ["listen"]).required("listen", in: value))
+            } ?? nil
         let failover = try failoverValue.map { value throws(ConfigError) in
             try FailoverConfig.parse(value, deadMilliseconds: dead)
         }
@@ -221,7 +229,8 @@ public struct PeeringConfig: Hashable, Sendable {
             deadMilliseconds: dead,
             statsIntervalSeconds: statsInterval ?? 10,
             failover: failover,
-            controlSocket: controlSocket
+            controlSocket: controlSocket,
+            metricsListen: metricsListen
         )
     }
 

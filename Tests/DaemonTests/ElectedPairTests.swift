@@ -109,7 +109,7 @@ final class TestDirector: Sendable {
 /// Two free TCP ports on loopback (bound, read, released).
 func freePorts(_ count: Int) throws -> [Int] {
     let group = MultiThreadedEventLoopGroup.singleton
-    var channels: [Channel] = []
+    var channels: [any Channel] = []
     for _ in 0..<count {
         channels.append(try ServerBootstrap(group: group).bind(host: "127.0.0.1", port: 0).wait())
     }

@@ -31,7 +31,9 @@ public struct DirectorControl: ControlResponder {
             guard seconds > 0, seconds <= 3600 else {
                 throw ControlError.refused("interval_seconds must be more than 0 and at most 3600, found \(seconds)")
             }
-            var previous = (entries: 0, at: ContinuousClock.now)
+            // The rate needs two samples: the first line's is over its first quarter second.
+            var previous = (entries: stats(previousEntries: 0, since: .now).1, at: ContinuousClock.now)
+            try await Task.sleep(for: .milliseconds(250))
             repeat {
                 let (object, entries) = stats(previousEntries: previous.entries, since: previous.at)
                 previous = (entries, .now)
@@ -125,6 +127,12 @@ public struct DirectorControl: ControlResponder {
     }
 
     // MARK: - stats
+
+    /// The statistics now, flat keys as `lvsync stats` prints them (without a meaningful rate): what the metrics
+    /// endpoint publishes.
+    public func currentStats() -> [String: JSONValue] {
+        stats(previousEntries: 0, since: .now).0.objectValue ?? [:]
+    }
 
     func stats(previousEntries: Int, since: ContinuousClock.Instant) -> (JSONValue, Int) {
         let side: SyncStatsLine.Side

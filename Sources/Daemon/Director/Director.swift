@@ -2,6 +2,7 @@ import Config
 import Failover
 import IPVS
 import Logging
+import Metrics
 import Mirror
 import PeerProtocol
 import Synchronization
@@ -188,6 +189,10 @@ public final class Director: Sendable {
             state.role = role
             state.lastTransition = (from, role, reason, .now)
         }
+        Counter(
+            label: "lvsync_election_transitions_total",
+            dimensions: [("from", from.rawValue), ("to", role.rawValue)]
+        ).increment()
         changes.signal()
     }
 

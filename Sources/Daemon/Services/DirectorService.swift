@@ -300,36 +300,37 @@ public struct DirectorService: Service {
 
     private func dial(_ peer: MirroringService.Peer) async {
         var backoff = Backoff()
+        // The next link's connection, dialled while the previous link still ran (make before break).
+        var next: PeerConnection?
         while !Task.isCancelled {
             let role = director.wantedLink(to: peer.name)
             let (generation, mirroring) = director.mirroring
             let connection: PeerConnection
-            do {
-                connection = try await PeerDialer.connect(
-                    host: peer.host,
-                    port: peer.port,
-                    tls: tls,
-                    expectedPeer: peer.name,
-                    maximumFrameLength: configuration.session.maximumFrameLength
-                )
-            } catch let error as PeerTransportError {
-                counters.refused(error.reason)
-                logger.warning(
-                    "the peer was refused",
-                    metadata: ["peer": "\(peer.name)", "reason": "\(error.reason)", "error": "\(error)"]
-                )
-                try? await Task.sleep(for: backoff.next())
-                continue
-            } catch {
-                counters.connectFailed()
-                logger.debug("cannot reach the peer", metadata: ["peer": "\(peer.name)", "error": "\(error)"])
-                try? await Task.sleep(for: backoff.next())
-                continue
+            if let ready = next {
+                connection = ready
+                next = nil
+            } else {
+                do {
+                    connection = try await connect(peer)
+                } catch let error as PeerTransportError {
+                    counters.refused(error.reason)
+                    logger.warning(
+                        "the peer was refused",
+                        metadata: ["peer": "\(peer.name)", "reason": "\(error.reason)", "error": "\(error)"]
+                    )
+                    try? await Task.sleep(for: backoff.next())
+                    continue
+                } catch {
+                    counters.connectFailed()
+                    logger.debug("cannot reach the peer", metadata: ["peer": "\(peer.name)", "error": "\(error)"])
+                    try? await Task.sleep(for: backoff.next())
+                    continue
+                }
             }
             counters.opened()
             relay.linkOpened(to: peer.name)
             let started = ContinuousClock.now
-            let outcome: LinkOutcome?
+            let end: LinkEnd
             if role == .receiver, case .standby(let sink) = mirroring {
                 logger.info(
                     "connected to the active director",
@@ -345,30 +346,49 @@ public struct DirectorService: Service {
                 let relay = relay
                 receiver.onSyncStatus = { relay.post(.syncStatus(inSync: $0)) }
                 let link = receiver
-                outcome = await whileWanted(role, generation: generation, peer: peer.name) {
+                end = await whileWanted(role, generation: generation, peer: peer) {
                     await link.run(connection.channel)
                 }
             } else {
                 let link = ObserverLink(peer: peer.name, configuration: configuration.session, adverts: relay)
-                outcome = await whileWanted(.observer, generation: nil, peer: peer.name) {
+                end = await whileWanted(.observer, generation: nil, peer: peer) {
                     await link.run(connection.channel)
                 }
             }
             relay.linkClosed(to: peer.name)
-            guard let outcome else {
-                // The link this director wants changed (a role change, or the peer's): open the new one at once.
+            switch end {
+            case .switched(let successor):
+                // The link this director wants changed (a role change, or the peer's): the next one is open already
+                // (or, if it could not be dialled, is dialled at once).
                 counters.closed("role_change")
                 backoff.reset()
-                continue
+                next = successor
+            case .ended(let outcome, let successor):
+                counters.closed(outcome.code)
+                logger.info(
+                    "link to the peer closed",
+                    metadata: ["peer": "\(peer.name)", "reason": "\(outcome.code)", "detail": "\(outcome)"]
+                )
+                if ContinuousClock.now - started > .seconds(10) { backoff.reset() }
+                if let successor {
+                    next = successor
+                } else {
+                    try? await Task.sleep(for: backoff.next())
+                }
             }
-            counters.closed(outcome.code)
-            logger.info(
-                "link to the peer closed",
-                metadata: ["peer": "\(peer.name)", "reason": "\(outcome.code)", "detail": "\(outcome)"]
-            )
-            if ContinuousClock.now - started > .seconds(10) { backoff.reset() }
-            try? await Task.sleep(for: backoff.next())
         }
+        // Stopped with the next link's connection open: close it (an unused channel must not be dropped).
+        if let next { try? await next.channel.executeThenClose { _, _ in } }
+    }
+
+    private func connect(_ peer: MirroringService.Peer) async throws -> PeerConnection {
+        try await PeerDialer.connect(
+            host: peer.host,
+            port: peer.port,
+            tls: tls,
+            expectedPeer: peer.name,
+            maximumFrameLength: configuration.session.maximumFrameLength
+        )
     }
 
     // MARK: - Health
@@ -399,16 +419,75 @@ public struct DirectorService: Service {
         try await race(body) { director.mirroring.generation != generation }
     }
 
-    /// Runs a dialled link until it ends, or until this director wants another link to the peer (nil then).
+    /// How a dialled link ended.
+    private enum LinkEnd: Sendable {
+        /// By itself, for this reason; a connection for the next link may be open already.
+        case ended(LinkOutcome, next: PeerConnection?)
+        /// This director wanted another link to the peer: the connection for it (nil if it could not be dialled).
+        case switched(PeerConnection?)
+    }
+
+    /// Runs a dialled link until it ends, or until this director wants another link to the peer. Make before break:
+    /// the old link goes on carrying adverts (both ways) while the connection for the new one is dialled, so that a
+    /// role change (a planned handover above all) never leaves the pair a dead interval without hearing each other
+    /// while a TLS handshake runs.
     private func whileWanted(
         _ role: PeerMessage.Role,
         generation: Int?,
-        peer: String,
+        peer: MirroringService.Peer,
         _ body: @escaping @Sendable () async -> LinkOutcome
-    ) async -> LinkOutcome? {
-        try? await race(body) {
-            director.wantedLink(to: peer) != role
-                || (generation != nil && director.mirroring.generation != generation)
+    ) async -> LinkEnd {
+        let changes = director.changes
+        let director = director
+        let dialTimeout = configuration.election.deadInterval * 4
+        return await withTaskGroup(of: LinkEnd?.self) { group in
+            group.addTask { .ended(await body(), next: nil) }
+            group.addTask {
+                let (id, wakeups) = changes.subscribe()
+                defer { changes.unsubscribe(id) }
+                for await _ in wakeups
+                where director.wantedLink(to: peer.name) != role
+                    || (generation != nil && director.mirroring.generation != generation)
+                {
+                    return .switched(await connect(peer, within: dialTimeout))
+                }
+                return nil
+            }
+            // The first to finish decides; a connection the other one still opened is kept for the next link.
+            var first: LinkEnd?
+            var spare: PeerConnection?
+            for await end in group {
+                guard let end else { continue }
+                if first == nil {
+                    first = end
+                    group.cancelAll()
+                } else if case .switched(let connection?) = end {
+                    spare = connection
+                }
+            }
+            switch first {
+            case .ended(let outcome, _): return .ended(outcome, next: spare)
+            case .switched(let connection): return .switched(connection ?? spare)
+            case nil: return .switched(spare)
+            }
+        }
+    }
+
+    /// A connection to `peer` dialled within `limit`, or nil (failed, too slow, or cancelled). One that completes
+    /// after the limit is closed: an unused channel must not be left open.
+    private func connect(_ peer: MirroringService.Peer, within limit: Duration) async -> PeerConnection? {
+        await withTaskGroup(of: PeerConnection?.self) { group in
+            group.addTask { try? await connect(peer) }
+            group.addTask {
+                try? await Task.sleep(for: limit)
+                return nil
+            }
+            let winner = await group.next() ?? nil
+            group.cancelAll()
+            for await late in group {
+                if let late { try? await late.channel.executeThenClose { _, _ in } }
+            }
+            return winner
         }
     }
 

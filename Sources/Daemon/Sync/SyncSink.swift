@@ -1,4 +1,5 @@
 import Histogram
+import Metrics
 import Mirror
 import NIOCore
 import PeerProtocol
@@ -154,7 +155,11 @@ public final class SyncSink: Sendable {
         let now = unixNanosecondsNow()
         let micros = now > capturedAtUnixNanoseconds ? (now - capturedAtUnixNanoseconds) / 1000 : 0
         state.withLock { _ = $0.lag.record(min(micros, 3_600_000_000)) }
+        Self.lagTimer.recordNanoseconds(Int64(min(micros, 3_600_000_000)) * 1000)
     }
+
+    /// The lag as a histogram for the metrics (`lvsync_sync_lag_seconds`).
+    static let lagTimer = Metrics.Timer(label: "lvsync_sync_lag_seconds")
 
     /// Forgets the lag samples so far (a benchmark's warm-up).
     public func resetLag() {

@@ -7,10 +7,12 @@ import Foundation
 import HostNetwork
 import IPVS
 import Logging
+import Metrics
 import Mirror
 import NIOCore
 import PeerProtocol
 import PeerTransport
+import Prometheus
 import ServiceLifecycle
 import SyncWire
 import UnixSignals
@@ -54,6 +56,31 @@ struct RunCommand: AsyncParsableCommand {
         }
         let logger = Logger(label: "lvsync")
         let (file, peering) = try loadConfig()
+        // The metrics first: every counter made from here on lands in the registry the endpoint serves.
+        let registry = PrometheusCollectorRegistry()
+        var endpoint: MetricsEndpoint?
+        let stats = StatsMetrics(registry: registry)
+        let statsSource = DeferredStats()
+        if let listen = peering.metricsListen {
+            var factory = PrometheusMetricsFactory(registry: registry)
+            factory.durationHistogramBuckets["lvsync_sync_lag_seconds"] = [
+                .microseconds(100), .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5),
+                .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250),
+                .milliseconds(500), .seconds(1), .milliseconds(2500), .seconds(5),
+            ]
+            MetricsSystem.bootstrap(factory)
+            do {
+                endpoint = try await MetricsEndpoint.bind(
+                    host: listen.address.description,
+                    port: Int(listen.port),
+                    registry: registry,
+                    refresh: { stats.update(from: statsSource.current()) },
+                    logger: logger
+                )
+            } catch {
+                throw CLIError(error.description)
+            }
+        }
         // An elected director's control socket first: a second daemon stops here, before it touches the kernel.
         // (A director with a fixed sync.role has no election to report or drill: no socket.)
         let responder = DeferredResponder()
@@ -112,9 +139,9 @@ struct RunCommand: AsyncParsableCommand {
                 maximumMessage: maximumMessage,
                 logger: logger
             )
-            responder.become(
-                DirectorControl(service: director) { KernelBootstrap.connections(ipvs: ipvs) }
-            )
+            let control = DirectorControl(service: director) { KernelBootstrap.connections(ipvs: ipvs) }
+            responder.become(control)
+            statsSource.become { control.currentStats() }
             service = director
         } else {
             service = try fixedRole(
@@ -134,7 +161,8 @@ struct RunCommand: AsyncParsableCommand {
         )
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: (control.map { [ControlService(server: $0)] } ?? []) + [
+                services: (control.map { [ControlService(server: $0)] } ?? [])
+                    + (endpoint.map { [MetricsService(endpoint: $0)] } ?? []) + [
                     ReloadService(reloader: ConfigReloader(path: config, running: peering, ipvs: ipvs, logger: logger)),
                     service,
                 ],

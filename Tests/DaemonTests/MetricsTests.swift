@@ -1,0 +1,164 @@
+import Control
+import Daemon
+import Foundation
+import Logging
+import NIOCore
+import Prometheus
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A plain HTTP/1.1 exchange over a real TCP socket to 127.0.0.1 (blocking; run off the cooperative pool).
+func httpExchange(port: Int, request: String) async throws -> (status: Int, headers: String, body: String) {
+    try await Task.detached {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw POSIXError(.EIO) }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let bytes = Array(request.utf8)
+        guard send(fd, bytes, bytes.count, 0) == bytes.count else { throw POSIXError(.EIO) }
+        var received: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = recv(fd, &chunk, chunk.count, 0)
+            if n <= 0 { break }
+            received += chunk[0..<n]
+        }
+        let text = String(decoding: received, as: UTF8.self)
+        let parts = text.components(separatedBy: "\r\n\r\n")
+        let head = parts.first ?? ""
+        let status = Int(head.split(separator: " ").dropFirst().first ?? "") ?? 0
+        return (status, head, parts.dropFirst().joined(separator: "\r\n\r\n"))
+    }.value
+}
+
+/// The samples of a Prometheus text exposition: `name{labels}` → value.
+func samples(_ exposition: String) -> [String: Double] {
+    var result: [String: Double] = [:]
+    for line in exposition.split(separator: "\n") where !line.hasPrefix("#") {
+        guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { continue }
+        result[String(line[..<space])] = value
+    }
+    return result
+}
+
+@Suite("The Prometheus endpoint (a real HTTP scrape on loopback)")
+struct MetricsTests {
+    let logger = Logger(label: "metrics-test")
+
+    @Test("metric names from stats keys")
+    func names() {
+        #expect(StatsMetrics.metricName("sync.lag_ms_p99") == "lvsync_sync_lag_ms_p99")
+        #expect(StatsMetrics.metricName("mirror.size") == "lvsync_mirror_size")
+    }
+
+    @Test("a scrape serves the stats as counters and gauges, the role as a labelled gauge; counters never go down")
+    func scrape() async throws {
+        let registry = PrometheusCollectorRegistry()
+        let stats = StatsMetrics(registry: registry)
+        let current = DeferredStats()
+        let figures = FiguresBox()
+        current.become { figures.value }
+        figures.value = [
+            "election.role": "standby", "sync.entries": 120, "sync.kernel_messages": 4, "mirror.size": 100,
+            "sync.lag_ms_p99": 0.75, "sync.position": "ab/12", "sync.entries_per_s": 9, "peer.opened": 3,
+        ]
+        let endpoint = try await MetricsEndpoint.bind(
+            host: "127.0.0.1",
+            port: 0,
+            registry: registry,
+            refresh: { stats.update(from: current.current()) },
+            logger: logger
+        )
+        let port = try #require(endpoint.localAddress?.port)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await endpoint.run() }
+            let first = try await httpExchange(
+                port: port,
+                request: "GET /metrics HTTP/1.1\r\nHost: lvsync\r\nConnection: close\r\n\r\n"
+            )
+            #expect(first.status == 200)
+            #expect(first.headers.contains("text/plain; version=0.0.4"))
+            let one = samples(first.body)
+            #expect(one["lvsync_sync_entries_total"] == 120)
+            #expect(one["lvsync_sync_kernel_messages_total"] == 4)
+            #expect(one["lvsync_mirror_size"] == 100)
+            #expect(one["lvsync_sync_lag_ms_p99"] == 0.75)
+            #expect(one[#"lvsync_election_role{role="standby"}"#] == 1)
+            #expect(one[#"lvsync_election_role{role="active"}"#] == 0)
+            #expect(one["lvsync_sync_entries_per_s"] == nil)
+            #expect(one["lvsync_peer_opened"] == nil)
+            #expect(first.body.contains("# TYPE lvsync_sync_entries_total counter"))
+            #expect(first.body.contains("# TYPE lvsync_mirror_size gauge"))
+
+            // A change of role: the new side counts from zero; the counter goes on from 120.
+            figures.value = ["election.role": "active", "sync.entries": 30, "mirror.size": 101]
+            let second = samples(
+                try await httpExchange(
+                    port: port,
+                    request: "GET /metrics HTTP/1.1\r\nHost: lvsync\r\nConnection: close\r\n\r\n"
+                ).body
+            )
+            #expect(second["lvsync_sync_entries_total"] == 150)
+            #expect(second["lvsync_mirror_size"] == 101)
+            #expect(second[#"lvsync_election_role{role="active"}"#] == 1)
+            #expect(second[#"lvsync_election_role{role="standby"}"#] == 0)
+
+            let missing = try await httpExchange(
+                port: port,
+                request: "GET /other HTTP/1.1\r\nHost: lvsync\r\nConnection: close\r\n\r\n"
+            )
+            #expect(missing.status == 404)
+            let post = try await httpExchange(
+                port: port,
+                request: "POST /metrics HTTP/1.1\r\nHost: lvsync\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi"
+            )
+            #expect(post.status == 405)
+            let garbage = try await httpExchange(port: port, request: "\u{1}\u{2} not http at all\r\n\r\n")
+            #expect(garbage.status == 400)
+            // The endpoint still serves after all that.
+            let again = try await httpExchange(
+                port: port,
+                request: "GET /metrics HTTP/1.1\r\nHost: lvsync\r\nConnection: close\r\n\r\n"
+            )
+            #expect(again.status == 200)
+            group.cancelAll()
+        }
+    }
+
+    @Test("a busy address is refused with a sentence that names it")
+    func busyAddress() async throws {
+        let registry = PrometheusCollectorRegistry()
+        let first = try await MetricsEndpoint.bind(host: "127.0.0.1", port: 0, registry: registry, logger: logger)
+        let port = try #require(first.localAddress?.port)
+        await #expect {
+            _ = try await MetricsEndpoint.bind(host: "127.0.0.1", port: port, registry: registry, logger: logger)
+        } throws: { error in
+            "\(error)".contains("cannot listen for metrics scrapes on 127.0.0.1:\(port)")
+        }
+        await first.close()
+    }
+}
+
+/// A stats object the test changes between scrapes.
+final class FiguresBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: [String: JSONValue] = [:]
+    var value: [String: JSONValue] {
+        get { lock.withLock { stored } }
+        set { lock.withLock { stored = newValue } }
+    }
+}
