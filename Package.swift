@@ -156,7 +156,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DaemonTests",
-            dependencies: ["Daemon", "PeerTransport", "PeerProtocol", "Mirror", "SyncWire", "IPVS", "Config", "Control", logging, prometheus],
+            dependencies: ["Daemon", "PeerTransport", "PeerProtocol", "Mirror", "SyncWire", "IPVS", "Config", "Control", logging, prometheus, serviceLifecycle],
             swiftSettings: swiftSettings
         ),
     ]

@@ -10,9 +10,17 @@ import Testing
     import Glibc
 #endif
 
-/// A plain HTTP/1.1 exchange over a real TCP socket to 127.0.0.1 (blocking; run off the cooperative pool).
+/// Runs blocking `work` on a thread of its own: blocked cooperative threads (two on these machines) would starve the
+/// servers under test.
+func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try work() }) }.start()
+    }
+}
+
+/// A plain HTTP/1.1 exchange over a real TCP socket to 127.0.0.1 (blocking, on a thread of its own).
 func httpExchange(port: Int, request: String) async throws -> (status: Int, headers: String, body: String) {
-    try await Task.detached {
+    try await offPool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw POSIXError(.EIO) }
         defer { close(fd) }
@@ -42,7 +50,7 @@ func httpExchange(port: Int, request: String) async throws -> (status: Int, head
         let head = parts.first ?? ""
         let status = Int(head.split(separator: " ").dropFirst().first ?? "") ?? 0
         return (status, head, parts.dropFirst().joined(separator: "\r\n\r\n"))
-    }.value
+    }
 }
 
 /// The samples of a Prometheus text exposition: `name{labels}` → value.

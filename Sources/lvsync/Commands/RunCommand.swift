@@ -129,6 +129,8 @@ struct RunCommand: AsyncParsableCommand {
         let daemons = KernelSyncDaemons(ipvs: ipvs, sync: sync, logger: logger)
         let maximumMessage = Int(sync.maximumMessageBytes ?? UInt16(SyncWireLayout.defaultMaximumMessageLength))
         let service: any Service
+        var ready: @Sendable () -> Bool = { true }
+        var systemdStatus: @Sendable () -> String = { "\(sync.role?.rawValue ?? "running")" }
         if let failover = peering.failover {
             let director = try electedDirector(
                 peering: peering,
@@ -142,6 +144,12 @@ struct RunCommand: AsyncParsableCommand {
             let control = DirectorControl(service: director) { KernelBootstrap.connections(ipvs: ipvs) }
             responder.become(control)
             statsSource.become { control.currentStats() }
+            ready = { director.director.role != .initialising }
+            systemdStatus = {
+                let peers = director.director.peers.keys.sorted().filter { director.relay.isLinked(to: $0) }
+                return "\(director.director.role), peers linked: \(peers.isEmpty ? "none" : peers.joined(separator: ", ")), "
+                    + "mirror \(director.director.tableFigures.size) connections"
+            }
             service = director
         } else {
             service = try fixedRole(
@@ -153,6 +161,7 @@ struct RunCommand: AsyncParsableCommand {
                 logger: logger
             )
         }
+        let notifier = SystemdNotifier()
         logger.info(
             "lvsync starts",
             metadata: [
@@ -163,7 +172,11 @@ struct RunCommand: AsyncParsableCommand {
             configuration: ServiceGroupConfiguration(
                 services: (control.map { [ControlService(server: $0)] } ?? [])
                     + (endpoint.map { [MetricsService(endpoint: $0)] } ?? []) + [
-                    ReloadService(reloader: ConfigReloader(path: config, running: peering, ipvs: ipvs, logger: logger)),
+                    ReloadService(
+                        reloader: ConfigReloader(path: config, running: peering, ipvs: ipvs, logger: logger),
+                        notifier: notifier
+                    ),
+                    SystemdService(notifier: notifier, isReady: ready, status: systemdStatus, logger: logger),
                     service,
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
