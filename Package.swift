@@ -156,7 +156,10 @@ let package = Package(
         ),
         .testTarget(
             name: "DaemonTests",
-            dependencies: ["Daemon", "PeerTransport", "PeerProtocol", "Mirror", "SyncWire", "IPVS", "Config", "Control", logging, prometheus, serviceLifecycle],
+            dependencies: [
+                "Daemon", "PeerTransport", "PeerProtocol", "Mirror", "SyncWire", "IPVS", "Config", "Control", logging,
+                prometheus, serviceLifecycle,
+            ],
             swiftSettings: swiftSettings
         ),
     ]

@@ -4,11 +4,12 @@
 #   libnl-route-3-dev             HostNetwork (rtnetlink: VIPs, dummy links)
 #   libssl-dev                    TLS for tools/tests that link OpenSSL
 #   pkg-config                    SwiftPM finds the libnl headers through it
+#   systemd man-db                the install check: systemd-analyze verify of the unit, man -l of the man page
 # Idempotent: runs apt-get update and install only when a package is missing,
 # so a run with everything present is silent and fast.
 set -euo pipefail
 
-PKGS="libnl-3-dev libnl-genl-3-dev libnl-route-3-dev libssl-dev pkg-config"
+PKGS="libnl-3-dev libnl-genl-3-dev libnl-route-3-dev libssl-dev pkg-config systemd man-db"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"

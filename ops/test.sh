@@ -6,8 +6,9 @@
 #   1. build dependencies (ops/install-deps.sh) and the real-kernel lab (ops/lab/setup.sh)
 #   2. swift format lint, clean
 #   3. swift build and swift test (the pure modules' unit and property tests)
-#   4. the decoders under libFuzzer + AddressSanitizer for a bounded time (ops/fuzz.sh; FUZZ_SECONDS, default 60)
-#   5. the lab: a QEMU guest with a Debian IPVS kernel runs the scenarios in ops/lab/scenarios against the
+#   4. the install (ops/install.sh into a scratch folder: the unit verified, the man page rendered, completions)
+#   5. the decoders under libFuzzer + AddressSanitizer for a bounded time (ops/fuzz.sh; FUZZ_SECONDS, default 60)
+#   6. the lab: a QEMU guest with a Debian IPVS kernel runs the scenarios in ops/lab/scenarios against the
 #      lvsync just built (ops/lab/run-tests.sh)
 #
 # The last line is "total: N passed, M failed"; the exit status is 0 only if every step passed.
@@ -50,6 +51,12 @@ else
     echo "FAIL swift test: exit status $test_status (log: $results/swift-test.log)"
     failed=$((failed + 1))
 fi
+
+step "the install, staged into a scratch folder"
+bash ops/check-install.sh .build/debug/lvsync | tee "$results/install.log"
+passed=$((passed + $(grep -c '^PASS ' "$results/install.log" || true)))
+failed=$((failed + $(grep -c '^FAIL ' "$results/install.log" || true)))
+[ -s "$results/install.log" ] || failed=$((failed + 1))
 
 step "fuzzing the decoders"
 if bash ops/fuzz.sh "${FUZZ_SECONDS:-60}" > "$results/fuzz.log" 2>&1; then

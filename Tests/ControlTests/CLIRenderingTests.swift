@@ -10,7 +10,7 @@ struct CLIRenderingTests {
         "peers": [
             [
                 "name": "dirb", "state": "standby", "priority": 100, "in_sync": true, "link": "up",
-                "last_heard_ms": 37, "ack_sequence": 123,
+                "last_heard_ms": 37.4, "ack_sequence": 123,
             ]
         ],
         "last_transition": ["from": "standby", "to": "active", "reason": "peer dirb lost", "seconds_ago": 12.5],
@@ -32,7 +32,7 @@ struct CLIRenderingTests {
             sync             position 123, 42 connections mirrored, lag p99 0.4 ms
             last transition  standby -> active 12.5s ago: peer dirb lost
             uptime           1h02m
-            peer dirb        standby, priority 100, in sync, link up, heard 37 ms ago, acknowledged 123
+            peer dirb        standby, priority 100, in sync, link up, heard 37 ms ago, acknowledged batch 123
             fencing          armed
             """
         #expect(StatusText.render(objects[0]) == expected)

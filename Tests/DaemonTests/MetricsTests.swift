@@ -57,7 +57,9 @@ func httpExchange(port: Int, request: String) async throws -> (status: Int, head
 func samples(_ exposition: String) -> [String: Double] {
     var result: [String: Double] = [:]
     for line in exposition.split(separator: "\n") where !line.hasPrefix("#") {
-        guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { continue }
+        guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else {
+            continue
+        }
         result[String(line[..<space])] = value
     }
     return result

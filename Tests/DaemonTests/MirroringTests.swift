@@ -118,8 +118,18 @@ struct MirroringTests {
                 #expect(await eventually { pair.converged })
                 pair.master.emit(TestConnections.messages(50_000..<60_000))
                 #expect(await eventually { pair.source.figures.entries == 60_000 && pair.converged })
+                // The active's view of its standby: streaming, everything sent acknowledged, nothing in flight.
+                #expect(
+                    await eventually {
+                        guard let link = pair.source.figures.standbys["dirb"] else { return false }
+                        return link.state == "streaming" && link.snapshot == nil && link.inFlightBytes == 0
+                            && link.acknowledgedSequence == link.sentSequence
+                            && link.sentSequence == pair.source.figures.lastSequence
+                    }
+                )
             }
         }
+        #expect(await eventually { pair.source.figures.standbys.isEmpty }, "a closed link leaves the figures")
         #expect(pair.activeCounters["snapshots"] == 1)
         #expect(pair.backup.table.count == 60_000)
         #expect(pair.backup.problems.isEmpty)

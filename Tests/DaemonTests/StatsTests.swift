@@ -79,6 +79,38 @@ struct StatsTests {
         #expect(fields["peer.closed.gap"] == "1")
     }
 
+    @Test("the active's line: per standby its positions, and a snapshot's progress, rate and time left")
+    func standbyFields() {
+        var figures = SyncSource.Figures()
+        figures.standbys = [
+            "dirb": StandbyProgress.Link(
+                state: "sending a snapshot",
+                sentSequence: 0,
+                acknowledgedSequence: 0,
+                inFlightBytes: 65_536,
+                snapshot: .init(sent: 250_000, total: 1_000_000, seconds: 0.5)
+            ),
+            "dirc": StandbyProgress.Link(
+                state: "streaming",
+                sentSequence: 42,
+                acknowledgedSequence: 40,
+                inFlightBytes: 1_000,
+                snapshot: nil
+            ),
+        ]
+        let fields = SyncStatsLine(side: .active(figures), counters: [:], previousEntries: 0, elapsedSeconds: 1)
+            .metadata.mapValues { "\($0)" }
+        #expect(fields["sync.snapshot_in_progress"] == "1")
+        #expect(fields["standby.dirb.snapshot_sent"] == "250000")
+        #expect(fields["standby.dirb.snapshot_total"] == "1000000")
+        #expect(fields["standby.dirb.snapshot_entries_per_s"] == "500000")
+        #expect(fields["standby.dirb.snapshot_seconds_left"] == "1.5")
+        #expect(fields["standby.dirc.sent_sequence"] == "42")
+        #expect(fields["standby.dirc.acked_sequence"] == "40")
+        #expect(fields["standby.dirc.state"] == "streaming")
+        #expect(fields["standby.dirc.snapshot_sent"] == nil)
+    }
+
     @Test("after a change of role the new side's count starts at zero: the rate is never negative")
     func rateAfterRoleChange() {
         var figures = SyncSink.Figures()

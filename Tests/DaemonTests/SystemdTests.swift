@@ -73,7 +73,9 @@ struct SystemdTests {
         ])
         #expect(mine.isEnabled)
         #expect(mine.watchdogInterval == .seconds(3))
-        let other = SystemdNotifier(environment: ["NOTIFY_SOCKET": "/x", "WATCHDOG_USEC": "3000000", "WATCHDOG_PID": "1"])
+        let other = SystemdNotifier(environment: [
+            "NOTIFY_SOCKET": "/x", "WATCHDOG_USEC": "3000000", "WATCHDOG_PID": "1",
+        ])
         #expect(other.watchdogInterval == nil)
     }
 
@@ -91,6 +93,28 @@ struct SystemdTests {
         }
         // Not started by systemd: nothing to do, no error.
         try SystemdNotifier(environment: [:]).send("READY=1")
+    }
+
+    @Test(
+        "without NOTIFY_SOCKET the service runs quietly until the shutdown (a service that ended would stop the daemon)"
+    )
+    func quiet() async throws {
+        let systemd = SystemdService(
+            notifier: SystemdNotifier(environment: [:]),
+            isReady: { true },
+            status: { "" },
+            logger: logger
+        )
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(services: [systemd, Idle()], logger: logger)
+        )
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            try await Task.sleep(for: .milliseconds(200))
+            await group.triggerGracefulShutdown()
+            // The group ends cleanly: had the service ended by itself, run() would have thrown.
+            try await tasks.waitForAll()
+        }
     }
 
     @Test("the service: READY=1 only once ready, with a status; watchdog pings; STOPPING=1 at the shutdown")

@@ -81,9 +81,14 @@ public enum StatusText {
         if let priority = fields["priority"] { parts.append("priority \(text(priority))") }
         if let inSync = fields["in_sync"]?.boolValue { parts.append(inSync ? "in sync" : "not in sync") }
         if let link = fields["link"] { parts.append("link \(text(link))") }
-        if let heard = fields["last_heard_ms"] { parts.append("heard \(text(heard)) ms ago") }
-        if let ack = fields["ack_sequence"] { parts.append("acknowledged \(text(ack))") }
-        let known: Set<String> = ["name", "state", "priority", "in_sync", "link", "last_heard_ms", "ack_sequence"]
+        if let heard = fields["last_heard_ms"] {
+            parts.append("heard \(heard.doubleValue.map { "\(Int($0.rounded()))" } ?? text(heard)) ms ago")
+        }
+        if let ack = fields["ack_sequence"] { parts.append("acknowledged batch \(text(ack))") }
+        if let size = fields["table_size"] { parts.append("\(text(size)) connections") }
+        let known: Set<String> = [
+            "name", "state", "priority", "in_sync", "link", "last_heard_ms", "ack_sequence", "table_size",
+        ]
         for (key, value) in fields.sorted(by: { $0.key < $1.key }) where !known.contains(key) {
             parts.append("\(key) \(text(value))")
         }

@@ -58,7 +58,8 @@ public struct MetricsEndpoint: Sendable {
                     }
                 }
             var logger = logger
-            logger[metadataKey: "metrics.listen"] = "\(channel.channel.localAddress.map { "\($0)" } ?? "\(host):\(port)")"
+            logger[metadataKey: "metrics.listen"] =
+                "\(channel.channel.localAddress.map { "\($0)" } ?? "\(host):\(port)")"
             return MetricsEndpoint(channel: channel, registry: registry, refresh: refresh, logger: logger)
         } catch {
             throw DaemonError("cannot listen for metrics scrapes on \(host):\(port): \(error)")

@@ -45,6 +45,18 @@ public final class StatsMetrics: Sendable {
                 }
                 continue
             }
+            if key.hasPrefix("standby.") {
+                // standby.NAME.FIELD: one gauge per field, the standby as a label.
+                let parts = key.split(separator: ".", maxSplits: 2).map(String.init)
+                if parts.count == 3, let number = value.doubleValue {
+                    registry.makeGauge(
+                        name: Self.metricName("standby." + parts[2]),
+                        labels: [("peer", parts[1])],
+                        help: "the stats line's standby.NAME.\(parts[2]), per standby"
+                    ).set(to: number)
+                }
+                continue
+            }
             if Self.counterKeys.contains(key), let now = value.integerValue {
                 let increment = last.withLock { last -> Int64 in
                     let before = last[key] ?? 0

@@ -53,6 +53,7 @@ struct SenderLink {
         var (session, actions) = source.withLog {
             SenderSession.start(configuration: configuration, peer: peer, log: $0, now: .now())
         }
+        defer { source.standbys.remove(peer) }
         if let outcome = try await perform(actions, on: &session, outbound) { return outcome }
         if let first {
             actions = source.withLog { session.received(first, log: $0, now: .now()) }
@@ -108,6 +109,7 @@ struct SenderLink {
             }
         }
         if !sends.isEmpty { try await outbound.write(contentsOf: sends) }
+        source.standbys.update(peer, session: session, now: .now())
         return nil
     }
 }

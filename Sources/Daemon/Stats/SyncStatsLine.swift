@@ -57,6 +57,7 @@ public struct SyncStatsLine: Sendable {
             fields["sync.sequence"] = .stringConvertible(f.lastSequence)
             fields["sync.log_dropped_batches"] = .stringConvertible(f.droppedBatches)
             fields["mirror.size"] = .stringConvertible(f.tableSize)
+            fields.merge(StandbyProgress.metadata(f.standbys)) { _, new in new }
         case .standby(let f):
             fields["sync.role"] = "standby"
             fields["sync.kernel_messages"] = .stringConvertible(f.messages)

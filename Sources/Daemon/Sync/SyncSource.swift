@@ -28,6 +28,8 @@ public final class SyncSource: Sendable {
         public var lastSequence: UInt64 = 0
         /// Batches the log dropped to stay within its capacity.
         public var droppedBatches: UInt64 = 0
+        /// The standbys linked now (``StandbyProgress``).
+        public var standbys: [String: StandbyProgress.Link] = [:]
 
         /// Zero figures.
         public init() {}
@@ -52,6 +54,8 @@ public final class SyncSource: Sendable {
     /// Pending bytes that make a batch without waiting for the capture to go quiet.
     public let batchBytes: Int
     private let clock: MirrorClock
+    /// What each standby linked to this source has been sent and has acknowledged.
+    public let standbys = StandbyProgress()
 
     /// Creates a source with a new stream.
     public init(
@@ -204,6 +208,7 @@ public final class SyncSource: Sendable {
             figures.tableSize = state.table.count
             figures.lastSequence = state.log.lastSequence
             figures.droppedBatches = state.log.droppedBatches
+            figures.standbys = standbys.all
             return figures
         }
     }

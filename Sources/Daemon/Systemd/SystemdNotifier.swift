@@ -49,7 +49,9 @@ public struct SystemdNotifier: Sendable {
         }
         let length = socklen_t(MemoryLayout<sa_family_t>.size + bytes.count + (abstract ? 0 : 1))
         let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw DaemonError("cannot open a socket for systemd: \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else {
+            throw DaemonError("cannot open a socket for systemd: \(String(cString: strerror(errno)))")
+        }
         defer { close(fd) }
         let payload = Array(message.utf8)
         let sent = withUnsafePointer(to: &address) {

@@ -27,7 +27,11 @@ public struct SystemdService: Service {
     }
 
     public func run() async throws {
-        guard notifier.isEnabled else { return }
+        guard notifier.isEnabled else {
+            // Nothing to tell; a service of the group still runs until the shutdown.
+            try? await gracefulShutdown()
+            return
+        }
         let notifier = notifier
         let logger = logger
         @Sendable func send(_ message: String) {

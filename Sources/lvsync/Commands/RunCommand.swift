@@ -147,7 +147,8 @@ struct RunCommand: AsyncParsableCommand {
             ready = { director.director.role != .initialising }
             systemdStatus = {
                 let peers = director.director.peers.keys.sorted().filter { director.relay.isLinked(to: $0) }
-                return "\(director.director.role), peers linked: \(peers.isEmpty ? "none" : peers.joined(separator: ", ")), "
+                return
+                    "\(director.director.role), peers linked: \(peers.isEmpty ? "none" : peers.joined(separator: ", ")), "
                     + "mirror \(director.director.tableFigures.size) connections"
             }
             service = director
@@ -172,13 +173,13 @@ struct RunCommand: AsyncParsableCommand {
             configuration: ServiceGroupConfiguration(
                 services: (control.map { [ControlService(server: $0)] } ?? [])
                     + (endpoint.map { [MetricsService(endpoint: $0)] } ?? []) + [
-                    ReloadService(
-                        reloader: ConfigReloader(path: config, running: peering, ipvs: ipvs, logger: logger),
-                        notifier: notifier
-                    ),
-                    SystemdService(notifier: notifier, isReady: ready, status: systemdStatus, logger: logger),
-                    service,
-                ],
+                        ReloadService(
+                            reloader: ConfigReloader(path: config, running: peering, ipvs: ipvs, logger: logger),
+                            notifier: notifier
+                        ),
+                        SystemdService(notifier: notifier, isReady: ready, status: systemdStatus, logger: logger),
+                        service,
+                    ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )

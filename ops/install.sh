@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Installs lvsync on a director: the binary, the systemd unit, the kernel modules to load at boot, an example
+# configuration, the man page and the shell completions (both generated from the command definitions).
+#
+#   ops/install.sh [--prefix DIR] [--destdir DIR] [--binary FILE]     (as root; from anywhere)
+#
+#   --prefix DIR    where the binary and its documentation go (default /usr/local: DIR/sbin/lvsync,
+#                   DIR/share/man/man8/lvsync.8, DIR/share/bash-completion/..., zsh, fish)
+#   --destdir DIR   stage everything below DIR instead of / (packaging; the tests install into a scratch folder)
+#   --binary FILE   install this lvsync instead of building one (default: swift build -c release)
+#
+# System files (never overwritten when present, except the unit): /etc/systemd/system/lvsync.service,
+# /etc/modules-load.d/lvsync.conf, /etc/lvsync/lvsync.yaml.example (examples/director-a.yaml). Then:
+#   lvsync certs init /etc/lvsync --node dira --node dirb     # once, on one director; copy the other's files over
+#   cp /etc/lvsync/lvsync.yaml.example /etc/lvsync/lvsync.yaml && $EDITOR /etc/lvsync/lvsync.yaml
+#   systemctl daemon-reload && systemctl enable --now lvsync
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="/opt/swift/usr/bin:$PATH"
+PREFIX=/usr/local DESTDIR='' BINARY=''
+while [ $# -gt 0 ]; do
+  case $1 in
+    --prefix) PREFIX=$2; shift 2 ;;
+    --destdir) DESTDIR=$2; shift 2 ;;
+    --binary) BINARY=$2; shift 2 ;;
+    *) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+  esac
+done
+case $PREFIX in /*) ;; *) echo "install: --prefix must be absolute, found $PREFIX" >&2; exit 2 ;; esac
+if [ -z "$BINARY" ]; then
+  bash ops/install-deps.sh
+  echo "install: swift build -c release"
+  swift build -c release 2>&1 | tail -n 1
+  BINARY=.build/release/lvsync
+  CONFIGURATION=release
+else
+  CONFIGURATION=$(case $BINARY in *.build/debug/*) echo debug ;; *) echo release ;; esac)
+fi
+[ -x "$BINARY" ] || { echo "install: no executable at $BINARY" >&2; exit 1; }
+
+put() {  # put MODE SOURCE TARGET: install a file, making its folder
+  install -D -m "$1" "$2" "$DESTDIR$3"
+  echo "installed $3"
+}
+keep() {  # keep MODE SOURCE TARGET: like put, but never over a file that is there (an operator's edits)
+  if [ -e "$DESTDIR$3" ]; then echo "kept $3 (already there)"; else put "$@"; fi
+}
+work=$(mktemp -d /tmp/lvsync-install.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+
+put 0755 "$BINARY" "$PREFIX/sbin/lvsync"
+sed "s|@SBINDIR@|$PREFIX/sbin|g" ops/systemd/lvsync.service > "$work/lvsync.service"
+put 0644 "$work/lvsync.service" /etc/systemd/system/lvsync.service
+keep 0644 ops/systemd/modules-load.conf /etc/modules-load.d/lvsync.conf
+keep 0644 examples/director-a.yaml /etc/lvsync/lvsync.yaml.example
+
+# The man page: swift-argument-parser's generate-manual plugin, from the same command definitions as --help.
+mkdir -p "$work/man"
+swift package --allow-writing-to-directory "$work/man" generate-manual --configuration "$CONFIGURATION" \
+  --section 8 --authors "the lvsync developers" -o "$work/man" > "$work/man.log" 2>&1 ||
+  { cat "$work/man.log" >&2; echo "install: the man page could not be generated" >&2; exit 1; }
+put 0644 "$work/man/lvsync.8" "$PREFIX/share/man/man8/lvsync.8"
+# The completions: the binary writes them from its command definitions.
+"$BINARY" --generate-completion-script bash > "$work/lvsync.bash"
+"$BINARY" --generate-completion-script zsh > "$work/_lvsync"
+"$BINARY" --generate-completion-script fish > "$work/lvsync.fish"
+put 0644 "$work/lvsync.bash" "$PREFIX/share/bash-completion/completions/lvsync"
+put 0644 "$work/_lvsync" "$PREFIX/share/zsh/site-functions/_lvsync"
+put 0644 "$work/lvsync.fish" "$PREFIX/share/fish/vendor_completions.d/lvsync.fish"
+if [ -z "$DESTDIR" ] && command -v systemctl > /dev/null && [ -d /run/systemd/system ]; then
+  systemctl daemon-reload
+  echo "systemd: reloaded; start with: systemctl enable --now lvsync (after /etc/lvsync/lvsync.yaml exists)"
+fi
