@@ -118,7 +118,10 @@ let package = Package(
         // MARK: - Benchmarks and the executable
         .target(
             name: "LVSyncBench",
-            dependencies: ["SyncWire", "Mirror", "IPVS", "PeerProtocol", "PeerTransport", "Daemon", nioCore, logging],
+            dependencies: [
+                "SyncWire", "Mirror", "IPVS", "PeerProtocol", "PeerTransport", "Daemon", "Config", "Failover",
+                "HostNetwork", nioCore, nioPosix, logging,
+            ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

@@ -228,6 +228,9 @@ struct ElectedPairTests {
             #expect(report.handoverMilliseconds != nil)
             #expect(b.role == .active && b.holdsVIP && !a.holdsVIP)
             #expect(b.service.director.source?.table.count == 500)
+            // It stays that way: the links switched without a silence the old active could take for a death.
+            try await Task.sleep(for: .seconds(1))
+            #expect(b.role == .active && a.role == .standby && b.holdsVIP && !a.holdsVIP)
         }
     }
 

@@ -12,7 +12,7 @@
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 LAB=$REPO/ops/lab
-RES='' TIMEOUT=900
+RES='' TIMEOUT=1800
 while [ $# -gt 0 ]; do
   case $1 in
     --results) RES=$2; shift 2 ;;

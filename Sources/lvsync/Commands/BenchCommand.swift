@@ -7,7 +7,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Run a benchmark and print its results as one JSON line (build with -c release).",
-        subcommands: [Codec.self, MirrorTable.self, IPVSControlPlane.self, Relay.self]
+        subcommands: [Codec.self, MirrorTable.self, IPVSControlPlane.self, Relay.self, FailoverPair.self]
     )
 
     struct Codec: ParsableCommand {
@@ -151,6 +151,49 @@ extension BenchCommand {
             json.add("bytes_per_connection", (r.bytesPerConnection * 10).rounded() / 10)
             json.add("active_side_entries_per_s", r.activeSideEntriesPerSecond.rounded())
             json.add("standby_side_entries_per_s", r.standbySideEntriesPerSecond.rounded())
+            print(json.line)
+        }
+    }
+}
+
+extension BenchCommand {
+    struct FailoverPair: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "failover",
+            abstract: "lvsync's share of a failover, in one process: planned drills and crashes of an elected pair.",
+            discussion: """
+                Two directors over mutual TLS on loopback with the production timers (heartbeat 100 ms, dead \
+                interval 500 ms) and in-memory kernels and VIPs. Each round: a drill (request to the new active's \
+                advert, and to its VIPs), then the new active stopped without a word (to the standby's VIPs), then \
+                its return and resync. Prints the median and the largest of each. The kernel's share is the lab's.
+                """
+        )
+
+        @Option(help: "Rounds (each: a drill, a crash, a rejoin).")
+        var rounds = 10
+
+        @Option(help: "Connections mirrored.")
+        var connections = 100_000
+
+        func run() async throws {
+            let r = try await FailoverBenchmark(rounds: rounds, connections: connections).run()
+            func median(_ values: [Double]) -> Double {
+                let sorted = values.sorted()
+                return sorted.isEmpty ? 0 : sorted[sorted.count / 2]
+            }
+            func round1(_ value: Double) -> Double { (value * 10).rounded() / 10 }
+            var json = JSONLine()
+            json.add("benchmark", "failover")
+            json.add("rounds", rounds)
+            json.add("connections", r.connections)
+            json.add("drill_handover_ms_p50", round1(median(r.drillHandoverMilliseconds)))
+            json.add("drill_handover_ms_max", round1(r.drillHandoverMilliseconds.max() ?? 0))
+            json.add("drill_vips_ms_p50", round1(median(r.drillVIPMilliseconds)))
+            json.add("drill_vips_ms_max", round1(r.drillVIPMilliseconds.max() ?? 0))
+            json.add("drill_connections_lost", r.drillConnectionsLost)
+            json.add("crash_vips_ms_p50", round1(median(r.crashVIPMilliseconds)))
+            json.add("crash_vips_ms_max", round1(r.crashVIPMilliseconds.max() ?? 0))
+            json.add("rejoin_s_p50", (median(r.rejoinSeconds) * 100).rounded() / 100)
             print(json.line)
         }
     }

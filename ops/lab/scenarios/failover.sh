@@ -131,6 +131,11 @@ run_lvsync() {
   [ $rc = 0 ] || problem+="drill exit $rc: $(cat "$PH/drill.json" "$PH/drill.progress" | head -c 400); "
   wait_for 10 is_active dirb || problem+="dirB is $(status dirb role); "
   wait_for 10 is_synced_standby dira || problem+="dirA is $(status dira role), in_sync $(status dira in_sync); "
+  # no bounce: the old active must not declare the new one dead while their links switch (make before break)
+  sleep 2
+  bounced=$(cat "$LOGDIR/dira.log" "$LOGDIR/dirb.log" | grep -c 'both were active\|was not heard for the dead interval' || true)
+  [ "$bounced" = 0 ] || problem+="the handover bounced: $(grep -h 'both were active\|was not heard' "$LOGDIR/dira.log" "$LOGDIR/dirb.log" | head -n 2 | cut -c1-200 | tr '\n' ' '); "
+  is_active dirb || problem+="dirB is $(status dirb role) 2 s after the drill; "
   [ "$RESULT_OK" = 1 ] || problem+="$RESULT; "
   drill=$("$PY" -c '
 import json, sys
@@ -350,7 +355,7 @@ for line in open(sys.argv[1]):
     rows[(parts[0], parts[1])] = dict(p.split("=", 1) for p in parts[2:] if "=" in p)
 names = {"a": "a planned drill", "b": "b active's daemon killed", "c": "c client link cut",
          "d": "d standby started late", "e": "e comeback with preemption"}
-print("%-28s | %-34s | %-34s" % ("scenario", "lvsync: tcp, calls, served, silence", "kernel only: tcp, calls, served"))
+print("%-28s | %-34s | %-34s" % ("scenario", "lvsync: tcp, calls, served, silence", "kernel only: tcp, calls, served, silence"))
 for k in "abcde":
     cells = []
     for mode in ("lvsync", "kernel"):
