@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 
 #if canImport(Glibc)
@@ -66,9 +67,9 @@ public struct SystemdNotifier: Sendable {
 
     /// `RELOADING=1` with the monotonic time, as `Type=notify-reload` expects it before a reload.
     public func reloading() throws(DaemonError) {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        let usec = UInt64(now.tv_sec) * 1_000_000 + UInt64(now.tv_nsec) / 1000
+        // CLOCK_MONOTONIC, as systemd reads it (Dispatch's uptime is that clock on Linux; a timespec resolved
+        // through CoreFoundation breaks clean builds under MemberImportVisibility).
+        let usec = DispatchTime.now().uptimeNanoseconds / 1000
         try send("RELOADING=1\nMONOTONIC_USEC=\(usec)")
     }
 }

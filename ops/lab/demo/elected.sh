@@ -60,6 +60,10 @@ echo "  lvsync conns (dirB's mirror, the first 8 of $("$LVSYNC" conns --socket "
 echo "  lvsync stats --follow --interval 1 on dirB, for 3 s:"
 timeout 3 "$LVSYNC" stats --follow --interval 1 --socket "$SOCK/dirb.sock" | cut -c1-400 | show || true
 
+echo "  Prometheus: GET http://127.0.0.1:9788/metrics in dirA (metrics.listen of the example config), a few samples:"
+ip netns exec dirA "$PY" -c 'import urllib.request; print(urllib.request.urlopen("http://127.0.0.1:9788/metrics", timeout=10).read().decode())' \
+  2> "$LOGDIR/scrape.err" | grep -E '^lvsync_(election_role\{role="active"\}|mirror_size|sync_entries_total|peer_links_opened_total|standby_acked_sequence)' | show || true
+
 step "4. A planned drill: lvsync drill on dirA"
 served_start dirB
 fault_now
