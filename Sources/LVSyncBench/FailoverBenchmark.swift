@@ -127,9 +127,12 @@ public struct FailoverBenchmark: Sendable {
             let member = members[crashed]
             tasks[crashed] = Task { try await member.service.run() }
             guard
-                await Self.until(.seconds(60), {
-                    members[crashed].isSyncedStandby && members[crashed].backup.table.count >= connections
-                })
+                await Self.until(
+                    .seconds(60),
+                    {
+                        members[crashed].isSyncedStandby && members[crashed].backup.table.count >= connections
+                    }
+                )
             else {
                 throw DaemonError("failover bench: \(members[crashed].name) did not rejoin in sync within 60 s")
             }
@@ -228,7 +231,8 @@ enum FreePorts {
         var channels: [any Channel] = []
         for _ in 0..<count {
             channels.append(
-                try ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).wait()
+                try ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0)
+                    .wait()
             )
         }
         defer { for channel in channels { try? channel.close().wait() } }
