@@ -67,6 +67,13 @@ let package = Package(
         .target(name: "Failover", exclude: ["README.md"], swiftSettings: swiftSettings),
 
         // MARK: - I/O edges
+        // Real-server health checks: the checker as a pure state machine (time passed in), and the probes (TCP,
+        // HTTP(S), UDP, DNS, a command), each bounded by its timeout.
+        .target(
+            name: "Health",
+            dependencies: [nioCore, nioPosix, nioHTTP1, nioSSL, crypto],
+            swiftSettings: swiftSettings
+        ),
         .systemLibrary(
             name: "CNetlink",
             pkgConfig: "libnl-genl-3.0",
@@ -138,6 +145,7 @@ let package = Package(
         // MARK: - Tests
         .testTarget(name: "SyncWireTests", dependencies: ["SyncWire", propertyBased], swiftSettings: swiftSettings),
         .testTarget(name: "FailoverTests", dependencies: ["Failover"], swiftSettings: swiftSettings),
+        .testTarget(name: "HealthTests", dependencies: ["Health", nioCore, nioPosix], swiftSettings: swiftSettings),
         .testTarget(name: "HostNetworkTests", dependencies: ["HostNetwork", "SyncWire"], swiftSettings: swiftSettings),
         .testTarget(name: "MirrorTests", dependencies: ["Mirror", "SyncWire"], swiftSettings: swiftSettings),
         .testTarget(name: "IPVSTests", dependencies: ["IPVS", "CNetlink", "SyncWire"], swiftSettings: swiftSettings),
