@@ -115,7 +115,7 @@ let package = Package(
             name: "Daemon",
             dependencies: [
                 "SyncWire", "Mirror", "PeerProtocol", "PeerTransport", "HostNetwork", "IPVS", "Config", "Failover",
-                "Control",
+                "Control", "Health",
                 nioCore, nioPosix, nioHTTP1, logging, metrics, prometheus, serviceLifecycle, dequeModule, histogram,
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"), crypto,
             ],
@@ -145,7 +145,11 @@ let package = Package(
         // MARK: - Tests
         .testTarget(name: "SyncWireTests", dependencies: ["SyncWire", propertyBased], swiftSettings: swiftSettings),
         .testTarget(name: "FailoverTests", dependencies: ["Failover"], swiftSettings: swiftSettings),
-        .testTarget(name: "HealthTests", dependencies: ["Health", nioCore, nioPosix], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "HealthTests",
+            dependencies: ["Health", "PeerTransport", nioCore, nioPosix, nioSSL],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "HostNetworkTests", dependencies: ["HostNetwork", "SyncWire"], swiftSettings: swiftSettings),
         .testTarget(name: "MirrorTests", dependencies: ["Mirror", "SyncWire"], swiftSettings: swiftSettings),
         .testTarget(name: "IPVSTests", dependencies: ["IPVS", "CNetlink", "SyncWire"], swiftSettings: swiftSettings),

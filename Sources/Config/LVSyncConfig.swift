@@ -13,6 +13,8 @@ public struct LVSyncConfig: Sendable {
 
     /// The virtual services and their real servers (`virtual_services`).
     public var virtualServices: [DesiredService]
+    /// The real servers' health checks and the services' sorry servers (declared in `virtual_services`).
+    public var health: HealthConfig
     /// This director, its peers, TLS files and kernel sync settings; nil for a file without `node` (one that only
     /// declares services for `lvsync ipvs apply`).
     public var peering: PeeringConfig?
@@ -33,7 +35,12 @@ public struct LVSyncConfig: Sendable {
         }
         let document = YAMLValue(node: root, path: "", file: file)
         let top = try document.mapping(allowed: Self.sections)
-        virtualServices = try top["virtual_services"].map(VirtualServicesConfig.parse) ?? []
+        let services = try top["virtual_services"].map(VirtualServicesConfig.parse) ?? []
+        virtualServices = services
+        health =
+            try top["virtual_services"].map { value throws(ConfigError) in
+                try HealthConfig.parse(value, services: services)
+            } ?? HealthConfig()
         peering = try PeeringConfig.parse(top, document: document)
     }
 

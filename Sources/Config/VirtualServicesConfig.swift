@@ -27,10 +27,11 @@ import SyncWire
 enum VirtualServicesConfig {
     static let serviceKeys: Set<String> = [
         "name", "protocol", "address", "port", "fwmark", "family", "scheduler", "persistence", "one_packet",
-        "scheduler_flags", "real_servers",
+        "scheduler_flags", "real_servers", "sorry_server",
     ]
     static let realServerKeys: Set<String> = [
-        "address", "port", "forwarding", "weight", "upper_threshold", "lower_threshold", "tunnel",
+        "address", "port", "forwarding", "weight", "upper_threshold", "lower_threshold", "tunnel", "check",
+        "on_failure",
     ]
 
     static func parse(_ value: YAMLValue) throws(ConfigError) -> [DesiredService] {

@@ -38,6 +38,26 @@ struct CLIRenderingTests {
         #expect(StatusText.render(objects[0]) == expected)
     }
 
+    @Test("status: the real servers that are down, with why and for how long")
+    func statusServersDown() {
+        let status: JSONValue = [
+            "node": "dira",
+            "servers_down": [
+                [
+                    "server": "10.0.0.21:80", "service": "tcp 10.0.0.100:80", "seconds": 75,
+                    "reason": "connection refused (3 failures in a row)", "check": "tcp 10.0.0.21:80",
+                ]
+            ],
+        ]
+        #expect(
+            StatusText.render(status) == """
+                node               dira
+                down 10.0.0.21:80  of tcp 10.0.0.100:80 for 1m15s: connection refused (3 failures in a row) (tcp 10.0.0.21:80)
+                """
+        )
+        #expect(StatusText.render(["servers_down": []]) == "servers down  none")
+    }
+
     @Test("status: missing fields are left out")
     func statusSparse() {
         #expect(StatusText.render(["node": "dirb", "role": "initialising"]) == "node  dirb\nrole  initialising")

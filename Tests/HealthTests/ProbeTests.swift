@@ -2,6 +2,8 @@ import Foundation
 import Health
 import NIOCore
 import NIOPosix
+import NIOSSL
+import PeerTransport
 import Testing
 
 /// A loopback TCP server that answers each connection with `reply` (nil: accepts and never answers), then closes.
@@ -9,11 +11,12 @@ final class CannedServer: @unchecked Sendable {
     let channel: any Channel
     var port: Int { channel.localAddress?.port ?? 0 }
 
-    init(reply: String?) throws {
+    init(reply: String?, tls: NIOSSLContext? = nil) throws {
         channel = try ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { child in
                 child.eventLoop.makeCompletedFuture {
+                    if let tls { try child.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
                     try child.pipeline.syncOperations.addHandler(Replier(reply: reply))
                 }
             }
@@ -124,6 +127,39 @@ struct ProbeTests {
         let other = await HTTPProbe(host: "127.0.0.1", port: busy.port, expectedStatuses: [200, 503])
             .run(timeout: .seconds(2))
         #expect(reason(other) == nil)
+    }
+
+    @Test("HTTPS: a GET over TLS passes (certificate not verified by default); verified against an unknown CA it fails")
+    func https() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "lvsync-https-\(UUID().uuidString)"
+        )
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try CertificateDirectory.initialize(directory: directory.path, nodes: ["rs1"])
+        let context = try NIOSSLContext(
+            configuration: .makeServerConfiguration(
+                certificateChain: try NIOSSLCertificate.fromPEMFile(directory.appendingPathComponent("rs1.pem").path)
+                    .map { .certificate($0) },
+                privateKey: .privateKey(
+                    try NIOSSLPrivateKey(file: directory.appendingPathComponent("rs1-key.pem").path, format: .pem)
+                )
+            )
+        )
+        let server = try CannedServer(reply: "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n", tls: context)
+        defer { server.stop() }
+        let pass = await HTTPProbe(host: "127.0.0.1", port: server.port, expectedStatuses: [204], tls: true)
+            .run(timeout: .seconds(5))
+        #expect(reason(pass) == nil, "\(pass)")
+        let verified = await HTTPProbe(
+            host: "127.0.0.1",
+            port: server.port,
+            expectedStatuses: [204],
+            tls: true,
+            verifyCertificate: true
+        ).run(timeout: .seconds(5))
+        #expect(reason(verified) != nil, "a private CA's certificate does not verify against the system's roots")
+        let plain = await HTTPProbe(host: "127.0.0.1", port: server.port).run(timeout: .milliseconds(500))
+        #expect(reason(plain) != nil, "plain HTTP to a TLS server fails")
     }
 
     @Test("a server that accepts and never answers is bounded by the timeout")

@@ -7,7 +7,7 @@ public enum StatusText {
     public static func render(_ status: JSONValue) -> String {
         var rows: [(String, String)] = []
         var seen: Set<String> = ["node", "role", "priority", "effective_priority", "in_sync", "vips", "vips_held"]
-        seen.formUnion(["sync", "peers", "last_transition", "uptime_seconds"])
+        seen.formUnion(["sync", "peers", "last_transition", "uptime_seconds", "servers_down"])
         if let node = status["node"] { rows.append(("node", text(node))) }
         if let role = status["role"] { rows.append(("role", text(role))) }
         switch (status["priority"], status["effective_priority"]) {
@@ -32,6 +32,19 @@ public enum StatusText {
         if let uptime = status["uptime_seconds"]?.doubleValue { rows.append(("uptime", duration(uptime))) }
         for peer in status["peers"]?.arrayValue ?? [] {
             rows.append(("peer \(peer["name"].map(text) ?? "?")", peerText(peer)))
+        }
+        if let down = status["servers_down"]?.arrayValue {
+            if down.isEmpty { rows.append(("servers down", "none")) }
+            for server in down {
+                let since = server["seconds"]?.doubleValue.map { " for \(duration($0))" } ?? ""
+                rows.append(
+                    (
+                        "down \(server["server"].map(text) ?? "?")",
+                        "of \(server["service"].map(text) ?? "?")\(since): \(server["reason"].map(text) ?? "?")"
+                            + (server["check"].map { " (\(text($0)))" } ?? "")
+                    )
+                )
+            }
         }
         for (key, value) in (status.objectValue ?? [:]).sorted(by: { $0.key < $1.key }) where !seen.contains(key) {
             rows.append((key.replacingOccurrences(of: "_", with: " "), text(value)))

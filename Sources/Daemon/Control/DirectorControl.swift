@@ -14,10 +14,17 @@ public struct DirectorControl: ControlResponder {
     let startedAt = ContinuousClock.now
     /// The kernel's connections now, for the drill's re-send (`/proc/net/ip_vs_conn`).
     let kernelConnections: @Sendable () -> [SyncConnection]
+    /// The real servers' health (nil: no checks).
+    let health: HealthMonitor?
 
     /// Answers for `service`.
-    public init(service: DirectorService, kernelConnections: @escaping @Sendable () -> [SyncConnection]) {
+    public init(
+        service: DirectorService,
+        health: HealthMonitor? = nil,
+        kernelConnections: @escaping @Sendable () -> [SyncConnection]
+    ) {
         self.service = service
+        self.health = health
         self.kernelConnections = kernelConnections
     }
 
@@ -78,6 +85,9 @@ public struct DirectorControl: ControlResponder {
             if !election.failingConditions.isEmpty {
                 object["failing_conditions"] = .array(election.failingConditions.sorted().map { .string($0.name) })
             }
+        }
+        if let health {
+            object["servers_down"] = health.downList
         }
         if let transition = director.lastTransition {
             object["last_transition"] = .object([
@@ -149,6 +159,7 @@ public struct DirectorControl: ControlResponder {
             elapsedSeconds: seconds(ContinuousClock.now - since)
         )
         var object: [String: JSONValue] = ["election.role": .string(service.director.role.rawValue)]
+        object.merge(health?.statsFields ?? [:]) { _, new in new }
         for (key, value) in line.metadata {
             let text = "\(value)"
             if let integer = Int64(text) {

@@ -12,7 +12,7 @@ public final class StatsMetrics: Sendable {
     /// The stats keys exported as counters.
     public static let counterKeys: Set<String> = [
         "sync.entries", "sync.kernel_messages", "sync.malformed_messages", "sync.batches", "sync.log_dropped_batches",
-        "sync.injection_failures",
+        "sync.injection_failures", "health.changes",
     ]
     /// The roles `lvsync_election_role` has a series for.
     public static let roles = ["initialising", "standby", "active", "fault", "stopped"]

@@ -33,12 +33,24 @@ public final class ConfigReloader: Sendable {
     let running: Mutex<PeeringConfig?>
     let logger: Logger
 
-    /// A reloader for the file at `path`, whose running peering settings are `running`.
-    public init(path: String, running: PeeringConfig?, ipvs: any IPVSControl, logger: Logger) {
+    /// What the kernel should hold of a file's services (the health checks' view applied: a down server stays
+    /// quiesced across a reload).
+    let adjust: @Sendable (LVSyncConfig) -> [DesiredService]
+
+    /// A reloader for the file at `path`, whose running peering settings are `running`; `adjust` turns a file into
+    /// the services the kernel should hold (by default, the file's own).
+    public init(
+        path: String,
+        running: PeeringConfig?,
+        ipvs: any IPVSControl,
+        logger: Logger,
+        adjust: @escaping @Sendable (LVSyncConfig) -> [DesiredService] = { $0.virtualServices }
+    ) {
         self.path = path
         self.running = Mutex(running)
         self.ipvs = ipvs
         self.logger = logger
+        self.adjust = adjust
     }
 
     /// Reads the file and applies it.
@@ -66,7 +78,7 @@ public final class ConfigReloader: Sendable {
         // A file without services leaves the kernel's alone, as at start.
         if !config.virtualServices.isEmpty {
             do {
-                changes = IPVSPlanner.plan(current: try IPVSPlanner.current(of: ipvs), desired: config.virtualServices)
+                changes = IPVSPlanner.plan(current: try IPVSPlanner.current(of: ipvs), desired: adjust(config))
                 try IPVSPlanner.apply(changes, to: ipvs)
             } catch {
                 return report(.refused(error.description))
@@ -89,6 +101,9 @@ public final class ConfigReloader: Sendable {
         if old.failover != new.failover { sections.append("failover") }
         if old.heartbeatMilliseconds != new.heartbeatMilliseconds || old.deadMilliseconds != new.deadMilliseconds {
             sections.append("timers")
+        }
+        if old.metricsListen != new.metricsListen || old.controlSocket != new.controlSocket {
+            sections.append("metrics/control")
         }
         return sections
     }

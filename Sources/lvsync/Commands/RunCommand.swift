@@ -128,7 +128,10 @@ struct RunCommand: AsyncParsableCommand {
         }
         let daemons = KernelSyncDaemons(ipvs: ipvs, sync: sync, logger: logger)
         let maximumMessage = Int(sync.maximumMessageBytes ?? UInt16(SyncWireLayout.defaultMaximumMessageLength))
+        let health = HealthMonitor()
         let service: any Service
+        var roleChanges: ChangeSignal?
+        var isActive: @Sendable () -> Bool = { sync.role == .active }
         var ready: @Sendable () -> Bool = { true }
         var systemdStatus: @Sendable () -> String = { "\(sync.role?.rawValue ?? "running")" }
         if let failover = peering.failover {
@@ -141,7 +144,11 @@ struct RunCommand: AsyncParsableCommand {
                 maximumMessage: maximumMessage,
                 logger: logger
             )
-            let control = DirectorControl(service: director) { KernelBootstrap.connections(ipvs: ipvs) }
+            let control = DirectorControl(service: director, health: health) {
+                KernelBootstrap.connections(ipvs: ipvs)
+            }
+            roleChanges = director.director.changes
+            isActive = { director.director.role == .active }
             responder.become(control)
             statsSource.become { control.currentStats() }
             ready = { director.director.role != .initialising }
@@ -174,7 +181,11 @@ struct RunCommand: AsyncParsableCommand {
                 services: (control.map { [ControlService(server: $0)] } ?? [])
                     + (endpoint.map { [MetricsService(endpoint: $0)] } ?? []) + [
                         ReloadService(
-                            reloader: ConfigReloader(path: config, running: peering, ipvs: ipvs, logger: logger),
+                            reloader: ConfigReloader(path: config, running: peering, ipvs: ipvs, logger: logger) {
+                                // The new file's services as the running checks see its servers (checks themselves
+                                // change with a restart).
+                                HealthPolicy.desired($0.virtualServices, health: $0.health, down: health.down)
+                            },
                             notifier: notifier
                         ),
                         SystemdService(notifier: notifier, isReady: ready, status: systemdStatus, logger: logger),
@@ -186,6 +197,26 @@ struct RunCommand: AsyncParsableCommand {
         )
         try await group.run()
         logger.info("lvsync stopped")
+    }
+
+    /// Converges the kernel's services to the configuration as the health checks adjust it (a down server quiesced
+    /// or removed, a sorry server while none is left); nothing is sent when nothing changed.
+    private static func applyHealth(_ file: LVSyncConfig, down: Set<ServerRef>, ipvs: NetlinkIPVS, logger: Logger) {
+        guard !file.virtualServices.isEmpty else { return }
+        let desired = HealthPolicy.desired(file.virtualServices, health: file.health, down: down)
+        do {
+            let changes = IPVSPlanner.plan(current: try IPVSPlanner.current(of: ipvs), desired: desired)
+            guard !changes.isEmpty else { return }
+            try IPVSPlanner.apply(changes, to: ipvs)
+            logger.notice(
+                "IPVS services adjusted to the health checks",
+                metadata: [
+                    "changes": "\(changes.map { "\($0)" })", "servers_down": "\(down.sorted().map(\.description))",
+                ]
+            )
+        } catch {
+            logger.error("cannot adjust the IPVS services to the health checks", metadata: ["error": "\(error)"])
+        }
     }
 
     /// The director of an elected pair (the `failover` section).

@@ -24,6 +24,32 @@ stop_lvsync() {
   return $rc
 }
 stop_all_lvsync() { local n; for n in "${!LV_PID[@]}"; do stop_lvsync "$n" > /dev/null 2>&1 || true; done; }
+# pair_cleanup: every lvsync and background process stopped, the topology down (the scenarios' EXIT trap)
+pair_cleanup() {
+  local p
+  stop_all_lvsync
+  for p in ${BG_PIDS[@]+"${BG_PIDS[@]}"}; do kill "$p" 2>/dev/null || true; done
+  lab_down > /dev/null 2>&1 || true
+}
+# pair_config NAME PRIORITY LISTEN PEER PEER_LISTEN SYNC_ADDRESS: OUT/NAME.yaml for an elected director on the
+# directors' own link (certificates in OUT/pki, the control socket in SOCK, heartbeat 100 ms, dead interval 500 ms),
+# then whatever stdin adds (its failover section, metrics, services)
+pair_config() {
+  {
+    cat <<EOF
+node: $1
+priority: $2
+listen: "$3:7788"
+peers:
+  - { name: $4, address: "$5:7788" }
+tls: { ca: $OUT/pki/ca.pem, certificate: $OUT/pki/$1.pem, key: $OUT/pki/$1-key.pem }
+sync: { interface: lvsync0, address: $6, syncid: $SYNCID }
+control: { socket: $SOCK/$1.sock }
+timers: { heartbeat_ms: 100, dead_ms: 500 }
+EOF
+    cat
+  } > "$OUT/$1.yaml"
+}
 
 # status NAME FIELD: a field of `lvsync status --json` (role, vips_held, in_sync; peer.FIELD: the first peer's)
 status() {

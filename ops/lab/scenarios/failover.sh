@@ -48,13 +48,7 @@ T0=$SECONDS
 : > "$OUT/figures.txt"   # one line per phase: MODE PHASE key=value...
 # shellcheck source=ops/lab/lib/pair.sh
 source "$LAB/lib/pair.sh"
-cleanup() {
-  local p
-  stop_all_lvsync
-  for p in ${BG_PIDS[@]+"${BG_PIDS[@]}"}; do kill "$p" 2>/dev/null || true; done
-  lab_down > /dev/null 2>&1 || true
-}
-trap cleanup EXIT
+trap pair_cleanup EXIT
 
 # ---- topology ----
 topology() {
@@ -75,16 +69,8 @@ vips() {  # NS add|del: the VIPs and the NAT gateway on eth0
 # =====================================================================================================================
 # lvsync
 # =====================================================================================================================
-config() {  # NAME PRIORITY LISTEN PEER PEER_ADDRESS SYNC_ADDRESS PREEMPT
-  cat > "$OUT/$1.yaml" <<EOF
-node: $1
-priority: $2
-listen: "$3"
-peers:
-  - { name: $4, address: "$5" }
-tls: { ca: $OUT/pki/ca.pem, certificate: $OUT/pki/$1.pem, key: $OUT/pki/$1-key.pem }
-sync: { interface: lvsync0, address: $6, syncid: $SYNCID }
-control: { socket: $SOCK/$1.sock }
+config() {  # NAME PRIORITY LISTEN PEER PEER_LISTEN SYNC_ADDRESS PREEMPT
+  pair_config "${@:1:6}" <<EOF
 failover:
   preempt: $7
   preempt_delay_ms: 500
@@ -97,7 +83,6 @@ failover:
   announce: { count: 3, interval_ms: 100 }
   health:
     - { interface: eth0, response: fault }
-timers: { heartbeat_ms: 100, dead_ms: 500 }
 stats: { interval_seconds: 5 }
 EOF
 }
@@ -107,8 +92,8 @@ run_lvsync() {
   topology
   vips dirA del   # lvsync takes them
   "$LVSYNC" certs init "$OUT/pki" --node dira --node dirb > "$LOGDIR/certs.log" 2>&1
-  config dira 150 10.0.1.2:7788 dirb 10.0.1.3:7788 169.254.77.1 false
-  config dirb 100 10.0.1.3:7788 dira 10.0.1.2:7788 169.254.77.2 false
+  config dira 150 10.0.1.2 dirb 10.0.1.3 169.254.77.1 false
+  config dirb 100 10.0.1.3 dira 10.0.1.2 169.254.77.2 false
   start_lvsync dira dirA
   start_lvsync dirb dirB
   if wait_for 90 is_active dira && wait_for 60 is_synced_standby dirb && holds_vip dirA && lacks_vip dirB; then
@@ -124,6 +109,7 @@ run_lvsync() {
   phase_start lvsync-a
   sleep 3   # the kernel master sends a partly filled buffer once it is 2 s old: the flows reach the stream
   served_start dirB
+  lines_a=$(wc -l < "$LOGDIR/dira.log"); lines_b=$(wc -l < "$LOGDIR/dirb.log")
   fault_now
   rc=0; "$LVSYNC" drill --json --socket "$SOCK/dira.sock" > "$PH/drill.json" 2> "$PH/drill.progress" || rc=$?
   phase_check lvsync a
@@ -133,8 +119,9 @@ run_lvsync() {
   wait_for 10 is_synced_standby dira || problem+="dirA is $(status dira role), in_sync $(status dira in_sync); "
   # no bounce: the old active must not declare the new one dead while their links switch (make before break)
   sleep 2
-  bounced=$(cat "$LOGDIR/dira.log" "$LOGDIR/dirb.log" | grep -c 'both were active\|was not heard for the dead interval' || true)
-  [ "$bounced" = 0 ] || problem+="the handover bounced: $(grep -h 'both were active\|was not heard' "$LOGDIR/dira.log" "$LOGDIR/dirb.log" | head -n 2 | cut -c1-200 | tr '\n' ' '); "
+  since_drill() { tail -n +$((lines_a + 1)) "$LOGDIR/dira.log"; tail -n +$((lines_b + 1)) "$LOGDIR/dirb.log"; }
+  bounced=$(since_drill | grep -c 'both were active\|was not heard for the dead interval' || true)
+  [ "$bounced" = 0 ] || problem+="the handover bounced: $(since_drill | grep 'both were active\|was not heard' | head -n 2 | cut -c1-200 | tr '\n' ' '); "
   is_active dirb || problem+="dirB is $(status dirb role) 2 s after the drill; "
   [ "$RESULT_OK" = 1 ] || problem+="$RESULT; "
   drill=$("$PY" -c '
@@ -205,7 +192,7 @@ print("handover %s ms, connections lost %s, before %s, after %s, %s unacknowledg
   # ---- e: dirA back with preemption on: it takes the VIPs once in sync ----
   phase_start lvsync-e
   stop_lvsync dira || true
-  config dira 150 10.0.1.2:7788 dirb 10.0.1.3:7788 169.254.77.1 true
+  config dira 150 10.0.1.2 dirb 10.0.1.3 169.254.77.1 true
   served_start dirA
   fault_now   # the "fault" here is dirA's return: its lvsync starts now
   start_lvsync dira dirA

@@ -28,13 +28,7 @@ mkdir -p "$SOCK"; : > "$OUT/figures.txt"
 T0=$SECONDS
 # shellcheck source=ops/lab/lib/pair.sh
 source "$LAB/lib/pair.sh"
-cleanup() {
-  local p
-  stop_all_lvsync
-  for p in ${BG_PIDS[@]+"${BG_PIDS[@]}"}; do kill "$p" 2>/dev/null || true; done
-  lab_down > /dev/null 2>&1 || true
-}
-trap cleanup EXIT
+trap pair_cleanup EXIT
 
 # notify_listener NAME: a systemd stand-in: every datagram to SOCK/NAME.notify, one line each ("|" for newlines)
 notify_listener() {
@@ -56,16 +50,8 @@ PY
   wait_for 30 test -e "$OUT/log/$1.notify.txt.started"
 }
 notified() { grep -c -- "$2" "$OUT/log/$1.notify.txt" 2>/dev/null || true; }
-config() {  # NAME PRIORITY LISTEN PEER PEER_ADDRESS SYNC_ADDRESS
-  cat > "$OUT/$1.yaml" <<EOF
-node: $1
-priority: $2
-listen: "$3:7788"
-peers:
-  - { name: $4, address: "$5:7788" }
-tls: { ca: $OUT/pki/ca.pem, certificate: $OUT/pki/$1.pem, key: $OUT/pki/$1-key.pem }
-sync: { interface: lvsync0, address: $6, syncid: $SYNCID }
-control: { socket: $SOCK/$1.sock }
+config() {  # NAME PRIORITY LISTEN PEER PEER_LISTEN SYNC_ADDRESS
+  pair_config "$@" <<EOF
 metrics: { listen: "$3:9788" }
 stats: { interval_seconds: 1 }
 failover:
@@ -75,7 +61,6 @@ failover:
     - { address: 10.0.0.1/24, interface: eth0 }
   health:
     - { interface: eth0, response: fault }
-timers: { heartbeat_ms: 100, dead_ms: 500 }
 EOF
 }
 scrape() {  # NS ADDRESS: GET /metrics (python's urllib; no curl in the guest)

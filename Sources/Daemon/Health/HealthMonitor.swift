@@ -1,0 +1,72 @@
+import Config
+import Control
+import Health
+import Synchronization
+
+/// What the health checks say now, per real server: the status, why, since when, the last probe's latency. Read by
+/// `lvsync status` (the servers that are down and why), the stats line and the metrics; written by the
+/// ``HealthService``.
+public final class HealthMonitor: Sendable {
+    /// One server's verdict.
+    public struct Verdict: Hashable, Sendable {
+        /// The check's verdict.
+        public var status: Checker.Status
+        /// Why (the outcome that decided it).
+        public var reason: String
+        /// What was probed (`http://10.0.0.21:80/health`).
+        public var check: String
+        /// When the status last changed.
+        public var since: ContinuousClock.Instant
+        /// The last probe's latency.
+        public var latency: Duration
+    }
+
+    private let state = Mutex<(verdicts: [ServerRef: Verdict], changes: Int)>(([:], 0))
+
+    /// Nothing known yet.
+    public init() {}
+
+    /// Every server with a check.
+    public var verdicts: [ServerRef: Verdict] { state.withLock { $0.verdicts } }
+
+    /// The servers whose check says down.
+    public var down: Set<ServerRef> { Set(state.withLock { $0.verdicts.filter { $0.value.status == .down }.keys }) }
+
+    /// Changes of status so far.
+    public var changes: Int { state.withLock { $0.changes } }
+
+    /// Records a check's first verdict or a change.
+    func record(_ server: ServerRef, _ verdict: Verdict, changed: Bool) {
+        state.withLock {
+            $0.verdicts[server] = verdict
+            if changed { $0.changes += 1 }
+        }
+    }
+
+    /// The stats fields: `health.servers`, `health.servers_down`, `health.changes`.
+    public var statsFields: [String: JSONValue] {
+        let (verdicts, changes) = state.withLock { ($0.verdicts, $0.changes) }
+        return [
+            "health.servers": .integer(Int64(verdicts.count)),
+            "health.servers_down": .integer(Int64(verdicts.values.filter { $0.status == .down }.count)),
+            "health.changes": .integer(Int64(changes)),
+        ]
+    }
+
+    /// The servers that are down, for `lvsync status`: `{"server", "service", "check", "reason", "seconds"}`.
+    public var downList: JSONValue {
+        let now = ContinuousClock.now
+        let rows = verdicts.filter { $0.value.status == .down }.sorted { $0.key < $1.key }.map { ref, verdict in
+            let seconds = now - verdict.since
+            return JSONValue.object([
+                "server": .string("\(ref.server)"), "service": .string("\(ref.service)"),
+                "check": .string(verdict.check), "reason": .string(verdict.reason),
+                "seconds": .number(
+                    ((Double(seconds.components.seconds) + Double(seconds.components.attoseconds) / 1e18) * 10)
+                        .rounded() / 10
+                ),
+            ])
+        }
+        return .array(rows)
+    }
+}

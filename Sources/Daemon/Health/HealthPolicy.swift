@@ -1,0 +1,64 @@
+import Config
+import IPVS
+import SyncWire
+
+/// A real server of a service, as the health checks name it.
+public struct ServerRef: Hashable, Sendable, Comparable, CustomStringConvertible {
+    /// The service.
+    public var service: ServiceKey
+    /// The real server.
+    public var server: Endpoint
+
+    /// Names a real server.
+    public init(service: ServiceKey, server: Endpoint) {
+        self.service = service
+        self.server = server
+    }
+
+    public static func < (lhs: ServerRef, rhs: ServerRef) -> Bool {
+        lhs.service != rhs.service ? lhs.service < rhs.service : "\(lhs.server)" < "\(rhs.server)"
+    }
+
+    public var description: String { "\(server) of \(service)" }
+}
+
+/// What the kernel's services should be given the configuration and the servers that are down: a pure function, so
+/// that the daemon converges the kernel to it with the planner (a weight edited in place keeps a server's
+/// connections; only what changed is sent).
+///
+/// - A down server with `on_failure: quiesce` keeps its place with weight 0: the scheduler gives it no new
+///   connection; its established connections and persistence templates stay until they end, or until the kernel's
+///   `net.ipv4.vs.expire_nodest_conn` / `expire_quiescent_template` (set them to 1 for clients to move on at once:
+///   the next packet of such a connection is dropped and the entry expired, so the client's retry is scheduled anew).
+/// - A down server with `on_failure: remove` leaves the service.
+/// - When no server of a service is left with a weight above 0, its sorry server (if it has one) is added; it leaves
+///   again as soon as a real server is back.
+/// - A server that is up again gets its configured weight back.
+public enum HealthPolicy {
+    /// The services as the kernel should hold them.
+    public static func desired(
+        _ services: [DesiredService],
+        health: HealthConfig,
+        down: Set<ServerRef>
+    ) -> [DesiredService] {
+        let removeOnFailure = Set(
+            health.checks.filter { $0.onFailure == .remove }.map { ServerRef(service: $0.service, server: $0.server) }
+        )
+        return services.map { desired in
+            var result = desired
+            let key = desired.service.key
+            result.realServers = desired.realServers.compactMap { server in
+                let ref = ServerRef(service: key, server: server.endpoint)
+                guard down.contains(ref) else { return server }
+                if removeOnFailure.contains(ref) { return nil }
+                var quiesced = server
+                quiesced.weight = 0
+                return quiesced
+            }
+            if let sorry = health.sorryServers[key], !result.realServers.contains(where: { $0.weight > 0 }) {
+                result.realServers.append(sorry)
+            }
+            return result
+        }
+    }
+}

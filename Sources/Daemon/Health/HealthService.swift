@@ -1,0 +1,157 @@
+import Config
+import Health
+import Logging
+import Metrics
+import ServiceLifecycle
+import SyncWire
+
+/// Runs every real server's check — each in a task of its own, so that one slow server delays no other — with the
+/// pure ``Checker`` deciding when to probe and when the verdict changes. Every change is logged (server, service,
+/// check, reason, latency), counted (`lvsync_health_changes_total`, `lvsync_health_server_up`), recorded in the
+/// ``HealthMonitor``, and handed to `onChange` with the servers that are down now: the daemon converges the kernel
+/// to ``HealthPolicy/desired(_:health:down:)`` there, when it is the active director. A standby runs the same checks,
+/// so it takes over with the same view.
+public struct HealthService: Service {
+    let checks: [HealthConfig.RealServerCheck]
+    let monitor: HealthMonitor
+    let onChange: @Sendable (Set<ServerRef>) -> Void
+    let roleChanges: ChangeSignal?
+    let logger: Logger
+
+    /// Runs `checks`, recording in `monitor`; `onChange` is also called on every wake-up of `roleChanges` (a director
+    /// that becomes active applies what its checks found while it was a standby).
+    public init(
+        checks: [HealthConfig.RealServerCheck],
+        monitor: HealthMonitor,
+        roleChanges: ChangeSignal? = nil,
+        logger: Logger,
+        onChange: @escaping @Sendable (Set<ServerRef>) -> Void
+    ) {
+        self.checks = checks
+        self.monitor = monitor
+        self.onChange = onChange
+        self.roleChanges = roleChanges
+        self.logger = logger
+    }
+
+    /// The probe a check's configuration describes.
+    public static func probe(for check: HealthConfig.RealServerCheck) -> any Probe {
+        let host = check.target.address.description
+        let port = Int(check.target.port)
+        let source = check.source?.description
+        switch check.probe {
+        case .tcp:
+            return TCPProbe(host: host, port: port, source: source)
+        case .http(let path, let virtualHost, let statuses, let digest, let tls):
+            return HTTPProbe(
+                host: host,
+                port: port,
+                path: path,
+                virtualHost: virtualHost,
+                expectedStatuses: statuses,
+                bodySHA256: digest,
+                tls: tls,
+                source: source
+            )
+        case .udp(let payload, let expect):
+            return UDPProbe(host: host, port: port, payload: payload, expectPrefix: expect, source: source)
+        case .dns(let name, let type):
+            return DNSProbe(host: host, port: port, name: name, type: type, source: source)
+        case .command(let path, let arguments):
+            return CommandProbe(path: path, arguments: arguments)
+        }
+    }
+
+    public func run() async throws {
+        guard !checks.isEmpty else {
+            try? await gracefulShutdown()
+            return
+        }
+        logger.info("health checks start", metadata: ["checks": "\(checks.count)"])
+        try? await cancelWhenGracefulShutdown {
+            await withDiscardingTaskGroup { group in
+                for check in checks {
+                    group.addTask { await run(check) }
+                }
+                if let roleChanges {
+                    group.addTask {
+                        let (id, wakeups) = roleChanges.subscribe()
+                        defer { roleChanges.unsubscribe(id) }
+                        for await _ in wakeups { onChange(monitor.down) }
+                    }
+                }
+            }
+        }
+    }
+
+    private func run(_ check: HealthConfig.RealServerCheck) async {
+        let ref = ServerRef(service: check.service, server: check.server)
+        let probe = Self.probe(for: check)
+        let settings: CheckSettings
+        do {
+            settings = try CheckSettings(
+                interval: .milliseconds(check.intervalMilliseconds),
+                timeout: .milliseconds(check.timeoutMilliseconds),
+                rise: check.rise,
+                fall: check.fall
+            )
+        } catch {
+            logger.error("a health check cannot run", metadata: ["server": "\(ref)", "error": "\(error)"])
+            return
+        }
+        let origin = ContinuousClock.now
+        func now() -> Duration { ContinuousClock.now - origin }
+        var checker = Checker(settings: settings, now: now())
+        let labels = [("service", "\(check.service)"), ("server", "\(check.server)")]
+        let up = Gauge(label: "lvsync_health_server_up", dimensions: labels)
+        let latency = Metrics.Timer(label: "lvsync_health_probe_seconds", dimensions: labels)
+        while !Task.isCancelled {
+            for action in checker.tick(now: now()) {
+                guard case .probe(let id, _) = action else { continue }
+                let outcome = await probe.run(timeout: settings.timeout)
+                switch outcome {
+                case .passed(let took, _), .failed(let took, _): latency.recordNanoseconds(took.nanosecondsClamped)
+                }
+                for change in checker.finished(id, outcome, now: now()) {
+                    guard case .changed(let from, let to, let reason, let took) = change else { continue }
+                    monitor.record(
+                        ref,
+                        HealthMonitor.Verdict(
+                            status: to,
+                            reason: reason,
+                            check: probe.description,
+                            since: .now,
+                            latency: took
+                        ),
+                        changed: true
+                    )
+                    up.record(to == .up ? 1 : 0)
+                    Counter(label: "lvsync_health_changes_total", dimensions: labels + [("to", to.rawValue)])
+                        .increment()
+                    logger.log(
+                        level: to == .down ? .warning : .notice,
+                        "real server \(to == .down ? "down" : "up")",
+                        metadata: [
+                            "server": "\(check.server)", "service": "\(check.service)", "check": "\(probe.description)",
+                            "from": "\(from)", "to": "\(to)", "reason": "\(reason)",
+                            "latency_ms": "\(Double(took.nanosecondsClamped) / 1e6)",
+                        ]
+                    )
+                    onChange(monitor.down)
+                }
+            }
+            guard let due = checker.nextProbe else { continue }
+            let wait = due - now()
+            if wait > .zero { try? await Task.sleep(for: wait) }
+        }
+    }
+}
+
+extension Duration {
+    /// The duration in nanoseconds, clamped to `Int64`.
+    var nanosecondsClamped: Int64 {
+        let (seconds, attoseconds) = components
+        let (product, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        return overflow ? .max : product &+ attoseconds / 1_000_000_000
+    }
+}

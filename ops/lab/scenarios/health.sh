@@ -1,0 +1,190 @@
+#!/bin/bash
+# Real-server health checks against the real kernel (run INSIDE the guest):
+#   health.sh OUTDIR        (env LVSYNC: the binary; default REPO/.build/debug/lvsync)
+#
+# The elected pair (dirA active, dirB standby) serves TCP 10.0.0.100:80 (wrr, direct routing) on rs1 and rs2, each
+# with a TCP check (interval 300 ms, timeout 300 ms, rise 2, fall 2) and on_failure: quiesce.
+#   health-up            both servers up: weight 1 in dirA's ipvsadm -Ln, `lvsync status` says no server is down
+#   health-down          rs1's service stopped (nftables in rs1 resets TCP to port 80) under a stream of new client
+#                        connections: rs1's weight reads 0 in dirA's kernel within the bound fall × (interval +
+#                        timeout) plus a probe's slack; the log names server, service, check, reason and latency
+#   health-served        with rs1 quiesced, every new client connection is served (by rs2)
+#   health-standby-view  dirB (standby) found rs1 down too (its status), but left its own kernel alone (weight 1)
+#   health-visible       `lvsync status` lists rs1 as down with the reason; `lvsync stats` health.servers_down 1;
+#                        the metric lvsync_health_server_up for rs1 is 0
+#   health-restored      rs1's service back: its weight is 1 again within rise × interval plus slack, "real server up"
+set -euo pipefail
+OUT=$(realpath "${1:?usage: health.sh OUTDIR}")
+# shellcheck source=ops/lab/lib/guest.sh
+source "$(dirname "$0")/../lib/guest.sh"
+REPO=$(cd "$LAB/../.." && pwd)
+LVSYNC=${LVSYNC:-$REPO/.build/debug/lvsync}
+[ -x "$LVSYNC" ] || { echo "FAIL health: lvsync not executable: $LVSYNC"; exit 1; }
+mkdir -p "$OUT/log"; LOGDIR=$OUT/log
+SOCK=/tmp/lvsync-health FLOWS=''
+mkdir -p "$SOCK"; : > "$OUT/figures.txt"
+T0=$SECONDS
+# shellcheck source=ops/lab/lib/pair.sh
+source "$LAB/lib/pair.sh"
+trap pair_cleanup EXIT
+
+config() {  # NAME PRIORITY LISTEN PEER PEER_LISTEN SYNC_ADDRESS
+  pair_config "$@" <<EOF
+metrics: { listen: "$3:9788" }
+failover:
+  boot_wait_ms: 1500
+  vips:
+    - { address: 10.0.0.100/24, interface: eth0 }
+    - { address: 10.0.0.1/24, interface: eth0 }
+virtual_services:
+  - protocol: tcp
+    address: 10.0.0.100
+    port: 80
+    scheduler: wrr
+    real_servers:
+      - address: 10.0.0.21
+        forwarding: dr
+        check: { type: tcp, interval_ms: 300, timeout_ms: 300, rise: 2, fall: 2 }
+      - address: 10.0.0.22
+        forwarding: dr
+        check: { type: tcp, interval_ms: 300, timeout_ms: 300, rise: 2, fall: 2 }
+EOF
+}
+weight() {  # NS SERVER: the weight of SERVER:80 in NS's TCP 10.0.0.100:80 (empty if absent)
+  ip netns exec "$1" ipvsadm -Ln -t 10.0.0.100:80 2>/dev/null | awk -v s="$2:80" '$2 == s { print $4 }'
+}
+# connect_round N: N new client connections to the VIP, one echo each; prints "ok/N"
+connect_round() {
+  ip netns exec client "$PY" - "$1" <<'PY'
+import socket, sys
+n, ok = int(sys.argv[1]), 0
+for i in range(n):
+    s = socket.socket()
+    s.settimeout(2)
+    try:
+        s.connect(("10.0.0.100", 80))
+        s.sendall(b"health-%d" % i)
+        ok += s.recv(100) == b"health-%d" % i
+    except OSError:
+        pass
+    finally:
+        s.close()
+print("%d/%d" % (ok, n))
+PY
+}
+ms_since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.0f", (b - a) * 1000 }'; }
+
+lab_up
+for a in 10.0.0.100/24 10.0.0.1/24; do ip -n dirA addr del "$a" dev eth0; done
+for a in fd00::100/64 fd00::1/64; do ip -n dirA addr del "$a" dev eth0; done
+"$LVSYNC" certs init "$OUT/pki" --node dira --node dirb > "$LOGDIR/certs.log" 2>&1
+config dira 150 10.0.1.2 dirb 10.0.1.3 169.254.77.1
+config dirb 100 10.0.1.3 dira 10.0.1.2 169.254.77.2
+start_lvsync dira dirA
+start_lvsync dirb dirB
+
+# ---- health-up ----
+problem=""
+wait_for 90 is_active dira || problem+="dirA is $(status dira role); "
+wait_for 60 is_synced_standby dirb || problem+="dirB is $(status dirb role); "
+wait_for 20 test "$(weight dirA 10.0.0.21)" = 1 || problem+="rs1's weight on dirA: '$(weight dirA 10.0.0.21)'; "
+[ "$(weight dirA 10.0.0.22)" = 1 ] || problem+="rs2's weight on dirA: '$(weight dirA 10.0.0.22)'; "
+sleep 2
+"$LVSYNC" status --socket "$SOCK/dira.sock" > "$OUT/status-up.txt" 2>&1 || true
+grep -qE '^servers down +none' "$OUT/status-up.txt" || problem+="status: $(tr '\n' '|' < "$OUT/status-up.txt"); "
+if [ -z "$problem" ]; then
+  echo "PASS health-up: rs1 and rs2 at weight 1 in dirA's kernel (the config's wrr service), no server down"
+else
+  echo "FAIL health-up: $problem"
+fi
+
+# ---- health-down: rs1's service stopped under a stream of new connections ----
+ip netns exec client "$PY" - "$LOGDIR/stream.txt" <<'PY' &
+import socket, sys, time
+out = open(sys.argv[1], "w")
+while True:
+    s = socket.socket()
+    s.settimeout(1)
+    t = time.time()
+    try:
+        s.connect(("10.0.0.100", 80))
+        s.sendall(b"x")
+        r = "ok" if s.recv(10) == b"x" else "bad"
+    except OSError as e:
+        r = "fail"
+    finally:
+        s.close()
+    out.write("%.3f %s\n" % (t, r))
+    out.flush()
+    time.sleep(0.05)
+PY
+BG_PIDS+=($!)
+sleep 2
+t_stop=$(date +%s.%N)
+ip netns exec rs1 nft -f - <<'NFT'
+table inet lvsync_health {
+  chain in { type filter hook input priority 0; tcp dport 80 reject with tcp reset; }
+}
+NFT
+problem=""
+wait_for 20 test "$(weight dirA 10.0.0.21)" = 0 || problem+="rs1's weight on dirA is still '$(weight dirA 10.0.0.21)' 20 s after its service stopped; "
+quiesced_ms=$(ms_since "$t_stop")
+bound_ms=$((2 * (300 + 300) + 300 + 500))   # fall × (interval + timeout), a probe in flight, the kernel edit
+line=$(grep 'real server down' "$LOGDIR/dira.log" | tail -n 1 || true)
+for field in 'server=10.0.0.21:80' 'service=tcp 10.0.0.100:80' 'check=tcp 10.0.0.21:80' 'reason=' 'latency_ms='; do
+  grep -qF -- "$field" <<< "$line" || problem+="the log line lacks $field: ${line:0:300}; "
+done
+[ "$(weight dirA 10.0.0.22)" = 1 ] || problem+="rs2's weight changed: $(weight dirA 10.0.0.22); "
+if [ -z "$problem" ] && [ "$quiesced_ms" -le "$bound_ms" ]; then
+  echo "PASS health-down: rs1's weight read 0 in dirA's kernel ${quiesced_ms} ms after its service stopped (bound ${bound_ms} ms); log: $(grep -oE 'reason=[^]]*latency_ms=[0-9.]+' <<< "$line" | head -c 200)"
+else
+  echo "FAIL health-down: ${problem}quiesced after ${quiesced_ms} ms (bound ${bound_ms} ms)"
+fi
+echo "lvsync health quiesce_ms=$quiesced_ms bound_ms=$bound_ms" >> "$OUT/figures.txt"
+
+# ---- health-served ----
+sleep 1
+round=$(connect_round 20)
+after=$(awk -v t="$(awk -v a="$t_stop" 'BEGIN { print a + 0 }')" -v q="$quiesced_ms" '$1 > t + q / 1000 + 0.5 { n++; if ($2 == "ok") ok++ } END { printf "%d/%d", ok, n }' "$LOGDIR/stream.txt")
+if [ "$round" = 20/20 ] && [ "${after%/*}" = "${after#*/}" ] && [ "${after#*/}" -gt 0 ]; then
+  echo "PASS health-served: with rs1 quiesced, 20/20 new connections served, and the stream's $after since the quiesce"
+else
+  echo "FAIL health-served: a round of new connections: $round; the stream since the quiesce: $after"
+fi
+
+# ---- health-standby-view ----
+"$LVSYNC" status --socket "$SOCK/dirb.sock" > "$OUT/status-dirb.txt" 2>&1 || true
+if grep -qE '^down 10\.0\.0\.21:80 ' "$OUT/status-dirb.txt" && [ "$(weight dirB 10.0.0.21)" = 1 ]; then
+  echo "PASS health-standby-view: dirB's checks found rs1 down too; its kernel kept weight 1 (only the active changes it)"
+else
+  echo "FAIL health-standby-view: dirB's weight for rs1 '$(weight dirB 10.0.0.21)', status: $(tr '\n' '|' < "$OUT/status-dirb.txt")"
+fi
+
+# ---- health-visible ----
+problem=""
+"$LVSYNC" status --socket "$SOCK/dira.sock" > "$OUT/status-down.txt" 2>&1 || true
+grep -qE '^down 10\.0\.0\.21:80 +of tcp 10\.0\.0\.100:80 for [0-9.ms]+: .*(refused|reset)' "$OUT/status-down.txt" || problem+="status: $(tr '\n' '|' < "$OUT/status-down.txt"); "
+"$LVSYNC" stats --socket "$SOCK/dira.sock" > "$OUT/stats-down.txt" 2>&1 || true
+grep -q '"health.servers_down":1' "$OUT/stats-down.txt" || problem+="stats: $(head -c 300 "$OUT/stats-down.txt"); "
+ip netns exec dirA "$PY" -c 'import urllib.request; print(urllib.request.urlopen("http://10.0.1.2:9788/metrics", timeout=10).read().decode())' > "$OUT/metrics-down.txt" 2>&1 || true
+grep -qE '^lvsync_health_server_up\{.*server="10\.0\.0\.21:80".*\} 0(\.0)?$' "$OUT/metrics-down.txt" || problem+="metrics: $(grep health "$OUT/metrics-down.txt" | head -n 3 | tr '\n' ' '); "
+if [ -z "$problem" ]; then
+  echo "PASS health-visible: $(grep -E '^down 10' "$OUT/status-down.txt" | sed 's/  */ /g' | cut -c1-200); stats and metrics agree"
+else
+  echo "FAIL health-visible: $problem"
+fi
+
+# ---- health-restored ----
+t_back=$(date +%s.%N)
+ip netns exec rs1 nft delete table inet lvsync_health
+problem=""
+wait_for 20 test "$(weight dirA 10.0.0.21)" = 1 || problem+="rs1's weight is still '$(weight dirA 10.0.0.21)' 20 s after its service came back; "
+restored_ms=$(ms_since "$t_back")
+grep -q 'real server up' "$LOGDIR/dira.log" || problem+="no 'real server up' in dirA's log; "
+echo "lvsync health restore_ms=$restored_ms" >> "$OUT/figures.txt"
+if [ -z "$problem" ]; then
+  echo "PASS health-restored: rs1 back at weight 1 in dirA's kernel ${restored_ms} ms after its service returned"
+else
+  echo "FAIL health-restored: $problem"
+fi
+stop_all_lvsync
