@@ -25,6 +25,7 @@ import SyncWire
 ///           rise: 2                # passes in a row that bring a server back (default 2)
 ///           fall: 3                # failures in a row that take it out (default 3)
 ///           source: 10.0.0.2       # optional local address to probe from
+///           ramp_up_ms: 30000      # a server back from down regains its weight gradually over this long (default 0)
 ///       # udp:     payload: "ping", expect: "pong"   (a reply starting with expect; any reply without it)
 ///       # dns:     name: example.com, record: A       (NOERROR with the query's ID)
 ///       # command: command: [/usr/local/lib/lvsync/check-db, "10.0.0.21"]   (exit status 0)
@@ -86,6 +87,8 @@ public struct HealthConfig: Hashable, Sendable {
         public var fall: Int
         /// What a failure does.
         public var onFailure: OnFailure
+        /// How long a server back from down takes to regain its full weight (0: at once).
+        public var rampUpMilliseconds: Int = 0
 
         /// Creates a check.
         public init(
@@ -115,7 +118,7 @@ public struct HealthConfig: Hashable, Sendable {
 
     static let checkKeys: Set<String> = [
         "type", "port", "path", "host", "status", "body_sha256", "payload", "expect", "name", "record", "command",
-        "interval_ms", "timeout_ms", "rise", "fall", "source",
+        "interval_ms", "timeout_ms", "rise", "fall", "source", "ramp_up_ms",
     ]
 
     /// Reads the checks and sorry servers of `virtual_services`, whose services `services` were parsed from it.
@@ -231,7 +234,7 @@ public struct HealthConfig: Hashable, Sendable {
         }
         let interval = try f["interval_ms"]?.integer(Int.self, in: 10...3_600_000) ?? 2000
         let timeout = try f["timeout_ms"]?.integer(Int.self, in: 10...600_000) ?? 1000
-        return RealServerCheck(
+        var check = RealServerCheck(
             service: service,
             server: server,
             probe: probe,
@@ -243,6 +246,8 @@ public struct HealthConfig: Hashable, Sendable {
             fall: try f["fall"]?.integer(Int.self, in: 1...100) ?? 3,
             onFailure: onFailure
         )
+        check.rampUpMilliseconds = try f["ramp_up_ms"]?.integer(Int.self, in: 0...3_600_000) ?? 0
+        return check
     }
 
     private static func servicePort(_ key: ServiceKey) -> UInt16 {

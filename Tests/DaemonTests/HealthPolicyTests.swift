@@ -111,6 +111,22 @@ struct HealthPolicyTests {
         #expect("\(changes)".contains("10.0.0.21"))
     }
 
+    @Test("a server back from down ramps up: its weight is the share of the ramp that passed, at least 1")
+    func rampUp() throws {
+        let config = try Self.config()
+        let b = Self.ref(0, "10.0.0.22", config)
+        func weight(_ share: Double?) -> Int32? {
+            let ramping = share.map { [b: $0] } ?? [:]
+            return HealthPolicy.desired(config.virtualServices, health: config.health, down: [], ramping: ramping)[0]
+                .realServers.first { $0.endpoint == b.server }?.weight
+        }
+        #expect(weight(0) == 1)
+        #expect(weight(0.5) == 2)
+        #expect(weight(0.9) == 3)
+        #expect(weight(1) == 3)
+        #expect(weight(nil) == 3)
+    }
+
     @Test("the service: a listener that goes away is found down after fall failures, and up again after rise")
     func service() async throws {
         let group = MultiThreadedEventLoopGroup.singleton
@@ -153,6 +169,9 @@ struct HealthPolicyTests {
                 .bind(host: "127.0.0.1", port: port).wait()
             #expect(await eventually(limit: .seconds(30)) { monitor.verdicts[ref]?.status == .up })
             #expect(seen.withLock { $0.last } == [])
+            // Back from down: it ramps (a 10 s ramp has just begun); a server without a ramp does not.
+            #expect(monitor.ramping([ref: .seconds(10)])[ref].map { $0 >= 0 && $0 < 0.5 } == true)
+            #expect(monitor.ramping([:]).isEmpty)
             await services.triggerGracefulShutdown()
             try await tasks.waitForAll()
         }

@@ -21,8 +21,14 @@ struct ElectionDriver {
 
     /// Runs until the shutdown event was handled (the stopped advert published).
     func run() async {
+        // The election's clock: real time, less the time this process itself was not running (a tick that comes
+        // late because the process was starved, e.g. on an overloaded host). A director that could not run cannot
+        // judge its peer's silence over that time: without this, a starved standby would declare a live active dead
+        // the moment it runs again, with the active's adverts still unread in its socket.
         let origin = ContinuousClock.now
-        func now() -> ElectionTime { ElectionTime(ContinuousClock.now - origin) }
+        var stalled = Duration.zero
+        var lastTick = origin
+        func now() -> ElectionTime { ElectionTime(ContinuousClock.now - origin - stalled) }
         let incarnation = UInt64(Date().timeIntervalSince1970 * 1_000_000)
         var (election, actions) = Election.start(configuration: configuration, incarnation: incarnation, now: now())
         var announcements = (left: 0, next: ContinuousClock.now)
@@ -41,7 +47,14 @@ struct ElectionDriver {
                 let time = now()
                 switch event {
                 case .tick:
-                    actions = election.tick(now: time)
+                    let tickedAt = ContinuousClock.now
+                    let gap = tickedAt - lastTick
+                    lastTick = tickedAt
+                    if gap > tick * 5 {
+                        stalled += gap - tick
+                        logger.debug("the election's own process stalled", metadata: ["stall_ms": "\(gap)"])
+                    }
+                    actions = election.tick(now: now())
                     if announcements.left > 0, ContinuousClock.now >= announcements.next {
                         director.announce()
                         announcements.left -= 1

@@ -21,7 +21,11 @@ public final class HealthMonitor: Sendable {
         public var latency: Duration
     }
 
-    private let state = Mutex<(verdicts: [ServerRef: Verdict], changes: Int)>(([:], 0))
+    private let state = Mutex<
+        (verdicts: [ServerRef: Verdict], changes: Int, recovered: [ServerRef: ContinuousClock.Instant])
+    >(
+        ([:], 0, [:])
+    )
 
     /// Nothing known yet.
     public init() {}
@@ -35,11 +39,30 @@ public final class HealthMonitor: Sendable {
     /// Changes of status so far.
     public var changes: Int { state.withLock { $0.changes } }
 
+    /// The servers back from down whose ramp is not over, with the share of it that has passed (0 to 1).
+    /// - Parameter ramps: each server's ramp-up duration (servers without one are never ramping).
+    public func ramping(_ ramps: [ServerRef: Duration], now: ContinuousClock.Instant = .now) -> [ServerRef: Double] {
+        var result: [ServerRef: Double] = [:]
+        for (ref, since) in state.withLock({ $0.recovered }) {
+            guard let ramp = ramps[ref], ramp > .zero else { continue }
+            let share = (now - since) / ramp
+            if share < 1 { result[ref] = share }
+        }
+        return result
+    }
+
     /// Records a check's first verdict or a change.
     func record(_ server: ServerRef, _ verdict: Verdict, changed: Bool) {
         state.withLock {
+            let before = $0.verdicts[server]?.status
             $0.verdicts[server] = verdict
             if changed { $0.changes += 1 }
+            // Only a server that was down ramps; one seen up for the first time has its weight already.
+            if verdict.status == .up, before == .down {
+                $0.recovered[server] = verdict.since
+            } else if verdict.status != .up {
+                $0.recovered[server] = nil
+            }
         }
     }
 

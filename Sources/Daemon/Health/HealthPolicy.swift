@@ -33,13 +33,15 @@ public struct ServerRef: Hashable, Sendable, Comparable, CustomStringConvertible
 /// - A down server with `on_failure: remove` leaves the service.
 /// - When no server of a service is left with a weight above 0, its sorry server (if it has one) is added; it leaves
 ///   again as soon as a real server is back.
-/// - A server that is up again gets its configured weight back.
+/// - A server that is up again gets its configured weight back; with `ramp_up_ms`, gradually: `ramping` gives the
+///   share of its ramp that has passed (0 to 1), and its weight is that share of the configured one (at least 1).
 public enum HealthPolicy {
     /// The services as the kernel should hold them.
     public static func desired(
         _ services: [DesiredService],
         health: HealthConfig,
-        down: Set<ServerRef>
+        down: Set<ServerRef>,
+        ramping: [ServerRef: Double] = [:]
     ) -> [DesiredService] {
         let removeOnFailure = Set(
             health.checks.filter { $0.onFailure == .remove }.map { ServerRef(service: $0.service, server: $0.server) }
@@ -49,7 +51,12 @@ public enum HealthPolicy {
             let key = desired.service.key
             result.realServers = desired.realServers.compactMap { server in
                 let ref = ServerRef(service: key, server: server.endpoint)
-                guard down.contains(ref) else { return server }
+                guard down.contains(ref) else {
+                    guard let share = ramping[ref], share < 1, server.weight > 1 else { return server }
+                    var ramped = server
+                    ramped.weight = max(1, Int32((Double(server.weight) * max(0, share)).rounded(.up)))
+                    return ramped
+                }
                 if removeOnFailure.contains(ref) { return nil }
                 var quiesced = server
                 quiesced.weight = 0

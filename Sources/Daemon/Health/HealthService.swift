@@ -84,6 +84,21 @@ public struct HealthService: Service {
         }
     }
 
+    /// Applies the policy again in steps while a recovered server's weight ramps up (a quarter of the ramp apart,
+    /// at least 100 ms, and once more when it is over).
+    private func rampUp(_ ramp: Duration) {
+        let (monitor, onChange) = (monitor, onChange)
+        Task {
+            let step = max(ramp / 4, .milliseconds(100))
+            var elapsed = Duration.zero
+            while elapsed < ramp, !Task.isCancelled {
+                try? await Task.sleep(for: step)
+                elapsed += step
+                onChange(monitor.down)
+            }
+        }
+    }
+
     private func run(_ check: HealthConfig.RealServerCheck) async {
         let ref = ServerRef(service: check.service, server: check.server)
         let probe = Self.probe(for: check)
@@ -138,6 +153,9 @@ public struct HealthService: Service {
                         ]
                     )
                     onChange(monitor.down)
+                    if to == .up, from == .down, check.rampUpMilliseconds > 0 {
+                        rampUp(Duration.milliseconds(check.rampUpMilliseconds))
+                    }
                 }
             }
             guard let due = checker.nextProbe else { continue }

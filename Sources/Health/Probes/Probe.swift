@@ -1,6 +1,10 @@
 import NIOCore
 import NIOPosix
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// One way of asking a real server whether it serves: a TCP connect, an HTTP(S) GET, a UDP or DNS exchange, a
 /// command. A probe never throws: it returns how it went, within its timeout (every wait it makes is bounded by it),
 /// and a failure names what failed ("connection refused", "status 503 (expected 200)", "timed out after 2 s").
@@ -54,7 +58,10 @@ struct ProbeFailure: Error, CustomStringConvertible {
 
     /// A reason for a log line: NIO's and POSIX's errors as the operator knows them.
     static func reason(_ error: any Error) -> String {
-        if let error = error as? IOError { return error.description }
+        if let error = error as? IOError {
+            // "connection refused", "no route to host": the system's words, not NIO's call site.
+            return String(cString: strerror(error.errnoCode)).lowercased()
+        }
         if let error = error as? NIOConnectionError {
             return error.connectionErrors.first.map { reason($0.error) } ?? "cannot connect"
         }

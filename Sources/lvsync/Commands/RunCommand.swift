@@ -176,6 +176,7 @@ struct RunCommand: AsyncParsableCommand {
                 "node": "\(peering.node)", "role": "\(sync.role?.rawValue ?? "elected")", "config": "\(config)",
             ]
         )
+        let activeNow = isActive
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: (control.map { [ControlService(server: $0)] } ?? [])
@@ -189,6 +190,16 @@ struct RunCommand: AsyncParsableCommand {
                             notifier: notifier
                         ),
                         SystemdService(notifier: notifier, isReady: ready, status: systemdStatus, logger: logger),
+                        HealthService(
+                            checks: file.health.checks,
+                            monitor: health,
+                            roleChanges: roleChanges,
+                            logger: logger
+                        ) { down in
+                            // Only the active director changes the kernel; a standby keeps the view for its takeover.
+                            guard activeNow() else { return }
+                            Self.applyHealth(file, down: down, monitor: health, ipvs: ipvs, logger: logger)
+                        },
                         service,
                     ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
@@ -201,9 +212,26 @@ struct RunCommand: AsyncParsableCommand {
 
     /// Converges the kernel's services to the configuration as the health checks adjust it (a down server quiesced
     /// or removed, a sorry server while none is left); nothing is sent when nothing changed.
-    private static func applyHealth(_ file: LVSyncConfig, down: Set<ServerRef>, ipvs: NetlinkIPVS, logger: Logger) {
+    private static func applyHealth(
+        _ file: LVSyncConfig,
+        down: Set<ServerRef>,
+        monitor: HealthMonitor,
+        ipvs: NetlinkIPVS,
+        logger: Logger
+    ) {
         guard !file.virtualServices.isEmpty else { return }
-        let desired = HealthPolicy.desired(file.virtualServices, health: file.health, down: down)
+        let ramps = Dictionary(
+            file.health.checks.map {
+                (ServerRef(service: $0.service, server: $0.server), Duration.milliseconds($0.rampUpMilliseconds))
+            },
+            uniquingKeysWith: { first, _ in first }
+        )
+        let desired = HealthPolicy.desired(
+            file.virtualServices,
+            health: file.health,
+            down: down,
+            ramping: monitor.ramping(ramps)
+        )
         do {
             let changes = IPVSPlanner.plan(current: try IPVSPlanner.current(of: ipvs), desired: desired)
             guard !changes.isEmpty else { return }

@@ -32,7 +32,8 @@ pair_cleanup() {
   lab_down > /dev/null 2>&1 || true
 }
 # pair_config NAME PRIORITY LISTEN PEER PEER_LISTEN SYNC_ADDRESS: OUT/NAME.yaml for an elected director on the
-# directors' own link (certificates in OUT/pki, the control socket in SOCK, heartbeat 100 ms, dead interval 500 ms),
+# directors' own link (certificates in OUT/pki, the control socket in SOCK, heartbeat 100 ms, dead interval DEAD_MS
+# or 500 ms),
 # then whatever stdin adds (its failover section, metrics, services)
 pair_config() {
   {
@@ -45,7 +46,7 @@ peers:
 tls: { ca: $OUT/pki/ca.pem, certificate: $OUT/pki/$1.pem, key: $OUT/pki/$1-key.pem }
 sync: { interface: lvsync0, address: $6, syncid: $SYNCID }
 control: { socket: $SOCK/$1.sock }
-timers: { heartbeat_ms: 100, dead_ms: 500 }
+timers: { heartbeat_ms: 100, dead_ms: ${DEAD_MS:-500} }
 EOF
     cat
   } > "$OUT/$1.yaml"
