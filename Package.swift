@@ -172,8 +172,9 @@ let package = Package(
         .testTarget(
             name: "DaemonTests",
             dependencies: [
-                "Daemon", "PeerTransport", "PeerProtocol", "Mirror", "SyncWire", "IPVS", "Config", "Control", logging,
-                prometheus, serviceLifecycle,
+                "Daemon", "PeerTransport", "PeerProtocol", "Mirror", "SyncWire", "IPVS", "Config", "Control", "Health",
+                logging, metrics, .product(name: "CoreMetrics", package: "swift-metrics"), prometheus, serviceLifecycle,
+                nioCore, nioPosix,
             ],
             swiftSettings: swiftSettings
         ),

@@ -1,14 +1,12 @@
 import Control
+import CoreMetrics
 import Daemon
 import Foundation
 import Logging
 import NIOCore
+import NIOPosix
 import Prometheus
 import Testing
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 /// Runs blocking `work` on a thread of its own: blocked cooperative threads (two on these machines) would starve the
 /// servers under test.
@@ -18,39 +16,27 @@ func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async thro
     }
 }
 
-/// A plain HTTP/1.1 exchange over a real TCP socket to 127.0.0.1 (blocking, on a thread of its own).
+/// A plain HTTP/1.1 exchange over a real TCP connection to 127.0.0.1: the request's bytes as given, the response read
+/// to the server's close.
 func httpExchange(port: Int, request: String) async throws -> (status: Int, headers: String, body: String) {
-    try await offPool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw POSIXError(.EIO) }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+    let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        .channelOption(.allowRemoteHalfClosure, value: true)
+        .connect(host: "127.0.0.1", port: port) { channel in
+            channel.eventLoop.makeCompletedFuture {
+                try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
             }
         }
-        guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
-        var timeout = timeval(tv_sec: 10, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        let bytes = Array(request.utf8)
-        guard send(fd, bytes, bytes.count, 0) == bytes.count else { throw POSIXError(.EIO) }
-        var received: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = recv(fd, &chunk, chunk.count, 0)
-            if n <= 0 { break }
-            received += chunk[0..<n]
-        }
-        let text = String(decoding: received, as: UTF8.self)
-        let parts = text.components(separatedBy: "\r\n\r\n")
-        let head = parts.first ?? ""
-        let status = Int(head.split(separator: " ").dropFirst().first ?? "") ?? 0
-        return (status, head, parts.dropFirst().joined(separator: "\r\n\r\n"))
+    let received = try await channel.executeThenClose { inbound, outbound in
+        try await outbound.write(ByteBuffer(string: request))
+        var bytes: [UInt8] = []
+        for try await buffer in inbound { bytes += buffer.readableBytesView }
+        return bytes
     }
+    let text = String(decoding: received, as: UTF8.self)
+    let parts = text.components(separatedBy: "\r\n\r\n")
+    let head = parts.first ?? ""
+    let status = Int(head.split(separator: " ").dropFirst().first ?? "") ?? 0
+    return (status, head, parts.dropFirst().joined(separator: "\r\n\r\n"))
 }
 
 /// The samples of a Prometheus text exposition: `name{labels}` → value.
@@ -147,6 +133,28 @@ struct MetricsTests {
             #expect(again.status == 200)
             group.cancelAll()
         }
+    }
+
+    @Test("the stats and the counters the daemon keeps itself share one registry without a name conflict")
+    func noConflicts() {
+        let registry = PrometheusCollectorRegistry()
+        let factory = PrometheusMetricsFactory(registry: registry)
+        // What HealthService and PeerCounters make through swift-metrics.
+        factory.makeCounter(
+            label: "lvsync_health_changes_total",
+            dimensions: [("service", "tcp 10.0.0.100:80"), ("server", "10.0.0.21:80"), ("to", "down")]
+        ).increment(by: 1)
+        factory.makeCounter(label: "lvsync_peer_links_opened_total", dimensions: []).increment(by: 1)
+        StatsMetrics(registry: registry).update(from: [
+            "health.changes": 3, "health.servers": 2, "health.servers_down": 1, "peer.opened": 1,
+            "sync.entries_per_s": 10, "election.role": "active",
+        ])
+        let text = registry.emitToString()
+        let parsed = samples(text)
+        #expect(parsed["lvsync_health_servers_down"] == 1)
+        #expect(
+            parsed[#"lvsync_health_changes_total{service="tcp 10.0.0.100:80",server="10.0.0.21:80",to="down"}"#] == 1
+        )
     }
 
     @Test("a busy address is refused with a sentence that names it")

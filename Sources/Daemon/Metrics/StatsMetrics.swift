@@ -12,8 +12,12 @@ public final class StatsMetrics: Sendable {
     /// The stats keys exported as counters.
     public static let counterKeys: Set<String> = [
         "sync.entries", "sync.kernel_messages", "sync.malformed_messages", "sync.batches", "sync.log_dropped_batches",
-        "sync.injection_failures", "health.changes",
+        "sync.injection_failures",
     ]
+    /// Stats keys left to the metrics their owners keep themselves, under the same names with labels
+    /// (`lvsync_health_changes_total{service,server,to}`): a second metric of the same name would be a conflict the
+    /// registry refuses.
+    public static let ownedElsewhere: Set<String> = ["health.changes", "sync.entries_per_s"]
     /// The roles `lvsync_election_role` has a series for.
     public static let roles = ["initialising", "standby", "active", "fault", "stopped"]
 
@@ -34,7 +38,7 @@ public final class StatsMetrics: Sendable {
     /// role).
     public func update(from stats: [String: JSONValue]) {
         // A rate is Prometheus' own business (rate() over the counters).
-        for (key, value) in stats where !key.hasPrefix("peer.") && key != "sync.entries_per_s" {
+        for (key, value) in stats where !key.hasPrefix("peer.") && !Self.ownedElsewhere.contains(key) {
             if key == "election.role", let role = value.stringValue {
                 for candidate in Self.roles {
                     registry.makeGauge(

@@ -56,6 +56,7 @@ EOF
 weight() {  # NS SERVER: the weight of SERVER:80 in NS's TCP 10.0.0.100:80 (empty if absent)
   ip netns exec "$1" ipvsadm -Ln -t 10.0.0.100:80 2>/dev/null | awk -v s="$2:80" '$2 == s { print $4 }'
 }
+weight_is() { [ "$(weight "$1" "$2")" = "$3" ]; }   # NS SERVER WEIGHT (for wait_for: read anew each time)
 # connect_round N: N new client connections to the VIP, one echo each; prints "ok/N"
 connect_round() {
   ip netns exec client "$PY" - "$1" <<'PY'
@@ -90,7 +91,7 @@ start_lvsync dirb dirB
 problem=""
 wait_for 90 is_active dira || problem+="dirA is $(status dira role); "
 wait_for 60 is_synced_standby dirb || problem+="dirB is $(status dirb role); "
-wait_for 20 test "$(weight dirA 10.0.0.21)" = 1 || problem+="rs1's weight on dirA: '$(weight dirA 10.0.0.21)'; "
+wait_for 20 weight_is dirA 10.0.0.21 1 || problem+="rs1's weight on dirA: '$(weight dirA 10.0.0.21)'; "
 [ "$(weight dirA 10.0.0.22)" = 1 ] || problem+="rs2's weight on dirA: '$(weight dirA 10.0.0.22)'; "
 sleep 2
 "$LVSYNC" status --socket "$SOCK/dira.sock" > "$OUT/status-up.txt" 2>&1 || true
@@ -130,7 +131,7 @@ table inet lvsync_health {
 }
 NFT
 problem=""
-wait_for 20 test "$(weight dirA 10.0.0.21)" = 0 || problem+="rs1's weight on dirA is still '$(weight dirA 10.0.0.21)' 20 s after its service stopped; "
+wait_for 20 weight_is dirA 10.0.0.21 0 || problem+="rs1's weight on dirA is still '$(weight dirA 10.0.0.21)' 20 s after its service stopped; "
 quiesced_ms=$(ms_since "$t_stop")
 # fall × (interval + timeout), a probe in flight, then the kernel's table read and edited and this script's own
 # ipvsadm polling: each costs hundreds of milliseconds in the emulated guest (3 s of slack for them)
@@ -183,7 +184,7 @@ fi
 t_back=$(date +%s.%N)
 ip netns exec rs1 nft delete table inet lvsync_health
 problem=""
-wait_for 20 test "$(weight dirA 10.0.0.21)" = 1 || problem+="rs1's weight is still '$(weight dirA 10.0.0.21)' 20 s after its service came back; "
+wait_for 20 weight_is dirA 10.0.0.21 1 || problem+="rs1's weight is still '$(weight dirA 10.0.0.21)' 20 s after its service came back; "
 restored_ms=$(ms_since "$t_back")
 grep -q 'real server up' "$LOGDIR/dira.log" || problem+="no 'real server up' in dirA's log; "
 echo "lvsync health restore_ms=$restored_ms" >> "$OUT/figures.txt"

@@ -50,6 +50,8 @@ PY
   wait_for 30 test -e "$OUT/log/$1.notify.txt.started"
 }
 notified() { grep -c -- "$2" "$OUT/log/$1.notify.txt" 2>/dev/null || true; }
+# notified_at_least NAME PATTERN N: NAME's listener has N datagrams matching PATTERN (for wait_for: read anew each time)
+notified_at_least() { [ "$(notified "$1" "$2")" -ge "$3" ]; }
 config() {  # NAME PRIORITY LISTEN PEER PEER_LISTEN SYNC_ADDRESS
   pair_config "$@" <<EOF
 metrics: { listen: "$3:9788" }
@@ -86,8 +88,8 @@ NOTIFY_SOCKET=$SOCK/dirb.notify WATCHDOG_USEC=1000000 start_lvsync dirb dirB --l
 problem=""
 wait_for 90 is_active dira || problem+="dirA is $(status dira role); "
 wait_for 60 is_synced_standby dirb || problem+="dirB is $(status dirb role); "
-wait_for 10 test "$(notified dira 'READY=1|STATUS=active')" -ge 1 || problem+="dirA sent no READY=1 with STATUS=active: $(tail -n 2 "$OUT/log/dira.notify.txt" 2>/dev/null | tr '\n' ' '); "
-wait_for 10 test "$(notified dirb 'READY=1|STATUS=standby')" -ge 1 || problem+="dirB sent no READY=1 with STATUS=standby; "
+wait_for 10 notified_at_least dira 'READY=1|STATUS=active' 1 || problem+="dirA sent no READY=1 with STATUS=active: $(tail -n 2 "$OUT/log/dira.notify.txt" 2>/dev/null | tr '\n' ' '); "
+wait_for 10 notified_at_least dirb 'READY=1|STATUS=standby' 1 || problem+="dirB sent no READY=1 with STATUS=standby; "
 sleep 2
 [ "$(notified dira '^[0-9.]* WATCHDOG=1$')" -ge 3 ] || problem+="dirA pinged the watchdog $(notified dira 'WATCHDOG=1') times; "
 ready_line=$(grep -m1 'READY=1' "$OUT/log/dira.notify.txt" 2>/dev/null | cut -d' ' -f2- || true)
@@ -172,7 +174,7 @@ kill -HUP "${LV_PID[dira]}"
 problem=""
 wait_for 20 grep -q '"message":"configuration reloaded"' "$LOGDIR/dira.log" || problem+="no 'configuration reloaded' in dirA's log; "
 ip netns exec dirA ipvsadm -Ln -t 10.0.0.200:8443 > "$OUT/reload.ipvs.txt" 2>&1 || problem+="the kernel has no tcp 10.0.0.200:8443: $(head -c 200 "$OUT/reload.ipvs.txt"); "
-wait_for 10 test "$(notified dira 'RELOADING=1|MONOTONIC_USEC=')" -gt "$before" || problem+="systemd heard no RELOADING=1; "
+wait_for 10 notified_at_least dira 'RELOADING=1|MONOTONIC_USEC=' $((before + 1)) || problem+="systemd heard no RELOADING=1; "
 grep 'RELOADING=1' "$OUT/log/dira.notify.txt" | tail -n 1 > /dev/null
 reloaded=$(awk '/RELOADING=1/ { r = NR } /READY=1\|STATUS=reload: applied/ && r && NR > r { ok = 1 } END { print ok + 0 }' "$OUT/log/dira.notify.txt")
 [ "$reloaded" = 1 ] || problem+="no READY=1 with 'reload: applied' after RELOADING=1; "
