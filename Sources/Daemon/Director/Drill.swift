@@ -130,7 +130,9 @@ extension DirectorService {
             relay.post(.handover(waitingAtMost: .seconds(1), reply: { continuation.resume(returning: $0) }))
         }
         if let failure { return refuse("the election refused the handover: \(failure)") }
-        let waitUntil = ContinuousClock.now + configuration.election.deadInterval * 4
+        // Four dead intervals, and at least 3 s: a loaded host re-dials the links for their new roles slowly.
+        let advertWait = max(configuration.election.deadInterval * 4, .seconds(3))
+        let waitUntil = ContinuousClock.now + advertWait
         while ContinuousClock.now < waitUntil {
             if let view = director.peers[standby.node], view.advert.state == .active, view.receivedAt >= started {
                 let elapsed = view.receivedAt - started
@@ -143,7 +145,7 @@ extension DirectorService {
         }
         guard report.handoverMilliseconds != nil else {
             return refuse(
-                "\(standby.node) did not advertise itself active within \(configuration.election.deadInterval * 4)"
+                "\(standby.node) did not advertise itself active within \(advertWait)"
             )
         }
         report.completed = true

@@ -473,21 +473,44 @@ public struct DirectorService: Service {
         }
     }
 
-    /// A connection to `peer` dialled within `limit`, or nil (failed, too slow, or cancelled). One that completes
-    /// after the limit is closed: an unused channel must not be left open.
+    /// A connection to `peer` dialled within `limit`, or nil (failed or too slow). The dial itself is never cut
+    /// short — a connect cancelled halfway leaves NIO's channel wrapper half made, and NIO traps on it — so it runs in
+    /// a task of its own: one that completes after the limit is closed; if the caller is cancelled meanwhile, the
+    /// connection is waited for and returned all the same (the caller keeps it for its next link, or closes it).
     private func connect(_ peer: MirroringService.Peer, within limit: Duration) async -> PeerConnection? {
-        await withTaskGroup(of: PeerConnection?.self) { group in
-            group.addTask { try? await connect(peer) }
+        enum Event: Sendable {
+            case dialled(PeerConnection?)
+            case timedOut
+            case cancelled
+        }
+        let attempt = Task { try? await connect(peer) }
+        return await withTaskGroup(of: Event.self) { group in
+            group.addTask { .dialled(await attempt.value) }
             group.addTask {
-                try? await Task.sleep(for: limit)
+                do {
+                    try await Task.sleep(for: limit)
+                    return .timedOut
+                } catch {
+                    return .cancelled
+                }
+            }
+            var outcome: Event?
+            var connection: PeerConnection?
+            for await event in group {
+                switch event {
+                case .dialled(let dialled):
+                    connection = dialled
+                    if outcome == nil { outcome = .dialled(dialled) }
+                    group.cancelAll()
+                case .timedOut, .cancelled:
+                    if outcome == nil { outcome = event }
+                }
+            }
+            if case .timedOut = outcome, let late = connection {
+                try? await late.channel.executeThenClose { _, _ in }
                 return nil
             }
-            let winner = await group.next() ?? nil
-            group.cancelAll()
-            for await late in group {
-                if let late { try? await late.channel.executeThenClose { _, _ in } }
-            }
-            return winner
+            return connection
         }
     }
 

@@ -112,9 +112,12 @@ private final class SpawnedGroup: @unchecked Sendable {
     func wait(timeout: Duration) async -> (status: Int32?, output: String, error: String?) {
         let pid = pid
         let reaped: Int32 = await withCheckedContinuation { continuation in
-            Thread {
+            Thread { [self] in
                 var status: Int32 = 0
                 while waitpid(pid, &status, 0) < 0, Glibc.errno == EINTR {}
+                // Marked here, not once the awaiting task runs again: on a busy machine that can be much later, and
+                // the watchdog would take a finished command for a hanging one.
+                lock.withLock { exited = true }
                 continuation.resume(returning: status)
             }.start()
             Thread { [self] in
@@ -134,10 +137,7 @@ private final class SpawnedGroup: @unchecked Sendable {
                 kill(-pid, SIGKILL)
             }.start()
         }
-        let timedOut = lock.withLock {
-            exited = true
-            return killedForTimeout
-        }
+        let timedOut = lock.withLock { killedForTimeout }
         // Children the command left behind go with it.
         kill(-pid, SIGKILL)
         let output = lock.withLock { String(decoding: kept, as: UTF8.self) }

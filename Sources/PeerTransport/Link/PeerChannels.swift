@@ -60,7 +60,7 @@ public enum PeerListener {
                         onRefused: onRefused
                     )
                     try addFraming(to: pipeline, maximumFrameLength: maximumFrameLength)
-                    let messages = try NIOAsyncChannel<PeerMessage, PeerMessage>(wrappingChannelSynchronously: channel)
+                    let messages = try makePeerChannel(channel)
                     return PendingPeerConnection(authenticated: authenticated, channel: messages)
                 }
             }
@@ -88,12 +88,21 @@ public enum PeerDialer {
                     let pipeline = channel.pipeline.syncOperations
                     let authenticated = try tls.addClientHandlers(to: pipeline, expectedPeer: expectedPeer)
                     try addFraming(to: pipeline, maximumFrameLength: maximumFrameLength)
-                    let messages = try NIOAsyncChannel<PeerMessage, PeerMessage>(wrappingChannelSynchronously: channel)
+                    let messages = try makePeerChannel(channel)
                     return PendingPeerConnection(authenticated: authenticated, channel: messages)
                 }
             }
         return try await pending.authenticate()
     }
+}
+
+/// The async wrapper of a peer connection, torn down when it is dropped. A connection NIO accepted (or dialled) that
+/// nobody takes any more — the listener stopping while a peer connects, a dial that lost a race at shutdown — is
+/// then closed; with NIO's newer, explicit teardown its wrapper traps instead ("Deinited NIOAsyncWriter without calling
+/// finish()"), seen under load at a shutdown that raced a peer's connect. Every connection that is taken still ends
+/// through `executeThenClose`.
+private func makePeerChannel(_ channel: any Channel) throws -> NIOAsyncChannel<PeerMessage, PeerMessage> {
+    try NIOAsyncChannel<PeerMessage, PeerMessage>(synchronouslyWrapping: channel)
 }
 
 private func addFraming(to pipeline: ChannelPipeline.SynchronousOperations, maximumFrameLength: Int) throws {
