@@ -31,8 +31,9 @@ final class CannedServer: @unchecked Sendable {
         init(reply: String?) { self.reply = reply }
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             guard let reply else { return }
+            // Answer once, then close the sending side: the client reads the reply to its end and closes.
             context.writeAndFlush(NIOAny(ByteBuffer(string: reply))).whenComplete { [context] _ in
-                context.close(promise: nil)
+                context.close(mode: .output, promise: nil)
             }
         }
     }

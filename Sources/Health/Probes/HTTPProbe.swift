@@ -95,10 +95,12 @@ public struct HTTPProbe: Probe {
             headers.add(name: "Host", value: virtualHost ?? (host.contains(":") ? "[\(host)]" : host))
             headers.add(name: "User-Agent", value: "lvsync-health")
             headers.add(name: "Connection", value: "close")
+            // One write: a server that answers and closes at the request's head must not find its end still coming.
             try await outbound.write(
-                .head(HTTPRequestHead(version: .http1_1, method: .GET, uri: path, headers: headers))
+                contentsOf: [
+                    .head(HTTPRequestHead(version: .http1_1, method: .GET, uri: path, headers: headers)), .end(nil),
+                ]
             )
-            try await outbound.write(.end(nil))
             var status: Int?
             var body: [UInt8] = []
             for try await part in inbound {
