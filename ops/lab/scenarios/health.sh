@@ -142,7 +142,7 @@ for field in 'server=10.0.0.21:80' 'service=tcp 10.0.0.100:80' 'check=tcp 10.0.0
 done
 [ "$(weight dirA 10.0.0.22)" = 1 ] || problem+="rs2's weight changed: $(weight dirA 10.0.0.22); "
 if [ -z "$problem" ] && [ "$quiesced_ms" -le "$bound_ms" ]; then
-  echo "PASS health-down: rs1's weight read 0 in dirA's kernel ${quiesced_ms} ms after its service stopped (bound ${bound_ms} ms); log: $(grep -oE 'reason=[^]]*latency_ms=[0-9.]+' <<< "$line" | head -c 200)"
+  echo "PASS health-down: rs1's weight read 0 in dirA's kernel ${quiesced_ms} ms after its service stopped (bound ${bound_ms} ms); log: $(grep -oE 'latency_ms=[0-9.]+ reason=.* server=' <<< "$line" | sed 's/ server=$//' | head -c 200)"
 else
   echo "FAIL health-down: ${problem}quiesced after ${quiesced_ms} ms (bound ${bound_ms} ms)"
 fi

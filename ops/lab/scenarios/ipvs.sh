@@ -94,11 +94,14 @@ fi
 
 # A changed config: rs2's weight 3 -> 5 on :80, rs2 gone from :53, the SCTP service gone.
 "$PY" - "$REPO/examples/director-a.yaml" > "$OUT/changed.yaml" <<'PY'
-import sys
+import re, sys
 text = open(sys.argv[1]).read()
-text = text.replace("{ address: 10.0.0.22, forwarding: dr, weight: 3 }", "{ address: 10.0.0.22, forwarding: dr, weight: 5 }")
+# (the example's lines may carry more settings, e.g. a health check, after the ones matched here)
+text, n1 = re.subn(r"(\{ address: 10\.0\.0\.22, forwarding: dr, weight: )3\b", r"\g<1>5", text, count=1)
 head, sep, tail = text.partition("port: 53")
-tail = tail.replace("      - { address: 10.0.0.22, forwarding: nat }\n", "", 1)
+tail, n2 = re.subn(r"      - \{ address: 10\.0\.0\.22, forwarding: nat\b.*\n", "", tail, count=1)
+if n1 != 1 or n2 != 1:
+    sys.exit("ipvs.sh: examples/director-a.yaml no longer has the lines this check edits")
 text = head + sep + tail
 text = text[:text.index("  # SCTP (Diameter)")]
 print(text)
