@@ -143,7 +143,7 @@ public struct FailoverBenchmark: Sendable {
     }
 
     static func milliseconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
+        duration / .milliseconds(1)
     }
 
     /// Polls `condition` every millisecond until it holds (true) or `limit` passes (false).

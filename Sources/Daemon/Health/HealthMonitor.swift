@@ -51,12 +51,12 @@ public final class HealthMonitor: Sendable {
         return result
     }
 
-    /// Records a check's first verdict or a change.
-    func record(_ server: ServerRef, _ verdict: Verdict, changed: Bool) {
+    /// Records a change of a server's verdict (the first verdict included).
+    func record(_ server: ServerRef, _ verdict: Verdict) {
         state.withLock {
             let before = $0.verdicts[server]?.status
             $0.verdicts[server] = verdict
-            if changed { $0.changes += 1 }
+            $0.changes += 1
             // Only a server that was down ramps; one seen up for the first time has its weight already.
             if verdict.status == .up, before == .down {
                 $0.recovered[server] = verdict.since
@@ -84,10 +84,7 @@ public final class HealthMonitor: Sendable {
             return JSONValue.object([
                 "server": .string("\(ref.server)"), "service": .string("\(ref.service)"),
                 "check": .string(verdict.check), "reason": .string(verdict.reason),
-                "seconds": .number(
-                    ((Double(seconds.components.seconds) + Double(seconds.components.attoseconds) / 1e18) * 10)
-                        .rounded() / 10
-                ),
+                "seconds": .number((seconds / .seconds(1) * 10).rounded() / 10),
             ])
         }
         return .array(rows)

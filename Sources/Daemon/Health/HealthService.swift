@@ -2,6 +2,7 @@ import Config
 import Health
 import Logging
 import Metrics
+import NIOCore
 import ServiceLifecycle
 import SyncWire
 
@@ -125,7 +126,7 @@ public struct HealthService: Service {
                 guard case .probe(let id, _) = action else { continue }
                 let outcome = await probe.run(timeout: settings.timeout)
                 switch outcome {
-                case .passed(let took, _), .failed(let took, _): latency.recordNanoseconds(took.nanosecondsClamped)
+                case .passed(let took, _), .failed(let took, _): latency.recordNanoseconds(TimeAmount(took).nanoseconds)
                 }
                 for change in checker.finished(id, outcome, now: now()) {
                     guard case .changed(let from, let to, let reason, let took) = change else { continue }
@@ -137,8 +138,7 @@ public struct HealthService: Service {
                             check: probe.description,
                             since: .now,
                             latency: took
-                        ),
-                        changed: true
+                        )
                     )
                     up.record(to == .up ? 1 : 0)
                     Counter(label: "lvsync_health_changes_total", dimensions: labels + [("to", to.rawValue)])
@@ -149,7 +149,7 @@ public struct HealthService: Service {
                         metadata: [
                             "server": "\(check.server)", "service": "\(check.service)", "check": "\(probe.description)",
                             "from": "\(from)", "to": "\(to)", "reason": "\(reason)",
-                            "latency_ms": "\(Double(took.nanosecondsClamped) / 1e6)",
+                            "latency_ms": "\(took / .milliseconds(1))",
                         ]
                     )
                     onChange(monitor.down)
@@ -162,14 +162,5 @@ public struct HealthService: Service {
             let wait = due - now()
             if wait > .zero { try? await Task.sleep(for: wait) }
         }
-    }
-}
-
-extension Duration {
-    /// The duration in nanoseconds, clamped to `Int64`.
-    var nanosecondsClamped: Int64 {
-        let (seconds, attoseconds) = components
-        let (product, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        return overflow ? .max : product &+ attoseconds / 1_000_000_000
     }
 }

@@ -77,7 +77,7 @@ struct ProbeFailure: Error, CustomStringConvertible {
 
     /// A duration as people write it: 250 ms, 2 s, 1.5 s.
     static func text(_ duration: Duration) -> String {
-        let milliseconds = Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
+        let milliseconds = duration / .milliseconds(1)
         if milliseconds < 1000 { return "\(Int(milliseconds.rounded())) ms" }
         let seconds = milliseconds / 1000
         return seconds == seconds.rounded() ? "\(Int(seconds)) s" : "\((seconds * 10).rounded() / 10) s"

@@ -23,20 +23,11 @@ public struct TCPProbe: Probe {
         let (host, port, source) = (host, port, source)
         return await timed(timeout) {
             var bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-                .connectTimeout(.nanoseconds(timeout.nanoseconds))
+                .connectTimeout(TimeAmount(timeout))
             if let source { bootstrap = try bootstrap.bind(to: SocketAddress(ipAddress: source, port: 0)) }
             let channel = try await bootstrap.connect(host: host, port: port).get()
             try? await channel.close()
             return "connected"
         }
-    }
-}
-
-extension Duration {
-    /// The whole duration in nanoseconds (saturating).
-    var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        let (product, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        return overflow ? .max : product &+ attoseconds / 1_000_000_000
     }
 }

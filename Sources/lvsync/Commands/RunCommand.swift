@@ -185,7 +185,7 @@ struct RunCommand: AsyncParsableCommand {
                             reloader: ConfigReloader(path: config, running: peering, ipvs: ipvs, logger: logger) {
                                 // The new file's services as the running checks see its servers (checks themselves
                                 // change with a restart).
-                                HealthPolicy.desired($0.virtualServices, health: $0.health, down: health.down)
+                                Self.healthAdjusted($0, monitor: health)
                             },
                             notifier: notifier
                         ),
@@ -220,18 +220,7 @@ struct RunCommand: AsyncParsableCommand {
         logger: Logger
     ) {
         guard !file.virtualServices.isEmpty else { return }
-        let ramps = Dictionary(
-            file.health.checks.map {
-                (ServerRef(service: $0.service, server: $0.server), Duration.milliseconds($0.rampUpMilliseconds))
-            },
-            uniquingKeysWith: { first, _ in first }
-        )
-        let desired = HealthPolicy.desired(
-            file.virtualServices,
-            health: file.health,
-            down: down,
-            ramping: monitor.ramping(ramps)
-        )
+        let desired = healthAdjusted(file, monitor: monitor, down: down)
         do {
             let changes = IPVSPlanner.plan(current: try IPVSPlanner.current(of: ipvs), desired: desired)
             guard !changes.isEmpty else { return }
@@ -245,6 +234,27 @@ struct RunCommand: AsyncParsableCommand {
         } catch {
             logger.error("cannot adjust the IPVS services to the health checks", metadata: ["error": "\(error)"])
         }
+    }
+
+    /// A file's services as the health checks see its servers now: down ones quiesced or removed, recovering ones
+    /// ramping, a sorry server where none is left (`down`: the monitor's, unless given).
+    private static func healthAdjusted(
+        _ file: LVSyncConfig,
+        monitor: HealthMonitor,
+        down: Set<ServerRef>? = nil
+    ) -> [DesiredService] {
+        let ramps = Dictionary(
+            file.health.checks.map {
+                (ServerRef(service: $0.service, server: $0.server), Duration.milliseconds($0.rampUpMilliseconds))
+            },
+            uniquingKeysWith: { first, _ in first }
+        )
+        return HealthPolicy.desired(
+            file.virtualServices,
+            health: file.health,
+            down: down ?? monitor.down,
+            ramping: monitor.ramping(ramps)
+        )
     }
 
     /// The director of an elected pair (the `failover` section).
