@@ -82,6 +82,10 @@ config dirb 100 10.0.1.3 dira 10.0.1.2 169.254.77.2
 notify_listener dira
 notify_listener dirb
 NOTIFY_SOCKET=$SOCK/dira.notify WATCHDOG_USEC=1000000 start_lvsync dira dirA --log-format json
+# dirB once dirA is active: started together, a debug build under TCG can take longer than the boot wait to dial,
+# and dirB would be active for a moment before dirA's priority takes over (what operate-ready checks is the READY
+# line of a standby).
+wait_for 90 is_active dira || true
 NOTIFY_SOCKET=$SOCK/dirb.notify WATCHDOG_USEC=1000000 start_lvsync dirb dirB --log-format json
 
 # ---- operate-ready ----
@@ -101,7 +105,11 @@ fi
 
 # ---- traffic, then operate-metrics ----
 phase_start operate
-sleep 4
+# The kernel flushes its sync buffer every second or two and a busy guest is slow: wait (up to 30 s) for dirB's
+# counter to move rather than for a fixed time, then scrape both.
+dirb_injected() { [ "$(scrape dirB 10.0.1.3 2> /dev/null | grep -c '^lvsync_sync_entries_total [1-9]')" -gt 0 ] || { sleep 0.5; false; }; }
+sleep 2
+wait_for 30 dirb_injected || true
 scrape dirA 10.0.1.2 > "$OUT/metrics.dirA.txt" 2> "$LOGDIR/scrape.dirA.err" || true
 scrape dirB 10.0.1.3 > "$OUT/metrics.dirB.txt" 2> "$LOGDIR/scrape.dirB.err" || true
 problem=""
@@ -113,7 +121,7 @@ awk -v s="${size:-0}" 'BEGIN { exit !(s >= 8) }' || problem+="dirA's lvsync_mirr
 grep -q '^lvsync_peer_links_opened_total [1-9]' "$OUT/metrics.dirA.txt" || problem+="no lvsync_peer_links_opened_total on dirA; "
 grep -q '^lvsync_sync_lag_seconds_bucket' "$OUT/metrics.dirB.txt" || problem+="no lag histogram on dirB; "
 grep -q '^lvsync_election_transitions_total{' "$OUT/metrics.dirA.txt" || problem+="no election transitions on dirA; "
-grep -q '^lvsync_sync_entries_total [1-9]' "$OUT/metrics.dirB.txt" || problem+="dirB injected no entries by its counter; "
+grep -q '^lvsync_sync_entries_total [1-9]' "$OUT/metrics.dirB.txt" || problem+="dirB injected no entries by its counter ($(grep '^lvsync_sync_entries_total' "$OUT/metrics.dirB.txt" | tr '\n' ' ')), its log: $(tail_log "$LOGDIR/dirb.log"); "
 if [ -z "$problem" ]; then
   echo "PASS operate-metrics: scraped both over HTTP: dirA active (mirror $size), dirB standby with $(grep -c '^lvsync_sync_lag_seconds_bucket' "$OUT/metrics.dirB.txt") lag buckets; $(grep -c '^lvsync_' "$OUT/metrics.dirA.txt") samples on dirA"
 else
