@@ -8,7 +8,7 @@ public struct LVSyncConfig: Sendable {
     /// The top-level keys a configuration may have.
     public static let sections: Set<String> = [
         "node", "priority", "listen", "peers", "tls", "sync", "failover", "virtual_services", "timers", "stats",
-        "metrics", "control",
+        "metrics", "control", "kernel",
     ]
 
     /// The virtual services and their real servers (`virtual_services`).
@@ -18,6 +18,8 @@ public struct LVSyncConfig: Sendable {
     /// This director, its peers, TLS files and kernel sync settings; nil for a file without `node` (one that only
     /// declares services for `lvsync ipvs apply`).
     public var peering: PeeringConfig?
+    /// The IPVS sysctls to set (`kernel`).
+    public var kernel: KernelConfig
 
     /// Reads and validates a configuration.
     /// - Parameter file: the file's name, for error messages.
@@ -42,6 +44,34 @@ public struct LVSyncConfig: Sendable {
                 try HealthConfig.parse(value, services: services)
             } ?? HealthConfig()
         peering = try PeeringConfig.parse(top, document: document)
+        kernel = try top["kernel"].map(KernelConfig.parse) ?? KernelConfig()
+    }
+
+    /// Settings that are valid but leave the clients of a failed real server stuck, each as a sentence that says
+    /// what to set: the daemon logs them at start and on a reload.
+    public var advice: [String] {
+        var advice: [String] = []
+        let removed = health.checks.filter { $0.onFailure == .remove }
+        if !removed.isEmpty, !kernel.isOn(.expireNodestConn) {
+            advice.append(
+                "\(removed.count) real server(s) are removed when they fail (\(removed[0].server) of "
+                    + "\(removed[0].service) first), but kernel.expire_nodest_conn is not true: their clients' "
+                    + "connections stay pinned to the removed server, their packets dropped, until they time out"
+            )
+        }
+        let persistent = Set(
+            virtualServices.filter { $0.service.flags.contains(.persistent) }.map(\.service.key)
+        )
+        let quiesced = health.checks.filter { $0.onFailure == .quiesce && persistent.contains($0.service) }
+        if !quiesced.isEmpty, !kernel.isOn(.expireQuiescentTemplate) {
+            advice.append(
+                "\(quiesced.count) real server(s) of persistent services are quiesced when they fail "
+                    + "(\(quiesced[0].server) of \(quiesced[0].service) first), but kernel.expire_quiescent_template "
+                    + "is not true: their persistent clients keep being sent to the failed server until their "
+                    + "template times out"
+            )
+        }
+        return advice
     }
 
     /// A YAML syntax error with its place.

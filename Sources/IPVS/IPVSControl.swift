@@ -38,6 +38,11 @@ public protocol IPVSControl: Sendable {
     /// Stops the sync daemon of a role.
     func stopSyncDaemon(_ role: SyncDaemon.Role) throws(IPVSError)
 
+    /// The value of an IPVS sysctl in the kernel's namespace.
+    func sysctl(_ name: IPVSSysctl) throws(IPVSError) -> Int
+    /// Sets an IPVS sysctl.
+    func setSysctl(_ name: IPVSSysctl, to value: Int) throws(IPVSError)
+
     /// Zeroes the counters of one service, or of all with nil.
     func zeroCounters(_ key: ServiceKey?) throws(IPVSError)
     /// Deletes every virtual service.

@@ -81,7 +81,8 @@ extension IPVSError: CustomStringConvertible {
     /// `ESRCH`, `ENOENT`, … for the errno values the IPVS kernel code returns; the number otherwise.
     static func errnoName(_ code: Int32) -> String {
         let names: [Int32: String] = [
-            EPERM: "EPERM", ENOENT: "ENOENT", ESRCH: "ESRCH", EEXIST: "EEXIST", EINVAL: "EINVAL", ENODEV: "ENODEV",
+            EPERM: "EPERM", EACCES: "EACCES", EROFS: "EROFS", EIO: "EIO", ENOENT: "ENOENT", ESRCH: "ESRCH",
+            EEXIST: "EEXIST", EINVAL: "EINVAL", ENODEV: "ENODEV",
             ERANGE: "ERANGE", EAFNOSUPPORT: "EAFNOSUPPORT", ENOPROTOOPT: "ENOPROTOOPT", EOPNOTSUPP: "EOPNOTSUPP",
             ENOMEM: "ENOMEM", EFAULT: "EFAULT", EBUSY: "EBUSY",
         ]

@@ -37,13 +37,15 @@ struct ConfigReloaderTests {
         let reloader = reloader(ipvs)
         #expect(reloader.reload(text: Self.head + Self.services(weight: 1)).description.hasPrefix("applied 2 IPVS"))
         #expect(
-            reloader.reload(text: Self.head + Self.services(weight: 5)) == .applied(ipvsChanges: 1, needRestart: [])
+            reloader.reload(text: Self.head + Self.services(weight: 5))
+                == .applied(ipvsChanges: 1, sysctlChanges: 0, needRestart: [])
         )
         #expect(try ipvs.services().count == 1)
         let server = try #require(try ipvs.realServers(of: ipvs.services()[0].service.key).first)
         #expect(server.server.weight == 5)
         #expect(
-            reloader.reload(text: Self.head + Self.services(weight: 5)) == .applied(ipvsChanges: 0, needRestart: [])
+            reloader.reload(text: Self.head + Self.services(weight: 5))
+                == .applied(ipvsChanges: 0, sysctlChanges: 0, needRestart: [])
         )
     }
 
@@ -74,7 +76,7 @@ struct ConfigReloaderTests {
             .replacingOccurrences(of: "10.0.1.3:7788", with: "10.0.1.4:7788")
         #expect(
             reloader.reload(text: changed + Self.services(weight: 1))
-                == .applied(ipvsChanges: 0, needRestart: ["listen/peers", "sync"])
+                == .applied(ipvsChanges: 0, sysctlChanges: 0, needRestart: ["listen/peers", "sync"])
         )
     }
 }

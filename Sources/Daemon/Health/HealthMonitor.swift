@@ -66,6 +66,17 @@ public final class HealthMonitor: Sendable {
         }
     }
 
+    /// Forgets servers that have no check any more (a reload removed it).
+    func forget(_ servers: Set<ServerRef>) {
+        guard !servers.isEmpty else { return }
+        state.withLock {
+            for server in servers {
+                $0.verdicts[server] = nil
+                $0.recovered[server] = nil
+            }
+        }
+    }
+
     /// The stats fields: `health.servers`, `health.servers_down`, `health.changes`.
     public var statsFields: [String: JSONValue] {
         let (verdicts, changes) = state.withLock { ($0.verdicts, $0.changes) }

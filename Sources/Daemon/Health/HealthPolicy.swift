@@ -27,10 +27,10 @@ public struct ServerRef: Hashable, Sendable, Comparable, CustomStringConvertible
 /// connections; only what changed is sent).
 ///
 /// - A down server with `on_failure: quiesce` keeps its place with weight 0: the scheduler gives it no new
-///   connection; its established connections and persistence templates stay until they end, or until the kernel's
-///   `net.ipv4.vs.expire_nodest_conn` / `expire_quiescent_template` (set them to 1 for clients to move on at once:
-///   the next packet of such a connection is dropped and the entry expired, so the client's retry is scheduled anew).
-/// - A down server with `on_failure: remove` leaves the service.
+///   connection; its established connections stay, and its persistence templates until they end or, with the
+///   kernel's `expire_quiescent_template` (``KernelConfig``), at their client's next connection.
+/// - A down server with `on_failure: remove` leaves the service; with the kernel's `expire_nodest_conn` the next
+///   packet of each of its connections expires the entry and is scheduled to a live server.
 /// - When no server of a service is left with a weight above 0, its sorry server (if it has one) is added; it leaves
 ///   again as soon as a real server is back.
 /// - A server that is up again gets its configured weight back; with `ramp_up_ms`, gradually: `ramping` gives the

@@ -12,15 +12,34 @@ import SyncWire
 /// ``HealthMonitor``, and handed to `onChange` with the servers that are down now: the daemon converges the kernel
 /// to ``HealthPolicy/desired(_:health:down:)`` there, when it is the active director. A standby runs the same checks,
 /// so it takes over with the same view.
+///
+/// The checks come from a ``HealthRoster``: a reload replaces them there, and the service starts the new ones while
+/// the unchanged ones go on with their state (``reload(_:roster:monitor:)``).
 public struct HealthService: Service {
-    let checks: [HealthConfig.RealServerCheck]
+    let roster: HealthRoster
     let monitor: HealthMonitor
     let onChange: @Sendable (Set<ServerRef>) -> Void
     let roleChanges: ChangeSignal?
     let logger: Logger
 
-    /// Runs `checks`, recording in `monitor`; `onChange` is also called on every wake-up of `roleChanges` (a director
-    /// that becomes active applies what its checks found while it was a standby).
+    /// Runs the checks of `roster` (now and as it changes), recording in `monitor`; `onChange` is also called on
+    /// every wake-up of `roleChanges` (a director that becomes active applies what its checks found while it was a
+    /// standby).
+    public init(
+        roster: HealthRoster,
+        monitor: HealthMonitor,
+        roleChanges: ChangeSignal? = nil,
+        logger: Logger,
+        onChange: @escaping @Sendable (Set<ServerRef>) -> Void
+    ) {
+        self.roster = roster
+        self.monitor = monitor
+        self.onChange = onChange
+        self.roleChanges = roleChanges
+        self.logger = logger
+    }
+
+    /// Runs `checks` (a roster of its own).
     public init(
         checks: [HealthConfig.RealServerCheck],
         monitor: HealthMonitor,
@@ -28,11 +47,29 @@ public struct HealthService: Service {
         logger: Logger,
         onChange: @escaping @Sendable (Set<ServerRef>) -> Void
     ) {
-        self.checks = checks
-        self.monitor = monitor
-        self.onChange = onChange
-        self.roleChanges = roleChanges
-        self.logger = logger
+        self.init(
+            roster: HealthRoster(checks),
+            monitor: monitor,
+            roleChanges: roleChanges,
+            logger: logger,
+            onChange: onChange
+        )
+    }
+
+    /// A reload's checks: `roster` runs them from now on, and `monitor` forgets the servers no check is left for
+    /// (a server whose check only changed keeps its verdict until the new check gives one).
+    @discardableResult
+    public static func reload(
+        _ checks: [HealthConfig.RealServerCheck],
+        roster: HealthRoster,
+        monitor: HealthMonitor
+    ) -> HealthRoster.Replacement {
+        let replacement = roster.replace(with: checks)
+        let checked = Set(checks.map { ServerRef(service: $0.service, server: $0.server) })
+        monitor.forget(
+            Set(replacement.removed.map { ServerRef(service: $0.service, server: $0.server) }).subtracting(checked)
+        )
+        return replacement
     }
 
     /// The probe a check's configuration describes.
@@ -64,15 +101,13 @@ public struct HealthService: Service {
     }
 
     public func run() async throws {
-        guard !checks.isEmpty else {
-            try? await gracefulShutdown()
-            return
-        }
-        logger.info("health checks start", metadata: ["checks": "\(checks.count)"])
+        let (entries, added, id) = roster.subscribe()
+        defer { roster.unsubscribe(id) }
+        if !entries.isEmpty { logger.info("health checks start", metadata: ["checks": "\(entries.count)"]) }
         try? await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
-                for check in checks {
-                    group.addTask { await run(check) }
+                for entry in entries {
+                    group.addTask { await run(entry) }
                 }
                 if let roleChanges {
                     group.addTask {
@@ -80,6 +115,10 @@ public struct HealthService: Service {
                         defer { roleChanges.unsubscribe(id) }
                         for await _ in wakeups { onChange(monitor.down) }
                     }
+                }
+                // A reload's new checks (the stream ends when the service is cancelled).
+                for await batch in added {
+                    for entry in batch { group.addTask { await run(entry) } }
                 }
             }
         }
@@ -100,7 +139,8 @@ public struct HealthService: Service {
         }
     }
 
-    private func run(_ check: HealthConfig.RealServerCheck) async {
+    private func run(_ entry: HealthRoster.Entry) async {
+        let check = entry.check
         let ref = ServerRef(service: check.service, server: check.server)
         let probe = Self.probe(for: check)
         let settings: CheckSettings
@@ -121,15 +161,30 @@ public struct HealthService: Service {
         let labels = [("service", "\(check.service)"), ("server", "\(check.server)")]
         let up = Gauge(label: "lvsync_health_server_up", dimensions: labels)
         let latency = Metrics.Timer(label: "lvsync_health_probe_seconds", dimensions: labels)
-        while !Task.isCancelled {
+        defer {
+            // A server a reload left without a check has no series any more (a check that only changed keeps it).
+            if !Task.isCancelled, !roster.checks(ref) {
+                up.destroy()
+                latency.destroy()
+            }
+        }
+        // A check a reload removed stops at its next turn.
+        while !Task.isCancelled, roster.isCurrent(entry) {
             for action in checker.tick(now: now()) {
                 guard case .probe(let id, _) = action else { continue }
                 let outcome = await probe.run(timeout: settings.timeout)
+                guard roster.isCurrent(entry) else { return }
                 switch outcome {
                 case .passed(let took, _), .failed(let took, _): latency.recordNanoseconds(TimeAmount(took).nanoseconds)
                 }
                 for change in checker.finished(id, outcome, now: now()) {
-                    guard case .changed(let from, let to, let reason, let took) = change else { continue }
+                    guard case .changed(var from, let to, let reason, let took) = change else { continue }
+                    // A check a reload replaced starts over from unknown; the server's verdict stays the old check's
+                    // until this one differs from it.
+                    if let known = monitor.verdicts[ref]?.status, from == .unknown {
+                        guard known != to else { continue }
+                        from = known
+                    }
                     monitor.record(
                         ref,
                         HealthMonitor.Verdict(

@@ -5,22 +5,23 @@ import Logging
 import Synchronization
 
 /// What `SIGHUP` does: reads the configuration file again, and if it is valid applies what can change while the
-/// daemon runs — the IPVS virtual services, as a diff (a real server whose weight changed is edited in place, its
-/// connections stay). A file that does not read or validate is refused with its error and the running
-/// configuration is kept; sections that need a restart to change (peers, TLS, sync, failover, timers) are named in
-/// the log and left as they run. A file without `virtual_services` leaves the kernel's services alone.
+/// daemon runs — the IPVS sysctls of the `kernel` section, then the IPVS virtual services as a diff (a real server
+/// whose weight changed is edited in place, its connections stay), then whatever `applied` does with the new file
+/// (the daemon hands the health checks over). A file that does not read or validate is refused with its error and
+/// the running configuration is kept; sections that need a restart to change (peers, TLS, sync, failover, timers)
+/// are named in the log and left as they run. A file without `virtual_services` leaves the kernel's services alone.
 public final class ConfigReloader: Sendable {
     /// What one reload did.
     public enum Outcome: Hashable, Sendable, CustomStringConvertible {
-        /// Applied: this many IPVS changes; these sections changed but need a restart.
-        case applied(ipvsChanges: Int, needRestart: [String])
+        /// Applied: this many IPVS service changes and sysctl changes; these sections changed but need a restart.
+        case applied(ipvsChanges: Int, sysctlChanges: Int, needRestart: [String])
         /// Refused: the file does not read or validate, or the kernel refused a change (then the rest was not tried).
         case refused(String)
 
         public var description: String {
             switch self {
-            case .applied(let changes, let restart):
-                "applied \(changes) IPVS change(s)"
+            case .applied(let changes, let sysctls, let restart):
+                "applied \(changes) IPVS change(s)" + (sysctls == 0 ? "" : " and \(sysctls) sysctl change(s)")
                     + (restart.isEmpty
                         ? "" : "; these sections changed and need a restart: \(restart.joined(separator: ", "))")
             case .refused(let reason): "refused, the running configuration stays: \(reason)"
@@ -36,21 +37,26 @@ public final class ConfigReloader: Sendable {
     /// What the kernel should hold of a file's services (the health checks' view applied: a down server stays
     /// quiesced across a reload).
     let adjust: @Sendable (LVSyncConfig) -> [DesiredService]
+    /// What else a file that was applied changes.
+    let applied: @Sendable (LVSyncConfig) -> Void
 
     /// A reloader for the file at `path`, whose running peering settings are `running`; `adjust` turns a file into
-    /// the services the kernel should hold (by default, the file's own).
+    /// the services the kernel should hold (by default, the file's own); `applied` is called with each file that
+    /// was applied.
     public init(
         path: String,
         running: PeeringConfig?,
         ipvs: any IPVSControl,
         logger: Logger,
-        adjust: @escaping @Sendable (LVSyncConfig) -> [DesiredService] = { $0.virtualServices }
+        adjust: @escaping @Sendable (LVSyncConfig) -> [DesiredService] = { $0.virtualServices },
+        applied: @escaping @Sendable (LVSyncConfig) -> Void = { _ in }
     ) {
         self.path = path
         self.running = Mutex(running)
         self.ipvs = ipvs
         self.logger = logger
         self.adjust = adjust
+        self.applied = applied
     }
 
     /// Reads the file and applies it.
@@ -74,6 +80,15 @@ public final class ConfigReloader: Sendable {
         } catch {
             return report(.refused(error.description))
         }
+        let sysctls: [KernelTunables.Change]
+        do {
+            sysctls = try KernelTunables.apply(config.kernel, to: ipvs)
+        } catch {
+            return report(.refused(error.description))
+        }
+        if !sysctls.isEmpty {
+            logger.notice("IPVS sysctls set", metadata: ["changes": "\(sysctls.map(\.description))"])
+        }
         var changes: [IPVSChange] = []
         // A file without services leaves the kernel's alone, as at start.
         if !config.virtualServices.isEmpty {
@@ -88,7 +103,9 @@ public final class ConfigReloader: Sendable {
             defer { running = config.peering }
             return Self.sectionsNeedingRestart(from: running, to: config.peering)
         }
-        return report(.applied(ipvsChanges: changes.count, needRestart: restart))
+        for advice in config.advice { logger.warning("configuration advice", metadata: ["advice": "\(advice)"]) }
+        applied(config)
+        return report(.applied(ipvsChanges: changes.count, sysctlChanges: sysctls.count, needRestart: restart))
     }
 
     static func sectionsNeedingRestart(from old: PeeringConfig?, to new: PeeringConfig?) -> [String] {

@@ -26,6 +26,7 @@ public final class InMemoryIPVS: IPVSControl {
         var services: [Service] = []
         var daemons: [SyncDaemon] = []
         var timeouts = IPVSTimeouts(tcp: 900, tcpFin: 120, udp: 300)
+        var sysctls: [IPVSSysctl: Int] = [:]
     }
 
     private let state = Mutex(State())
@@ -130,6 +131,13 @@ public final class InMemoryIPVS: IPVSControl {
             }
             state.services[index].realServers.remove(at: r)
         }
+    }
+
+    /// The kernel's default for each is 0.
+    public func sysctl(_ name: IPVSSysctl) throws(IPVSError) -> Int { state.withLock { $0.sysctls[name] ?? 0 } }
+
+    public func setSysctl(_ name: IPVSSysctl, to value: Int) throws(IPVSError) {
+        state.withLock { $0.sysctls[name] = value }
     }
 
     public func syncDaemons() throws(IPVSError) -> [SyncDaemon] {

@@ -12,12 +12,14 @@ import Synchronization
 /// (libnl folds `ESRCH` and `ENOENT` together) and mapped to ``IPVSError``.
 public final class NetlinkIPVS: IPVSControl {
     private let connection: Mutex<Connection>
+    private let namespace: String?
 
     /// Connects to the IPVS family.
     /// - Parameter namespace: a network namespace name (`ip netns`, `/var/run/netns/NAME`); nil for this one.
     /// - Throws: ``IPVSError`` with ``IPVSError/Kind/noIPVS`` when the kernel has no IPVS.
     public init(namespace: String? = nil) throws(IPVSError) {
         connection = Mutex(try Connection(namespace: namespace))
+        self.namespace = namespace
     }
 
     // MARK: - IPVSControl
@@ -152,6 +154,24 @@ public final class NetlinkIPVS: IPVSControl {
                 try IPVSAttributes.putDaemon(msg, SyncDaemon(role: role, interface: "", syncID: 0), full: false)
             }
         )
+    }
+
+    public func sysctl(_ name: IPVSSysctl) throws(IPVSError) -> Int {
+        let operation = "read net.ipv4.vs.\(name)"
+        var text = ""
+        try Connection.inNamespace(namespace) { () throws(IPVSError) in
+            text = try ProcSysFile.read(name.path, operation: operation)
+        }
+        guard let value = Int(text.split(whereSeparator: \.isWhitespace).first ?? "") else {
+            throw IPVSError(.kernel("not a number: '\(text)'"), operation: operation)
+        }
+        return value
+    }
+
+    public func setSysctl(_ name: IPVSSysctl, to value: Int) throws(IPVSError) {
+        try Connection.inNamespace(namespace) { () throws(IPVSError) in
+            try ProcSysFile.write("\(value)\n", to: name.path, operation: "set net.ipv4.vs.\(name) to \(value)")
+        }
     }
 
     public func zeroCounters(_ key: ServiceKey?) throws(IPVSError) {

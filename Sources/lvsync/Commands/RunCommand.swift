@@ -120,6 +120,17 @@ struct RunCommand: AsyncParsableCommand {
             throw CLIError(error.description)
         }
         try converge(file.virtualServices, ipvs: ipvs, logger: logger)
+        do {
+            let changes = try KernelTunables.apply(file.kernel, to: ipvs)
+            if !changes.isEmpty {
+                logger.info("IPVS sysctls set", metadata: ["changes": "\(changes.map(\.description))"])
+            }
+        } catch {
+            throw CLIError("\(config): kernel: \(error)")
+        }
+        for advice in file.advice { logger.warning("configuration advice", metadata: ["advice": "\(advice)"]) }
+        let running = RunningConfiguration(file)
+        let roster = HealthRoster(file.health.checks)
         let sync = peering.sync
         do {
             try SyncInterface.ensure(name: sync.interface, address: sync.address)
@@ -182,23 +193,54 @@ struct RunCommand: AsyncParsableCommand {
                 services: (control.map { [ControlService(server: $0)] } ?? [])
                     + (endpoint.map { [MetricsService(endpoint: $0)] } ?? []) + [
                         ReloadService(
-                            reloader: ConfigReloader(path: config, running: peering, ipvs: ipvs, logger: logger) {
-                                // The new file's services as the running checks see its servers (checks themselves
-                                // change with a restart).
-                                Self.healthAdjusted($0, monitor: health)
-                            },
+                            reloader: ConfigReloader(
+                                path: config,
+                                running: peering,
+                                ipvs: ipvs,
+                                logger: logger,
+                                // The new file's services as the running checks see its servers.
+                                adjust: { Self.healthAdjusted($0, monitor: health) },
+                                applied: { new in
+                                    running.replace(with: new)
+                                    let checks = HealthService.reload(
+                                        new.health.checks,
+                                        roster: roster,
+                                        monitor: health
+                                    )
+                                    if !checks.added.isEmpty || !checks.removed.isEmpty {
+                                        logger.notice(
+                                            "health checks reloaded",
+                                            metadata: [
+                                                "added": "\(checks.added.count)", "removed": "\(checks.removed.count)",
+                                                "kept": "\(checks.kept)",
+                                            ]
+                                        )
+                                    }
+                                    // Servers whose check went away are no longer held down.
+                                    if activeNow() {
+                                        Self.applyHealth(
+                                            new,
+                                            down: health.down,
+                                            monitor: health,
+                                            ipvs: ipvs,
+                                            logger: logger
+                                        )
+                                    }
+                                }
+                            ),
                             notifier: notifier
                         ),
                         SystemdService(notifier: notifier, isReady: ready, status: systemdStatus, logger: logger),
                         HealthService(
-                            checks: file.health.checks,
+                            roster: roster,
                             monitor: health,
                             roleChanges: roleChanges,
                             logger: logger
                         ) { down in
                             // Only the active director changes the kernel; a standby keeps the view for its takeover.
+                            // The file as it runs now: a reload's services are not undone.
                             guard activeNow() else { return }
-                            Self.applyHealth(file, down: down, monitor: health, ipvs: ipvs, logger: logger)
+                            Self.applyHealth(running.current, down: down, monitor: health, ipvs: ipvs, logger: logger)
                         },
                         service,
                     ],

@@ -13,6 +13,13 @@
 #   health-visible       `lvsync status` lists rs1 as down with the reason; `lvsync stats` health.servers_down 1;
 #                        the metric lvsync_health_server_up for rs1 is 0
 #   health-restored      rs1's service back: its weight is 1 again within rise × interval plus slack, "real server up"
+#   health-sysctl        the kernel section at start: expire_nodest_conn set to 0 on both directors (dirA's was 1
+#                        before lvsync started), a 'configuration advice' warning for on_failure: remove without it
+#   health-blackhole     a UDP flow (one source port, NAT service with on_failure: remove and UDP checks) whose server
+#                        is blackholed (nftables drops its port 53): the server is removed from dirA's kernel, and
+#                        with the kernel's default the flow still gets no answer 4 s later (its entry pins it to the
+#                        removed server); a SIGHUP with expire_nodest_conn: true sets it on both directors, the
+#                        server stays removed, and the flow is answered by the other server at its next packets
 set -euo pipefail
 OUT=$(realpath "${1:?usage: health.sh OUTDIR}")
 # shellcheck source=ops/lab/lib/guest.sh
@@ -39,6 +46,7 @@ failover:
   vips:
     - { address: 10.0.0.100/24, interface: eth0 }
     - { address: 10.0.0.1/24, interface: eth0 }
+kernel: { expire_nodest_conn: false }
 virtual_services:
   - protocol: tcp
     address: 10.0.0.100
@@ -51,6 +59,19 @@ virtual_services:
       - address: 10.0.0.22
         forwarding: dr
         check: { type: tcp, interval_ms: 300, timeout_ms: 300, rise: 2, fall: 2 }
+  - protocol: udp
+    address: 10.0.0.100
+    port: 53
+    scheduler: rr
+    real_servers:
+      - address: 10.0.0.21
+        forwarding: nat
+        on_failure: remove
+        check: { type: udp, payload: "q", expect: "A", interval_ms: 300, timeout_ms: 300, rise: 2, fall: 2 }
+      - address: 10.0.0.22
+        forwarding: nat
+        on_failure: remove
+        check: { type: udp, payload: "q", expect: "A", interval_ms: 300, timeout_ms: 300, rise: 2, fall: 2 }
 EOF
 }
 weight() {  # NS SERVER: the weight of SERVER:80 in NS's TCP 10.0.0.100:80 (empty if absent)
@@ -84,6 +105,8 @@ for a in fd00::100/64 fd00::1/64; do ip -n dirA addr del "$a" dev eth0; done
 "$LVSYNC" certs init "$OUT/pki" --node dira --node dirb > "$LOGDIR/certs.log" 2>&1
 config dira 150 10.0.1.2 dirb 10.0.1.3 169.254.77.1
 config dirb 100 10.0.1.3 dira 10.0.1.2 169.254.77.2
+# Not the kernel's default on dirA: lvsync's kernel section must set it back to 0 at start.
+ip netns exec dirA sh -c 'echo 1 > /proc/sys/net/ipv4/vs/expire_nodest_conn'
 start_lvsync dira dirA
 start_lvsync dirb dirB
 
@@ -192,5 +215,91 @@ if [ -z "$problem" ]; then
   echo "PASS health-restored: rs1 back at weight 1 in dirA's kernel ${restored_ms} ms after its service returned"
 else
   echo "FAIL health-restored: $problem"
+fi
+
+# ---- health-sysctl ----
+sysctl_of() { ip netns exec "$1" cat "/proc/sys/net/ipv4/vs/$2"; }
+sysctl_is() { [ "$(sysctl_of "$1" "$2")" = "$3" ]; }   # NS NAME VALUE
+problem=""
+for d in dirA dirB; do
+  sysctl_is $d expire_nodest_conn 0 || problem+="$d's expire_nodest_conn is $(sysctl_of $d expire_nodest_conn); "
+done
+grep -q 'IPVS sysctls set.*expire_nodest_conn 1 -> 0' "$LOGDIR/dira.log" || problem+="dirA's log does not say it set expire_nodest_conn 1 -> 0; "
+advice=$(grep -m1 'configuration advice' "$LOGDIR/dira.log" || true)
+grep -q 'kernel.expire_nodest_conn is not true' <<< "$advice" || problem+="no advice on remove without expire_nodest_conn: ${advice:0:200}; "
+if [ -z "$problem" ]; then
+  echo "PASS health-sysctl: expire_nodest_conn 0 on both (dirA's was 1: 'IPVS sysctls set' 1 -> 0); advised: $(grep -oE '[0-9]+ real server\(s\) are removed[^:]*' <<< "$advice" | head -c 160)"
+else
+  echo "FAIL health-sysctl: $problem"
+fi
+
+# ---- health-blackhole ----
+# One UDP socket (a fixed source port: one IPVS connection entry) asks 10.0.0.100:53 every 100 ms; each answer is
+# logged with the server that sent it ("A<address> <query>").
+ip netns exec client "$PY" - "$LOGDIR/udp-flow.txt" <<'PY' &
+import socket, sys, time
+out = open(sys.argv[1], "w")
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("10.0.0.10", 40053))
+i = 0
+while True:
+    s.sendto(b"b%d" % i, ("10.0.0.100", 53))
+    i += 1
+    end = time.time() + 0.1
+    while True:
+        left = end - time.time()
+        if left <= 0:
+            break
+        s.settimeout(left)
+        try:
+            d = s.recv(200)
+        except OSError:
+            break
+        out.write("%.3f %s\n" % (time.time(), d.split(b" ")[0][1:].decode()))
+        out.flush()
+PY
+BG_PIDS+=($!)
+udp_has() { [ "$(ip netns exec "$1" ipvsadm -Ln -u 10.0.0.100:53 | grep -c -- "-> $2:53 ")" -gt 0 ]; }  # NS SERVER
+udp_lacks() { ! udp_has "$@"; }
+# answers_since T [SERVER]: answers logged after T (from SERVER, or any)
+answers_since() { awk -v t="$1" -v s="${2:-}" '$1 + 0 > t && (s == "" || $2 == s) { n++ } END { print n + 0 }' "$LOGDIR/udp-flow.txt"; }
+first_since() { awk -v t="$1" -v s="$2" '$1 + 0 > t && $2 == s { print $1; exit }' "$LOGDIR/udp-flow.txt"; }
+flow_answered() { [ -s "$LOGDIR/udp-flow.txt" ]; }
+problem="" moved_ms=''
+wait_for 20 flow_answered || problem+="the UDP flow got no answer; "
+pinned=$(awk 'NR == 1 { print $2 }' "$LOGDIR/udp-flow.txt" 2>/dev/null || true)
+case $pinned in
+  10.0.0.21) other=10.0.0.22 pinned_ns=rs1 ;;
+  10.0.0.22) other=10.0.0.21 pinned_ns=rs2 ;;
+  *) other='' pinned_ns=''; problem+="the flow's first answer came from '$pinned'; " ;;
+esac
+if [ -n "$pinned_ns" ]; then
+  ip netns exec "$pinned_ns" nft -f - <<'NFT'
+table inet lvsync_blackhole {
+  chain in { type filter hook input priority 0; udp dport 53 drop; }
+}
+NFT
+  wait_for 20 udp_lacks dirA "$pinned" || problem+="$pinned still in dirA's UDP service 20 s after it was blackholed; "
+  t_removed=$(date +%s.%N)
+  sleep 4
+  stuck=$(answers_since "$t_removed")
+  [ "$stuck" = 0 ] || problem+="with expire_nodest_conn 0 the flow still got $stuck answers after the removal (expected none: the contrast); "
+  sed -i 's/expire_nodest_conn: false/expire_nodest_conn: true/' "$OUT/dira.yaml" "$OUT/dirb.yaml"
+  t_reload=$(date +%s.%N)
+  kill -HUP "${LV_PID[dira]}" "${LV_PID[dirb]}"
+  for d in dirA dirB; do
+    wait_for 20 sysctl_is $d expire_nodest_conn 1 || problem+="$d's expire_nodest_conn is $(sysctl_of $d expire_nodest_conn) after the reload; "
+  done
+  answered_by_other() { [ "$(answers_since "$t_reload" "$other")" -gt 0 ]; }
+  wait_for 20 answered_by_other || problem+="no answer from $other in 20 s after the reload; "
+  moved=$(first_since "$t_reload" "$other")
+  moved_ms=$(awk -v a="$t_reload" -v b="${moved:-$t_reload}" 'BEGIN { printf "%.0f", (b - a) * 1000 }')
+  udp_lacks dirA "$pinned" || problem+="the reload put the blackholed $pinned back; "
+fi
+if [ -z "$problem" ]; then
+  echo "PASS health-blackhole: $pinned removed, the flow got 0 answers in the 4 s after (kernel default); SIGHUP with expire_nodest_conn: true: 1 on both, $other answered it ${moved_ms} ms after the reload"
+  echo "lvsync health nodest_moved_ms=$moved_ms" >> "$OUT/figures.txt"
+else
+  echo "FAIL health-blackhole: $problem"
 fi
 stop_all_lvsync

@@ -1,0 +1,37 @@
+import IPVS
+
+/// The IPVS sysctls of the director's network namespace (`kernel`), set at start and again on every reload, on the
+/// active director and the standbys alike (so that a standby takes over with the same behaviour):
+///
+/// ```yaml
+/// kernel:
+///   expire_nodest_conn: true          # a connection to a removed real server ends at its next packet, which the
+///                                     # scheduler then sends to a live one (the kernel's default drops its packets
+///                                     # until it times out: 300 s for UDP, 15 min for an established TCP one)
+///   expire_quiescent_template: true   # a persistence template pointing at a quiesced server (weight 0) ends, so
+///                                     # the client's next connection goes to a live server
+/// ```
+///
+/// A key left out leaves the kernel's value as it is. ``LVSyncConfig/advice`` says when the health checks'
+/// `on_failure` needs one of them to spare the clients of a failed server.
+public struct KernelConfig: Hashable, Sendable {
+    /// The values to set, by sysctl; the others stay as the kernel has them.
+    public var sysctls: [IPVSSysctl: Int]
+
+    /// Sets `sysctls` (none: the kernel's values stay).
+    public init(sysctls: [IPVSSysctl: Int] = [:]) {
+        self.sysctls = sysctls
+    }
+
+    /// Whether a sysctl is configured on (non-zero).
+    public func isOn(_ name: IPVSSysctl) -> Bool { (sysctls[name] ?? 0) != 0 }
+
+    static func parse(_ value: YAMLValue) throws(ConfigError) -> KernelConfig {
+        let keys = try value.mapping(allowed: Set(IPVSSysctl.allCases.map(\.rawValue)))
+        var sysctls: [IPVSSysctl: Int] = [:]
+        for name in IPVSSysctl.allCases {
+            if let setting = keys[name.rawValue] { sysctls[name] = try setting.bool() ? 1 : 0 }
+        }
+        return KernelConfig(sysctls: sysctls)
+    }
+}
