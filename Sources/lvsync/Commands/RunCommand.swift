@@ -123,7 +123,7 @@ struct RunCommand: AsyncParsableCommand {
         do {
             let changes = try KernelTunables.apply(file.kernel, to: ipvs)
             if !changes.isEmpty {
-                logger.info("IPVS sysctls set", metadata: ["changes": "\(changes.map(\.description))"])
+                logger.notice("IPVS sysctls set", metadata: ["changes": "\(changes.map(\.description))"])
             }
         } catch {
             throw CLIError("\(config): kernel: \(error)")

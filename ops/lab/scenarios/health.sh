@@ -224,7 +224,7 @@ problem=""
 for d in dirA dirB; do
   sysctl_is $d expire_nodest_conn 0 || problem+="$d's expire_nodest_conn is $(sysctl_of $d expire_nodest_conn); "
 done
-grep -q 'IPVS sysctls set.*expire_nodest_conn 1 -> 0' "$LOGDIR/dira.log" || problem+="dirA's log does not say it set expire_nodest_conn 1 -> 0; "
+grep 'IPVS sysctls set' "$LOGDIR/dira.log" | grep -q 'expire_nodest_conn 1 -> 0' || problem+="dirA's log does not say it set expire_nodest_conn 1 -> 0; "
 advice=$(grep -m1 'configuration advice' "$LOGDIR/dira.log" || true)
 grep -q 'kernel.expire_nodest_conn is not true' <<< "$advice" || problem+="no advice on remove without expire_nodest_conn: ${advice:0:200}; "
 if [ -z "$problem" ]; then
