@@ -55,7 +55,8 @@ let package = Package(
     targets: [
         // MARK: - Pure core
         .target(name: "SyncWire", swiftSettings: swiftSettings),
-        .target(name: "Mirror", dependencies: ["SyncWire"], swiftSettings: swiftSettings),
+        .target(name: "Mirror", dependencies: ["SyncWire", "CPrefetch"], swiftSettings: swiftSettings),
+        .target(name: "CPrefetch"),
         // The peer protocol: schema (generated code in Generated/), frames, and the pure sync session machines.
         .target(
             name: "PeerProtocol",

@@ -1,3 +1,4 @@
+import CPrefetch
 import SyncWire
 
 /// The latest entry per connection, as a director's kernel holds it: upserted from decoded sync entries, expired by
@@ -16,7 +17,6 @@ public struct MirrorTable: Sendable {
     /// 0 is an empty slot; otherwise the record's index plus one.
     private var slots: [UInt32]
     private var extras: [UInt32: MirrorExtras] = [:]
-    private var prefetched: UInt32 = 0
     /// The hash seed, random per table.
     private let seed = UInt64.random(in: .min ... .max)
     /// Timeouts used for entries that carry none (version 0, or a timeout of 0).
@@ -65,43 +65,52 @@ public struct MirrorTable: Sendable {
     }
 
     /// The relay's hot path for a message's worth of entries without options: ``upsert(_:version:now:)`` for each, in
-    /// order, after a first pass that reads the table memory every one of them needs, so that their cache misses
-    /// overlap instead of following one another (the table is far larger than the caches; a lookup is a miss).
+    /// order, after passes that only ask the CPU for the table memory they will need (each entry's slot, then its
+    /// record's cache lines), so that their cache misses overlap instead of following one another (the table is far
+    /// larger than the caches: a lookup is a miss or two).
     public mutating func upsert(
         contentsOf entries: UnsafeBufferPointer<SyncEntry>,
         version: SyncProtocolVersion,
         now: MirrorTime
     ) {
-        let mask = slots.count - 1
+        guard !entries.isEmpty else { return }
         let seed = seed
-        let touched = slots.withUnsafeBufferPointer { slots in
-            records.withUnsafeBufferPointer { records in
-                var touched: UInt32 = 0
-                for entry in entries {
-                    let value = slots[Int(MirrorKey(entry, extras: nil).hash(seed: seed)) & mask]
-                    if value != 0 {
-                        // An 88-byte record may straddle two cache lines: read from both ends.
-                        let record = Int(value - 1)
-                        touched &+=
-                            records[record].hash &+ UInt32(truncatingIfNeeded: records[record].entry.clientAddress.low)
+        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: entries.count) { hashes in
+            let mask = slots.count - 1
+            slots.withUnsafeBufferPointer { slots in
+                let base = slots.baseAddress!
+                for (i, entry) in entries.enumerated() {
+                    let hash = MirrorKey(entry, extras: nil).hash(seed: seed)
+                    hashes[i] = hash
+                    lvsync_prefetch_read(base + (Int(hash) & mask))
+                }
+                records.withUnsafeBufferPointer { records in
+                    guard let first = records.baseAddress else { return }
+                    for hash in hashes {
+                        let value = base[Int(hash) & mask]
+                        guard value != 0 else { continue }
+                        // An 88-byte record may straddle two cache lines: ask for both.
+                        let record = UnsafeRawPointer(first + Int(value - 1))
+                        lvsync_prefetch_write(record)
+                        lvsync_prefetch_write(record + (MemoryLayout<MirrorRecord>.size - 1))
                     }
                 }
-                return touched
+            }
+            for (i, entry) in entries.enumerated() {
+                upsert(entry, hasV1Fields: version == .v1, extras: nil, hash: hashes[i], now: now)
             }
         }
-        // Stored, so that the reads above are not optimised away.
-        prefetched &+= touched
-        for entry in entries { upsert(entry, hasV1Fields: version == .v1, extras: nil, now: now) }
     }
 
     private mutating func upsert(
         _ entry: SyncEntry,
         hasV1Fields: Bool,
         extras extra: MirrorExtras?,
+        hash knownHash: UInt32? = nil,
         now: MirrorTime
     ) -> UpsertOutcome {
         let key = MirrorKey(entry, extras: extra)
-        let hash = key.hash(seed: seed)
+        let hash = knownHash ?? key.hash(seed: seed)
         let timeout = entry.timeout != 0 ? entry.timeout : defaultTimeouts.timeout(for: entry)
         var kind: UInt8 = hasV1Fields ? MirrorRecord.Kind.hasV1Fields : 0
         if extra != nil { kind |= MirrorRecord.Kind.hasExtras }

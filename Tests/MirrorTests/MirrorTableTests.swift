@@ -187,6 +187,40 @@ struct MirrorTableTests {
         #expect(table.lookup(Self.tcp(7), now: Self.t0) == Self.tcp(7))
     }
 
+    @Test("a message's worth upserted at once ends as one at a time: repeats in a batch, growth within it, stale ones")
+    func batchedUpsert() throws {
+        var batched = MirrorTable()
+        var single = MirrorTable()
+        var state: UInt64 = 12345
+        let stale = try #require(
+            Self.tcp(3, destination: "10.0.0.22", flags: [.inactive, ConnectionFlags(rawValue: 3)]).entry
+        )
+        for round in 0..<400 {
+            var batch: [SyncEntry] = []
+            for _ in 0..<(round % 61 + 1) {
+                state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                let port = UInt16(truncatingIfNeeded: state >> 33) % 6000
+                var entry = try #require(Self.tcp(port).entry)
+                entry.timeout = UInt32(truncatingIfNeeded: state >> 50) % 900 + 1
+                batch.append(entry)
+            }
+            if round % 50 == 0 { batch.append(stale) }
+            let now = MirrorTime(seconds: 100 + UInt32(round))
+            batch.withUnsafeBufferPointer { batched.upsert(contentsOf: $0, version: .v1, now: now) }
+            for entry in batch { single.upsert(entry, version: .v1, now: now) }
+        }
+        // Time enough for early, short-lived ones to have expired: deadlines must agree too.
+        let later = MirrorTime(seconds: 700)
+        #expect(batched.count == single.count)
+        #expect(batched.count > 1000)
+        func held(_ table: MirrorTable) -> Set<String> {
+            Set(table.snapshot(now: later).map { "\($0.connection) remaining \($0.remaining)" })
+        }
+        let same = held(batched) == held(single)
+        #expect(same, "the batched table holds other entries, or other deadlines, than the one-at-a-time table")
+        #expect(batched.lookup(Self.tcp(3), now: later) == single.lookup(Self.tcp(3), now: later))
+    }
+
     @Test("an entry mixing address families is refused")
     func mixedFamilies() {
         var table = MirrorTable()
