@@ -15,6 +15,11 @@ public struct ServerRef: Hashable, Sendable, Comparable, CustomStringConvertible
         self.server = server
     }
 
+    /// The real server a health check is for.
+    public init(_ check: HealthConfig.RealServerCheck) {
+        self.init(service: check.service, server: check.server)
+    }
+
     public static func < (lhs: ServerRef, rhs: ServerRef) -> Bool {
         lhs.service != rhs.service ? lhs.service < rhs.service : "\(lhs.server)" < "\(rhs.server)"
     }
@@ -44,7 +49,7 @@ public enum HealthPolicy {
         ramping: [ServerRef: Double] = [:]
     ) -> [DesiredService] {
         let removeOnFailure = Set(
-            health.checks.filter { $0.onFailure == .remove }.map { ServerRef(service: $0.service, server: $0.server) }
+            health.checks.filter { $0.onFailure == .remove }.map(ServerRef.init)
         )
         return services.map { desired in
             var result = desired

@@ -63,7 +63,7 @@ public final class HealthRoster: Sendable {
 
     /// Whether some running check is for `server`.
     func checks(_ server: ServerRef) -> Bool {
-        state.withLock { $0.current.keys.contains { $0.service == server.service && $0.server == server.server } }
+        state.withLock { $0.current.keys.contains { ServerRef($0) == server } }
     }
 
     /// Whether `entry` is still to run.

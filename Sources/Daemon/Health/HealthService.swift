@@ -65,10 +65,7 @@ public struct HealthService: Service {
         monitor: HealthMonitor
     ) -> HealthRoster.Replacement {
         let replacement = roster.replace(with: checks)
-        let checked = Set(checks.map { ServerRef(service: $0.service, server: $0.server) })
-        monitor.forget(
-            Set(replacement.removed.map { ServerRef(service: $0.service, server: $0.server) }).subtracting(checked)
-        )
+        monitor.forget(Set(replacement.removed.map(ServerRef.init)).subtracting(checks.map(ServerRef.init)))
         return replacement
     }
 
@@ -141,7 +138,7 @@ public struct HealthService: Service {
 
     private func run(_ entry: HealthRoster.Entry) async {
         let check = entry.check
-        let ref = ServerRef(service: check.service, server: check.server)
+        let ref = ServerRef(check)
         let probe = Self.probe(for: check)
         let settings: CheckSettings
         do {

@@ -287,7 +287,7 @@ struct RunCommand: AsyncParsableCommand {
     ) -> [DesiredService] {
         let ramps = Dictionary(
             file.health.checks.map {
-                (ServerRef(service: $0.service, server: $0.server), Duration.milliseconds($0.rampUpMilliseconds))
+                (ServerRef($0), Duration.milliseconds($0.rampUpMilliseconds))
             },
             uniquingKeysWith: { first, _ in first }
         )
