@@ -10,12 +10,12 @@ struct KernelTunablesTests {
     func apply() throws {
         let ipvs = InMemoryIPVS()
         let kernel = KernelConfig(sysctls: [.expireNodestConn: 1, .expireQuiescentTemplate: 0])
-        let first = try KernelTunables.apply(kernel, to: ipvs)
+        let first = try KernelTunables.apply(kernel, to: ipvs, logger: quietLogger)
         #expect(first.map(\.description) == ["expire_nodest_conn 0 -> 1"])
         #expect(try ipvs.sysctl(.expireNodestConn) == 1)
-        #expect(try KernelTunables.apply(kernel, to: ipvs).isEmpty)
+        #expect(try KernelTunables.apply(kernel, to: ipvs, logger: quietLogger).isEmpty)
         // A key left out leaves the kernel's value alone.
-        #expect(try KernelTunables.apply(KernelConfig(), to: ipvs).isEmpty)
+        #expect(try KernelTunables.apply(KernelConfig(), to: ipvs, logger: quietLogger).isEmpty)
         #expect(try ipvs.sysctl(.expireNodestConn) == 1)
     }
 

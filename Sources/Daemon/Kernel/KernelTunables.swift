@@ -1,5 +1,6 @@
 import Config
 import IPVS
+import Logging
 
 /// Sets the IPVS sysctls a configuration's `kernel` section asks for (``KernelConfig``), at start and on a reload.
 public enum KernelTunables {
@@ -15,15 +16,24 @@ public enum KernelTunables {
         public var description: String { "\(name) \(from) -> \(to)" }
     }
 
-    /// Sets each configured sysctl that differs from the kernel's value; the others are left untouched.
+    /// Sets each configured sysctl that differs from the kernel's value; the others are left untouched. What
+    /// changed is logged (`IPVS sysctls set`).
     /// - Returns: what changed (empty when the kernel already had the configuration's values).
-    public static func apply(_ kernel: KernelConfig, to ipvs: any IPVSControl) throws(IPVSError) -> [Change] {
+    @discardableResult
+    public static func apply(
+        _ kernel: KernelConfig,
+        to ipvs: any IPVSControl,
+        logger: Logger
+    ) throws(IPVSError) -> [Change] {
         var changes: [Change] = []
         for (name, value) in kernel.sysctls.sorted(by: { $0.key < $1.key }) {
             let now = try ipvs.sysctl(name)
             guard now != value else { continue }
             try ipvs.setSysctl(name, to: value)
             changes.append(Change(name: name, from: now, to: value))
+        }
+        if !changes.isEmpty {
+            logger.notice("IPVS sysctls set", metadata: ["changes": "\(changes.map(\.description))"])
         }
         return changes
     }

@@ -82,12 +82,9 @@ public final class ConfigReloader: Sendable {
         }
         let sysctls: [KernelTunables.Change]
         do {
-            sysctls = try KernelTunables.apply(config.kernel, to: ipvs)
+            sysctls = try KernelTunables.apply(config.kernel, to: ipvs, logger: logger)
         } catch {
             return report(.refused(error.description))
-        }
-        if !sysctls.isEmpty {
-            logger.notice("IPVS sysctls set", metadata: ["changes": "\(sysctls.map(\.description))"])
         }
         var changes: [IPVSChange] = []
         // A file without services leaves the kernel's alone, as at start.

@@ -121,10 +121,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         try converge(file.virtualServices, ipvs: ipvs, logger: logger)
         do {
-            let changes = try KernelTunables.apply(file.kernel, to: ipvs)
-            if !changes.isEmpty {
-                logger.notice("IPVS sysctls set", metadata: ["changes": "\(changes.map(\.description))"])
-            }
+            try KernelTunables.apply(file.kernel, to: ipvs, logger: logger)
         } catch {
             throw CLIError("\(config): kernel: \(error)")
         }
