@@ -7,7 +7,7 @@ import SyncWire
 /// Keyed as the kernel keys connections: protocol, client, virtual (and the template bit); a template with
 /// persistence-engine data is also keyed by that data, as the SIP engine's `ct_match` compares Call-IDs.
 ///
-/// Built for millions of entries: fixed 80-byte records in one array, an open-addressing index of 32-bit slots
+/// Built for millions of entries: fixed 88-byte records in one array, an open-addressing index of 32-bit slots
 /// at most half full, and a side table only for the rare entries with persistence or sequence data. A value type:
 /// copying it is the O(1) consistent snapshot (copy-on-write).
 ///
