@@ -2,6 +2,9 @@
 # lvsync's one test command: installs what it needs, then runs everything.
 #
 #   ops/test.sh            (as root on a Debian 12 machine with Swift 6; CI runs exactly this)
+#   ops/test.sh [--repeat N] [--hog]
+#       --repeat N   the lab N times (the flake detector: every lab check's pass rate over the N runs)
+#       --hog        a CPU hog (stress-ng --cpu 1) beside the whole run, as on a busy CI machine
 #
 #   1. build dependencies (ops/install-deps.sh) and the real-kernel lab (ops/lab/setup.sh)
 #   2. swift format lint, clean
@@ -15,6 +18,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
+REPEAT=1 HOG=0
+while [ $# -gt 0 ]; do
+  case $1 in
+    --repeat) REPEAT=${2:?--repeat N}; shift 2 ;;
+    --hog) HOG=1; shift ;;
+    *) echo "usage: ops/test.sh [--repeat N] [--hog]" >&2; exit 2 ;;
+  esac
+done
 
 step() { printf '\n== %s\n' "$*"; }
 passed=0
@@ -24,6 +35,13 @@ results=$(mktemp -d /tmp/lvsync-test.XXXXXX)
 step "dependencies"
 bash ops/install-deps.sh
 bash ops/lab/setup.sh | tail -n 3
+t_start=$(date +%s)
+if [ "$HOG" = 1 ]; then
+  stress-ng --cpu 1 --quiet > /dev/null 2>&1 &
+  hog=$!
+  trap 'kill $hog 2>/dev/null || true' EXIT
+  echo "a CPU hog beside the run: stress-ng --cpu 1 (pid $hog)"
+fi
 
 step "swift format lint"
 if swift format lint --strict -r Sources Tests Fuzz Package.swift > "$results/format.log" 2>&1; then
@@ -71,7 +89,7 @@ fi
 
 step "real-kernel lab"
 set +e
-LVSYNC="$PWD/.build/debug/lvsync" bash ops/lab/run-tests.sh --results "$results/lab" | tee "$results/lab.log"
+LVSYNC="$PWD/.build/debug/lvsync" bash ops/lab/run-tests.sh --results "$results/lab" --repeat "$REPEAT" | tee "$results/lab.log"
 lab_status=${PIPESTATUS[0]}
 set -e
 lab_passed=$(grep -oE '^[0-9]+ passed, [0-9]+ failed$' "$results/lab.log" | tail -n 1 | cut -d' ' -f1)
@@ -82,5 +100,6 @@ if [ "$lab_status" != 0 ] && [ "${lab_failed:-0}" = 0 ]; then failed=$((failed +
 
 echo
 echo "results and logs: $results"
+echo "time: $(( ($(date +%s) - t_start) / 60 )) min $(( ($(date +%s) - t_start) % 60 )) s"
 echo "total: $passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -136,6 +136,17 @@ extension Election {
         return [.handoverFailed(FailoverError(.handoverNoInSyncPeer(waited: now - pending.requested)))]
     }
 
+    /// Whether the active should announce its VIPs again on `advert`, newer than `previous` (nil: the first from
+    /// this peer), and why.
+    func reannounceCause(_ advert: PeerAdvert, previous: PeerAdvert?) -> ReannounceCause? {
+        guard let previous, previous.incarnation == advert.incarnation else {
+            return advert.state == .active ? .peerAlsoActive(advert.node) : .peerStarted(advert.node)
+        }
+        if advert.state == .active, previous.state != .active { return .peerAlsoActive(advert.node) }
+        if advert.state != .active, previous.state == .active { return .peerReleased(advert.node) }
+        return nil
+    }
+
     /// Why this director claims the VIPs when nobody is active: a silent active peer if there is one.
     private func claimReason(now: ElectionTime) -> Reason {
         let silent = peers.values.filter { $0.advert.state == .active && !isAlive($0, now: now) }

@@ -13,9 +13,34 @@ extension Election {
         case sendHeartbeat(PeerAdvert)
         /// The state changed: log it and run the configured hooks.
         case notify(old: ElectionState, new: ElectionState, reason: Reason)
+        /// Announce the VIPs again (gratuitous ARP, unsolicited NA) while staying active: a peer may have pulled the
+        /// neighbours' caches to itself (it was active too, or it held the VIPs before it restarted) and has
+        /// released them since, or is about to.
+        case reannounce(ReannounceCause)
         /// A planned handover did not happen: no in-sync standby by the deadline (this director stays active), or
         /// the chosen standby did not take over within the dead interval (the ordinary rules decide again).
         case handoverFailed(FailoverError)
+    }
+
+    /// Why the active announces its VIPs again (``Action/reannounce(_:)``).
+    public enum ReannounceCause: Hashable, Sendable, CustomStringConvertible {
+        /// The peer advertises itself active too (a healed partition, a false failover, a preemption's overlap):
+        /// its announcements may have won the neighbours; it steps down, this one stays.
+        case peerAlsoActive(String)
+        /// The peer that was active too now advertises another state: it released the VIPs, and a neighbour that
+        /// resolved them while both held them may still name its MAC.
+        case peerReleased(String)
+        /// A peer was heard for the first time or in a new incarnation: a director that restarts removes the VIPs
+        /// its last run left on its interfaces, and until then it may have answered for them.
+        case peerStarted(String)
+
+        public var description: String {
+            switch self {
+            case .peerAlsoActive(let peer): "\(peer) was active too"
+            case .peerReleased(let peer): "\(peer) released the VIPs"
+            case .peerStarted(let peer): "\(peer) started"
+            }
+        }
     }
 
     /// Why a transition happened.

@@ -38,6 +38,11 @@
 ///   advertises ``PeerAdvert/handoverTo``; that standby becomes active as soon as it sees the advert, so the drill
 ///   takes one transit, under one heartbeat. The old active claims nothing while it waits (a dead interval at most)
 ///   for the new one to advertise itself active.
+/// - **Re-announcing:** an active that stays active announces its VIPs again when a peer may have drawn the
+///   neighbours to itself: when the peer advertises itself active too (it steps down), when that peer then advertises
+///   another state (it released the VIPs), and when a peer is heard for the first time or in a new incarnation (a
+///   restarted director removes the VIPs its last run left behind). Otherwise a neighbour that resolved a VIP while
+///   both held it keeps the loser's MAC, and the real servers' replies through a NAT gateway go to the wrong director.
 /// - **Adverts** go out at start, at once on every change of what they say, and every heartbeat interval otherwise.
 ///   The newest advert of a peer counts; a late copy from the other path is only a sign of life.
 ///
@@ -108,6 +113,7 @@ public struct Election: Sendable {
         guard state != .stopped, advert.node != configuration.node else { return [] }
         heardAnyPeer = true
         var isNew = true
+        let previous = peers[advert.node]?.advert
         if var record = peers[advert.node] {
             isNew = advert.supersedes(record.advert)
             if isNew { record.advert = advert }
@@ -123,6 +129,8 @@ public struct Election: Sendable {
                 linkConnected: path == .link
             )
         }
+        // Judged before this advert changes anything: an active that stays active (checked after the rules ran).
+        let reannounce = isNew && state == .active ? reannounceCause(advert, previous: previous) : nil
         var actions: [Action] = []
         if isNew {
             if let target = handover?.target, target == advert.node, advert.state == .active { handover = nil }
@@ -132,7 +140,9 @@ public struct Election: Sendable {
                 actions += transition(to: .active, reason: .handoverFrom(advert.node), now: now)
             }
         }
-        return actions + evaluate(now: now) + advertiseIfNeeded(now: now)
+        actions += evaluate(now: now)
+        if let reannounce, state == .active { actions.append(.reannounce(reannounce)) }
+        return actions + advertiseIfNeeded(now: now)
     }
 
     /// Lets time pass: dead intervals, the boot wait, the preempt delay, handover deadlines, periodic adverts.

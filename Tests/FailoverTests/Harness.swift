@@ -68,6 +68,14 @@ extension Array where Element == Election.Action {
         }
     }
 
+    /// The re-announcements asked for, in order.
+    var reannouncements: [Election.ReannounceCause] {
+        compactMap {
+            if case .reannounce(let cause) = $0 { return cause }
+            return nil
+        }
+    }
+
     /// The adverts to send.
     var adverts: [PeerAdvert] {
         compactMap {

@@ -77,4 +77,48 @@ struct SplitBrainTests {
         #expect(pair.state(.b) == .active)
         #expect(pair.state(.a) == .standby)
     }
+
+    @Test("the one that stays announces its VIPs again: when it hears the other active, and when that one releases")
+    func winnerReannounces() throws {
+        var (a, b) = try twoActives(200, 100, syncB: false)
+        // b's first advert reaching a says active: a stays, and announces again.
+        let bActive = try #require(b.lastAdvert)
+        let heard = a.heartbeatReceived(bActive, path: .link, now: t(1501))
+        #expect(a.state == .active)
+        #expect(heard.reannouncements == [.peerAlsoActive("dirb")])
+        let loserActions = b.heartbeatReceived(try #require(a.lastAdvert), path: .link, now: t(1502))
+        #expect(b.state == .standby)
+        #expect(loserActions.reannouncements.isEmpty)
+        let released = a.heartbeatReceived(try #require(b.lastAdvert), path: .link, now: t(1503))
+        #expect(released.reannouncements == [.peerReleased("dirb")])
+        // Its periodic adverts as a standby change nothing.
+        _ = b.tick(now: t(1610))
+        #expect(a.heartbeatReceived(try #require(b.lastAdvert), path: .link, now: t(1611)).reannouncements.isEmpty)
+    }
+
+    @Test("an active announces again when a peer starts (it may have left the VIPs behind), never when it steps down")
+    func reannouncesOnPeerStart() throws {
+        var (a, _) = started(try configuration("dira", priority: 100))
+        _ = a.tick(now: t(1000))
+        #expect(a.state == .active)
+        var peer = FakePeer("dirb")
+        #expect(
+            a.heartbeatReceived(peer.says(.initialising, priority: 50), path: .link, now: t(1100)).reannouncements
+                == [.peerStarted("dirb")]
+        )
+        #expect(
+            a.heartbeatReceived(peer.says(.standby, priority: 50), path: .link, now: t(1150)).reannouncements.isEmpty
+        )
+        // The same peer restarted: a new incarnation.
+        var restarted = FakePeer("dirb")
+        restarted.incarnation = 78
+        #expect(
+            a.heartbeatReceived(restarted.says(.initialising, priority: 50), path: .link, now: t(1200))
+                .reannouncements == [.peerStarted("dirb")]
+        )
+        // A better active peer: this one steps down and announces nothing.
+        let stepDown = a.heartbeatReceived(restarted.says(.active, priority: 250), path: .link, now: t(1250))
+        #expect(a.state == .standby)
+        #expect(stepDown.reannouncements.isEmpty)
+    }
 }

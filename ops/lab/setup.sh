@@ -44,9 +44,10 @@ PKGS="qemu-system-x86:/usr/bin/qemu-system-x86_64 kmod:/usr/bin/kmod
 iproute2:/usr/bin/ip ipvsadm:/usr/sbin/ipvsadm tcpdump:/usr/bin/tcpdump
 iputils-arping:/usr/bin/arping busybox-static:/bin/busybox
 python3-venv:/usr/lib/python3.11/ensurepip/__init__.py python3:/usr/bin/python3
-procps:/usr/bin/pkill nftables:/usr/sbin/nft"
+procps:/usr/bin/pkill nftables:/usr/sbin/nft stress-ng:/usr/bin/stress-ng"
 # busybox-static: virtme-ng builds its initramfs with it (loads 9p/virtio modules).
 # nftables: marks packets for the firewall-mark IPVS service in topo.sh.
+# stress-ng: the CPU hog of run-tests.sh --hog (the lab as a busy CI machine runs it).
 missing=""
 for pf in $PKGS; do
   [ -e "${pf#*:}" ] || missing="$missing ${pf%%:*}"

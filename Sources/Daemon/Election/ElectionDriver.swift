@@ -6,7 +6,8 @@ import Synchronization
 
 /// Drives the pure ``Election`` with the real clock: feeds it what the relay hears and a tick, and carries out what
 /// it decides — the role change first (``Director/transition(to:reason:)``), then the hooks, then the advert, so
-/// that a director advertises a role only once it holds it. Repeats the VIP announcements after a takeover.
+/// that a director advertises a role only once it holds it. Repeats the VIP announcements after a takeover and
+/// when the election asks for them again (`Election.Action.reannounce`).
 struct ElectionDriver {
     let configuration: ElectionConfiguration
     let relay: AdvertRelay
@@ -119,6 +120,11 @@ struct ElectionDriver {
                     metadata: ["from": "\(old)", "to": "\(new)", "reason": "\(reason)"]
                 )
                 hooks?.run(old: old, new: new, reason: reason.description)
+            case .reannounce(let cause):
+                // As after a takeover: now, then the rest of the configured count an interval apart.
+                logger.notice("announcing the VIPs again", metadata: ["reason": "\(cause)"])
+                director.announce()
+                announcements = (max(0, announceCount - 1), .now + announceInterval)
             case .sendHeartbeat(let advert):
                 adverts.append(advert)
             case .handoverFailed(let error):

@@ -103,6 +103,7 @@ private final class SpawnedGroup: @unchecked Sendable {
                 }
             }
             close(readEnd)
+            drained.signal()
         }.start()
     }
 
@@ -140,11 +141,20 @@ private final class SpawnedGroup: @unchecked Sendable {
         let timedOut = lock.withLock { killedForTimeout }
         // Children the command left behind go with it.
         kill(-pid, SIGKILL)
+        // The exit can be reaped before the drain has read the last of the output (a busy machine): wait for its end
+        // of file, which comes once every writer is gone (at most a second: a writer outside the group may linger).
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            Thread { [self] in
+                _ = drained.wait(timeout: .now() + 1)
+                continuation.resume()
+            }.start()
+        }
         let output = lock.withLock { String(decoding: kept, as: UTF8.self) }
         if timedOut { return (nil, output, "timed out after \(ProbeFailure.text(timeout))") }
         return (reaped, output, nil)
     }
 
+    private let drained = DispatchSemaphore(value: 0)
     private var exited = false
     private var killedForTimeout = false
 }

@@ -73,7 +73,7 @@ public struct HTTPProbe: Probe {
             }() : nil
         let serverName = virtualHost ?? host
         var bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .connectTimeout(TimeAmount(timeout))
+            .connectTimeout(ProbeDeadline.socketLimit(timeout))
         if let source { bootstrap = try bootstrap.bind(to: SocketAddress(ipAddress: source, port: 0)) }
         let channel = try await bootstrap.connect(host: host, port: port) { channel in
             channel.eventLoop.makeCompletedFuture {

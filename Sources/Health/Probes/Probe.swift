@@ -27,7 +27,7 @@ extension Probe {
                 do { return .success(try await body()) } catch { return .failure(error) }
             }
             group.addTask {
-                try? await Task.sleep(for: timeout)
+                try? await ProbeDeadline.sleep(for: timeout)
                 return Task.isCancelled ? nil : .failure(ProbeTimeout(timeout: timeout))
             }
             defer { group.cancelAll() }
@@ -42,6 +42,32 @@ extension Probe {
         case .failure(let error): return .failed(latency: latency, reason: ProbeFailure.reason(error))
         }
     }
+}
+
+/// A probe's deadline on the time this process was able to run. A director that is starved of CPU (an overloaded
+/// host, a noisy neighbour) handles the server's answer late; counting that time against the server would mark a
+/// live server down and quiesce it, the one thing a health check must not do to a healthy pool. The wait is slept in
+/// slices; a slice that comes back more than five slices late means the process itself did not run, and only the
+/// slice is counted. A dead server is still found dead after `timeout` of time this director could run (the
+/// election's clock does the same for a peer's silence).
+enum ProbeDeadline {
+    /// Returns once `timeout` of this process's running time has passed (throws when cancelled).
+    static func sleep(for timeout: Duration) async throws {
+        let slice = min(max(timeout / 10, .milliseconds(10)), .milliseconds(100))
+        var counted = Duration.zero
+        var last = ContinuousClock.now
+        while counted < timeout {
+            try await Task.sleep(for: min(slice, timeout - counted))
+            let now = ContinuousClock.now
+            let gap = now - last
+            last = now
+            counted += gap > slice * 5 ? slice : gap
+        }
+    }
+
+    /// The limit for a socket's own timer (a connect), which runs on the wall clock: far enough past `timeout` that
+    /// the probe's deadline decides, yet a bound when this process is starved for long.
+    static func socketLimit(_ timeout: Duration) -> TimeAmount { TimeAmount(timeout * 4 + .seconds(1)) }
 }
 
 /// A probe's wait ran out.

@@ -23,7 +23,7 @@ public struct TCPProbe: Probe {
         let (host, port, source) = (host, port, source)
         return await timed(timeout) {
             var bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-                .connectTimeout(TimeAmount(timeout))
+                .connectTimeout(ProbeDeadline.socketLimit(timeout))
             if let source { bootstrap = try bootstrap.bind(to: SocketAddress(ipAddress: source, port: 0)) }
             let channel = try await bootstrap.connect(host: host, port: port).get()
             try? await channel.close()

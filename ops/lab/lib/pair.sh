@@ -3,6 +3,21 @@
 # inside the guest. Set before use: OUT (results), LOGDIR (logs), SOCK (a writable folder for the control sockets),
 # FLOWS (lib/flows.py's options), T0 (for say).
 declare -A LV_PID   # name -> pid of a running `lvsync run`
+
+# ---- the lab's timers, scaled for the emulated guest ----
+# The guest is QEMU without KVM: 10-50x slower than a director, and slower still when CI shares the host with other
+# work (ops/test.sh --hog). There a debug build of lvsync takes seconds to start and to finish a TLS handshake, and
+# a heartbeat on the TLS link can wait well over 500 ms behind the other director's starved process. With the
+# production timers (boot wait 1.5 s, dead interval 500 ms) the pair then starts in a split brain and the standby
+# declares a live active dead again and again (seen: 15 false takeovers in 3 minutes beside a CPU hog). So the lab
+# runs these, and the scenarios report the timing figures they measure rather than fail on them:
+#   LAB_BOOT_WAIT_MS  a director started alone waits this long for its peer's link (production: 1.5 s)
+#   DEAD_MS           a peer silent this long is dead (production: 500 ms); heartbeats stay at 100 ms
+#   LAB_PROBE_TIMEOUT_MS  a real-server health probe's timeout (a python responder in a starved guest)
+LAB_BOOT_WAIT_MS=${LAB_BOOT_WAIT_MS:-10000}
+DEAD_MS=${DEAD_MS:-2000}
+# shellcheck disable=SC2034  # used by the scenarios that source this
+LAB_PROBE_TIMEOUT_MS=${LAB_PROBE_TIMEOUT_MS:-1500}
 say() { echo "  [$((SECONDS - T0)) s] $*"; }
 
 # start_lvsync NAME NS [ARGS...]: `lvsync run --config OUT/NAME.yaml ARGS` in NS, its log appended to LOGDIR/NAME.log
@@ -32,8 +47,7 @@ pair_cleanup() {
   lab_down > /dev/null 2>&1 || true
 }
 # pair_config NAME PRIORITY LISTEN PEER PEER_LISTEN SYNC_ADDRESS: OUT/NAME.yaml for an elected director on the
-# directors' own link (certificates in OUT/pki, the control socket in SOCK, heartbeat 100 ms, dead interval DEAD_MS
-# or 500 ms),
+# directors' own link (certificates in OUT/pki, the control socket in SOCK, heartbeat 100 ms, dead interval DEAD_MS),
 # then whatever stdin adds (its failover section, metrics, services)
 pair_config() {
   {
@@ -46,7 +60,7 @@ peers:
 tls: { ca: $OUT/pki/ca.pem, certificate: $OUT/pki/$1.pem, key: $OUT/pki/$1-key.pem }
 sync: { interface: lvsync0, address: $6, syncid: $SYNCID }
 control: { socket: $SOCK/$1.sock }
-timers: { heartbeat_ms: 100, dead_ms: ${DEAD_MS:-500} }
+timers: { heartbeat_ms: 100, dead_ms: $DEAD_MS }
 EOF
     cat
   } > "$OUT/$1.yaml"
@@ -78,6 +92,55 @@ is_synced_standby() { [ "$(status "$1" role)" = standby ] && [ "$(status "$1" in
 holds_vip() { [ "$(ip -n "$1" -4 -o addr show dev eth0 | grep -c ' 10\.0\.0\.100/')" -gt 0 ]; }
 lacks_vip() { ! holds_vip "$1"; }
 tail_log() { tail -n 4 "$1" 2>/dev/null | cut -c1-300 | tr '\n' ' '; }
+
+# flows_tcp: the TCP connections a phase's flows open (busy + busy6 + idle of FLOWS, lib/flows.py's defaults)
+flows_tcp() {
+  "$PY" -c '
+import sys
+o = dict(busy=40, busy6=4, idle=8)
+for part in filter(None, sys.argv[1].split(",")):
+    k, v = part.split("=")
+    o[k] = int(v)
+print(o["busy"] + o["busy6"] + o["idle"])' "$FLOWS"
+}
+# kernel_established NS: the established TCP connections in NS's IPVS table
+kernel_established() {
+  ip netns exec "$1" awk '$1 == "TCP" && $8 == "ESTABLISHED" { n++ } END { print n + 0 }' /proc/net/ip_vs_conn
+}
+# mirror_established NAME: the established TCP connections in NAME's mirror (`lvsync conns --json`)
+mirror_established() {
+  "$LVSYNC" conns --json --socket "$SOCK/$1.sock" 2> /dev/null | "$PY" -c '
+import json, sys
+n = 0
+for line in sys.stdin:
+    try:
+        c = json.loads(line)
+    except ValueError:
+        continue
+    n += str(c.get("protocol", "")).lower() == "tcp" and str(c.get("state", "")).upper() == "ESTABLISHED"
+print(n)' || echo 0
+}
+# wait_count SECS WANT WHAT ARG: until `WHAT ARG` prints at least WANT (every 0.2 s, at most SECS); on failure says
+# what it saw last on stderr
+wait_count() {
+  local end=$((SECONDS + $1)) want=$2 seen; shift 2
+  while :; do
+    seen=$("$@")
+    [ "${seen:-0}" -ge "$want" ] && return 0
+    [ $SECONDS -lt $end ] || break
+    sleep 0.2
+  done
+  echo "waited for $* to reach $want: it says ${seen:-nothing}" >&2
+  return 1
+}
+# phase_synced NS: waits (at most 30 s) until NS's kernel holds the phase's established connections (the kernel
+# master sends a partly filled buffer once it is 2 s old; slower in the guest); says so when it does not
+phase_synced() {
+  local want
+  want=$(flows_tcp)
+  wait_count 30 "$want" kernel_established "$1" 2>> "$PH/waits.txt" ||
+    say "$1's kernel holds $(kernel_established "$1") of the $want established connections 30 s after the flows began"
+}
 
 # ---- one phase's flows: start, fault, check ----
 PH=   # the current phase's directory

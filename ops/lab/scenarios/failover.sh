@@ -74,7 +74,7 @@ config() {  # NAME PRIORITY LISTEN PEER PEER_LISTEN SYNC_ADDRESS PREEMPT
 failover:
   preempt: $7
   preempt_delay_ms: 500
-  boot_wait_ms: 1500
+  boot_wait_ms: $LAB_BOOT_WAIT_MS
   vips:
     - { address: 10.0.0.100/24, interface: eth0 }
     - { address: 10.0.0.1/24, interface: eth0 }
@@ -107,7 +107,7 @@ run_lvsync() {
 
   # ---- a: the planned drill, dirA -> dirB ----
   phase_start lvsync-a
-  sleep 3   # the kernel master sends a partly filled buffer once it is 2 s old: the flows reach the stream
+  phase_synced dirB
   served_start dirB
   lines_a=$(wc -l < "$LOGDIR/dira.log"); lines_b=$(wc -l < "$LOGDIR/dirb.log")
   fault_now
@@ -117,8 +117,9 @@ run_lvsync() {
   [ $rc = 0 ] || problem+="drill exit $rc: $(cat "$PH/drill.json" "$PH/drill.progress" | head -c 400); "
   wait_for 10 is_active dirb || problem+="dirB is $(status dirb role); "
   wait_for 10 is_synced_standby dira || problem+="dirA is $(status dira role), in_sync $(status dira in_sync); "
-  # no bounce: the old active must not declare the new one dead while their links switch (make before break)
-  sleep 2
+  # no bounce: the old active must not declare the new one dead while their links switch (make before break); watched
+  # for a dead interval and a second more
+  sleep $(( DEAD_MS / 1000 + 2 ))
   since_drill() { tail -n +$((lines_a + 1)) "$LOGDIR/dira.log"; tail -n +$((lines_b + 1)) "$LOGDIR/dirb.log"; }
   bounced=$(since_drill | grep -c 'both were active\|was not heard for the dead interval' || true)
   [ "$bounced" = 0 ] || problem+="the handover bounced: $(since_drill | grep 'both were active\|was not heard' | head -n 2 | cut -c1-200 | tr '\n' ' '); "
@@ -139,7 +140,7 @@ print("handover %s ms, connections lost %s, before %s, after %s, %s unacknowledg
 
   # ---- b: SIGKILL of the active's lvsync (dirB), dirA takes over ----
   phase_start lvsync-b
-  sleep 4
+  phase_synced dirA
   served_start dirA
   fault_now
   stop_lvsync dirb KILL || true
@@ -161,7 +162,7 @@ print("handover %s ms, connections lost %s, before %s, after %s, %s unacknowledg
 
   # ---- c: dirA's client link cut ----
   phase_start lvsync-c
-  sleep 4
+  phase_synced dirB
   served_start dirB
   fault_now
   ip link set v-dirA down
@@ -212,7 +213,9 @@ print("handover %s ms, connections lost %s, before %s, after %s, %s unacknowledg
   # ---- d: the standby's lvsync started after the connections were made, then the active killed ----
   stop_lvsync dirb || true
   phase_start lvsync-d
-  sleep 4
+  # dirB's lvsync starts once dirA's mirror holds the phase's connections (captured off its kernel master): they are
+  # older than dirB's lvsync, and only the snapshot can bring them
+  wait_count 30 "$(flows_tcp)" mirror_established dira 2>> "$PH/waits.txt" || say "dirA's mirror: $(tail -n 1 "$PH/waits.txt")"
   t=$SECONDS
   start_lvsync dirb dirB
   wait_for 60 is_synced_standby dirb || true
@@ -260,7 +263,7 @@ run_kernel() {
 
   # a: planned: dirA gives up, dirB takes over
   phase_start kernel-a
-  sleep 4
+  phase_synced dirB
   served_start dirB
   fault_now
   k_release dirA
@@ -270,7 +273,7 @@ run_kernel() {
 
   # b: the active's failover daemon dies: its VIPs stay; dirA takes over at once
   phase_start kernel-b
-  sleep 4
+  phase_synced dirA
   served_start dirA
   fault_now
   k_take dirA
@@ -280,7 +283,7 @@ run_kernel() {
 
   # c: dirA's client link cut: dirB takes over at once
   phase_start kernel-c
-  sleep 4
+  phase_synced dirB
   served_start dirB
   fault_now
   ip link set v-dirA down
@@ -293,7 +296,7 @@ run_kernel() {
 
   # e: dirA takes the VIPs back (planned, as a preempting VRRP master would)
   phase_start kernel-e
-  sleep 4
+  phase_synced dirA
   served_start dirA
   fault_now
   k_release dirB
@@ -304,6 +307,8 @@ run_kernel() {
   # d: dirB's backup daemon started after the flows; dirA dies as long after that as lvsync's standby needed
   k_daemon dirB none
   phase_start kernel-d
+  # Deliberate delays, not waits: the master's partly filled buffer goes out (2 s) before the backup starts, and the
+  # backup then runs as long as lvsync's standby needed to get in sync (D_WAIT) before the fault.
   sleep 4
   k_daemon dirB backup
   sleep "${D_WAIT:-3}"
