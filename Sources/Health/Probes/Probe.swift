@@ -53,17 +53,25 @@ extension Probe {
 enum ProbeDeadline {
     /// Returns once `timeout` of this process's running time has passed (throws when cancelled).
     static func sleep(for timeout: Duration) async throws {
-        let slice = min(max(timeout / 10, .milliseconds(10)), .milliseconds(100))
-        var counted = Duration.zero
+        let slice = slice(of: timeout)
+        var ran = Duration.zero
         var last = ContinuousClock.now
-        while counted < timeout {
-            try await Task.sleep(for: min(slice, timeout - counted))
+        while ran < timeout {
+            try await Task.sleep(for: min(slice, timeout - ran))
             let now = ContinuousClock.now
-            let gap = now - last
+            ran += counted(now - last, slice: slice)
             last = now
-            counted += gap > slice * 5 ? slice : gap
         }
     }
+
+    /// The slices a wait of `timeout` is slept in: a tenth of it, 10 to 100 ms.
+    static func slice(of timeout: Duration) -> Duration {
+        min(max(timeout / 10, .milliseconds(10)), .milliseconds(100))
+    }
+
+    /// How much of `gap`, the time a slice of `slice` really took, counts: all of it, unless it came back more than
+    /// five slices late (the process did not run), then the slice alone.
+    static func counted(_ gap: Duration, slice: Duration) -> Duration { gap > slice * 5 ? slice : gap }
 
     /// The limit for a socket's own timer (a connect), which runs on the wall clock: far enough past `timeout` that
     /// the probe's deadline decides, yet a bound when this process is starved for long.
