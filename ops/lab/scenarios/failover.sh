@@ -12,7 +12,7 @@
 # new UDP flow must follow the /24's template. lib/served.py on the new active times the first packet it forwards to
 # a real server after the fault.
 #
-# lvsync: both directors run `lvsync run` with a failover section (heartbeat 100 ms, dead interval 500 ms, eth0 as a
+# lvsync: both directors run `lvsync run` with a failover section (heartbeat 100 ms, the lab's dead interval DEAD_MS, eth0 as a
 # fault condition, the peer link on peer0); lvsync moves the VIPs, the kernel sync daemons and its own role.
 #   failover-pair            dirA becomes active (VIPs held), dirB standby and in sync
 #   failover-a-drill         `lvsync drill` on dirA: dirB takes over; nothing lost; the report's figures
@@ -149,7 +149,7 @@ print("handover %s ms, connections lost %s, before %s, after %s, %s unacknowledg
   wait_for 10 is_active dira || problem+="dirA is $(status dira role); "
   [ "$RESULT_OK" = 1 ] || problem+="$RESULT; "
   if [ -z "$problem" ]; then
-    echo "PASS failover-b-kill: tcp $TCP_SURV/$TCP_TOTAL survived; first packet served by dirA $(served_text) after the SIGKILL (dead interval 500 ms)"
+    echo "PASS failover-b-kill: tcp $TCP_SURV/$TCP_TOTAL survived; first packet served by dirA $(served_text) after the SIGKILL (dead interval $DEAD_MS ms)"
   else
     echo "FAIL failover-b-kill: $problem"
   fi
