@@ -13,11 +13,15 @@ declare -A LV_PID   # name -> pid of a running `lvsync run`
 # runs these, and the scenarios report the timing figures they measure rather than fail on them:
 #   LAB_BOOT_WAIT_MS  a director started alone waits this long for its peer's link (production: 1.5 s)
 #   DEAD_MS           a peer silent this long is dead (production: 500 ms); heartbeats stay at 100 ms
-#   LAB_PROBE_TIMEOUT_MS  a real-server health probe's timeout (a python responder in a starved guest)
+#   LAB_PROBE_TIMEOUT_MS   a real-server health probe's timeout (a python responder in a starved guest)
+#   LAB_PROBE_INTERVAL_MS  between a server's probes: each probe of a debug build costs the guest tens of ms of CPU,
+#                          and eight checks every 300 ms starved both daemons into false takeovers
 LAB_BOOT_WAIT_MS=${LAB_BOOT_WAIT_MS:-10000}
 DEAD_MS=${DEAD_MS:-2000}
 # shellcheck disable=SC2034  # used by the scenarios that source this
 LAB_PROBE_TIMEOUT_MS=${LAB_PROBE_TIMEOUT_MS:-1500}
+# shellcheck disable=SC2034
+LAB_PROBE_INTERVAL_MS=${LAB_PROBE_INTERVAL_MS:-1000}
 say() { echo "  [$((SECONDS - T0)) s] $*"; }
 
 # start_lvsync NAME NS [ARGS...]: `lvsync run --config OUT/NAME.yaml ARGS` in NS, its log appended to LOGDIR/NAME.log
@@ -81,10 +85,11 @@ else:
     v = s.get(key)
 print(json.dumps(v) if isinstance(v, bool) else v)' "$2" || true
 }
-# wait_for SECS CMD...: until CMD succeeds (every 0.1 s), at most SECS
+# wait_for SECS CMD...: until CMD succeeds (every 0.5 s: a poll that starts the CLI costs the emulated guest a good
+# part of a CPU second, and a tighter loop would starve the daemons it watches), at most SECS
 wait_for() {
   local end=$((SECONDS + $1)); shift
-  until "$@"; do [ $SECONDS -lt $end ] || return 1; sleep 0.1; done
+  until "$@"; do [ $SECONDS -lt $end ] || return 1; sleep 0.5; done
 }
 is_active() { [ "$(status "$1" role)" = active ] && [ "$(status "$1" vips_held)" = true ]; }
 is_synced_standby() { [ "$(status "$1" role)" = standby ] && [ "$(status "$1" in_sync)" = true ]; }

@@ -3,8 +3,8 @@
 #   health.sh OUTDIR        (env LVSYNC: the binary; default REPO/.build/debug/lvsync)
 #
 # The elected pair (dirA active, dirB standby) serves TCP 10.0.0.100:80 (wrr, direct routing) on rs1 and rs2, each
-# with a TCP check (interval 300 ms, timeout LAB_PROBE_TIMEOUT_MS: the lab's scaled timers, lib/pair.sh; rise 2,
-# fall 2) and on_failure: quiesce.
+# with a TCP check (interval LAB_PROBE_INTERVAL_MS, timeout LAB_PROBE_TIMEOUT_MS: the lab's scaled timers, lib/pair.sh;
+# rise 2, fall 2) and on_failure: quiesce.
 #   health-up            both servers up: weight 1 in dirA's ipvsadm -Ln, `lvsync status` says no server is down
 #   health-down          rs1's service stopped (nftables in rs1 resets TCP to port 80) under a stream of new client
 #                        connections: rs1's weight reads 0 in dirA's kernel, rs2's stays 1; the log names server,
@@ -54,10 +54,10 @@ virtual_services:
     real_servers:
       - address: 10.0.0.21
         forwarding: dr
-        check: { type: tcp, interval_ms: 300, timeout_ms: $LAB_PROBE_TIMEOUT_MS, rise: 2, fall: 2 }
+        check: { type: tcp, interval_ms: $LAB_PROBE_INTERVAL_MS, timeout_ms: $LAB_PROBE_TIMEOUT_MS, rise: 2, fall: 2 }
       - address: 10.0.0.22
         forwarding: dr
-        check: { type: tcp, interval_ms: 300, timeout_ms: $LAB_PROBE_TIMEOUT_MS, rise: 2, fall: 2 }
+        check: { type: tcp, interval_ms: $LAB_PROBE_INTERVAL_MS, timeout_ms: $LAB_PROBE_TIMEOUT_MS, rise: 2, fall: 2 }
   - protocol: udp
     address: 10.0.0.100
     port: 53
@@ -66,11 +66,11 @@ virtual_services:
       - address: 10.0.0.21
         forwarding: nat
         on_failure: remove
-        check: { type: udp, payload: "q", expect: "A", interval_ms: 300, timeout_ms: $LAB_PROBE_TIMEOUT_MS, rise: 2, fall: 2 }
+        check: { type: udp, payload: "q", expect: "A", interval_ms: $LAB_PROBE_INTERVAL_MS, timeout_ms: $LAB_PROBE_TIMEOUT_MS, rise: 2, fall: 2 }
       - address: 10.0.0.22
         forwarding: nat
         on_failure: remove
-        check: { type: udp, payload: "q", expect: "A", interval_ms: 300, timeout_ms: $LAB_PROBE_TIMEOUT_MS, rise: 2, fall: 2 }
+        check: { type: udp, payload: "q", expect: "A", interval_ms: $LAB_PROBE_INTERVAL_MS, timeout_ms: $LAB_PROBE_TIMEOUT_MS, rise: 2, fall: 2 }
 EOF
 }
 weight() {  # NS SERVER: the weight of SERVER:80 in NS's TCP 10.0.0.100:80 (empty if absent)
@@ -156,7 +156,7 @@ problem=""
 wait_for 20 weight_is dirA 10.0.0.21 0 || problem+="rs1's weight on dirA is still '$(weight dirA 10.0.0.21)' 20 s after its service stopped; "
 quiesced_ms=$(ms_since "$t_stop")
 # fall × (interval + timeout) and a probe in flight: what a director at full speed would take at most (reported)
-bound_ms=$((2 * (300 + LAB_PROBE_TIMEOUT_MS) + LAB_PROBE_TIMEOUT_MS))
+bound_ms=$((2 * (LAB_PROBE_INTERVAL_MS + LAB_PROBE_TIMEOUT_MS) + LAB_PROBE_TIMEOUT_MS))
 line=$(grep 'real server down' "$LOGDIR/dira.log" | tail -n 1 || true)
 for field in 'server=10.0.0.21:80' 'service=tcp 10.0.0.100:80' 'check=tcp 10.0.0.21:80' 'reason=' 'latency_ms='; do
   grep -qF -- "$field" <<< "$line" || problem+="the log line lacks $field: ${line:0:300}; "
