@@ -18,7 +18,7 @@
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 LAB=$REPO/ops/lab
-RES='' TIMEOUT=1800 REPEAT=1 HOG=0
+RES='' TIMEOUT=3600 REPEAT=1 HOG=0
 while [ $# -gt 0 ]; do
   case $1 in
     --results) RES=$2; shift 2 ;;

@@ -158,7 +158,7 @@ fi
 "$LVSYNC" status --socket "$SOCK/dira.sock" > "$OUT/status.dirA.txt" 2>&1 || true
 if grep -qE '^role +active' "$OUT/status.dirA.txt" && grep -q '10.0.0.100/24' "$OUT/status.dirA.txt" &&
   grep -q '(held here)' "$OUT/status.dirA.txt" && grep -qE '^peer dirb +standby' "$OUT/status.dirA.txt" &&
-  grep -qE '^last transition +initialising -> active [0-9.]+s ago: (no director is active|no peer heard within the boot wait)' "$OUT/status.dirA.txt"; then
+  grep -qE '^last transition +initialising -> active [0-9hms.]+ ago: (no director is active|no peer heard within the boot wait)' "$OUT/status.dirA.txt"; then
   echo "PASS operate-status: $(grep -E '^last transition' "$OUT/status.dirA.txt" | sed 's/  */ /g')"
 else
   echo "FAIL operate-status: $(tr '\n' '|' < "$OUT/status.dirA.txt")"
