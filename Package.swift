@@ -123,12 +123,23 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // MARK: - Benchmarks and the executable
+        // MARK: - Test support, benchmarks and the executable
+        // The in-memory twins of the kernel and host edges, one test PKI, generators, free ports, and
+        // `DaemonHost.inMemory()`: for the tests and the benchmarks, never in the shipped binary.
+        .target(
+            name: "LVSyncTestSupport",
+            dependencies: [
+                "Daemon", "IPVS", "HostNetwork", "Mirror", "SyncWire", "Config", "PeerTransport", nioCore, nioPosix,
+                x509,
+                dequeModule,
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "LVSyncBench",
             dependencies: [
                 "SyncWire", "Mirror", "IPVS", "PeerProtocol", "PeerTransport", "Daemon", "Config", "Failover",
-                "HostNetwork", nioCore, nioPosix, logging,
+                "HostNetwork", "LVSyncTestSupport", nioCore, nioPosix, logging,
             ],
             swiftSettings: swiftSettings
         ),
@@ -151,10 +162,22 @@ let package = Package(
             dependencies: ["Health", "PeerTransport", nioCore, nioPosix, nioSSL],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "HostNetworkTests", dependencies: ["HostNetwork", "SyncWire"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "HostNetworkTests",
+            dependencies: ["HostNetwork", "SyncWire", "LVSyncTestSupport"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "MirrorTests", dependencies: ["Mirror", "SyncWire"], swiftSettings: swiftSettings),
-        .testTarget(name: "IPVSTests", dependencies: ["IPVS", "CNetlink", "SyncWire"], swiftSettings: swiftSettings),
-        .testTarget(name: "ConfigTests", dependencies: ["Config", "IPVS", "SyncWire"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "IPVSTests",
+            dependencies: ["IPVS", "CNetlink", "SyncWire", "LVSyncTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ConfigTests",
+            dependencies: ["Config", "IPVS", "SyncWire", "LVSyncTestSupport"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "PeerProtocolTests",
             dependencies: ["PeerProtocol", "SyncWire", "Mirror", nioCore, swiftProtobuf],
@@ -162,7 +185,9 @@ let package = Package(
         ),
         .testTarget(
             name: "PeerTransportTests",
-            dependencies: ["PeerTransport", "PeerProtocol", nioCore, nioPosix, nioSSL, x509, asn1, crypto],
+            dependencies: [
+                "PeerTransport", "PeerProtocol", "LVSyncTestSupport", nioCore, nioPosix, nioSSL, x509, asn1, crypto,
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -174,7 +199,8 @@ let package = Package(
             name: "DaemonTests",
             dependencies: [
                 "Daemon", "PeerTransport", "PeerProtocol", "Mirror", "SyncWire", "IPVS", "Config", "Control", "Health",
-                logging, metrics, .product(name: "CoreMetrics", package: "swift-metrics"), prometheus, serviceLifecycle,
+                "LVSyncTestSupport", "Failover", logging, metrics,
+                .product(name: "CoreMetrics", package: "swift-metrics"), prometheus, serviceLifecycle,
                 nioCore, nioPosix,
             ],
             swiftSettings: swiftSettings

@@ -23,6 +23,9 @@ public final class PacketCapture: Sendable {
     /// The UDP destination ports accepted (the kernel's base port up to base + `sync_ports` − 1).
     public let ports: ClosedRange<UInt16>
     let descriptor: Int32
+    /// The batch buffers ``receive(timeoutMilliseconds:_:)`` reads into, allocated once; owned by the one thread that
+    /// calls it (the daemon's capture thread).
+    nonisolated(unsafe) let batch = CaptureBuffers(slots: 64)
 
     /// Opens the capture socket, attaches the filter and binds it to `interface` (needs `CAP_NET_RAW`).
     /// - Parameters:

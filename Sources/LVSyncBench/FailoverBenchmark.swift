@@ -3,6 +3,7 @@ import Daemon
 import Failover
 import Foundation
 import IPVS
+import LVSyncTestSupport
 import Logging
 import Mirror
 import NIOCore
@@ -49,12 +50,9 @@ public struct FailoverBenchmark: Sendable {
 
     /// Runs the rounds.
     public func run() async throws -> Result {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "lvsync-bench-\(UUID().uuidString)"
-        )
-        defer { try? FileManager.default.removeItem(at: directory) }
-        try CertificateDirectory.initialize(directory: directory.path, nodes: ["dira", "dirb"])
-        let ports = try FreePorts.take(2)
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        let ports = try freePorts(2)
         let names = ["dira", "dirb"]
         func make(_ index: Int) throws -> PairMember {
             try PairMember(
@@ -62,7 +60,7 @@ public struct FailoverBenchmark: Sendable {
                 priority: index == 0 ? 150 : 100,
                 port: ports[index],
                 peer: (names[1 - index], ports[1 - index]),
-                certificates: directory
+                pki: pki
             )
         }
         var result = Result(
@@ -74,7 +72,7 @@ public struct FailoverBenchmark: Sendable {
             rejoinSeconds: []
         )
         var members = [try make(0), try make(1)]
-        var tasks = members.map { member in Task { try await member.service.run() } }
+        var tasks = members.map { member in Task { try await member.daemon.run() } }
         defer { for task in tasks { task.cancel() } }
         guard await Self.until(.seconds(30), { members[0].role == .active && members[1].isSyncedStandby }) else {
             throw DaemonError("failover bench: the pair did not form within 30 s")
@@ -125,7 +123,7 @@ public struct FailoverBenchmark: Sendable {
             let rejoinAt = ContinuousClock.now
             members[crashed] = try make(crashed)
             let member = members[crashed]
-            tasks[crashed] = Task { try await member.service.run() }
+            tasks[crashed] = Task { try await member.daemon.run() }
             guard
                 await Self.until(
                     .seconds(60),
@@ -157,85 +155,37 @@ public struct FailoverBenchmark: Sendable {
     }
 }
 
-/// One director of the benchmark's pair: in-memory kernel twins, IPVS and VIPs, the production timers.
+/// One director of the benchmark's pair: a daemon built from its configuration file (the production timers) on an
+/// in-memory host.
 final class PairMember: Sendable {
     let name: String
-    let master = InMemoryKernelMaster()
-    let backup = InMemoryKernelBackup()
-    let addresses = InMemoryVirtualAddresses()
-    let service: DirectorService
+    let machine = InMemoryHost()
+    let daemon: LVSyncDaemon
     static let vip = FailoverConfig.VIP(address: .v4(IPv4Address(10, 0, 0, 100)), prefixLength: 32, interface: "eth0")
 
-    init(name: String, priority: Int, port: Int, peer: (name: String, port: Int), certificates: URL) throws {
+    init(name: String, priority: Int, port: Int, peer: (name: String, port: Int), pki: TestPKI) throws {
         self.name = name
-        let logger = Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() }
-        let sync = PeeringConfig.Sync(role: nil, interface: "lvsync0", address: IPv4Address(169, 254, 77, 1), syncID: 7)
-        let (master, backup) = (self.master, self.backup)
-        let director = Director(
-            ports: Director.Ports(
-                kernel: KernelSyncDaemons(ipvs: InMemoryIPVS(), sync: sync, logger: logger),
-                addresses: addresses,
-                openCapture: { master },
-                injector: backup,
-                kernelTable: { MirrorTable() }
-            ),
-            settings: Director.Settings(
-                syncID: 7,
-                maximumMessageLength: SyncWireLayout.defaultMaximumMessageLength,
-                logCapacityBytes: 256 << 20,
-                vips: [Self.vip]
-            ),
-            logger: logger
-        )
-        func file(_ suffix: String) -> String { certificates.appendingPathComponent(suffix).path }
-        service = DirectorService(
-            configuration: DirectorService.Configuration(
-                session: SessionConfiguration(
-                    node: name,
-                    syncID: 7,
-                    heartbeatInterval: .milliseconds(100),
-                    deadInterval: .milliseconds(500)
-                ),
-                election: try ElectionConfiguration(
-                    node: name,
-                    priority: priority,
-                    heartbeatInterval: .milliseconds(100),
-                    deadInterval: .milliseconds(500),
-                    bootWait: .milliseconds(1500)
-                ),
-                peers: [MirroringService.Peer(name: peer.name, host: "127.0.0.1", port: peer.port)],
-                listen: ("127.0.0.1", port),
-                announceCount: 3,
-                announceInterval: .milliseconds(100)
-            ),
-            tls: try PeerTLS(
-                identity: NodeIdentity.load(
-                    certificateFile: file("\(name).pem"),
-                    privateKeyFile: file("\(name)-key.pem"),
-                    caFile: file("ca.pem")
-                )
-            ),
-            director: director,
-            logger: logger
+        var file = TestDirectorFile(node: name, listen: port, peers: [peer])
+        file.priority = priority
+        (file.heartbeatMilliseconds, file.deadMilliseconds, file.logMegabytes) = (100, 500, 256)
+        file.failover = """
+            boot_wait_ms: 1500
+            vips: [{ address: 10.0.0.100/32, interface: eth0 }]
+            announce: { count: 3, interval_ms: 100 }
+            """
+        let config = try LVSyncConfig(yaml: try file.yaml(pki: pki), file: "\(name).yaml")
+        daemon = try LVSyncDaemon(
+            file: config,
+            path: "\(name).yaml",
+            host: machine.host,
+            logger: Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() }
         )
     }
 
+    var service: DirectorService { daemon.director }
+    var master: InMemoryKernelMaster { machine.master }
+    var backup: InMemoryKernelBackup { machine.backup }
     var role: ElectionState { service.director.role }
-    var holdsVIP: Bool { addresses.held.contains(Self.vip) }
+    var holdsVIP: Bool { machine.addresses.addresses.contains(Self.vip.virtualAddress) }
     var isSyncedStandby: Bool { role == .standby && service.election.election?.inSync == true }
-}
-
-/// Free TCP ports on loopback: bound to port 0, read, released (the pair must know each other's port up front).
-enum FreePorts {
-    static func take(_ count: Int) throws -> [Int] {
-        var channels: [any Channel] = []
-        for _ in 0..<count {
-            channels.append(
-                try ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0)
-                    .wait()
-            )
-        }
-        defer { for channel in channels { try? channel.close().wait() } }
-        return channels.compactMap { $0.localAddress?.port }
-    }
 }

@@ -1,5 +1,8 @@
+import Config
 import Daemon
 import Foundation
+import HostNetwork
+import LVSyncTestSupport
 import Logging
 import Mirror
 import NIOCore
@@ -61,21 +64,9 @@ public struct RelayBenchmark: Sendable {
 
     /// Runs the three measurements.
     public func run() async throws -> Result {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "lvsync-bench-\(UUID().uuidString)"
-        )
-        defer { try? FileManager.default.removeItem(at: directory) }
-        try CertificateDirectory.initialize(directory: directory.path, nodes: ["dira", "dirb"])
-        func tls(_ node: String) throws -> PeerTLS {
-            try PeerTLS(
-                identity: NodeIdentity.load(
-                    certificateFile: directory.appendingPathComponent("\(node).pem").path,
-                    privateKeyFile: directory.appendingPathComponent("\(node)-key.pem").path,
-                    caFile: directory.appendingPathComponent("ca.pem").path
-                )
-            )
-        }
-        let rig = RelayRig(activeTLS: try tls("dira"), standbyTLS: try tls("dirb"))
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        let rig = try RelayRig(pki: pki)
         let messages = Self.messages(connections)
         let entriesPerPass = connections
 
@@ -224,14 +215,13 @@ public struct RelayBenchmark: Sendable {
     }
 }
 
-/// The two directors of the relay benchmark; the tables live across runs so that later runs update.
+/// The two directors of the relay benchmark, daemons with fixed roles built from their configuration files; the
+/// tables live across runs (each run starts the same daemon again) so that later runs update.
 final class RelayRig: Sendable {
     let master = InMemoryKernelMaster()
-    let source = SyncSource(syncID: 7, logCapacityBytes: 512 << 20)
-    let sink = SyncSink(injector: CountingInjector())
-    let activeTLS: PeerTLS
-    let standbyTLS: PeerTLS
-    let port = Mutex<Int?>(nil)
+    let port: Int
+    let active: LVSyncDaemon
+    let standby: LVSyncDaemon
     let logger: Logger = {
         var logger = Logger(label: "lvsync-bench")
         logger.logLevel =
@@ -239,31 +229,47 @@ final class RelayRig: Sendable {
         return logger
     }()
 
-    init(activeTLS: PeerTLS, standbyTLS: PeerTLS) {
-        self.activeTLS = activeTLS
-        self.standbyTLS = standbyTLS
+    init(pki: TestPKI) throws {
+        port = try freePorts(1)[0]
+        var activeFile = TestDirectorFile(node: "dira", listen: port, peers: [("dirb", 1)])
+        activeFile.role = "active"
+        var standbyFile = TestDirectorFile(node: "dirb", listen: nil, peers: [("dira", port)])
+        standbyFile.role = "standby"
+        activeFile.logMegabytes = 512
+        (activeFile.heartbeatMilliseconds, activeFile.deadMilliseconds) = (100, 5000)
+        (standbyFile.heartbeatMilliseconds, standbyFile.deadMilliseconds) = (100, 5000)
+        let master = master
+        func host(injector: any SyncMessageInjecting) -> DaemonHost {
+            DaemonHost(
+                ipvs: InMemoryIPVS(),
+                addresses: InMemoryAddresses(),
+                announcer: InMemoryAnnouncer(),
+                prepareSyncInterface: { _ in },
+                openCapture: { _ in master },
+                openInjector: { _ in injector },
+                interfaceIsUp: { _ in true },
+                connectionTable: nil
+            )
+        }
+        let logger = logger
+        func daemon(_ file: TestDirectorFile, _ host: DaemonHost) throws -> LVSyncDaemon {
+            let config = try LVSyncConfig(yaml: try file.yaml(pki: pki), file: "\(file.node).yaml")
+            return try LVSyncDaemon(file: config, path: "\(file.node).yaml", host: host, logger: logger)
+        }
+        active = try daemon(activeFile, host(injector: CountingInjector()))
+        standby = try daemon(standbyFile, host(injector: CountingInjector()))
     }
 
-    static func session(_ node: String) -> SessionConfiguration {
-        SessionConfiguration(node: node, syncID: 7, heartbeatInterval: .milliseconds(100), deadInterval: .seconds(5))
-    }
+    /// The active's source (once it ran).
+    var source: SyncSource { active.director.director.source ?? SyncSource(syncID: 7) }
+    /// The standby's sink (once it ran).
+    var sink: SyncSink { standby.director.director.sink ?? SyncSink(injector: CountingInjector()) }
 
     func withActive<R: Sendable>(_ body: () async throws -> R) async throws -> R {
-        port.withLock { $0 = nil }
-        let service = MirroringService(
-            configuration: MirroringService.Configuration(
-                session: Self.session("dira"),
-                peers: [MirroringService.Peer(name: "dirb", host: "127.0.0.1", port: 0)],
-                listen: ("127.0.0.1", 0),
-                onListening: { [weak self] address in self?.port.withLock { $0 = address.port } }
-            ),
-            tls: activeTLS,
-            role: .active(source, capture: master),
-            logger: logger
-        )
+        let active = active
         return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await service.run() }
-            await until { self.port.withLock { $0 } != nil }
+            group.addTask { try await active.run() }
+            await until { active.director.director.source != nil }
             let result = try await body()
             group.cancelAll()
             return result
@@ -271,17 +277,10 @@ final class RelayRig: Sendable {
     }
 
     func withStandby<R: Sendable>(_ body: () async throws -> R) async throws -> R {
-        let service = MirroringService(
-            configuration: MirroringService.Configuration(
-                session: Self.session("dirb"),
-                peers: [MirroringService.Peer(name: "dira", host: "127.0.0.1", port: port.withLock { $0 } ?? 1)]
-            ),
-            tls: standbyTLS,
-            role: .standby(sink),
-            logger: logger
-        )
+        let standby = standby
         return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await service.run() }
+            group.addTask { try await standby.run() }
+            await until { standby.director.director.sink != nil }
             let result = try await body()
             group.cancelAll()
             return result

@@ -1,3 +1,4 @@
+import LVSyncTestSupport
 import SyncWire
 
 /// Deterministic connection entries for benchmarks: a director's mix of IPv4 TCP and UDP connections, templates

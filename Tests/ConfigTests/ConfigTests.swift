@@ -1,6 +1,7 @@
 import Config
 import Foundation
 import IPVS
+import LVSyncTestSupport
 import SyncWire
 import Testing
 

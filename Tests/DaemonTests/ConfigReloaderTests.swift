@@ -1,6 +1,7 @@
 import Daemon
 import Foundation
 import IPVS
+import LVSyncTestSupport
 import Testing
 
 @Suite("SIGHUP reload: IPVS services as a diff, a bad file refused, restart-only sections named")
@@ -28,7 +29,13 @@ struct ConfigReloaderTests {
     }
 
     func reloader(_ ipvs: InMemoryIPVS) -> ConfigReloader {
-        ConfigReloader(path: "lvsync.yaml", running: nil, ipvs: ipvs, logger: quietLogger)
+        ConfigReloader(
+            path: "lvsync.yaml",
+            running: nil,
+            ipvs: ipvs,
+            services: IPVSReconciler(ipvs: ipvs, file: nil, monitor: HealthMonitor(), logger: quietLogger),
+            logger: quietLogger
+        )
     }
 
     @Test("a good file applies its services; a changed weight is one edit; the same file again changes nothing")

@@ -4,6 +4,7 @@ import Daemon
 import Failover
 import Foundation
 import IPVS
+import LVSyncTestSupport
 import Logging
 import Mirror
 import NIOCore
@@ -14,14 +15,12 @@ import SyncWire
 import Synchronization
 import Testing
 
-/// One director of an elected pair in this process: the in-memory kernel twins, IPVS and VIPs.
+/// One director of an elected pair in this process: a daemon built from its configuration file on an in-memory host.
 final class TestDirector: Sendable {
     let name: String
-    let master = InMemoryKernelMaster()
-    let backup = InMemoryKernelBackup()
-    let ipvs = InMemoryIPVS()
-    let addresses = InMemoryVirtualAddresses()
-    let service: DirectorService
+    let machine = InMemoryHost()
+    let daemon: LVSyncDaemon
+    let controlSocket: String
 
     static let vip = FailoverConfig.VIP(address: .v4(IPv4Address(10, 0, 0, 100)), prefixLength: 32, interface: "eth0")
 
@@ -35,87 +34,40 @@ final class TestDirector: Sendable {
         udp: (listen: Int, peer: Int, key: [UInt8])? = nil
     ) throws {
         self.name = name
-        let sync = PeeringConfig.Sync(
-            role: nil,
-            interface: "lvsync0",
-            address: IPv4Address(169, 254, 77, 1),
-            syncID: 7,
-            group: IPv4Address(224, 0, 0, 81),
-            port: 8848,
-            maximumMessageBytes: nil,
-            logBytes: 64 << 20
-        )
-        let (master, backup) = (self.master, self.backup)
-        let director = Director(
-            ports: Director.Ports(
-                kernel: KernelSyncDaemons(ipvs: ipvs, sync: sync, logger: quietLogger),
-                addresses: addresses,
-                openCapture: { master },
-                injector: backup,
-                kernelTable: { MirrorTable() }
-            ),
-            settings: Director.Settings(
-                syncID: 7,
-                maximumMessageLength: SyncWireLayout.defaultMaximumMessageLength,
-                logCapacityBytes: 64 << 20,
-                vips: [Self.vip]
-            ),
-            logger: quietLogger
-        )
-        service = DirectorService(
-            configuration: DirectorService.Configuration(
-                session: SessionConfiguration(
-                    node: name,
-                    syncID: 7,
-                    heartbeatInterval: .milliseconds(50),
-                    deadInterval: .milliseconds(400)
-                ),
-                election: try ElectionConfiguration(
-                    node: name,
-                    priority: priority,
-                    preempt: preempt,
-                    heartbeatInterval: .milliseconds(50),
-                    deadInterval: .milliseconds(400),
-                    bootWait: .milliseconds(600)
-                ),
-                peers: [MirroringService.Peer(name: peer.name, host: "127.0.0.1", port: peer.port)],
-                listen: ("127.0.0.1", port),
-                announceCount: 2,
-                announceInterval: .milliseconds(20),
-                secondPath: try udp.map { udp in
-                    DirectorService.Configuration.SecondPath(
-                        listen: try SocketAddress(ipAddress: "127.0.0.1", port: udp.listen),
-                        peers: [
-                            UDPHeartbeats.Peer(
-                                name: peer.name,
-                                address: try SocketAddress(ipAddress: "127.0.0.1", port: udp.peer)
-                            )
-                        ],
-                        codec: try HeartbeatDatagram(key: udp.key)
-                    )
-                }
-            ),
-            tls: try PeerTLS(identity: pki.identity(name)),
-            director: director,
-            logger: quietLogger
-        )
+        var file = TestDirectorFile(node: name, listen: port, peers: [peer])
+        file.priority = priority
+        // Timers with room for a loaded test machine (the whole suite runs in parallel): a missed dead interval
+        // would make the pair flap, which these tests do not look for.
+        (file.heartbeatMilliseconds, file.deadMilliseconds) = (100, 1000)
+        file.failover = """
+            preempt: \(preempt)
+            boot_wait_ms: 1000
+            vips: [{ address: 10.0.0.100/32, interface: eth0 }]
+            announce: { count: 2, interval_ms: 20 }
+            """
+        if let udp {
+            try pki.write(String(decoding: udp.key, as: UTF8.self), to: "\(name)-heartbeat.key")
+            file.failover! += """
+
+                udp_heartbeat:
+                  listen: 127.0.0.1:\(udp.listen)
+                  peers: [{ name: \(peer.name), address: 127.0.0.1:\(udp.peer) }]
+                  key_file: \(pki.path("\(name)-heartbeat.key"))
+                """
+        }
+        controlSocket = pki.path("\(name)-\(port).sock")
+        file.controlSocket = controlSocket
+        let config = try LVSyncConfig(yaml: try file.yaml(pki: pki), file: "\(name).yaml")
+        daemon = try LVSyncDaemon(file: config, path: "\(name).yaml", host: machine.host, logger: quietLogger)
     }
 
+    var service: DirectorService { daemon.director }
+    var master: InMemoryKernelMaster { machine.master }
+    var backup: InMemoryKernelBackup { machine.backup }
+    var ipvs: InMemoryIPVS { machine.ipvs }
     var role: ElectionState { service.director.role }
-    var holdsVIP: Bool { addresses.held.contains(Self.vip) }
+    var holdsVIP: Bool { machine.addresses.addresses.contains(Self.vip.virtualAddress) }
     var kernelMasterRuns: Bool { (try? ipvs.syncDaemons().contains { $0.role == .master }) ?? false }
-}
-
-/// Two free TCP ports on loopback (bound, read, released).
-func freePorts(_ count: Int) throws -> [Int] {
-    let group = MultiThreadedEventLoopGroup.singleton
-    var channels: [any Channel] = []
-    for _ in 0..<count {
-        channels.append(try ServerBootstrap(group: group).bind(host: "127.0.0.1", port: 0).wait())
-    }
-    let ports = channels.compactMap { $0.localAddress?.port }
-    for channel in channels { try channel.close().wait() }
-    return ports
 }
 
 /// Runs each director's service in its own task; `body` gets a way to stop one (gracefully or not).
@@ -126,7 +78,7 @@ func whileDirecting(
     try await withThrowingTaskGroup(of: Void.self) { group in
         let tasks = Mutex<[Int: Task<Void, any Error>]>([:])
         for (index, director) in directors.enumerated() {
-            let task = Task { try await director.service.run() }
+            let task = Task { try await director.daemon.run() }
             tasks.withLock { $0[index] = task }
             group.addTask { _ = try? await task.value }
         }
@@ -149,7 +101,7 @@ struct ElectedPairTests {
             #expect(await eventually(limit: .seconds(30)) { a.role == .active && b.role == .standby })
             #expect(a.holdsVIP && !b.holdsVIP)
             #expect(a.kernelMasterRuns && !b.kernelMasterRuns)
-            #expect(a.addresses.announcements >= 1)
+            #expect(a.machine.announcer.rounds >= 1)
             a.master.emit(TestConnections.messages(0..<2_000))
             #expect(await eventually(limit: .seconds(30)) { b.backup.table.count == 2_000 })
             let source = try #require(a.service.director.source)
@@ -241,16 +193,9 @@ struct ElectedPairTests {
         let ports = try freePorts(2)
         let a = try TestDirector(name: "dira", priority: 150, port: ports[0], peer: ("dirb", ports[1]), pki: pki)
         let b = try TestDirector(name: "dirb", priority: 100, port: ports[1], peer: ("dira", ports[0]), pki: pki)
-        let path = pki.directory.appendingPathComponent("a.sock").path
-        let server = try await ControlServer.bind(
-            path: path,
-            responder: DirectorControl(service: a.service, kernelConnections: { [] }),
-            logger: quietLogger
-        )
+        let path = a.controlSocket
         try await whileDirecting([a, b]) { _ in
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await server.run() }
-                defer { group.cancelAll() }
+            do {
                 #expect(await eventually(limit: .seconds(30)) { a.role == .active && b.role == .standby })
                 a.master.emit(TestConnections.messages(0..<10))
                 #expect(await eventually(limit: .seconds(30)) { b.backup.table.count == 10 })

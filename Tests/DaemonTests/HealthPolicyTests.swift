@@ -4,6 +4,7 @@ import Daemon
 import Foundation
 import Health
 import IPVS
+import LVSyncTestSupport
 import Logging
 import NIOCore
 import NIOPosix

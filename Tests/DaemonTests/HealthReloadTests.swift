@@ -2,6 +2,7 @@ import Config
 import Daemon
 import Health
 import IPVS
+import LVSyncTestSupport
 import Logging
 import NIOCore
 import NIOPosix

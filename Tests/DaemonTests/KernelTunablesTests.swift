@@ -1,6 +1,7 @@
 import Config
 import Daemon
 import IPVS
+import LVSyncTestSupport
 import Synchronization
 import Testing
 
@@ -27,6 +28,7 @@ struct KernelTunablesTests {
             path: "lvsync.yaml",
             running: nil,
             ipvs: ipvs,
+            services: IPVSReconciler(ipvs: ipvs, file: nil, monitor: HealthMonitor(), logger: quietLogger),
             logger: quietLogger,
             applied: { file in handed.withLock { $0.append(file) } }
         )

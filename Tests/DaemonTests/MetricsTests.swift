@@ -2,6 +2,7 @@ import Control
 import CoreMetrics
 import Daemon
 import Foundation
+import LVSyncTestSupport
 import Logging
 import NIOCore
 import NIOPosix
@@ -65,9 +66,7 @@ struct MetricsTests {
     func scrape() async throws {
         let registry = PrometheusCollectorRegistry()
         let stats = StatsMetrics(registry: registry)
-        let current = DeferredStats()
         let figures = FiguresBox()
-        current.become { figures.value }
         figures.value = [
             "election.role": "standby", "sync.entries": 120, "sync.kernel_messages": 4, "mirror.size": 100,
             "sync.lag_ms_p99": 0.75, "sync.position": "ab/12", "sync.entries_per_s": 9, "peer.opened": 3,
@@ -76,7 +75,7 @@ struct MetricsTests {
             host: "127.0.0.1",
             port: 0,
             registry: registry,
-            refresh: { stats.update(from: current.current()) },
+            refresh: { stats.update(from: figures.value) },
             logger: logger
         )
         let port = try #require(endpoint.localAddress?.port)

@@ -1,5 +1,8 @@
+import Config
 import Daemon
 import Foundation
+import LVSyncTestSupport
+import Logging
 import Mirror
 import NIOCore
 import PeerProtocol
@@ -9,70 +12,76 @@ import SyncWire
 import Synchronization
 import Testing
 
-/// Two mirroring services in one process, linked over loopback with mutual TLS, with the in-memory kernel twins.
+/// Two directors with fixed roles in one process, each a daemon built from its configuration file on an in-memory
+/// host, linked over loopback with mutual TLS.
 final class MirroringPair: Sendable {
     let pki: TestPKI
-    let master = InMemoryKernelMaster()
-    let backup = InMemoryKernelBackup()
-    let source = SyncSource(syncID: 7, logCapacityBytes: 256 << 20)
-    let sink: SyncSink
-    let activeCounters = PeerCounters()
-    let standbyCounters = PeerCounters()
-    let activeTLS: PeerTLS
-    let standbyTLS: PeerTLS
-    private let port = Mutex<Int?>(nil)
+    let port: Int
+    let activeHost = InMemoryHost()
+    let active: LVSyncDaemon
+    private let standbys = Mutex<[String: (host: InMemoryHost, daemon: LVSyncDaemon)]>([:])
 
-    init(logCapacityBytes: Int = 256 << 20) throws {
+    init(logMegabytes: Int = 256) throws {
         pki = try TestPKI()
-        sink = SyncSink(injector: backup)
-        activeTLS = try PeerTLS(identity: pki.identity("dira"))
-        standbyTLS = try PeerTLS(identity: pki.identity("dirb"))
+        port = try freePorts(1)[0]
+        var file = TestDirectorFile(node: "dira", listen: port, peers: [("dirb", 1), ("dirc", 1)])
+        file.role = "active"
+        file.logMegabytes = logMegabytes
+        (file.heartbeatMilliseconds, file.deadMilliseconds) = (100, 5000)
+        active = try Self.daemon(file, pki: pki, host: activeHost)
     }
 
     deinit { pki.remove() }
 
-    static func session(_ node: String) -> SessionConfiguration {
-        SessionConfiguration(node: node, syncID: 7, heartbeatInterval: .milliseconds(100), deadInterval: .seconds(2))
+    static func daemon(
+        _ file: TestDirectorFile,
+        pki: TestPKI,
+        host: InMemoryHost,
+        logger: Logger = quietLogger
+    ) throws -> LVSyncDaemon {
+        let config = try LVSyncConfig(yaml: try file.yaml(pki: pki), file: "\(file.node).yaml")
+        return try LVSyncDaemon(file: config, path: "\(file.node).yaml", host: host.host, logger: logger)
     }
 
-    var listeningPort: Int? { port.withLock { $0 } }
+    /// The active director's daemon.
+    func activeService() -> LVSyncDaemon { active }
 
-    func activeService() -> MirroringService {
-        let configuration = MirroringService.Configuration(
-            session: Self.session("dira"),
-            peers: ["dirb", "dirc"].map { MirroringService.Peer(name: $0, host: "127.0.0.1", port: 0) },
-            listen: ("127.0.0.1", 0),
-            onListening: { [weak self] address in self?.port.withLock { $0 = address.port } }
-        )
-        return MirroringService(
-            configuration: configuration,
-            tls: activeTLS,
-            role: .active(source, capture: master),
-            counters: activeCounters,
-            logger: quietLogger
-        )
+    /// The standby `node`'s daemon (one per node: run again, it resumes with its mirror), or a fresh one with
+    /// statistics every `statsIntervalSeconds`, logging to `logger`.
+    func standbyService(node: String = "dirb", statsIntervalSeconds: Int? = nil, logger: Logger? = nil) throws
+        -> LVSyncDaemon
+    {
+        if statsIntervalSeconds == nil, let known = standbys.withLock({ $0[node] }) { return known.daemon }
+        var file = TestDirectorFile(node: node, listen: nil, peers: [("dira", port)])
+        file.role = "standby"
+        (file.heartbeatMilliseconds, file.deadMilliseconds) = (100, 5000)
+        file.statsIntervalSeconds = statsIntervalSeconds ?? 0
+        let host = standbys.withLock { $0[node]?.host } ?? InMemoryHost()
+        let daemon = try Self.daemon(file, pki: pki, host: host, logger: logger ?? quietLogger)
+        standbys.withLock { $0[node] = (host, daemon) }
+        return daemon
     }
 
-    func standbyService(node: String = "dirb", tls: PeerTLS? = nil, sink: SyncSink? = nil) -> MirroringService {
-        let configuration = MirroringService.Configuration(
-            session: Self.session(node),
-            peers: [MirroringService.Peer(name: "dira", host: "127.0.0.1", port: listeningPort ?? 1)]
-        )
-        return MirroringService(
-            configuration: configuration,
-            tls: tls ?? standbyTLS,
-            role: .standby(sink ?? self.sink),
-            counters: standbyCounters,
-            logger: quietLogger
-        )
-    }
+    /// The standby `node`'s host (its kernel backup twin).
+    func standbyHost(_ node: String = "dirb") -> InMemoryHost? { standbys.withLock { $0[node]?.host } }
+
+    var master: InMemoryKernelMaster { activeHost.master }
+    /// The first standby's kernel backup twin.
+    var backup: InMemoryKernelBackup { standbyHost()?.backup ?? InMemoryKernelBackup() }
+    /// The active's source (once it runs).
+    var source: SyncSource { active.director.director.source ?? SyncSource(syncID: 7) }
+    /// The first standby's sink (once it runs).
+    var sink: SyncSink? { standbys.withLock { $0["dirb"]?.daemon }?.director.director.sink }
+    var activeCounters: PeerCounters { active.director.counters }
+    /// Where the active listens, once it runs.
+    var listeningPort: Int? { active.director.director.source == nil ? nil : port }
 
     /// Whether the standby's kernel twin holds exactly the active director's table.
     var converged: Bool { sameConnections(source.table, backup.table) }
 }
 
 /// Runs `body` while `services` run; cancels them afterwards.
-func whileRunning(_ services: [MirroringService], _ body: () async throws -> Void) async throws {
+func whileRunning(_ services: [any Service], _ body: () async throws -> Void) async throws {
     try await withThrowingTaskGroup(of: Void.self) { group in
         for service in services { group.addTask { try await service.run() } }
         try await body()
@@ -90,9 +99,9 @@ struct MirroringTests {
         for message in messages { digest.add(message) }
         try await whileRunning([pair.activeService()]) {
             #expect(await eventually { pair.listeningPort != nil })
-            try await whileRunning([pair.standbyService()]) {
+            try await whileRunning([try pair.standbyService()]) {
                 // The standby is linked (it took an empty snapshot) before the kernel sends anything.
-                #expect(await eventually { pair.sink.position.streamID == pair.source.streamID })
+                #expect(await eventually { pair.sink?.position.streamID == pair.source.streamID })
                 pair.master.emit(messages)
                 #expect(await eventually { pair.backup.messages >= messages.count })
             }
@@ -103,7 +112,7 @@ struct MirroringTests {
         #expect(pair.backup.problems.isEmpty)
         #expect(pair.source.table.count == 1_000_000)
         #expect(pair.converged)
-        #expect(pair.sink.table.count == 1_000_000, "the standby's own mirror holds them too")
+        #expect(pair.sink?.table.count == 1_000_000, "the standby's own mirror holds them too")
     }
 
     @Test("a standby that starts after the connections were made gets them by snapshot, then the stream")
@@ -114,7 +123,7 @@ struct MirroringTests {
             pair.master.emit(TestConnections.messages(0..<50_000))
             #expect(await eventually { pair.source.figures.entries == 50_000 })
             #expect(pair.backup.entries == 0)
-            try await whileRunning([pair.standbyService()]) {
+            try await whileRunning([try pair.standbyService()]) {
                 #expect(await eventually { pair.converged })
                 pair.master.emit(TestConnections.messages(50_000..<60_000))
                 #expect(await eventually { pair.source.figures.entries == 60_000 && pair.converged })
@@ -138,21 +147,19 @@ struct MirroringTests {
     @Test("one active director streams to two standbys at once, each converging")
     func twoStandbys() async throws {
         let pair = try MirroringPair()
-        let secondBackup = InMemoryKernelBackup()
-        let secondSink = SyncSink(injector: secondBackup)
-        let secondTLS = try PeerTLS(identity: pair.pki.identity("dirc"))
         try await whileRunning([pair.activeService()]) {
             #expect(await eventually { pair.listeningPort != nil })
-            let second = pair.standbyService(node: "dirc", tls: secondTLS, sink: secondSink)
+            let second = try pair.standbyService(node: "dirc")
+            let secondBackup = try #require(pair.standbyHost("dirc")).backup
             pair.master.emit(TestConnections.messages(0..<30_000))
-            try await whileRunning([pair.standbyService(), second]) {
+            try await whileRunning([try pair.standbyService(), second]) {
                 pair.master.emit(TestConnections.messages(30_000..<60_000))
                 #expect(await eventually { pair.source.figures.entries == 60_000 && pair.converged })
                 #expect(await eventually { sameConnections(pair.source.table, secondBackup.table) })
             }
         }
         #expect(pair.activeCounters["opened"] == 2)
-        #expect(secondBackup.table.count == 60_000)
+        #expect(pair.standbyHost("dirc")?.backup.table.count == 60_000)
     }
 
     @Test("a standby that reconnects resumes where it stopped, without a second snapshot")
@@ -160,7 +167,7 @@ struct MirroringTests {
         let pair = try MirroringPair()
         try await whileRunning([pair.activeService()]) {
             #expect(await eventually { pair.listeningPort != nil })
-            try await whileRunning([pair.standbyService()]) {
+            try await whileRunning([try pair.standbyService()]) {
                 pair.master.emit(TestConnections.messages(0..<20_000))
                 #expect(await eventually { pair.converged && pair.source.table.count == 20_000 })
             }
@@ -172,7 +179,7 @@ struct MirroringTests {
             )
             pair.master.emit(TestConnections.messages(20_000..<30_000))
             #expect(await eventually { pair.source.figures.entries == 30_000 })
-            try await whileRunning([pair.standbyService()]) {
+            try await whileRunning([try pair.standbyService()]) {
                 #expect(await eventually { pair.converged })
             }
         }

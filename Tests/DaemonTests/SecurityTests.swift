@@ -1,5 +1,6 @@
 import Daemon
 import Foundation
+import LVSyncTestSupport
 import Mirror
 import NIOCore
 import NIOPosix
@@ -47,7 +48,7 @@ struct SecurityTests {
             #expect(await eventually { pair.source.figures.entries == 1_000 })
             try await attack(pair, port)
             #expect(pair.source.table.count == 1_000, "the table is unaffected")
-            try await whileRunning([pair.standbyService()]) {
+            try await whileRunning([try pair.standbyService()]) {
                 #expect(await eventually { pair.converged })
             }
         }
@@ -59,7 +60,7 @@ struct SecurityTests {
         try await underAttack(
             { pair, port in
                 let stranger = try CertificateAuthority.generate(commonName: "not our CA")
-                let identity = try pair.pki.identity("dirb", issuer: stranger)
+                let identity = try pair.pki.nodeIdentity("dirb", issuer: stranger)
                 await connectAndSend(port: port, identity: identity, bytes: [1, 2, 3])
             },
             check: { #expect($0["refused.unknown_ca"] == 1) }
@@ -71,7 +72,7 @@ struct SecurityTests {
         try await underAttack(
             { pair, port in
                 let past = Date().addingTimeInterval(-10 * 86_400)
-                let identity = try pair.pki.identity(
+                let identity = try pair.pki.nodeIdentity(
                     "dirb",
                     notValidBefore: past.addingTimeInterval(-86_400),
                     notValidAfter: past,
@@ -87,7 +88,7 @@ struct SecurityTests {
     func wrongIdentity() async throws {
         try await underAttack(
             { pair, port in
-                await connectAndSend(port: port, identity: try pair.pki.identity("mallory"), bytes: [1, 2, 3])
+                await connectAndSend(port: port, identity: try pair.pki.nodeIdentity("mallory"), bytes: [1, 2, 3])
             },
             check: { #expect($0["refused.wrong_identity"] == 1) }
         )
@@ -108,7 +109,7 @@ struct SecurityTests {
         try await underAttack(
             { pair, port in
                 let junk: [UInt8] = [0, 0, 0, 8] + Array(repeating: 0xff, count: 8)
-                await connectAndSend(port: port, identity: try pair.pki.identity("dirb"), bytes: junk)
+                await connectAndSend(port: port, identity: try pair.pki.nodeIdentity("dirb"), bytes: junk)
             },
             check: { #expect($0["closed.malformed_frame"] == 1) }
         )
@@ -120,7 +121,7 @@ struct SecurityTests {
             { pair, port in
                 await connectAndSend(
                     port: port,
-                    identity: try pair.pki.identity("dirb"),
+                    identity: try pair.pki.nodeIdentity("dirb"),
                     bytes: [0xff, 0xff, 0xff, 0xff, 1]
                 )
             },
@@ -146,7 +147,7 @@ struct SecurityTests {
                 try PeerFrameEncoder().encode(data: hello, out: &frame)
                 await connectAndSend(
                     port: port,
-                    identity: try pair.pki.identity("dirb"),
+                    identity: try pair.pki.nodeIdentity("dirb"),
                     bytes: Array(frame.readableBytesView)
                 )
             },

@@ -1,5 +1,6 @@
 import Daemon
 import Foundation
+import LVSyncTestSupport
 import Logging
 import PeerProtocol
 import Synchronization
@@ -127,16 +128,7 @@ struct StatsTests {
         try await whileRunning([pair.activeService()]) {
             #expect(await eventually { pair.listeningPort != nil })
             pair.master.emit(TestConnections.messages(0..<5_000))
-            let standby = MirroringService(
-                configuration: MirroringService.Configuration(
-                    session: MirroringPair.session("dirb"),
-                    peers: [MirroringService.Peer(name: "dira", host: "127.0.0.1", port: pair.listeningPort ?? 1)],
-                    statsInterval: .milliseconds(100)
-                ),
-                tls: pair.standbyTLS,
-                role: .standby(pair.sink),
-                logger: logger
-            )
+            let standby = try pair.standbyService(statsIntervalSeconds: 1, logger: logger)
             try await whileRunning([standby]) {
                 #expect(
                     await eventually {

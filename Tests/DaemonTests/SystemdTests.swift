@@ -1,6 +1,7 @@
 import Control
 import Daemon
 import Foundation
+import LVSyncTestSupport
 import Logging
 import ServiceLifecycle
 import Testing

@@ -1,4 +1,5 @@
 import HostNetwork
+import LVSyncTestSupport
 import SyncWire
 import Testing
 

@@ -1,3 +1,4 @@
+import LVSyncTestSupport
 import SyncWire
 import Testing
 

@@ -1,4 +1,5 @@
 import Foundation
+import LVSyncTestSupport
 import PeerTransport
 import Testing
 import X509

@@ -1,4 +1,5 @@
 import Foundation
+import LVSyncTestSupport
 import NIOCore
 import NIOPosix
 import NIOSSL

@@ -99,14 +99,14 @@ public struct DirectorControl: ControlResponder {
         }
         var sync: [String: JSONValue] = [:]
         switch director.mirroring.mirroring {
-        case .active(let source, _):
+        case .source(let source, _):
             let figures = source.figures
             sync = [
                 "table_size": .integer(Int64(figures.tableSize)),
                 "position": .integer(Int64(figures.lastSequence)),
                 "stream": .string(String(source.streamID, radix: 16)),
             ]
-        case .standby(let sink):
+        case .sink(let sink):
             let figures = sink.figures
             sync = [
                 "table_size": .integer(Int64(figures.tableSize)),
@@ -147,8 +147,8 @@ public struct DirectorControl: ControlResponder {
     func stats(previousEntries: Int, since: ContinuousClock.Instant) -> (JSONValue, Int) {
         let side: SyncStatsLine.Side
         switch service.director.mirroring.mirroring {
-        case .active(let source, _): side = .active(source.figures)
-        case .standby(let sink): side = .standby(sink.figures)
+        case .source(let source, _): side = .active(source.figures)
+        case .sink(let sink): side = .standby(sink.figures)
         case .idle:
             return (.object(["election.role": .string(service.director.role.rawValue)]), 0)
         }
@@ -178,8 +178,8 @@ public struct DirectorControl: ControlResponder {
     func conns(vip: String?, service filter: String?) throws -> [JSONValue] {
         let table: MirrorTable
         switch service.director.mirroring.mirroring {
-        case .active(let source, _): table = source.table
-        case .standby(let sink): table = sink.table
+        case .source(let source, _): table = source.table
+        case .sink(let sink): table = sink.table
         case .idle: return []
         }
         let vipAddress = try vip.map { text -> IPAddress in

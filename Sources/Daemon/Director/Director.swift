@@ -1,5 +1,6 @@
 import Config
 import Failover
+import HostNetwork
 import IPVS
 import Logging
 import Metrics
@@ -13,41 +14,46 @@ import Synchronization
 /// (the kernel already holds the mirrored connections), then the announcements. Becoming standby: the VIPs go
 /// first, then the master daemon, and the kernel backup daemon takes the stream from the new active.
 public final class Director: Sendable {
-    /// What lvsync mirrors in the current role.
+    /// lvsync's own side of the mirror in the current role (the glossary: an active director's mirror is the
+    /// source, a standby's the sink).
     public enum Mirroring: Sendable {
         /// Not yet decided (initialising), or stopped.
         case idle
         /// The active director: the capture feeds this source, the sender links stream it.
-        case active(SyncSource, capture: any SyncMessageCapturing)
+        case source(SyncSource, capture: any SyncMessageCapturing)
         /// A standby (or a director in fault): the receiver link feeds this sink.
-        case standby(SyncSink)
+        case sink(SyncSink)
     }
 
     /// What the director needs from the host.
     public struct Ports: Sendable {
         /// The kernel sync daemons.
         public var kernel: KernelSyncDaemons
-        /// The VIPs.
-        public var addresses: any VirtualAddressPort
+        /// The host's addresses, where the VIPs are added and removed.
+        public var addresses: any VirtualAddressControlling
+        /// Announces the VIPs (gratuitous ARP, unsolicited neighbour advertisements).
+        public var announcer: any NeighbourAnnouncing
         /// Opens the capture of the kernel master daemon's messages (called on becoming active).
         public var openCapture: @Sendable () throws -> any SyncMessageCapturing
-        /// Feeds the kernel backup daemon.
-        public var injector: any SyncMessageInjecting
+        /// Opens the way into the kernel backup daemon (once, by ``Director/prepare()``).
+        public var openInjector: @Sendable () throws -> any SyncMessageInjecting
         /// The kernel's connections when there is no mirrored table to start from (`/proc/net/ip_vs_conn`).
         public var kernelTable: @Sendable () -> MirrorTable
 
         /// Creates the ports.
         public init(
             kernel: KernelSyncDaemons,
-            addresses: any VirtualAddressPort,
+            addresses: any VirtualAddressControlling,
+            announcer: any NeighbourAnnouncing,
             openCapture: @escaping @Sendable () throws -> any SyncMessageCapturing,
-            injector: any SyncMessageInjecting,
+            openInjector: @escaping @Sendable () throws -> any SyncMessageInjecting,
             kernelTable: @escaping @Sendable () -> MirrorTable
         ) {
             self.kernel = kernel
             self.addresses = addresses
+            self.announcer = announcer
             self.openCapture = openCapture
-            self.injector = injector
+            self.openInjector = openInjector
             self.kernelTable = kernelTable
         }
     }
@@ -86,6 +92,8 @@ public final class Director: Sendable {
         var generation = 0
         var vipsHeld = false
         var peers: [String: PeerView] = [:]
+        var injector: (any SyncMessageInjecting)?
+        var fixed: PeeringConfig.Sync.Role?
         var lastTransition: (from: ElectionState, to: ElectionState, reason: String, at: ContinuousClock.Instant)?
     }
 
@@ -116,13 +124,13 @@ public final class Director: Sendable {
 
     /// The source while active.
     public var source: SyncSource? {
-        guard case .active(let source, _) = mirroring.mirroring else { return nil }
+        guard case .source(let source, _) = mirroring.mirroring else { return nil }
         return source
     }
 
     /// The sink while standby.
     public var sink: SyncSink? {
-        guard case .standby(let sink) = mirroring.mirroring else { return nil }
+        guard case .sink(let sink) = mirroring.mirroring else { return nil }
         return sink
     }
 
@@ -141,10 +149,10 @@ public final class Director: Sendable {
     public var tableFigures: (size: Int, position: PeerMessage.Position) {
         switch mirroring.mirroring {
         case .idle: return (0, .none)
-        case .active(let source, _):
+        case .source(let source, _):
             let figures = source.figures
             return (figures.tableSize, PeerMessage.Position(streamID: source.streamID, sequence: figures.lastSequence))
-        case .standby(let sink):
+        case .sink(let sink):
             let figures = sink.figures
             return (figures.tableSize, figures.position)
         }
@@ -168,7 +176,8 @@ public final class Director: Sendable {
     /// and the peer advertises itself active, else adverts only.
     public func wantedLink(to peer: String) -> PeerMessage.Role {
         state.withLock { state in
-            guard state.role == .standby || state.role == .fault, case .standby = state.mirroring,
+            if let fixed = state.fixed { return fixed == .standby ? .receiver : .observer }
+            guard state.role == .standby || state.role == .fault, case .sink = state.mirroring,
                 state.peers[peer]?.advert.state == .active
             else { return .observer }
             return .receiver
@@ -176,6 +185,28 @@ public final class Director: Sendable {
     }
 
     // MARK: - Transitions
+
+    /// Opens what a role needs and a failure should stop the daemon for at start rather than at a takeover: the way
+    /// into the kernel backup daemon.
+    public func prepare() throws {
+        guard state.withLock({ $0.injector == nil }) else { return }
+        let injector = try ports.openInjector()
+        state.withLock { $0.injector = injector }
+    }
+
+    /// Takes a role the configuration fixes (`sync.role`: no election, no VIPs), for good; a failure to start the
+    /// kernel's sync daemon or the capture is thrown, for the daemon to stop with.
+    public func start(fixed role: PeeringConfig.Sync.Role) throws {
+        state.withLock { $0.fixed = role }
+        switch role {
+        case .active: try activate()
+        case .standby:
+            try prepare()
+            try backUp(strict: true)
+        }
+        state.withLock { $0.role = role == .active ? .active : .standby }
+        changes.signal()
+    }
 
     /// Carries out a change of role the election decided.
     public func transition(to role: ElectionState, reason: String) {
@@ -197,48 +228,67 @@ public final class Director: Sendable {
     }
 
     private func becomeActive() {
-        if case .active = mirroring.mirroring { return }
-        let table: MirrorTable
-        if case .standby(let sink) = mirroring.mirroring {
-            table = sink.table
-        } else {
-            table = ports.kernelTable()
-        }
         do {
-            // The capture first: the master daemon's first messages must not go by unseen.
-            let capture = try ports.openCapture()
-            try ports.kernel.run(.master)
-            let source = SyncSource(
-                syncID: settings.syncID,
-                maximumMessageLength: settings.maximumMessageLength,
-                logCapacityBytes: settings.logCapacityBytes,
-                table: table
-            )
-            state.withLock {
-                $0.mirroring = .active(source, capture: capture)
-                $0.generation += 1
-            }
-            logger.info(
-                "mirroring as the active director",
-                metadata: ["mirror.size": "\(table.count)", "stream": "\(String(source.streamID, radix: 16))"]
-            )
+            try activate()
         } catch {
             logger.error("cannot become the sync master", metadata: ["error": "\(error)"])
         }
         takeVIPs()
     }
 
+    /// The capture, the kernel master daemon and the source, from the mirrored table (or the kernel's).
+    private func activate() throws {
+        if case .source = mirroring.mirroring { return }
+        let table: MirrorTable
+        if case .sink(let sink) = mirroring.mirroring {
+            table = sink.table
+        } else {
+            table = ports.kernelTable()
+        }
+        // The capture first: the master daemon's first messages must not go by unseen.
+        let capture = try ports.openCapture()
+        try ports.kernel.run(.master)
+        let source = SyncSource(
+            syncID: settings.syncID,
+            maximumMessageLength: settings.maximumMessageLength,
+            logCapacityBytes: settings.logCapacityBytes,
+            table: table
+        )
+        state.withLock {
+            $0.mirroring = .source(source, capture: capture)
+            $0.generation += 1
+        }
+        logger.info(
+            "mirroring as the active director",
+            metadata: ["mirror.size": "\(table.count)", "stream": "\(String(source.streamID, radix: 16))"]
+        )
+    }
+
     private func becomeBackup() {
         releaseVIPs()
-        if case .standby = mirroring.mirroring { return }
         do {
-            try ports.kernel.run(.backup)
+            try backUp(strict: false)
         } catch {
             logger.error("cannot become a sync backup", metadata: ["error": "\(error)"])
         }
-        let sink = SyncSink(injector: ports.injector, maximumMessageLength: settings.maximumMessageLength)
+    }
+
+    /// The kernel backup daemon and the sink that feeds it (the sink even when the daemon cannot start, unless
+    /// `strict`: a standby that becomes active later still needs the mirrored table).
+    private func backUp(strict: Bool) throws {
+        if case .sink = mirroring.mirroring { return }
+        do {
+            try ports.kernel.run(.backup)
+        } catch {
+            if strict { throw error }
+            logger.error("cannot become a sync backup", metadata: ["error": "\(error)"])
+        }
+        guard let injector = state.withLock({ $0.injector }) else {
+            throw DaemonError("no way into the kernel backup daemon: the director was not prepared")
+        }
+        let sink = SyncSink(injector: injector, maximumMessageLength: settings.maximumMessageLength)
         state.withLock {
-            $0.mirroring = .standby(sink)
+            $0.mirroring = .sink(sink)
             $0.generation += 1
         }
     }
@@ -255,7 +305,7 @@ public final class Director: Sendable {
         var taken: [String] = []
         for vip in settings.vips {
             do {
-                if try ports.addresses.take(vip) { taken.append(vip.description) }
+                if try ports.addresses.add(vip.virtualAddress) { taken.append(vip.description) }
             } catch {
                 logger.error("cannot take a VIP", metadata: ["vip": "\(vip)", "error": "\(error)"])
             }
@@ -269,7 +319,7 @@ public final class Director: Sendable {
     public func announce() {
         guard vipsHeld, !settings.vips.isEmpty else { return }
         do {
-            try ports.addresses.announce(settings.vips)
+            _ = try ports.announcer.announceOnce(settings.vips.map(\.virtualAddress))
         } catch {
             logger.warning("cannot announce the VIPs", metadata: ["error": "\(error)"])
         }
@@ -280,7 +330,7 @@ public final class Director: Sendable {
         var released: [String] = []
         for vip in settings.vips {
             do {
-                if try ports.addresses.release(vip) { released.append(vip.description) }
+                if try ports.addresses.remove(vip.virtualAddress) { released.append(vip.description) }
             } catch {
                 logger.error("cannot release a VIP", metadata: ["vip": "\(vip)", "error": "\(error)"])
             }

@@ -131,7 +131,7 @@ extension DirectorService {
         }
         if let failure { return refuse("the election refused the handover: \(failure)") }
         // Four dead intervals, and at least 3 s: a loaded host re-dials the links for their new roles slowly.
-        let advertWait = max(configuration.election.deadInterval * 4, .seconds(3))
+        let advertWait = max(deadInterval * 4, .seconds(3))
         let waitUntil = ContinuousClock.now + advertWait
         while ContinuousClock.now < waitUntil {
             if let view = director.peers[standby.node], view.advert.state == .active, view.receivedAt >= started {

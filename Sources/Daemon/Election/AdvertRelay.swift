@@ -87,6 +87,9 @@ public final class AdvertRelay: Sendable {
 
     /// Tells the election something else.
     public func post(_ event: ElectionEvent) { eventsContinuation.yield(event) }
+
+    /// No election listens (a role fixed by the configuration): what the links report is dropped, not kept.
+    func dropEvents() { eventsContinuation.finish() }
 }
 
 /// What the election hears from the links, the health checks, the mirror and the operator.

@@ -9,9 +9,9 @@ import SyncWire
 /// Runs every real server's check — each in a task of its own, so that one slow server delays no other — with the
 /// pure ``Checker`` deciding when to probe and when the verdict changes. Every change is logged (server, service,
 /// check, reason, latency), counted (`lvsync_health_changes_total`, `lvsync_health_server_up`), recorded in the
-/// ``HealthMonitor``, and handed to `onChange` with the servers that are down now: the daemon converges the kernel
-/// to ``HealthPolicy/desired(_:health:down:)`` there, when it is the active director. A standby runs the same checks,
-/// so it takes over with the same view.
+/// ``HealthMonitor``, and handed to `onChange` with the servers that are down now: the daemon asks its
+/// ``IPVSReconciler`` to converge there (which applies the verdicts while the director is active). A standby runs the
+/// same checks, so it takes over with the same view.
 ///
 /// The checks come from a ``HealthRoster``: a reload replaces them there, and the service starts the new ones while
 /// the unchanged ones go on with their state (``reload(_:roster:monitor:)``).
@@ -19,23 +19,18 @@ public struct HealthService: Service {
     let roster: HealthRoster
     let monitor: HealthMonitor
     let onChange: @Sendable (Set<ServerRef>) -> Void
-    let roleChanges: ChangeSignal?
     let logger: Logger
 
-    /// Runs the checks of `roster` (now and as it changes), recording in `monitor`; `onChange` is also called on
-    /// every wake-up of `roleChanges` (a director that becomes active applies what its checks found while it was a
-    /// standby).
+    /// Runs the checks of `roster` (now and as it changes), recording in `monitor`.
     public init(
         roster: HealthRoster,
         monitor: HealthMonitor,
-        roleChanges: ChangeSignal? = nil,
         logger: Logger,
         onChange: @escaping @Sendable (Set<ServerRef>) -> Void
     ) {
         self.roster = roster
         self.monitor = monitor
         self.onChange = onChange
-        self.roleChanges = roleChanges
         self.logger = logger
     }
 
@@ -43,14 +38,12 @@ public struct HealthService: Service {
     public init(
         checks: [HealthConfig.RealServerCheck],
         monitor: HealthMonitor,
-        roleChanges: ChangeSignal? = nil,
         logger: Logger,
         onChange: @escaping @Sendable (Set<ServerRef>) -> Void
     ) {
         self.init(
             roster: HealthRoster(checks),
             monitor: monitor,
-            roleChanges: roleChanges,
             logger: logger,
             onChange: onChange
         )
@@ -105,13 +98,6 @@ public struct HealthService: Service {
             await withDiscardingTaskGroup { group in
                 for entry in entries {
                     group.addTask { await run(entry) }
-                }
-                if let roleChanges {
-                    group.addTask {
-                        let (id, wakeups) = roleChanges.subscribe()
-                        defer { roleChanges.unsubscribe(id) }
-                        for await _ in wakeups { onChange(monitor.down) }
-                    }
                 }
                 // A reload's new checks (the stream ends when the service is cancelled).
                 for await batch in added {

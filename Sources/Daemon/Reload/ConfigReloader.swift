@@ -5,9 +5,10 @@ import Logging
 import Synchronization
 
 /// What `SIGHUP` does: reads the configuration file again, and if it is valid applies what can change while the
-/// daemon runs — the IPVS sysctls of the `kernel` section, then the IPVS virtual services as a diff (a real server
-/// whose weight changed is edited in place, its connections stay), then whatever `applied` does with the new file
-/// (the daemon hands the health checks over). A file that does not read or validate is refused with its error and
+/// daemon runs — the IPVS sysctls of the `kernel` section, then the IPVS virtual services (their
+/// ``IPVSReconciler`` converges the kernel to the new file as a diff: a real server whose weight changed is edited in
+/// place, its connections stay), then whatever `applied` does with the new file (the daemon hands the health checks
+/// over). A file that does not read or validate is refused with its error and
 /// the running configuration is kept; sections that need a restart to change (peers, TLS, sync, failover, timers)
 /// are named in the log and left as they run. A file without `virtual_services` leaves the kernel's services alone.
 public final class ConfigReloader: Sendable {
@@ -31,31 +32,27 @@ public final class ConfigReloader: Sendable {
 
     let path: String
     let ipvs: any IPVSControl
+    let services: IPVSReconciler
     let running: Mutex<PeeringConfig?>
     let logger: Logger
-
-    /// What the kernel should hold of a file's services (the health checks' view applied: a down server stays
-    /// quiesced across a reload).
-    let adjust: @Sendable (LVSyncConfig) -> [DesiredService]
     /// What else a file that was applied changes.
     let applied: @Sendable (LVSyncConfig) -> Void
 
-    /// A reloader for the file at `path`, whose running peering settings are `running`; `adjust` turns a file into
-    /// the services the kernel should hold (by default, the file's own); `applied` is called with each file that
-    /// was applied.
+    /// A reloader for the file at `path`, whose running peering settings are `running`: the sysctls go to `ipvs`, the
+    /// services to `services` (their one writer); `applied` is called with each file that was applied.
     public init(
         path: String,
         running: PeeringConfig?,
         ipvs: any IPVSControl,
+        services: IPVSReconciler,
         logger: Logger,
-        adjust: @escaping @Sendable (LVSyncConfig) -> [DesiredService] = { $0.virtualServices },
         applied: @escaping @Sendable (LVSyncConfig) -> Void = { _ in }
     ) {
         self.path = path
         self.running = Mutex(running)
         self.ipvs = ipvs
+        self.services = services
         self.logger = logger
-        self.adjust = adjust
         self.applied = applied
     }
 
@@ -86,15 +83,12 @@ public final class ConfigReloader: Sendable {
         } catch {
             return report(.refused(error.description))
         }
-        var changes: [IPVSChange] = []
-        // A file without services leaves the kernel's alone, as at start.
-        if !config.virtualServices.isEmpty {
-            do {
-                changes = IPVSPlanner.plan(current: try IPVSPlanner.current(of: ipvs), desired: adjust(config))
-                try IPVSPlanner.apply(changes, to: ipvs)
-            } catch {
-                return report(.refused(error.description))
-            }
+        let changes: [IPVSChange]
+        do {
+            // A file without services leaves the kernel's alone, as at start.
+            changes = try services.replaceFile(with: config)
+        } catch {
+            return report(.refused(error.description))
         }
         let restart = running.withLock { running in
             defer { running = config.peering }

@@ -1,4 +1,5 @@
 import Histogram
+import HostNetwork
 import Metrics
 import Mirror
 import NIOCore

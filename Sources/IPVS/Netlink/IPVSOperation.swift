@@ -6,8 +6,8 @@ import SyncWire
 #endif
 
 /// One request to the kernel's IPVS, named for error messages, with the kernel's errno values mapped to what they
-/// mean for that request (research/kernel-ipvs.md §1.9).
-enum IPVSOperation: Sendable {
+/// mean for that request (research/kernel-ipvs.md §1.9): the real client and its in-memory twin fail alike.
+public enum IPVSOperation: Sendable {
     case info
     case getTimeouts
     case setTimeouts
@@ -59,7 +59,7 @@ enum IPVSOperation: Sendable {
     }
 
     /// How the operation reads in an error message.
-    var text: String {
+    public var text: String {
         switch self {
         case .info: "read IPVS info"
         case .getTimeouts: "read IPVS timeouts"
@@ -82,7 +82,7 @@ enum IPVSOperation: Sendable {
     }
 
     /// The error the kernel's `errno` means for this operation.
-    func error(errno code: Int32) -> IPVSError {
+    public func error(errno code: Int32) -> IPVSError {
         let kind: IPVSError.Kind
         switch (code, self) {
         case (EPERM, _): kind = .permissionDenied

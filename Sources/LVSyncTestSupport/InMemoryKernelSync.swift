@@ -1,5 +1,7 @@
+import Daemon
 import DequeModule
 import Dispatch
+import HostNetwork
 import Mirror
 import SyncWire
 import Synchronization

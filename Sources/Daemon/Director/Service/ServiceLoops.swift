@@ -1,3 +1,4 @@
+import HostNetwork
 import Logging
 
 /// The active director's capture on its own thread: every message the kernel master daemon sends goes into the

@@ -1,0 +1,143 @@
+import Config
+import Failover
+import Foundation
+import IPVS
+import NIOCore
+import PeerProtocol
+import SyncWire
+
+// The configuration file's settings as the runtime types the daemon is made of: one mapping, beside those types.
+
+extension SessionConfiguration {
+    /// The session settings a configuration gives: the node, the sync ID, the link's timers.
+    public init(_ peering: PeeringConfig) {
+        self.init(
+            node: peering.node,
+            syncID: peering.sync.syncID,
+            heartbeatInterval: .milliseconds(Int64(peering.heartbeatMilliseconds)),
+            deadInterval: .milliseconds(Int64(peering.deadMilliseconds))
+        )
+    }
+}
+
+extension ElectionConfiguration {
+    /// The election a configuration's `failover` section describes.
+    /// - Throws: ``DaemonError`` naming the section and what the election refuses.
+    public init(_ peering: PeeringConfig, failover: FailoverConfig) throws(DaemonError) {
+        do {
+            try self.init(
+                node: peering.node,
+                priority: Int(peering.priority),
+                preempt: failover.preempt,
+                preemptDelay: .milliseconds(failover.preemptDelayMilliseconds),
+                heartbeatInterval: .milliseconds(peering.heartbeatMilliseconds),
+                deadInterval: .milliseconds(peering.deadMilliseconds),
+                bootWait: .milliseconds(failover.bootWaitMilliseconds),
+                healthConditions: Dictionary(
+                    failover.health.map { health in
+                        (
+                            HealthCondition(health.condition),
+                            health.lowerPriorityBy.map { HealthResponse.lowerPriority(by: $0) } ?? .fault
+                        )
+                    },
+                    uniquingKeysWith: { first, _ in first }
+                )
+            )
+        } catch {
+            throw DaemonError("failover: \(error)")
+        }
+    }
+}
+
+extension DirectorService.Configuration {
+    /// The director service a configuration describes, on `host` (whose interfaces the health conditions watch).
+    /// - Throws: ``DaemonError`` naming the setting that cannot be used.
+    public init(_ peering: PeeringConfig, host: DaemonHost) throws(DaemonError) {
+        let role: DirectorService.Role
+        var announceCount = 3
+        var announceInterval = Duration.milliseconds(100)
+        var checks: [String: @Sendable () -> Bool] = [:]
+        var secondPath: SecondPath?
+        if let failover = peering.failover {
+            guard peering.listen != nil else { throw DaemonError("'failover' needs 'listen'") }
+            role = .elected(try ElectionConfiguration(peering, failover: failover))
+            announceCount = failover.announceCount
+            announceInterval = .milliseconds(failover.announceIntervalMilliseconds)
+            checks = Self.conditions(failover, sync: peering.sync, host: host)
+            secondPath = try failover.udpHeartbeat.map { udp throws(DaemonError) in try SecondPath(udp) }
+        } else {
+            role = .fixed(peering.sync.role ?? .standby)
+        }
+        self.init(
+            session: SessionConfiguration(peering),
+            role: role,
+            peers: peering.peers.map {
+                DirectorService.Peer(name: $0.name, host: $0.address.address.description, port: Int($0.address.port))
+            },
+            listen: peering.listen.map { ($0.address.description, Int($0.port)) },
+            announceCount: announceCount,
+            announceInterval: announceInterval,
+            statsInterval: peering.statsIntervalSeconds > 0 ? .seconds(peering.statsIntervalSeconds) : nil,
+            healthChecks: checks,
+            secondPath: secondPath
+        )
+    }
+
+    /// The failover health conditions as checks on the host: true while the condition holds.
+    static func conditions(
+        _ failover: FailoverConfig,
+        sync: PeeringConfig.Sync,
+        host: DaemonHost
+    ) -> [String: @Sendable () -> Bool] {
+        var checks: [String: @Sendable () -> Bool] = [:]
+        let (ipvs, interfaceIsUp) = (host.ipvs, host.interfaceIsUp)
+        for health in failover.health {
+            switch health.condition {
+            case "ipvs":
+                checks[health.condition] = { (try? ipvs.info()) != nil }
+            case "sync-interface":
+                checks[health.condition] = { interfaceIsUp(sync.interface) }
+            default:
+                let name = String(health.condition.dropFirst("interface:".count))
+                checks[health.condition] = { interfaceIsUp(name) }
+            }
+        }
+        return checks
+    }
+}
+
+extension DirectorService.Configuration.SecondPath {
+    /// The second heartbeat path of `failover.udp_heartbeat` (its key read from the key file).
+    /// - Throws: ``DaemonError`` naming the section and what cannot be used.
+    init(_ udp: FailoverConfig.UDPHeartbeat) throws(DaemonError) {
+        do {
+            let key = try Array(Data(contentsOf: URL(fileURLWithPath: udp.keyFile)))
+            self.init(
+                listen: try SocketAddress(ipAddress: udp.listen.address.description, port: Int(udp.listen.port)),
+                peers: try udp.peers.sorted { $0.key < $1.key }.map { name, endpoint in
+                    UDPHeartbeats.Peer(
+                        name: name,
+                        address: try SocketAddress(ipAddress: endpoint.address.description, port: Int(endpoint.port))
+                    )
+                },
+                codec: try HeartbeatDatagram(key: key)
+            )
+        } catch {
+            throw DaemonError("failover.udp_heartbeat: \(error)")
+        }
+    }
+}
+
+extension Director.Settings {
+    /// The settings a configuration gives the director: sync ID, message size, resume log, VIPs.
+    public init(_ peering: PeeringConfig) {
+        self.init(
+            syncID: peering.sync.syncID,
+            maximumMessageLength: Int(
+                peering.sync.maximumMessageBytes ?? UInt16(SyncWireLayout.defaultMaximumMessageLength)
+            ),
+            logCapacityBytes: peering.sync.logBytes,
+            vips: peering.failover?.vips ?? []
+        )
+    }
+}

@@ -1,0 +1,327 @@
+import Config
+import Control
+import Failover
+import Foundation
+import IPVS
+import Logging
+import Metrics
+import Mirror
+import PeerTransport
+import Prometheus
+import ServiceLifecycle
+import SyncWire
+
+/// The lvsync daemon: one director, built from a parsed configuration file on a ``DaemonHost``, as one service.
+///
+/// Building it (``init(file:path:host:registry:logger:)``) touches neither the kernel nor the network: it loads the
+/// TLS identity and makes the parts. ``run()`` then, in this order: binds the metrics endpoint and, for an elected
+/// director, the control socket (a second daemon stops here, before it touches the kernel); converges the kernel's
+/// IPVS services and sysctls; prepares the sync interface and the way into the kernel backup daemon; and runs the
+/// parts as one service group, which a graceful shutdown stops in reverse order (the director first: its VIPs go
+/// and its peers are told):
+///
+/// | service | what it does |
+/// | --- | --- |
+/// | control socket | `lvsync status`, `stats`, `conns`, `drill` (elected only) |
+/// | metrics endpoint | Prometheus text on `metrics.listen` |
+/// | reload | `SIGHUP`: the file read again and applied |
+/// | systemd | `READY=1`, the status line, the watchdog |
+/// | health | the real servers' checks |
+/// | role follower | the IPVS services follow the role |
+/// | director | the election, the peer links, capture or injection, the VIPs |
+///
+/// The kernel's IPVS services have one writer, the ``IPVSReconciler``: the start, a reload, a health verdict and a
+/// role change only ask it to converge.
+public struct LVSyncDaemon: Service {
+    /// The file as read at start.
+    public let file: LVSyncConfig
+    /// Where it was read from (reloads read it again).
+    public let path: String
+    /// The peering settings (node, peers, TLS, sync, failover).
+    public let peering: PeeringConfig
+    /// The director: its role, its links, its mirror.
+    public let director: DirectorService
+    /// The real servers' verdicts.
+    public let health: HealthMonitor
+    /// The one writer of the kernel's IPVS services.
+    public let services: IPVSReconciler
+    /// What the control socket answers (an elected director only).
+    public let control: DirectorControl?
+    let roster: HealthRoster
+    let host: DaemonHost
+    let registry: PrometheusCollectorRegistry
+    let notifier: SystemdNotifier
+    let logger: Logger
+
+    /// Reads and parses the configuration file at `path`.
+    /// - Throws: ``DaemonError`` naming the file and what is wrong in it.
+    public static func load(path: String) throws(DaemonError) -> LVSyncConfig {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw DaemonError("\(path): cannot read: \(error.localizedDescription)")
+        }
+        do {
+            return try LVSyncConfig(yaml: text, file: path)
+        } catch {
+            throw DaemonError(error.description)
+        }
+    }
+
+    /// A daemon for `file` (read from `path`) on `host`; its statistics are also kept in `registry` (which the
+    /// metrics endpoint serves).
+    /// - Throws: ``DaemonError`` naming what cannot be used: no peering section, the TLS files, a node name the
+    ///   certificate does not prove, the failover settings.
+    public init(
+        file: LVSyncConfig,
+        path: String,
+        host: DaemonHost,
+        registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        logger: Logger
+    ) throws(DaemonError) {
+        guard let peering = file.peering else {
+            throw DaemonError(
+                "\(path): the daemon needs 'node', 'peers', 'tls' and 'sync' (see examples/director-a.yaml)"
+            )
+        }
+        let tls: PeerTLS
+        let identity: NodeIdentity
+        do {
+            identity = try NodeIdentity.load(
+                certificateFile: peering.tls.certificate,
+                privateKeyFile: peering.tls.key,
+                caFile: peering.tls.ca
+            )
+            tls = try PeerTLS(identity: identity)
+        } catch {
+            throw DaemonError("\(path): tls: \(error)")
+        }
+        guard identity.name == peering.node else {
+            throw DaemonError(
+                "\(path): node is '\(peering.node)' but \(peering.tls.certificate) names '\(identity.name)'"
+            )
+        }
+        let configuration: DirectorService.Configuration
+        do {
+            configuration = try DirectorService.Configuration(peering, host: host)
+        } catch {
+            throw DaemonError("\(path): \(error)")
+        }
+        let sync = peering.sync
+        let ports = Director.Ports(
+            kernel: KernelSyncDaemons(ipvs: host.ipvs, sync: sync, logger: logger),
+            addresses: host.addresses,
+            announcer: host.announcer,
+            openCapture: { try host.openCapture(sync) },
+            openInjector: { try host.openInjector(sync) },
+            kernelTable: { Self.seededTable(host, logger: logger) }
+        )
+        director = DirectorService(
+            configuration: configuration,
+            tls: tls,
+            director: Director(ports: ports, settings: Director.Settings(peering), logger: logger),
+            hooks: peering.failover?.notify.map {
+                NotifyHooks(command: $0.command, timeout: .milliseconds($0.timeoutMilliseconds), logger: logger)
+            },
+            logger: logger
+        )
+        health = HealthMonitor()
+        services = IPVSReconciler(ipvs: host.ipvs, file: file, monitor: health, logger: logger)
+        if peering.failover != nil {
+            let connectionTable = host.connectionTable
+            let ipvs = host.ipvs
+            control = DirectorControl(service: director, health: health) {
+                guard let connectionTable else { return [] }
+                return KernelBootstrap.connections(from: connectionTable, ipvs: ipvs)
+            }
+        } else {
+            control = nil
+        }
+        roster = HealthRoster(file.health.checks)
+        notifier = SystemdNotifier(environment: environment)
+        (self.file, self.path, self.peering, self.host, self.registry, self.logger) =
+            (file, path, peering, host, registry, logger)
+    }
+
+    public func run() async throws {
+        let listeners = try await bindListeners()
+        try prepareKernel()
+        logger.info(
+            "lvsync starts",
+            metadata: [
+                "node": "\(peering.node)", "role": "\(peering.sync.role?.rawValue ?? "elected")", "config": "\(path)",
+            ]
+        )
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: listeners + [
+                    ReloadService(reloader: reloader, notifier: notifier),
+                    SystemdService(notifier: notifier, isReady: isReady, status: systemdStatus, logger: logger),
+                    HealthService(roster: roster, monitor: health, logger: logger) { [services] _ in
+                        services.reconcileLogging(.health)
+                    },
+                    RoleFollower(director: director.director, reconciler: services),
+                    director,
+                ],
+                logger: logger
+            )
+        )
+        try await group.run()
+        logger.info("lvsync stopped")
+    }
+
+    // MARK: - Starting
+
+    /// The metrics endpoint and the control socket, bound first: an address or a socket in use stops the daemon
+    /// before it touches the kernel.
+    private func bindListeners() async throws(DaemonError) -> [any Service] {
+        var listeners: [any Service] = []
+        if let control {
+            do {
+                let server = try await ControlServer.bind(
+                    path: peering.controlSocket ?? ControlServer.defaultSocketPath,
+                    responder: control,
+                    logger: logger
+                )
+                listeners.append(ControlService(server: server))
+            } catch {
+                throw DaemonError(error.description)
+            }
+        }
+        if let listen = peering.metricsListen {
+            let stats = StatsMetrics(registry: registry)
+            let control = control
+            let endpoint = try await MetricsEndpoint.bind(
+                host: listen.address.description,
+                port: Int(listen.port),
+                registry: registry,
+                refresh: { stats.update(from: control?.currentStats() ?? [:]) },
+                logger: logger
+            )
+            listeners.append(MetricsService(endpoint: endpoint))
+        }
+        return listeners
+    }
+
+    /// The kernel as the file wants it before the director starts: the IPVS services and sysctls, the sync interface,
+    /// the way into the backup daemon.
+    private func prepareKernel() throws(DaemonError) {
+        do {
+            try services.reconcile(.start)
+        } catch {
+            throw DaemonError(error.description)
+        }
+        do {
+            try KernelTunables.apply(file.kernel, to: host.ipvs, logger: logger)
+        } catch {
+            throw DaemonError("\(path): kernel: \(error)")
+        }
+        for advice in file.advice { logger.warning("configuration advice", metadata: ["advice": "\(advice)"]) }
+        let sync = peering.sync
+        do {
+            try host.prepareSyncInterface(sync)
+            if peering.failover != nil { try director.director.prepare() }
+        } catch {
+            throw DaemonError("sync interface \(sync.interface): \(error)")
+        }
+    }
+
+    // MARK: - The parts' wiring
+
+    /// `SIGHUP`: the file read again; its services to the reconciler, its checks to the health service.
+    private var reloader: ConfigReloader {
+        let (roster, health, services, logger) = (roster, health, services, logger)
+        return ConfigReloader(path: path, running: peering, ipvs: host.ipvs, services: services, logger: logger) {
+            new in
+            let checks = HealthService.reload(new.health.checks, roster: roster, monitor: health)
+            if !checks.added.isEmpty || !checks.removed.isEmpty {
+                logger.notice(
+                    "health checks reloaded",
+                    metadata: [
+                        "added": "\(checks.added.count)", "removed": "\(checks.removed.count)",
+                        "kept": "\(checks.kept)",
+                    ]
+                )
+                // Servers whose check went away are no longer held down.
+                services.reconcileLogging(.health)
+            }
+        }
+    }
+
+    /// Ready once an elected director has decided its role (a fixed role is ready at once).
+    private var isReady: @Sendable () -> Bool {
+        let director = director.director
+        let elected = peering.failover != nil
+        return { !elected || director.role != .initialising }
+    }
+
+    /// systemd's status line: the role, the peers linked, the mirror's size.
+    private var systemdStatus: @Sendable () -> String {
+        let service = director
+        guard peering.failover != nil else {
+            let role = peering.sync.role?.rawValue ?? "running"
+            return { role }
+        }
+        return {
+            let director = service.director
+            let peers = director.peers.keys.sorted().filter { service.relay.isLinked(to: $0) }
+            return "\(director.role), peers linked: \(peers.isEmpty ? "none" : peers.joined(separator: ", ")), "
+                + "mirror \(director.tableFigures.size) connections"
+        }
+    }
+
+    /// The mirror table seeded from the kernel's connection table: what the kernel already holds when lvsync starts
+    /// late.
+    static func seededTable(_ host: DaemonHost, logger: Logger) -> MirrorTable {
+        var table = MirrorTable()
+        guard let path = host.connectionTable else { return table }
+        do {
+            let outcome = try KernelBootstrap.seed(&table, from: path, ipvs: host.ipvs, now: MirrorClock().now)
+            logger.info(
+                "mirror table seeded from \(path)",
+                metadata: [
+                    "connections": "\(outcome.seeded)", "unusable": "\(outcome.unusable)",
+                    "unparsed": "\(outcome.problems)",
+                ]
+            )
+        } catch {
+            logger.warning("cannot seed the mirror table from \(path)", metadata: ["error": "\(error)"])
+        }
+        return table
+    }
+}
+
+extension LVSyncDaemon {
+    /// The swift-metrics backend the executable bootstraps when the file asks for a metrics endpoint: every counter,
+    /// gauge and timer lands in `registry`, the sync lag with buckets from 100 µs to 5 s.
+    public static func metricsFactory(registry: PrometheusCollectorRegistry) -> PrometheusMetricsFactory {
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.durationHistogramBuckets["lvsync_sync_lag_seconds"] = [
+            .microseconds(100), .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5),
+            .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250),
+            .milliseconds(500), .seconds(1), .milliseconds(2500), .seconds(5),
+        ]
+        return factory
+    }
+
+    /// The log handler `lvsync run --log-format` names: `text` (key=value) or `json` (one object per line).
+    public static func logHandler(format: String, level: Logger.Level) -> (@Sendable (String) -> any LogHandler)? {
+        switch format {
+        case "text":
+            return { label in
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            }
+        case "json":
+            return { label in
+                var handler = JSONLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            }
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,115 @@
+import Config
+import Failover
+import Logging
+import NIOCore
+import NIOPosix
+import PeerProtocol
+import PeerTransport
+import ServiceLifecycle
+import SyncWire
+
+/// The listener: every peer's links come in here, authenticated, and the peer's hello says which link it wants — the
+/// mirror stream (only while this director is the active one) or adverts only.
+extension DirectorService {
+    func serve(_ listen: (host: String, port: Int)) async throws {
+        let counters = counters
+        let logger = logger
+        let server = try await PeerListener.bind(
+            host: listen.host,
+            port: listen.port,
+            tls: tls,
+            acceptedPeers: Set(configuration.peers.map(\.name)),
+            maximumFrameLength: configuration.session.maximumFrameLength,
+            onRefused: { error in
+                counters.refused(error.reason)
+                logger.warning("refused a peer", metadata: ["reason": "\(error.reason)", "error": "\(error)"])
+            }
+        )
+        if let address = server.channel.localAddress {
+            logger.info("listening for peers", metadata: ["address": "\(address)"])
+            configuration.onListening?(address)
+        }
+        try await withThrowingDiscardingTaskGroup { group in
+            try await server.executeThenClose { connections in
+                for try await pending in connections {
+                    group.addTask { await accept(pending) }
+                }
+            }
+        }
+    }
+
+    func accept(_ pending: PendingPeerConnection) async {
+        let connection: PeerConnection
+        do {
+            connection = try await pending.authenticate()
+        } catch {
+            if !(error is PeerTransportError) {
+                logger.warning("a peer connection failed before its link began", metadata: ["error": "\(error)"])
+            }
+            return
+        }
+        let peer = connection.peer.name
+        counters.opened()
+        relay.linkOpened(to: peer)
+        defer { relay.linkClosed(to: peer) }
+        let session = configuration.session
+        let outcome = await runPeerLink(
+            connection.channel,
+            peer: peer,
+            tick: .nanoseconds(session.heartbeatInterval.nanoseconds / 4),
+            adverts: relay
+        ) { pump, outbound in
+            // The peer's hello says which link it wants.
+            var first: PeerMessage?
+            for await event in pump.events {
+                if case .message(let message) = event {
+                    first = message
+                    break
+                }
+                if case .ended(let error) = event { return LinkOutcome.from(error) }
+            }
+            guard case .hello(let hello) = first else {
+                return LinkOutcome(
+                    error: PeerProtocolError(.unexpectedMessage(first?.name ?? "nothing", state: "before hello"))
+                )
+            }
+            switch hello.role {
+            case .receiver:
+                let (generation, mirroring) = director.mirroring
+                guard case .source(let source, _) = mirroring else {
+                    try? await outbound.write(.goodbye(reason: "not the active director"))
+                    return LinkOutcome(error: PeerProtocolError(.roleConflict(.receiver)))
+                }
+                logger.info("standby connected", metadata: ["peer": "\(peer)"])
+                let link = SenderLink(
+                    peer: peer,
+                    source: source,
+                    configuration: session,
+                    counters: counters,
+                    logger: logger
+                )
+                // The stream ends when this director stops being the active one.
+                let hello = first
+                if let outcome = try await whileGeneration(
+                    generation,
+                    { [pump] in
+                        try await link.serve(pump, first: hello, outbound: outbound)
+                    }
+                ) {
+                    return outcome
+                }
+                return await sayGoodbye(outbound)
+            case .observer:
+                return try await ObserverLink(peer: peer, configuration: session, adverts: relay)
+                    .serve(pump, first: first, outbound: outbound)
+            case .sender:
+                return LinkOutcome(error: PeerProtocolError(.roleConflict(.sender)))
+            }
+        }
+        counters.closed(outcome.code)
+        logger.info(
+            "peer link closed",
+            metadata: ["peer": "\(peer)", "reason": "\(outcome.code)", "detail": "\(outcome)"]
+        )
+    }
+}

@@ -1,0 +1,248 @@
+import Config
+import Failover
+import Logging
+import NIOCore
+import NIOPosix
+import PeerProtocol
+import PeerTransport
+import ServiceLifecycle
+import SyncWire
+
+/// A director as a service: its role — elected over the peer links, or fixed by the configuration — carried out by
+/// the ``Director`` (VIPs, kernel sync daemons, capture or injection), and the links themselves: a listener that
+/// takes every peer's links (``accept(_:)``), and a dial loop per peer that keeps one link open to it (``dial(_:)``):
+/// the mirror stream when this director is a standby of that peer, adverts only otherwise. Adverts travel both ways
+/// on every link of an elected pair.
+///
+/// The parts, one task each, in `run()`: the election (elected only), the listener, the dial loops, the active's
+/// capture, the health conditions, the notify hooks and the second heartbeat path (elected only), the mirror's
+/// expiry and the sync statistics.
+public struct DirectorService: Service {
+    /// How the role is decided.
+    public enum Role: Sendable {
+        /// By the election among the peers (the `failover` section).
+        case elected(ElectionConfiguration)
+        /// By the configuration (`sync.role`), for good: mirroring only, no election, no VIPs. A fixed active
+        /// listens for its standbys; a fixed standby dials every peer for the stream.
+        case fixed(PeeringConfig.Sync.Role)
+    }
+
+    /// A peer to dial and accept.
+    public struct Peer: Sendable {
+        /// Its node name (the identity its certificate must prove).
+        public var name: String
+        /// Its listener.
+        public var host: String
+        /// Its listener's port.
+        public var port: Int
+
+        /// Creates a peer.
+        public init(name: String, host: String, port: Int) {
+            self.name = name
+            self.host = host
+            self.port = port
+        }
+    }
+
+    /// The service's settings.
+    public struct Configuration: Sendable {
+        /// The session settings (node name, sync ID, timers, window).
+        public var session: SessionConfiguration
+        /// How the role is decided.
+        public var role: Role
+        /// The peers.
+        public var peers: [Peer]
+        /// The listener (port 0 picks one); nil: none (a fixed standby needs none).
+        public var listen: (host: String, port: Int)?
+        /// Told where the listener is bound once it is.
+        public var onListening: (@Sendable (SocketAddress) -> Void)?
+        /// Announcements after a takeover: how many, how far apart.
+        public var announceCount: Int
+        /// The pause between two announcements.
+        public var announceInterval: Duration
+        /// How often expired connections leave the mirror table.
+        public var expiryInterval: Duration
+        /// How often a line of sync statistics is logged (nil: never).
+        public var statsInterval: Duration?
+        /// The health conditions to watch, each checked every heartbeat interval: true while it holds.
+        public var healthChecks: [String: @Sendable () -> Bool]
+        /// The optional second heartbeat path: authenticated UDP datagrams on another interface.
+        public var secondPath: SecondPath?
+
+        /// Where the second path listens, its peers, and the key.
+        public struct SecondPath: Sendable {
+            /// The local address (on another interface than the peer link's).
+            public var listen: SocketAddress
+            /// The peers' heartbeat addresses.
+            public var peers: [UDPHeartbeats.Peer]
+            /// The HMAC codec with the shared key.
+            public var codec: HeartbeatDatagram
+
+            /// Creates the settings.
+            public init(listen: SocketAddress, peers: [UDPHeartbeats.Peer], codec: HeartbeatDatagram) {
+                self.listen = listen
+                self.peers = peers
+                self.codec = codec
+            }
+        }
+
+        /// Creates the settings.
+        public init(
+            session: SessionConfiguration,
+            role: Role,
+            peers: [Peer],
+            listen: (host: String, port: Int)?,
+            onListening: (@Sendable (SocketAddress) -> Void)? = nil,
+            announceCount: Int = 3,
+            announceInterval: Duration = .milliseconds(100),
+            expiryInterval: Duration = .seconds(2),
+            statsInterval: Duration? = nil,
+            healthChecks: [String: @Sendable () -> Bool] = [:],
+            secondPath: SecondPath? = nil
+        ) {
+            self.session = session
+            self.role = role
+            self.peers = peers
+            self.listen = listen
+            self.onListening = onListening
+            self.announceCount = announceCount
+            self.announceInterval = announceInterval
+            self.expiryInterval = expiryInterval
+            self.statsInterval = statsInterval
+            self.healthChecks = healthChecks
+            self.secondPath = secondPath
+        }
+    }
+
+    let configuration: Configuration
+    let tls: PeerTLS
+    /// The role as carried out.
+    public let director: Director
+    /// The adverts in and out.
+    public let relay: AdvertRelay
+    /// The election as it stands.
+    public let election = ElectionView()
+    /// Link events by reason.
+    public let counters: PeerCounters
+    let hooks: NotifyHooks?
+    let logger: Logger
+
+    /// Creates the service.
+    public init(
+        configuration: Configuration,
+        tls: PeerTLS,
+        director: Director,
+        hooks: NotifyHooks? = nil,
+        counters: PeerCounters = PeerCounters(),
+        logger: Logger
+    ) {
+        self.configuration = configuration
+        self.tls = tls
+        self.director = director
+        self.hooks = hooks
+        self.counters = counters
+        self.logger = logger
+        relay = AdvertRelay(logger: logger)
+        if case .fixed = configuration.role { relay.dropEvents() }
+    }
+
+    /// The link's heartbeat interval (the election's too).
+    var heartbeatInterval: Duration { .nanoseconds(configuration.session.heartbeatInterval.nanoseconds) }
+
+    /// The link's dead interval (the election's too).
+    var deadInterval: Duration { .nanoseconds(configuration.session.deadInterval.nanoseconds) }
+
+    /// The role the configuration fixes; nil: elected.
+    var fixedRole: PeeringConfig.Sync.Role? {
+        if case .fixed(let role) = configuration.role { return role }
+        return nil
+    }
+
+    public func run() async throws {
+        switch configuration.role {
+        case .elected(let election):
+            let relay = relay
+            try await withGracefulShutdownHandler {
+                try await runParts(election: election)
+            } onGracefulShutdown: {
+                relay.post(.shutdown)
+            }
+        case .fixed(let role):
+            try director.start(fixed: role)
+            do {
+                try await cancelWhenGracefulShutdown { try await runParts(election: nil) }
+            } catch is CancellationError where Task.isShuttingDownGracefully {
+                // A graceful shutdown cancels the parts: the service's normal end for a fixed role.
+            }
+        }
+    }
+
+    /// Every part in a task of its own. The election ends after the shutdown it was told of (VIPs released, peers
+    /// told); anything else that ends is an error, or a fixed role's cancellation. Either way the rest stops.
+    private func runParts(election: ElectionConfiguration?) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            if let election {
+                group.addTask {
+                    await ElectionDriver(
+                        configuration: election,
+                        relay: relay,
+                        director: director,
+                        hooks: hooks,
+                        announceCount: configuration.announceCount,
+                        announceInterval: configuration.announceInterval,
+                        logger: logger,
+                        view: self.election
+                    ).run()
+                }
+                group.addTask { try await watchHealth() }
+                if let hooks {
+                    group.addTask { await hooks.runQueued() }
+                }
+                if let path = configuration.secondPath {
+                    let heartbeats = UDPHeartbeats(
+                        listen: path.listen,
+                        peers: path.peers,
+                        codec: path.codec,
+                        relay: relay,
+                        logger: logger
+                    )
+                    group.addTask { try await heartbeats.run() }
+                }
+            }
+            // The listener: every elected director, and a fixed active for its standbys.
+            if fixedRole != .standby {
+                guard let listen = configuration.listen else { throw DaemonError.noListener }
+                group.addTask { try await serve(listen) }
+            }
+            // The dial loops: every elected director, and a fixed standby for the stream.
+            if fixedRole != .active {
+                for peer in configuration.peers {
+                    group.addTask { await dial(peer) }
+                }
+            }
+            group.addTask { try await captureWhileActive() }
+            group.addTask {
+                try await repeatEvery(configuration.expiryInterval) {
+                    switch director.mirroring.mirroring {
+                    case .source(let source, _): source.expire()
+                    case .sink(let sink): sink.expire()
+                    case .idle: break
+                    }
+                }
+            }
+            if let interval = configuration.statsInterval {
+                group.addTask {
+                    try await reportStats(every: interval, counters: counters, logger: logger) {
+                        switch director.mirroring.mirroring {
+                        case .source(let source, _): .active(source.figures)
+                        case .sink(let sink): .standby(sink.figures)
+                        case .idle: nil
+                        }
+                    }
+                }
+            }
+            try await group.next()
+            group.cancelAll()
+        }
+    }
+}

@@ -1,0 +1,50 @@
+import Config
+import Daemon
+import HostNetwork
+import IPVS
+import Synchronization
+
+/// One director's host in memory: the kernel's IPVS, the kernel sync daemons' twins (what the master "multicasts",
+/// what the backup "receives"), the VIPs, and the interfaces that are up. ``host`` is the ``DaemonHost`` a daemon
+/// built for a test runs on; the twins stay reachable here for the test to drive and inspect.
+public final class InMemoryHost: Sendable {
+    /// The kernel's IPVS.
+    public let ipvs = InMemoryIPVS()
+    /// The kernel master sync daemon: what a test emits here, the daemon captures.
+    public let master = InMemoryKernelMaster()
+    /// The kernel backup sync daemon: what the daemon injects lands here.
+    public let backup = InMemoryKernelBackup()
+    /// The addresses on the host's interfaces (the VIPs held).
+    public let addresses = InMemoryAddresses()
+    /// The VIPs' announcements.
+    public let announcer = InMemoryAnnouncer()
+    private let down = Mutex<Set<String>>([])
+
+    /// Every interface up, nothing held.
+    public init() {}
+
+    /// Takes interface `name` down (a failover health condition fails) or up again.
+    public func setInterface(_ name: String, up: Bool) {
+        down.withLock { if up { $0.remove(name) } else { $0.insert(name) } }
+    }
+
+    /// The daemon's view of this host.
+    public var host: DaemonHost {
+        let (master, backup) = (master, backup)
+        return DaemonHost(
+            ipvs: ipvs,
+            addresses: addresses,
+            announcer: announcer,
+            prepareSyncInterface: { _ in },
+            openCapture: { _ in master },
+            openInjector: { _ in backup },
+            interfaceIsUp: { [self] name in !self.down.withLock { $0.contains(name) } },
+            connectionTable: nil
+        )
+    }
+}
+
+extension DaemonHost {
+    /// A host in memory (its twins unreachable: use ``InMemoryHost`` to drive and inspect them).
+    public static func inMemory() -> DaemonHost { InMemoryHost().host }
+}
