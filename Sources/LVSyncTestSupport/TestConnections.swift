@@ -31,11 +31,17 @@ public enum TestConnections {
                 fwmark: 0
             )
         }
-        return SyncConnection(
+        return web(client: client, port: port, server: n)
+    }
+
+    /// An established IPv4 TCP connection from `client`:`port` to the web VIP 10.0.0.100:80, direct routing, to
+    /// real server 10.0.0.21 or .22 (by `server`'s parity).
+    public static func web(client: UInt32, port: UInt16, server: Int) -> SyncConnection {
+        SyncConnection(
             ipProtocol: .tcp,
             client: Endpoint(.v4(IPv4Address(client)), port),
             virtual: Endpoint(.v4(IPv4Address(10, 0, 0, 100)), 80),
-            destination: Endpoint(.v4(IPv4Address(10, 0, 0, UInt8(21 + n % 2))), 80),
+            destination: Endpoint(.v4(IPv4Address(10, 0, 0, UInt8(21 + server % 2))), 80),
             flags: ConnectionFlags(rawValue: 0x83),
             state: .tcpEstablished,
             timeout: 900,

@@ -11,20 +11,6 @@ struct SenderLink {
     let counters: PeerCounters
     let logger: Logger
 
-    /// The election's adverts, carried on this link both ways (nil: none).
-    var adverts: AdvertRelay? = nil
-
-    func run(_ channel: NIOAsyncChannel<PeerMessage, PeerMessage>) async -> LinkOutcome {
-        await runPeerLink(
-            channel,
-            peer: peer,
-            tick: .nanoseconds(configuration.heartbeatInterval.nanoseconds / 4),
-            adverts: adverts
-        ) { pump, outbound in
-            try await serve(pump, first: nil, outbound: outbound)
-        }
-    }
-
     /// The sender's session over a started pump; `first` is a frame already read from it (the peer's hello, when
     /// the listener looked at it to choose the link).
     func serve(

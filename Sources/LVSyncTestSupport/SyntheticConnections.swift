@@ -1,7 +1,6 @@
-import LVSyncTestSupport
 import SyncWire
 
-/// Deterministic connection entries for benchmarks: a director's mix of IPv4 TCP and UDP connections, templates
+/// Deterministic connection entries for benchmarks (random-looking addresses from a seed): a director's mix of IPv4 TCP and UDP connections, templates
 /// and IPv6 connections, with distinct clients.
 public struct SyntheticConnections: Sendable {
     private var state: UInt64
@@ -56,16 +55,7 @@ public struct SyntheticConnections: Sendable {
                 fwmark: 0
             )
         default:  // IPv4 TCP direct routing, established
-            return SyncConnection(
-                ipProtocol: .tcp,
-                client: Endpoint(.v4(IPv4Address(client)), port),
-                virtual: Endpoint(.v4(IPv4Address(10, 0, 0, 100)), 80),
-                destination: Endpoint(.v4(IPv4Address(10, 0, 0, UInt8(21 + n % 2))), 80),
-                flags: ConnectionFlags(rawValue: 0x83),
-                state: .tcpEstablished,
-                timeout: 900,
-                fwmark: 0
-            )
+            return TestConnections.web(client: client, port: port, server: n)
         }
     }
 }
