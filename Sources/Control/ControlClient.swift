@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import NIOPosix
 
@@ -33,7 +34,7 @@ public enum ControlClient {
         let connection = try await connect(socketPath)
         return try await connection.executeThenClose { inbound, outbound in
             do {
-                try await outbound.write(ByteBuffer(string: request.jsonValue.jsonText + "\n"))
+                try await outbound.write(ByteBuffer(string: request.jsonText + "\n"))
             } catch {
                 throw ControlError(.disconnected, "the daemon at \(socketPath) closed the connection: \(error)")
             }
@@ -59,7 +60,13 @@ public enum ControlClient {
                 .connectTimeout(.seconds(5))
                 .connect(unixDomainSocketPath: path) { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                        let lines = ControlLineDecoder(
+                            maximumLength: maximumReplyLineLength,
+                            subject: "a reply line",
+                            acceptsUnterminatedLastLine: false
+                        )
+                        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(lines))
+                        return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
                     }
                 }
         } catch let error as IOError {
@@ -93,10 +100,10 @@ public struct ControlReply: AsyncSequence {
         Iterator(source: inbound.makeAsyncIterator())
     }
 
-    /// Reads lines from the connection and reads each as an object.
+    /// Reads the connection's lines (cut and bounded by the pipeline's ``ControlLineDecoder``) and each as an
+    /// object.
     public struct Iterator: AsyncIteratorProtocol {
         private var source: NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator
-        private var lines = LineBuffer(maximumLength: ControlClient.maximumReplyLineLength, subject: "a reply line")
         private var finished = false
 
         init(source: NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator) {
@@ -106,32 +113,32 @@ public struct ControlReply: AsyncSequence {
         /// The next object, or nil after the end line.
         public mutating func next() async throws -> JSONValue? {
             while !finished {
-                if let line = try lines.nextLine() {
-                    if let object = try read(line) { return object }
-                    continue
-                }
-                let chunk: ByteBuffer?
+                let line: ByteBuffer?
                 do {
-                    chunk = try await source.next()
+                    line = try await source.next()
+                } catch let error as ControlError {
+                    finished = true
+                    throw error
                 } catch {
                     finished = true
                     throw ControlError(.disconnected, "the connection to the daemon failed: \(error)")
                 }
-                guard let chunk else {
+                guard let line else {
                     finished = true
                     throw ControlError(.disconnected, "the daemon closed the connection before the end of its reply")
                 }
-                lines.append(chunk)
+                if let object = try read(line) { return object }
             }
             return nil
         }
 
         /// The object a line carries; nil for the end line or a blank line.
-        private mutating func read(_ line: String) throws(ControlError) -> JSONValue? {
-            guard !line.allSatisfy(\.isWhitespace) else { return nil }
+        private mutating func read(_ line: ByteBuffer) throws(ControlError) -> JSONValue? {
+            let bytes = line.readableBytesView
+            guard !bytes.allSatisfy({ [0x20, 0x09, 0x0D].contains($0) }) else { return nil }
             let value: JSONValue
             do {
-                value = try JSONValue(jsonText: line)
+                value = try JSONValue(jsonData: Data(bytes))
             } catch {
                 finished = true
                 throw ControlError(.malformed, "the daemon's reply line is \(error.message)")

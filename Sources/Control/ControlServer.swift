@@ -3,7 +3,8 @@ import NIOCore
 import NIOPosix
 
 /// The daemon's end of the control socket: a Unix stream socket only root may use (mode 0600), each connection
-/// carrying one request line answered by a ``ControlResponder``, connections served concurrently.
+/// carrying one request line (at most ``maximumRequestLength`` bytes) answered by a ``ControlResponder``,
+/// connections served concurrently.
 ///
 /// ```swift
 /// let server = try await ControlServer.bind(path: "/run/lvsync/lvsync.sock", responder: daemon, logger: logger)
@@ -54,7 +55,13 @@ public struct ControlServer: Sendable {
                 .childChannelOption(.allowRemoteHalfClosure, value: true)
                 .bind(unixDomainSocketPath: path) { child in
                     child.eventLoop.makeCompletedFuture {
-                        try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: child)
+                        let lines = ControlLineDecoder(
+                            maximumLength: maximumRequestLength,
+                            subject: "the request",
+                            acceptsUnterminatedLastLine: true
+                        )
+                        try child.pipeline.syncOperations.addHandler(ByteToMessageHandler(lines))
+                        return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: child)
                     }
                 }
         } catch {
@@ -144,25 +151,20 @@ public struct ControlServer: Sendable {
         }
     }
 
-    /// The request line.
+    /// The request line: the first line of the connection (the pipeline's ``ControlLineDecoder`` cuts and bounds
+    /// it; a last line without its newline counts when the client closes its side).
     private static func readRequest(
         _ inbound: NIOAsyncChannelInboundStream<ByteBuffer>
     ) async throws(ControlError) -> ControlRequest {
-        var lines = LineBuffer(maximumLength: maximumRequestLength, subject: "the request")
         do {
-            for try await chunk in inbound {
-                lines.append(chunk)
-                if let line = try lines.nextLine() { return try ControlRequest(line: line) }
+            for try await line in inbound {
+                return try ControlRequest(jsonLine: line.readableBytesView)
             }
         } catch let error as ControlError {
             throw error
         } catch {
             throw ControlError(.disconnected, "the connection failed before a request arrived: \(error)")
         }
-        // The client closed its side after the request without a newline: take what came.
-        guard let line = try lines.remainder(), !line.allSatisfy(\.isWhitespace) else {
-            throw ControlError(.disconnected, "the connection ended before a request line arrived")
-        }
-        return try ControlRequest(line: line)
+        throw ControlError(.disconnected, "the connection ended before a request line arrived")
     }
 }

@@ -111,12 +111,57 @@ struct ControlServerTests {
         }
     }
 
+    @Test("a request that is not UTF-8, not JSON or of the wrong shape gets an error line; the server goes on")
+    func malformedShapes() async throws {
+        try await withServer({ _, writer in try await writer.write(["ok": true]) }) { path in
+            let notUTF8 = try await rawExchange([Array(#"{"command":"st"#.utf8) + [0xFF, 0x0A]], at: path)
+            #expect(
+                notUTF8 == [#"{"error":"the request is not UTF-8 text (byte 0xFF at byte 14 starts no character)"}"#]
+            )
+            let wrongType = try await rawExchange(#"{"command":["status"]}"# + "\n", at: path)
+            #expect(
+                wrongType == [#"{"error":"the request's \"command\" must be a non-empty string, found [\"status\"]"}"#]
+            )
+            let arguments = try await rawExchange(#"{"command":"conns","arguments":"10.0.0.1"}"# + "\n", at: path)
+            #expect(arguments == [#"{"error":"the request's \"arguments\" must be an object, found a string"}"#])
+            let empty = try await rawExchange("\n", at: path)
+            #expect(empty.count == 1 && empty[0].hasPrefix(#"{"error":"the request is not valid JSON ("#))
+            let fine = try await rawExchange("{\"command\":\"status\"}\n", at: path)
+            #expect(fine == [#"{"ok":true}"#, #"{"end":true}"#])
+        }
+    }
+
+    @Test("a request in several writes, with CRLF, or without a newline before the client closes its side")
+    func framing() async throws {
+        try await withServer({ request, writer in try await writer.write(["command": .string(request.command)]) }) {
+            path in
+            let pieces = try await rawExchange(
+                ["{\"comm", "and\":\"sta", "tus\"}\r\n"].map { Array($0.utf8) },
+                at: path
+            )
+            #expect(pieces == [#"{"command":"status"}"#, #"{"end":true}"#])
+            let unterminated = try await rawExchange([Array(#"{"command":"stats"}"#.utf8)], halfClose: true, at: path)
+            #expect(unterminated == [#"{"command":"stats"}"#, #"{"end":true}"#])
+            let nothing = try await rawExchange([Array("  ".utf8)], halfClose: true, at: path)
+            // Blank, then closed: no request came (as before, the server says so to whoever is left).
+            #expect(nothing == [#"{"error":"the connection ended before a request line arrived"}"#])
+        }
+    }
+
     @Test("a request longer than 64 KiB is refused without being read to its end")
     func oversizeRequest() async throws {
         try await withServer({ _, writer in try await writer.write(["ok": true]) }) { path in
             let huge = #"{"command":"status","arguments":{"pad":""# + String(repeating: "x", count: 70_000) + "\"}}\n"
             let reply = try await rawExchange(huge, at: path)
             #expect(reply == [#"{"error":"the request is longer than 65536 bytes without a newline"}"#])
+            let unterminated = try await rawExchange(
+                [Array(String(repeating: "x", count: 65_537).utf8)],
+                halfClose: true,
+                at: path
+            )
+            #expect(unterminated == [#"{"error":"the request is longer than 65536 bytes without a newline"}"#])
+            let fine = try await rawExchange("{\"command\":\"status\"}\n", at: path)
+            #expect(fine == [#"{"ok":true}"#, #"{"end":true}"#])
         }
     }
 

@@ -56,14 +56,27 @@ func withServer<Result: Sendable>(
 
 /// Sends raw bytes to the socket and reads every line until the server closes.
 func rawExchange(_ bytes: String, at path: String) async throws -> [String] {
+    try await rawExchange([Array(bytes.utf8)], at: path)
+}
+
+/// Sends `chunks` as separate writes (then closes the sending side when `halfClose`), and reads every line until
+/// the server closes.
+func rawExchange(_ chunks: [[UInt8]], halfClose: Bool = false, at path: String) async throws -> [String] {
     let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
         .connect(unixDomainSocketPath: path) { channel in
             channel.eventLoop.makeCompletedFuture {
-                try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                try NIOAsyncChannel<ByteBuffer, ByteBuffer>(
+                    wrappingChannelSynchronously: channel,
+                    configuration: .init(isOutboundHalfClosureEnabled: true)
+                )
             }
         }
     return try await channel.executeThenClose { inbound, outbound in
-        try await outbound.write(ByteBuffer(string: bytes))
+        for chunk in chunks {
+            try await outbound.write(ByteBuffer(bytes: chunk))
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        if halfClose { outbound.finish() }
         var text = ""
         for try await chunk in inbound { text += String(buffer: chunk) }
         return text.split(separator: "\n").map(String.init)

@@ -1,3 +1,4 @@
+import Control
 import Foundation
 import Logging
 import Synchronization
@@ -35,7 +36,8 @@ public struct JSONLogHandler: LogHandler {
         output.write(Self.line(time: Date(), level: event.level, label: label, message: "\(event.message)", fields))
     }
 
-    /// One JSON line (without the newline).
+    /// One JSON line (without the newline). Strings are escaped by the Control module's ``JSONString``, the one
+    /// escaper the control socket and the CLI use too.
     public static func line(
         time: Date,
         level: Logger.Level,
@@ -43,50 +45,51 @@ public struct JSONLogHandler: LogHandler {
         message: String,
         _ fields: Logger.Metadata
     ) -> String {
-        var parts = [
-            "\"time\":\(quoted(time.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))))",
-            "\"level\":\(quoted(level.rawValue))",
-            "\"label\":\(quoted(label))",
-            "\"message\":\(quoted(message))",
-        ]
+        var text = "{\"time\":"
+        JSONString.append(time.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)), to: &text)
+        text += ",\"level\":"
+        JSONString.append(level.rawValue, to: &text)
+        text += ",\"label\":"
+        JSONString.append(label, to: &text)
+        text += ",\"message\":"
+        JSONString.append(message, to: &text)
         for key in fields.keys.sorted() where !["time", "level", "label", "message"].contains(key) {
-            parts.append("\(quoted(key)):\(render(fields[key]!))")
+            text += ","
+            JSONString.append(key, to: &text)
+            text += ":"
+            append(fields[key]!, to: &text)
         }
-        return "{" + parts.joined(separator: ",") + "}"
+        text += "}"
+        return text
     }
 
-    private static func render(_ value: Logger.Metadata.Value) -> String {
+    private static func append(_ value: Logger.Metadata.Value, to text: inout String) {
         switch value {
-        case .string(let text): return quoted(text)
+        case .string(let string): JSONString.append(string, to: &text)
         case .stringConvertible(let value):
             switch value {
-            case let n as any BinaryInteger: return "\(n)"
-            case let d as Double where d.isFinite: return "\(d)"
-            case let b as Bool: return b ? "true" : "false"
-            default: return quoted(value.description)
+            case let n as any BinaryInteger: text += "\(n)"
+            case let d as Double where d.isFinite: text += "\(d)"
+            case let b as Bool: text += b ? "true" : "false"
+            default: JSONString.append(value.description, to: &text)
             }
-        case .array(let values): return "[" + values.map(render).joined(separator: ",") + "]"
+        case .array(let values):
+            text += "["
+            for (index, value) in values.enumerated() {
+                if index > 0 { text += "," }
+                append(value, to: &text)
+            }
+            text += "]"
         case .dictionary(let values):
-            let inner = values.keys.sorted().map { "\(quoted($0)):\(render(values[$0]!))" }
-            return "{" + inner.joined(separator: ",") + "}"
-        }
-    }
-
-    /// A JSON string literal.
-    static func quoted(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
-            default: out.unicodeScalars.append(scalar)
+            text += "{"
+            for (index, key) in values.keys.sorted().enumerated() {
+                if index > 0 { text += "," }
+                JSONString.append(key, to: &text)
+                text += ":"
+                append(values[key]!, to: &text)
             }
+            text += "}"
         }
-        return out + "\""
     }
 }
 

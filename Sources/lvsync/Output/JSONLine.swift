@@ -1,10 +1,13 @@
-/// Builds one JSON object on one line with keys in the order they are added (the order the CLI contract lists).
+import Control
+
+/// Builds one JSON object on one line with keys in the order they are added (the order the CLI contract lists);
+/// strings are escaped by the Control module's ``JSONString``, the code base's one escaper.
 struct JSONLine {
     private var text = "{"
 
     mutating func add(_ key: String, _ value: String?) {
         separate(key)
-        if let value { Self.appendString(value, to: &text) } else { text += "null" }
+        if let value { JSONString.append(value, to: &text) } else { text += "null" }
     }
 
     mutating func add(_ key: String, _ value: (some BinaryInteger)?) {
@@ -32,26 +35,7 @@ struct JSONLine {
 
     private mutating func separate(_ key: String) {
         if text.count > 1 { text += ", " }
-        Self.appendString(key, to: &text)
+        JSONString.append(key, to: &text)
         text += ": "
-    }
-
-    /// Appends `value` as a JSON string literal, escaping quotes, backslashes and control characters.
-    static func appendString(_ value: String, to text: inout String) {
-        text += "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": text += "\\\""
-            case "\\": text += "\\\\"
-            case "\n": text += "\\n"
-            case "\r": text += "\\r"
-            case "\t": text += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                text += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: text.unicodeScalars.append(scalar)
-            }
-        }
-        text += "\""
     }
 }
