@@ -32,6 +32,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "lvsync", targets: ["lvsync"]),
+        .executable(name: "lvsync-bench", targets: ["lvsync-bench"]),
         .library(name: "SyncWire", targets: ["SyncWire"]),
         .library(name: "Mirror", targets: ["Mirror"]),
     ],
@@ -135,12 +136,14 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .target(
-            name: "LVSyncBench",
+        // The benchmarks behind BENCHMARKS.md, an executable of their own (`lvsync bench` runs it from beside lvsync).
+        .executableTarget(
+            name: "lvsync-bench",
             dependencies: [
                 "SyncWire", "Mirror", "IPVS", "PeerProtocol", "PeerTransport", "Daemon", "Config", "Failover",
-                "HostNetwork", "LVSyncTestSupport", nioCore, nioPosix, logging,
+                "HostNetwork", "Control", "LVSyncTestSupport", argumentParser, nioCore, nioPosix, logging,
             ],
+            path: "Sources/LVSyncBench",
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -148,7 +151,7 @@ let package = Package(
             dependencies: [
                 "SyncWire", "Mirror", "HostNetwork", "IPVS", "Config", "PeerProtocol", "PeerTransport", "Daemon",
                 "Failover",
-                "LVSyncBench", "Control", argumentParser, logging, metrics, prometheus, serviceLifecycle, nioCore,
+                "Control", argumentParser, logging, metrics, prometheus, serviceLifecycle, nioCore,
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings

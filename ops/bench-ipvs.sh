@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
 bash ops/install-deps.sh
 bash ops/lab/setup.sh > /dev/null
-[ -x .build/release/lvsync ] || swift build -c release 2>&1 | tail -n 2
+{ [ -x .build/release/lvsync ] && [ -x .build/release/lvsync-bench ]; } || swift build -c release 2>&1 | tail -n 2
 out=$(mktemp -d /tmp/lvsync-bench-ipvs.XXXXXX)
 ops/lab/vm-run.sh --rwdir "$out" --timeout 900 -- bash ops/lab/bench/ipvs.sh "$out" "$PWD/.build/release/lvsync" "$@"
 echo "results: $out"

@@ -1,3 +1,4 @@
+import LVSyncTestSupport
 import SyncWire
 
 /// Measures decode and encode of version 1 sync messages: full kernel-sized messages (1472 bytes) of a realistic

@@ -1,3 +1,4 @@
+import LVSyncTestSupport
 import Mirror
 import SyncWire
 

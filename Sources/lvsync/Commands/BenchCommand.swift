@@ -1,200 +1,33 @@
 import ArgumentParser
-import IPVS
-import LVSyncBench
+import Foundation
 
-/// `lvsync bench`: the benchmarks behind BENCHMARKS.md.
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `lvsync bench ...`: runs `lvsync-bench ...`, the benchmarks' own executable, from beside this one (the shipped
+/// binary carries neither the benchmarks nor the in-memory twins they run on).
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Run a benchmark and print its results as one JSON line (build with -c release).",
-        subcommands: [Codec.self, MirrorTable.self, IPVSControlPlane.self, Relay.self, FailoverPair.self]
+        abstract: "Run a benchmark (codec, mirror, ipvs, relay, failover) with lvsync-bench, built beside lvsync.",
+        discussion: "Build both with `swift build -c release`; `lvsync-bench --help` lists the benchmarks."
     )
 
-    struct Codec: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            commandName: "codec",
-            abstract: "Decode and encode of version 1 sync messages, entries per second on one core."
-        )
+    @Argument(parsing: .captureForPassthrough, help: "The benchmark and its options, as lvsync-bench takes them.")
+    var arguments: [String] = []
 
-        @Option(help: "Distinct 1472-byte messages to cycle through.")
-        var messages = 2048
-
-        @Option(help: "Seconds to run each measurement for, at least.")
-        var seconds = 2.0
-
-        func run() throws {
-            let r = try CodecBenchmark(messageCount: messages, minimumSeconds: seconds).run()
-            var json = JSONLine()
-            json.add("benchmark", "codec")
-            json.add("messages", r.messages)
-            json.add("entries_per_message", r.entriesPerMessage)
-            json.add("decode_entries_per_s", r.decodeEntriesPerSecond.rounded())
-            json.add("encode_entries_per_s", r.encodeEntriesPerSecond.rounded())
-            json.add("roundtrip_entries_per_s", r.roundTripEntriesPerSecond.rounded())
-            json.add("rich_decode_entries_per_s", r.richDecodeEntriesPerSecond.rounded())
-            json.add("rich_encode_entries_per_s", r.richEncodeEntriesPerSecond.rounded())
-            json.add("checksum", r.checksum)
-            print(json.line)
+    func run() throws {
+        let own =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let bench = URL(fileURLWithPath: own).deletingLastPathComponent().appendingPathComponent("lvsync-bench").path
+        guard FileManager.default.isExecutableFile(atPath: bench) else {
+            throw CLIError(
+                "no lvsync-bench beside \(own): build it with `swift build -c release` (the benchmarks ship apart)"
+            )
         }
-    }
-
-    struct MirrorTable: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            commandName: "mirror",
-            abstract: "Mirror table upserts per second and bytes per connection."
-        )
-
-        @Option(help: "Distinct connections to insert.")
-        var connections = 1_000_000
-
-        func run() {
-            let r = MirrorBenchmark(connections: connections).run()
-            var json = JSONLine()
-            json.add("benchmark", "mirror")
-            json.add("connections", r.connections)
-            json.add("inserts_per_s", r.insertsPerSecond.rounded())
-            json.add("updates_per_s", r.updatesPerSecond.rounded())
-            json.add("bytes_per_connection", (r.bytesPerConnection * 10).rounded() / 10)
-            json.add("snapshot_encode_s", r.snapshotEncodeSeconds)
-            json.add("snapshot_messages", r.snapshotMessages)
-            json.add("snapshot_bytes", r.snapshotBytes)
-            json.add("snapshot_list_s", r.snapshotListSeconds)
-            json.add("expire_all_s", r.expireSeconds)
-            print(json.line)
-        }
-    }
-
-    struct IPVSControlPlane: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            commandName: "ipvs",
-            abstract: "Apply, list, re-apply and flush a large IPVS table in a real kernel (use a scratch namespace)."
-        )
-
-        @Option(help: "Virtual services.")
-        var services = 1000
-
-        @Option(help: "Real servers per service.")
-        var realServers = 10
-
-        @OptionGroup var target: IPVSCommand.Target
-
-        func run() throws {
-            let ipvs = try target.connect()
-            let r: IPVSBenchmark.Result
-            do {
-                guard try ipvs.services().isEmpty else {
-                    throw CLIError(
-                        "the IPVS table is not empty: run the benchmark in a scratch namespace (--namespace)"
-                    )
-                }
-                r = try IPVSBenchmark(services: services, realServersPerService: realServers).run(on: ipvs)
-            } catch let error as IPVSError {
-                throw CLIError(error.description)
-            }
-            var json = JSONLine()
-            json.add("benchmark", "ipvs")
-            json.add("services", r.services)
-            json.add("real_servers", r.realServers)
-            json.add("changes", r.changes)
-            json.add("apply_s", r.applySeconds)
-            json.add("list_s", r.listSeconds)
-            json.add("unchanged_apply_s", r.unchangedApplySeconds)
-            json.add("flush_s", r.flushSeconds)
-            print(json.line)
-        }
-    }
-}
-
-extension BenchCommand {
-    struct Relay: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
-            commandName: "relay",
-            abstract: "The relay end to end in one process: capture-decode, mirror, mTLS on loopback, mirror, inject.",
-            discussion: """
-                Prints sustained entries per second, capture-to-injection lag at a fixed offered rate, the time \
-                a new standby takes to hold a snapshot of every connection, and mirror bytes per connection. The \
-                kernels are in-memory twins: the master's messages are generated, the backup's are counted.
-                """
-        )
-
-        @Option(help: "Distinct connections (the snapshot's size).")
-        var connections = 1_000_000
-
-        @Option(help: "How often each connection is sent in the throughput run (first pass inserts, the rest update).")
-        var passes = 5
-
-        @Option(help: "The lag run's offered rate, entries per second.")
-        var lagRate = 100_000
-
-        @Option(help: "The lag run's length in seconds.")
-        var lagSeconds = 5.0
-
-        func run() async throws {
-            let r = try await RelayBenchmark(
-                connections: connections,
-                passes: passes,
-                lagRate: lagRate,
-                lagSeconds: lagSeconds
-            ).run()
-            var json = JSONLine()
-            json.add("benchmark", "relay")
-            json.add("entries", r.entries)
-            json.add("connections", r.connections)
-            json.add("entries_per_s", r.entriesPerSecond.rounded())
-            json.add("lag_offered_entries_per_s", r.lagOfferedEntriesPerSecond)
-            json.add("lag_p50_ms", Double(r.lagP50Microseconds) / 1000)
-            json.add("lag_p99_ms", Double(r.lagP99Microseconds) / 1000)
-            json.add("lag_max_ms", Double(r.lagMaxMicroseconds) / 1000)
-            json.add("lag_batches", Int(r.lagSamples))
-            json.add("snapshot_connections", r.snapshotConnections)
-            json.add("snapshot_s", r.snapshotSeconds)
-            json.add("bytes_per_connection", (r.bytesPerConnection * 10).rounded() / 10)
-            json.add("active_side_entries_per_s", r.activeSideEntriesPerSecond.rounded())
-            json.add("standby_side_entries_per_s", r.standbySideEntriesPerSecond.rounded())
-            print(json.line)
-        }
-    }
-}
-
-extension BenchCommand {
-    struct FailoverPair: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
-            commandName: "failover",
-            abstract: "lvsync's share of a failover, in one process: planned drills and crashes of an elected pair.",
-            discussion: """
-                Two directors over mutual TLS on loopback with the production timers (heartbeat 100 ms, dead \
-                interval 500 ms) and in-memory kernels and VIPs. Each round: a drill (request to the new active's \
-                advert, and to its VIPs), then the new active stopped without a word (to the standby's VIPs), then \
-                its return and resync. Prints the median and the largest of each. The kernel's share is the lab's.
-                """
-        )
-
-        @Option(help: "Rounds (each: a drill, a crash, a rejoin).")
-        var rounds = 10
-
-        @Option(help: "Connections mirrored.")
-        var connections = 100_000
-
-        func run() async throws {
-            let r = try await FailoverBenchmark(rounds: rounds, connections: connections).run()
-            func median(_ values: [Double]) -> Double {
-                let sorted = values.sorted()
-                return sorted.isEmpty ? 0 : sorted[sorted.count / 2]
-            }
-            func round1(_ value: Double) -> Double { (value * 10).rounded() / 10 }
-            var json = JSONLine()
-            json.add("benchmark", "failover")
-            json.add("rounds", rounds)
-            json.add("connections", r.connections)
-            json.add("drill_handover_ms_p50", round1(median(r.drillHandoverMilliseconds)))
-            json.add("drill_handover_ms_max", round1(r.drillHandoverMilliseconds.max() ?? 0))
-            json.add("drill_vips_ms_p50", round1(median(r.drillVIPMilliseconds)))
-            json.add("drill_vips_ms_max", round1(r.drillVIPMilliseconds.max() ?? 0))
-            json.add("drill_connections_lost", r.drillConnectionsLost)
-            json.add("crash_vips_ms_p50", round1(median(r.crashVIPMilliseconds)))
-            json.add("crash_vips_ms_max", round1(r.crashVIPMilliseconds.max() ?? 0))
-            json.add("rejoin_s_p50", (median(r.rejoinSeconds) * 100).rounded() / 100)
-            print(json.line)
-        }
+        let argv = ([bench] + arguments).map { strdup($0) } + [nil]
+        execv(bench, argv)
+        throw CLIError("cannot run \(bench): \(String(cString: strerror(errno)))")
     }
 }
