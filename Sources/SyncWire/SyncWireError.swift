@@ -139,10 +139,10 @@ extension SyncWireError.Reason: CustomStringConvertible {
     }
 
     private func optionName(_ type: UInt8) -> String {
-        switch type & ~SyncWireLayout.optionalOptionBit {
-        case SyncWireLayout.optionSequenceData: "SEQ_DATA"
-        case SyncWireLayout.optionPersistenceData: "PE_DATA"
-        case SyncWireLayout.optionPersistenceName: "PE_NAME"
+        switch type & ~SyncWireLayout.Option.optionalBit {
+        case SyncWireLayout.Option.sequenceData: "SEQ_DATA"
+        case SyncWireLayout.Option.persistenceData: "PE_DATA"
+        case SyncWireLayout.Option.persistenceName: "PE_NAME"
         default: "type \(type)"
         }
     }

@@ -81,36 +81,12 @@ public final class SyncSink: Sendable {
         let now = clock.now
         var problems: [String] = []
         messages.withUnsafeReadableBytes { run in
-            withUnsafeTemporaryAllocation(of: SyncEntry.self, capacity: Int(UInt8.max)) { plain in
+            withUnsafeTemporaryAllocation(of: SyncEntry.self, capacity: IngestedSyncMessage.maximumEntries) { scratch in
                 state.withLock { state in
                     let framing = SyncMessageRun.forEach(in: run) { message in
-                        let mirrored = state.table.mirrorPlainEntries(of: message, scratch: plain, now: now)
-                        let (header, accepted, hasOptions) = (mirrored.header, mirrored.accepted, mirrored.hasOptions)
-                        let wireProblems = mirrored.problems
-                        guard header != nil else {
-                            state.figures.malformedMessages += 1
-                            problems.append("a message from the peer was dropped: \(wireProblems.map(\.description))")
-                            return
-                        }
-                        if hasOptions || !wireProblems.isEmpty || message.count > maximumMessageLength {
-                            let connections = SyncMessageDecoder.decode(message).message?.connections ?? []
-                            for connection in connections where connection.hasOptions {
-                                state.table.upsert(connection, now: now)
-                            }
-                            if !wireProblems.isEmpty {
-                                state.figures.malformedMessages += 1
-                                problems.append(
-                                    "entries from the peer were skipped: \(wireProblems.map(\.description))"
-                                )
-                            }
-                            if wireProblems.isEmpty, message.count <= maximumMessageLength {
-                                inject(message, entries: accepted, state: &state, problems: &problems)
-                            } else {
-                                repack(connections, syncID: message[1], state: &state, problems: &problems)
-                            }
-                        } else {
-                            inject(message, entries: accepted, state: &state, problems: &problems)
-                        }
+                        let tooLong = message.count > maximumMessageLength
+                        let ingested = state.table.ingest(message, now: now, scratch: scratch, keepingRecords: tooLong)
+                        deliver(message, ingested, tooLong: tooLong, state: &state, problems: &problems)
                     }
                     if let framing {
                         state.figures.malformedMessages += 1
@@ -120,6 +96,31 @@ public final class SyncSink: Sendable {
             }
         }
         return problems
+    }
+
+    /// Counts the message and hands it to the kernel: as it is when it has no problems and fits the backup's
+    /// largest message, its accepted entries re-encoded as version 1 messages otherwise.
+    private func deliver(
+        _ message: UnsafeRawBufferPointer,
+        _ ingested: IngestedSyncMessage,
+        tooLong: Bool,
+        state: inout State,
+        problems: inout [String]
+    ) {
+        if ingested.kind == .dropped {
+            state.figures.malformedMessages += 1
+            problems.append("a message from the peer was dropped: \(ingested.problems.map(\.description))")
+            return
+        }
+        if ingested.kind == .damaged {
+            state.figures.malformedMessages += 1
+            problems.append("entries from the peer were skipped: \(ingested.problems.map(\.description))")
+        }
+        if ingested.kind != .damaged, !tooLong {
+            inject(message, entries: ingested.accepted, state: &state, problems: &problems)
+        } else {
+            repack(ingested.records, syncID: ingested.syncID, state: &state, problems: &problems)
+        }
     }
 
     private func inject(

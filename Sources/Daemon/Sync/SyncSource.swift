@@ -78,63 +78,52 @@ public final class SyncSource: Sendable {
     public var streamID: UInt64 { state.withLock { $0.log.streamID } }
 
     /// Takes one captured kernel message: validates it, updates the table, and queues its entries for the next
-    /// batch (the kernel's bytes as they are when the message is clean, re-encoded otherwise).
+    /// batch (the kernel's bytes as they are when the message is clean version 1, re-encoded otherwise).
     /// - Returns: the problems found (entries skipped or the message dropped), empty for a clean message.
     @discardableResult
     public func ingest(_ message: UnsafeRawBufferPointer, capturedAtUnixNanoseconds: UInt64) -> [SyncWireError] {
         let now = clock.now
         var problems: [SyncWireError] = []
-        withUnsafeTemporaryAllocation(of: SyncEntry.self, capacity: Int(UInt8.max)) { plain in
+        withUnsafeTemporaryAllocation(of: SyncEntry.self, capacity: IngestedSyncMessage.maximumEntries) { scratch in
             state.withLock { state in
                 state.figures.messages += 1
-                let mirrored = state.table.mirrorPlainEntries(of: message, scratch: plain, now: now)
-                problems = mirrored.problems
-                ingestRest(message, mirrored, capturedAt: capturedAtUnixNanoseconds, now: now, state: &state)
+                let ingested = state.table.ingest(message, now: now, scratch: scratch)
+                problems = ingested.problems
+                forward(message, ingested, capturedAt: capturedAtUnixNanoseconds, state: &state)
             }
         }
         return problems
     }
 
-    /// Counts the message, mirrors its entries with options (and all of a version 0 message), and queues what to
-    /// forward.
-    private func ingestRest(
+    /// Counts the message and queues what to forward: the kernel's bytes for a clean version 1 message (options
+    /// or not), its accepted entries re-encoded as clean version 1 messages for a version 0 or damaged one.
+    private func forward(
         _ message: UnsafeRawBufferPointer,
-        _ mirrored: MirroredMessage,
+        _ ingested: IngestedSyncMessage,
         capturedAt capturedAtUnixNanoseconds: UInt64,
-        now: MirrorTime,
         state: inout State
     ) {
-        let (accepted, hasOptions, problems) = (mirrored.accepted, mirrored.hasOptions, mirrored.problems)
-        guard let header = mirrored.header else {
+        switch ingested.kind {
+        case .dropped:
             state.figures.malformedMessages += 1
             return
-        }
-        if header.version == .v0 || hasOptions || !problems.isEmpty {
-            // The rare path: entries with options, version 0, or a damaged message. Decode the rich values,
-            // put those into the table, and forward the accepted entries as clean version 1 messages.
-            let decoded = SyncMessageDecoder.decode(message)
-            let connections = decoded.message?.connections ?? []
-            for connection in connections
-            where header.version == .v0 || connection.entry == nil || connection.hasOptions {
-                state.table.upsert(connection, now: now)
-            }
-            if !problems.isEmpty { state.figures.malformedMessages += 1 }
-            if header.version == .v1, problems.isEmpty {
-                queue(message, entries: accepted, at: capturedAtUnixNanoseconds, in: &state)
-            } else if !connections.isEmpty {
+        case .plain, .options:
+            queue(message, entries: ingested.accepted, at: capturedAtUnixNanoseconds, in: &state)
+        case .version0, .damaged:
+            if ingested.kind == .damaged { state.figures.malformedMessages += 1 }
+            let records = ingested.records
+            if !records.isEmpty {
                 let packer = SyncMessagePacker(version: .v1, syncID: syncID, maximumLength: maximumMessageLength)
                 // Version 0 entries become version 1 ones with timeout 0: the backup then uses its defaults.
-                for bytes in (try? packer.pack(connections)) ?? [] {
+                for bytes in (try? packer.pack(records)) ?? [] {
                     bytes.withUnsafeBytes {
                         queue($0, entries: 0, at: capturedAtUnixNanoseconds, in: &state)
                     }
                 }
-                state.pendingEntries += connections.count
+                state.pendingEntries += records.count
             }
-        } else {
-            queue(message, entries: accepted, at: capturedAtUnixNanoseconds, in: &state)
         }
-        state.figures.entries += accepted
+        state.figures.entries += ingested.accepted
         if state.pending.readableBytes >= batchBytes { flushLocked(&state) }
     }
 

@@ -16,6 +16,8 @@ public struct DecodedSyncMessage: Sendable {
 /// Decoding never traps on any input. A problem that makes the kernel skip an entry skips it and goes on; one
 /// that makes the kernel drop the rest of the message stops there, keeping the entries already decoded.
 public enum SyncMessageDecoder {
+    @usableFromInline typealias Layout = SyncWireLayout
+
     /// Decodes one message (one UDP payload).
     public static func decode(_ bytes: some Collection<UInt8>) -> DecodedSyncMessage {
         let run = { (buffer: UnsafeRawBufferPointer) -> DecodedSyncMessage in
@@ -52,10 +54,24 @@ public enum SyncMessageDecoder {
     ) -> (version: SyncProtocolVersion, syncID: UInt8)? {
         var version = SyncProtocolVersion.v1
         return visitEntries(buffer, problems: &problems) { entry, options in
-            body(SyncConnection(entry, version: version, extras: extras(buffer, options, version: version)))
+            body(connection(entry, options: options, in: buffer, version: version))
         } header: {
             version = $0
         }
+    }
+
+    /// The rich value of an entry that ``visitEntries(_:problems:_:)`` accepted: its fixed part with its options
+    /// read from `buffer` (version 1 TLVs, or version 0's sequence block).
+    /// - Parameters:
+    ///   - options: the byte range of the entry's options in `buffer`, as `visitEntries` passed it.
+    ///   - version: the message's version (version 0 entries have no timeout and fwmark).
+    public static func connection(
+        _ entry: SyncEntry,
+        options: Range<Int>,
+        in buffer: UnsafeRawBufferPointer,
+        version: SyncProtocolVersion
+    ) -> SyncConnection {
+        SyncConnection(entry, version: version, extras: extras(buffer, options, version: version))
     }
 
     /// The relay's hot path: decodes one message and calls `body` with the fixed part of each accepted entry and
@@ -80,18 +96,21 @@ public enum SyncMessageDecoder {
         header: (SyncProtocolVersion) -> Void
     ) -> (version: SyncProtocolVersion, syncID: UInt8)? {
         let length = buffer.count
-        guard length >= SyncWireLayout.v0HeaderLength else {
+        guard length >= Layout.HeaderV0.length else {
             problems.append(SyncWireError(.headerTooShort(length: length)))
             return nil
         }
-        let size = Int(buffer.be16(2))
+        // The size and the sync ID are at the same places in both versions.
+        let size = Int(buffer.be16(Layout.Header.size))
         guard size == length else {
             problems.append(SyncWireError(.sizeMismatch(headerSize: size, actualLength: length)))
             return nil
         }
-        let syncID = buffer[1]
+        let syncID = buffer[Layout.Header.syncID]
         // The kernel takes any header that is not a clean version 1 header for version 0.
-        if length >= SyncWireLayout.v1HeaderLength, buffer[5] == 1, buffer[0] == 0, buffer.be16(6) == 0 {
+        if length >= Layout.Header.length, buffer[Layout.Header.version] == SyncProtocolVersion.v1.rawValue,
+            buffer[Layout.Header.reserved] == 0, buffer.be16(Layout.Header.spare) == 0
+        {
             header(.v1)
             decodeV1Entries(buffer, problems: &problems, body)
             return (.v1, syncID)
@@ -108,16 +127,16 @@ public enum SyncMessageDecoder {
         _ body: (SyncEntry, Range<Int>) -> Void
     ) {
         let length = buffer.count
-        let count = Int(buffer[4])
-        var next = SyncWireLayout.v1HeaderLength
+        let count = Int(buffer[Layout.Header.count])
+        var next = Layout.Header.length
         for index in 0..<count {
             let start = next
-            guard start + SyncWireLayout.v1IPv4EntryLength <= length else {
+            guard start + Layout.ConnectionV4.length <= length else {
                 problems.append(
                     SyncWireError(
                         .entryPastEnd(
                             offset: start,
-                            needed: SyncWireLayout.v1IPv4EntryLength,
+                            needed: Layout.ConnectionV4.length,
                             available: length - start
                         ),
                         entryIndex: index
@@ -125,8 +144,8 @@ public enum SyncMessageDecoder {
                 )
                 return
             }
-            let versionAndSize = buffer.be16(start + 2)
-            let size = Int(versionAndSize & 0x0fff)
+            let versionAndSize = buffer.be16(start + Layout.Connection.versionAndSize)
+            let size = Int(versionAndSize & Layout.Connection.sizeMask)
             let end = start + size
             guard end <= length else {
                 problems.append(
@@ -137,8 +156,9 @@ public enum SyncMessageDecoder {
                 )
                 return
             }
-            guard versionAndSize >> 12 == 0 else {
-                problems.append(SyncWireError(.unknownEntryVersion(Int(versionAndSize >> 12)), entryIndex: index))
+            let entryVersion = versionAndSize >> Layout.Connection.versionShift
+            guard entryVersion == 0 else {
+                problems.append(SyncWireError(.unknownEntryVersion(Int(entryVersion)), entryIndex: index))
                 return
             }
             if let reason = decodeV1Entry(buffer, start: start, end: end, body) {
@@ -146,7 +166,7 @@ public enum SyncMessageDecoder {
                 problems.append(error)
                 if error.consequence != .entrySkipped { return }
             }
-            next = start + ((size + 3) & ~3)
+            next = Layout.aligned(start + size)
         }
         if next < length {
             problems.append(SyncWireError(.trailingBytes(count: length - next), entryIndex: count))
@@ -160,10 +180,11 @@ public enum SyncMessageDecoder {
         end: Int,
         _ body: (SyncEntry, Range<Int>) -> Void
     ) -> SyncWireError.Reason? {
-        let type = b[p]
-        let isIPv6 = type & 1 != 0
-        guard isIPv6 || type == 0 else { return .unknownEntryType(type) }
-        let fixed = isIPv6 ? SyncWireLayout.v1IPv6EntryLength : SyncWireLayout.v1IPv4EntryLength
+        typealias Connection = Layout.Connection
+        let type = b[p + Connection.type]
+        let isIPv6 = type & Connection.typeIPv6 != 0
+        guard isIPv6 || type == Connection.typeIPv4 else { return .unknownEntryType(type) }
+        let fixed = isIPv6 ? Layout.ConnectionV6.length : Layout.ConnectionV4.length
         guard p + fixed <= end else { return .entrySizeTooSmall(entrySize: end - p, minimum: fixed) }
 
         var persistenceDataWithoutName = false
@@ -174,37 +195,42 @@ public enum SyncMessageDecoder {
             }
         }
 
-        let flags = ConnectionFlags(rawValue: b.be32(p + 4))
-        let state = ConnectionState(rawValue: b.be16(p + 8))
-        let proto = IPProtocol(rawValue: b[p + 1])
+        let flags = ConnectionFlags(rawValue: b.be32(p + Connection.flags))
+        let state = ConnectionState(rawValue: b.be16(p + Connection.state))
+        let proto = IPProtocol(rawValue: b[p + Connection.protocol])
         if let reason = semanticProblem(protocol: proto, state: state, flags: flags) { return reason }
         if persistenceDataWithoutName { return .persistenceDataWithoutName }
         let client: IPv6Address
         let virtual: IPv6Address
         let destination: IPv6Address
         if isIPv6 {
-            client = IPv6Address(high: b.be64(24 + p), low: b.be64(32 + p))
-            virtual = IPv6Address(high: b.be64(40 + p), low: b.be64(48 + p))
-            destination = IPv6Address(high: b.be64(56 + p), low: b.be64(64 + p))
+            typealias V6 = Layout.ConnectionV6
+            client = IPv6Address(high: b.be64(p + V6.clientAddress), low: b.be64(p + V6.clientAddress + V6.lowHalf))
+            virtual = IPv6Address(high: b.be64(p + V6.virtualAddress), low: b.be64(p + V6.virtualAddress + V6.lowHalf))
+            destination = IPv6Address(
+                high: b.be64(p + V6.destinationAddress),
+                low: b.be64(p + V6.destinationAddress + V6.lowHalf)
+            )
         } else {
-            client = IPv6Address(high: 0, low: UInt64(b.be32(p + 24)))
-            virtual = IPv6Address(high: 0, low: UInt64(b.be32(p + 28)))
-            destination = IPv6Address(high: 0, low: UInt64(b.be32(p + 32)))
+            typealias V4 = Layout.ConnectionV4
+            client = IPv6Address(high: 0, low: UInt64(b.be32(p + V4.clientAddress)))
+            virtual = IPv6Address(high: 0, low: UInt64(b.be32(p + V4.virtualAddress)))
+            destination = IPv6Address(high: 0, low: UInt64(b.be32(p + V4.destinationAddress)))
         }
         body(
             SyncEntry(
                 ipProtocol: proto,
                 isIPv6: isIPv6,
                 clientAddress: client,
-                clientPort: b.be16(p + 10),
+                clientPort: b.be16(p + Connection.clientPort),
                 virtualAddress: virtual,
-                virtualPort: b.be16(p + 12),
+                virtualPort: b.be16(p + Connection.virtualPort),
                 destinationAddress: destination,
-                destinationPort: b.be16(p + 14),
+                destinationPort: b.be16(p + Connection.destinationPort),
                 flags: flags,
                 state: state,
-                timeout: b.be32(p + 20),
-                fwmark: b.be32(p + 16)
+                timeout: b.be32(p + Connection.timeout),
+                fwmark: b.be32(p + Connection.fwmark)
             ),
             (p + fixed)..<end
         )
@@ -220,43 +246,44 @@ public enum SyncMessageDecoder {
     /// Checks the option TLVs of one entry as the kernel does, in the kernel's order, without allocating.
     @inlinable
     static func validateOptions(_ b: UnsafeRawBufferPointer, start: Int, end: Int) -> OptionsCheck {
+        typealias Option = Layout.Option
         var seen: UInt8 = 0
         var q = start
         while q < end {
-            guard q + 2 <= end else { return .rejected(.optionHeaderPastEnd) }
-            let optionType = b[q]
-            let optionLength = Int(b[q + 1])
-            q += 2
+            guard q + Option.headerLength <= end else { return .rejected(.optionHeaderPastEnd) }
+            let optionType = b[q + Option.type]
+            let optionLength = Int(b[q + Option.length])
+            q += Option.headerLength
             guard optionLength > 0 else { return .rejected(.zeroLengthOption(type: optionType)) }
             guard q + optionLength <= end else {
                 return .rejected(.optionPastEnd(type: optionType, length: optionLength))
             }
-            let kind = optionType & ~SyncWireLayout.optionalOptionBit
+            let kind = optionType & ~Option.optionalBit
             switch kind {
-            case SyncWireLayout.optionSequenceData:
-                guard optionLength == SyncWireLayout.sequenceOptionsLength else {
+            case Option.sequenceData:
+                guard optionLength == Layout.SequenceData.length else {
                     return .rejected(.sequenceOptionLength(optionLength))
                 }
-            case SyncWireLayout.optionPersistenceData:
+            case Option.persistenceData:
                 break
-            case SyncWireLayout.optionPersistenceName:
+            case Option.persistenceName:
                 guard optionLength <= PersistenceData.maximumNameLength else {
                     return .rejected(.persistenceNameTooLong(length: optionLength))
                 }
             default:
                 // The kernel stops at an unknown mandatory option and skips the entry without reading further.
-                guard optionType & SyncWireLayout.optionalOptionBit != 0 else {
+                guard optionType & Option.optionalBit != 0 else {
                     return .rejected(.unknownMandatoryOption(type: kind))
                 }
             }
-            if kind <= SyncWireLayout.optionPersistenceName {
+            if kind <= Option.persistenceName {
                 guard seen & (1 << kind) == 0 else { return .rejected(.duplicateOption(type: optionType)) }
                 seen |= 1 << kind
             }
             q += optionLength
         }
-        let dataBit: UInt8 = 1 << SyncWireLayout.optionPersistenceData
-        let nameBit: UInt8 = 1 << SyncWireLayout.optionPersistenceName
+        let dataBit: UInt8 = 1 << Option.persistenceData
+        let nameBit: UInt8 = 1 << Option.persistenceName
         return .valid(persistenceDataWithoutName: seen & dataBit != 0 && seen & nameBit == 0)
     }
 
@@ -282,15 +309,16 @@ public enum SyncMessageDecoder {
         var peData: [UInt8] = []
         var peName: String?
         var unknown: [UnknownSyncOption] = []
+        typealias Option = Layout.Option
         var q = range.lowerBound
-        while q + 2 <= range.upperBound {
-            let optionType = b[q]
-            let optionLength = Int(b[q + 1])
-            q += 2
-            switch optionType & ~SyncWireLayout.optionalOptionBit {
-            case SyncWireLayout.optionSequenceData: sequence = readSequence(b, at: q, bigEndian: true)
-            case SyncWireLayout.optionPersistenceData: peData = b.bytes(q, optionLength)
-            case SyncWireLayout.optionPersistenceName:
+        while q + Option.headerLength <= range.upperBound {
+            let optionType = b[q + Option.type]
+            let optionLength = Int(b[q + Option.length])
+            q += Option.headerLength
+            switch optionType & ~Option.optionalBit {
+            case Option.sequenceData: sequence = readSequence(b, at: q, bigEndian: true)
+            case Option.persistenceData: peData = b.bytes(q, optionLength)
+            case Option.persistenceName:
                 peName = String(decoding: b.bytes(q, optionLength), as: UTF8.self)
             default: unknown.append(UnknownSyncOption(type: optionType, payload: b.bytes(q, optionLength)))
             }
@@ -303,11 +331,16 @@ public enum SyncMessageDecoder {
     /// Reads `struct ip_vs_sync_conn_options`: six 32-bit words, in network order (version 1's SEQ_DATA) or in
     /// the master's host order (version 0).
     static func readSequence(_ b: UnsafeRawBufferPointer, at o: Int, bigEndian: Bool) -> SequenceOptions {
-        let word = { (i: Int) in bigEndian ? b.be32(o + 4 * i) : b.le32(o + 4 * i) }
-        return SequenceOptions(
-            inbound: SequenceAdjustment(initialSequence: word(0), delta: word(1), previousDelta: word(2)),
-            outbound: SequenceAdjustment(initialSequence: word(3), delta: word(4), previousDelta: word(5))
-        )
+        typealias Words = Layout.SequenceData
+        let adjustment = { (at: Int) in
+            let word = { (field: Int) in bigEndian ? b.be32(o + at + field) : b.le32(o + at + field) }
+            return SequenceAdjustment(
+                initialSequence: word(Words.initialSequence),
+                delta: word(Words.delta),
+                previousDelta: word(Words.previousDelta)
+            )
+        }
+        return SequenceOptions(inbound: adjustment(Words.inbound), outbound: adjustment(Words.outbound))
     }
 
     /// The kernel's per-entry checks after parsing: a non-template needs an IPVS protocol handler and a state in
@@ -331,22 +364,23 @@ public enum SyncMessageDecoder {
         _ body: (SyncEntry, Range<Int>) -> Void
     ) {
         let length = b.count
-        let count = Int(b[0])
-        var p = SyncWireLayout.v0HeaderLength
+        typealias V0 = Layout.ConnectionV0
+        let count = Int(b[Layout.HeaderV0.count])
+        var p = Layout.HeaderV0.length
         for index in 0..<count {
-            guard p + SyncWireLayout.v0EntryLength <= length else {
+            guard p + V0.length <= length else {
                 problems.append(
                     SyncWireError(
-                        .entryPastEnd(offset: p, needed: SyncWireLayout.v0EntryLength, available: length - p),
+                        .entryPastEnd(offset: p, needed: V0.length, available: length - p),
                         entryIndex: index
                     )
                 )
                 return
             }
-            let flags = ConnectionFlags(rawValue: UInt32(b.be16(p + 20)))
-            var entryLength = SyncWireLayout.v0EntryLength
+            let flags = ConnectionFlags(rawValue: UInt32(b.be16(p + V0.flags)))
+            var entryLength = V0.length
             if !flags.isDisjoint(with: .sequenceMask) {
-                entryLength = SyncWireLayout.v0EntryWithSequenceLength
+                entryLength = V0.lengthWithSequence
                 guard p + entryLength <= length else {
                     problems.append(
                         SyncWireError(
@@ -357,8 +391,8 @@ public enum SyncMessageDecoder {
                     return
                 }
             }
-            let state = ConnectionState(rawValue: b.be16(p + 22))
-            let proto = IPProtocol(rawValue: b[p + 1])
+            let state = ConnectionState(rawValue: b.be16(p + V0.state))
+            let proto = IPProtocol(rawValue: b[p + V0.protocol])
             if let reason = semanticProblem(protocol: proto, state: state, flags: flags) {
                 problems.append(SyncWireError(reason, entryIndex: index))
             } else {
@@ -366,19 +400,19 @@ public enum SyncMessageDecoder {
                     SyncEntry(
                         ipProtocol: proto,
                         isIPv6: false,
-                        clientAddress: IPv6Address(high: 0, low: UInt64(b.be32(p + 8))),
-                        clientPort: b.be16(p + 2),
-                        virtualAddress: IPv6Address(high: 0, low: UInt64(b.be32(p + 12))),
-                        virtualPort: b.be16(p + 4),
-                        destinationAddress: IPv6Address(high: 0, low: UInt64(b.be32(p + 16))),
-                        destinationPort: b.be16(p + 6),
+                        clientAddress: IPv6Address(high: 0, low: UInt64(b.be32(p + V0.clientAddress))),
+                        clientPort: b.be16(p + V0.clientPort),
+                        virtualAddress: IPv6Address(high: 0, low: UInt64(b.be32(p + V0.virtualAddress))),
+                        virtualPort: b.be16(p + V0.virtualPort),
+                        destinationAddress: IPv6Address(high: 0, low: UInt64(b.be32(p + V0.destinationAddress))),
+                        destinationPort: b.be16(p + V0.destinationPort),
                         flags: flags,
                         state: state,
                         timeout: 0,
                         fwmark: 0
                     ),
                     // Version 0's options block (present with sequence flags) follows the fixed part.
-                    (p + SyncWireLayout.v0EntryLength)..<(p + entryLength)
+                    (p + V0.length)..<(p + entryLength)
                 )
             }
             p += entryLength

@@ -20,11 +20,11 @@ public enum SyncMessageEncoder {
         guard message.connections.count <= Int(UInt8.max) else {
             throw SyncWireError(.tooManyEntries(message.connections.count))
         }
-        var length = message.version == .v1 ? SyncWireLayout.v1HeaderLength : SyncWireLayout.v0HeaderLength
+        var length = message.version == .v1 ? Header.length : SyncWireLayout.HeaderV0.length
         for (index, connection) in message.connections.enumerated() {
             do {
                 let entry = try entryLength(of: connection, version: message.version)
-                length = message.version == .v1 ? (length + 3) & ~3 : length
+                length = message.version == .v1 ? SyncWireLayout.aligned(length) : length
                 length += entry
             } catch {
                 throw SyncWireError(error.reason, entryIndex: index)
@@ -43,13 +43,13 @@ public enum SyncMessageEncoder {
         let family = connection.family
         guard let extras = connection.extras else {
             switch version {
-            case .v1: return family == .inet ? SyncWireLayout.v1IPv4EntryLength : SyncWireLayout.v1IPv6EntryLength
+            case .v1: return family == .inet ? V4.length : V6.length
             case .v0:
                 guard family == .inet else { throw SyncWireError(.notRepresentableInV0("IPv6 entries")) }
                 guard connection.flags.isDisjoint(with: .sequenceMask) else {
                     throw SyncWireError(.sequenceFlagsWithoutData)
                 }
-                return SyncWireLayout.v0EntryLength
+                return V0.length
             }
         }
         _ = extras
@@ -62,14 +62,14 @@ public enum SyncMessageEncoder {
             guard connection.unknownOptions.isEmpty else { throw SyncWireError(.notRepresentableInV0("options")) }
             let hasSequenceFlags = !connection.flags.isDisjoint(with: .sequenceMask)
             switch (hasSequenceFlags, connection.sequence != nil) {
-            case (true, true): return SyncWireLayout.v0EntryWithSequenceLength
-            case (false, false): return SyncWireLayout.v0EntryLength
+            case (true, true): return V0.lengthWithSequence
+            case (false, false): return V0.length
             case (true, false): throw SyncWireError(.sequenceFlagsWithoutData)
             case (false, true): throw SyncWireError(.notRepresentableInV0("sequence data without sequence flags"))
             }
         case .v1:
-            var length = family == .inet ? SyncWireLayout.v1IPv4EntryLength : SyncWireLayout.v1IPv6EntryLength
-            if connection.sequence != nil { length += 2 + SyncWireLayout.sequenceOptionsLength }
+            var length = family == .inet ? V4.length : V6.length
+            if connection.sequence != nil { length += Option.headerLength + SyncWireLayout.SequenceData.length }
             if let persistence = connection.persistence {
                 let data = persistence.data.count
                 let name = persistence.engine.utf8.count
@@ -79,16 +79,16 @@ public enum SyncMessageEncoder {
                 guard name <= PersistenceData.maximumNameLength, name > 0 else {
                     throw SyncWireError(.persistenceNameLength(name))
                 }
-                if data > 0 { length += 2 + data }
-                length += 2 + name
+                if data > 0 { length += Option.headerLength + data }
+                length += Option.headerLength + name
             }
             for option in connection.unknownOptions {
                 guard (1...255).contains(option.payload.count) else {
                     throw SyncWireError(.unknownOptionLength(option.payload.count))
                 }
-                length += 2 + option.payload.count
+                length += Option.headerLength + option.payload.count
             }
-            guard length <= SyncWireLayout.maximumEntryLength else { throw SyncWireError(.entryTooLong(length)) }
+            guard length <= Int(Connection.sizeMask) else { throw SyncWireError(.entryTooLong(length)) }
             return length
         }
     }
@@ -101,15 +101,16 @@ public enum SyncMessageEncoder {
         var offset: Int
         switch message.version {
         case .v1:
-            buffer[0] = 0
-            buffer[1] = message.syncID
-            buffer[4] = count
-            buffer[5] = 1
-            buffer.storeBE16(0, at: 6)
-            offset = SyncWireLayout.v1HeaderLength
+            buffer[Header.reserved] = 0
+            buffer[Header.syncID] = message.syncID
+            buffer[Header.count] = count
+            buffer[Header.version] = SyncProtocolVersion.v1.rawValue
+            buffer.storeBE16(0, at: Header.spare)
+            offset = Header.length
             message.connections.withUnsafeBufferPointer { connections in
                 for index in connections.indices {
-                    while offset & 3 != 0 {
+                    let entryStart = SyncWireLayout.aligned(offset)
+                    while offset < entryStart {
                         buffer[offset] = 0
                         offset += 1
                     }
@@ -117,16 +118,17 @@ public enum SyncMessageEncoder {
                 }
             }
         case .v0:
-            buffer[0] = count
-            buffer[1] = message.syncID
-            offset = SyncWireLayout.v0HeaderLength
+            buffer[SyncWireLayout.HeaderV0.count] = count
+            buffer[SyncWireLayout.HeaderV0.syncID] = message.syncID
+            offset = SyncWireLayout.HeaderV0.length
             message.connections.withUnsafeBufferPointer { connections in
                 for index in connections.indices {
                     offset += writeV0Entry(connections[index], into: buffer, at: offset)
                 }
             }
         }
-        buffer.storeBE16(UInt16(truncatingIfNeeded: offset), at: 2)
+        // The size field is at the same place in both versions.
+        buffer.storeBE16(UInt16(truncatingIfNeeded: offset), at: Header.size)
         return offset
     }
 
@@ -149,28 +151,28 @@ public enum SyncMessageEncoder {
 
     @inline(__always)
     static func writeV1Fixed(_ e: SyncEntry, into b: UnsafeMutableRawBufferPointer, at p: Int) -> Int {
-        let length = e.isIPv6 ? SyncWireLayout.v1IPv6EntryLength : SyncWireLayout.v1IPv4EntryLength
-        b[p] = e.isIPv6 ? 1 : 0
-        b[p + 1] = e.ipProtocol.rawValue
-        b.storeBE16(UInt16(length), at: p + 2)
-        b.storeBE32(e.flags.rawValue, at: p + 4)
-        b.storeBE16(e.state.rawValue, at: p + 8)
-        b.storeBE16(e.clientPort, at: p + 10)
-        b.storeBE16(e.virtualPort, at: p + 12)
-        b.storeBE16(e.destinationPort, at: p + 14)
-        b.storeBE32(e.fwmark, at: p + 16)
-        b.storeBE32(e.timeout, at: p + 20)
+        let length = e.isIPv6 ? V6.length : V4.length
+        b[p + Connection.type] = e.isIPv6 ? Connection.typeIPv6 : Connection.typeIPv4
+        b[p + Connection.protocol] = e.ipProtocol.rawValue
+        b.storeBE16(UInt16(length), at: p + Connection.versionAndSize)
+        b.storeBE32(e.flags.rawValue, at: p + Connection.flags)
+        b.storeBE16(e.state.rawValue, at: p + Connection.state)
+        b.storeBE16(e.clientPort, at: p + Connection.clientPort)
+        b.storeBE16(e.virtualPort, at: p + Connection.virtualPort)
+        b.storeBE16(e.destinationPort, at: p + Connection.destinationPort)
+        b.storeBE32(e.fwmark, at: p + Connection.fwmark)
+        b.storeBE32(e.timeout, at: p + Connection.timeout)
         if e.isIPv6 {
-            b.storeBE64(e.clientAddress.high, at: p + 24)
-            b.storeBE64(e.clientAddress.low, at: p + 32)
-            b.storeBE64(e.virtualAddress.high, at: p + 40)
-            b.storeBE64(e.virtualAddress.low, at: p + 48)
-            b.storeBE64(e.destinationAddress.high, at: p + 56)
-            b.storeBE64(e.destinationAddress.low, at: p + 64)
+            b.storeBE64(e.clientAddress.high, at: p + V6.clientAddress)
+            b.storeBE64(e.clientAddress.low, at: p + V6.clientAddress + V6.lowHalf)
+            b.storeBE64(e.virtualAddress.high, at: p + V6.virtualAddress)
+            b.storeBE64(e.virtualAddress.low, at: p + V6.virtualAddress + V6.lowHalf)
+            b.storeBE64(e.destinationAddress.high, at: p + V6.destinationAddress)
+            b.storeBE64(e.destinationAddress.low, at: p + V6.destinationAddress + V6.lowHalf)
         } else {
-            b.storeBE32(UInt32(truncatingIfNeeded: e.clientAddress.low), at: p + 24)
-            b.storeBE32(UInt32(truncatingIfNeeded: e.virtualAddress.low), at: p + 28)
-            b.storeBE32(UInt32(truncatingIfNeeded: e.destinationAddress.low), at: p + 32)
+            b.storeBE32(UInt32(truncatingIfNeeded: e.clientAddress.low), at: p + V4.clientAddress)
+            b.storeBE32(UInt32(truncatingIfNeeded: e.virtualAddress.low), at: p + V4.virtualAddress)
+            b.storeBE32(UInt32(truncatingIfNeeded: e.destinationAddress.low), at: p + V4.destinationAddress)
         }
         return length
     }
@@ -182,50 +184,39 @@ public enum SyncMessageEncoder {
         guard let extras = c.extras else { return fixed }
         var q = p + fixed
         if let sequence = extras.sequence {
-            b[q] = SyncWireLayout.optionSequenceData
-            b[q + 1] = UInt8(SyncWireLayout.sequenceOptionsLength)
-            writeSequence(sequence, into: b, at: q + 2, bigEndian: true)
-            q += 2 + SyncWireLayout.sequenceOptionsLength
+            writeOptionHeader(Option.sequenceData, length: SyncWireLayout.SequenceData.length, into: b, at: q)
+            writeSequence(sequence, into: b, at: q + Option.headerLength, bigEndian: true)
+            q += Option.headerLength + SyncWireLayout.SequenceData.length
         }
         if let persistence = extras.persistence {
             if !persistence.data.isEmpty {
-                b[q] = SyncWireLayout.optionPersistenceData
-                b[q + 1] = UInt8(persistence.data.count)
-                b.storeBytes(persistence.data, at: q + 2)
-                q += 2 + persistence.data.count
+                q += writeOption(Option.persistenceData, persistence.data, into: b, at: q)
             }
-            let name = Array(persistence.engine.utf8)
-            b[q] = SyncWireLayout.optionPersistenceName
-            b[q + 1] = UInt8(name.count)
-            b.storeBytes(name, at: q + 2)
-            q += 2 + name.count
+            q += writeOption(Option.persistenceName, Array(persistence.engine.utf8), into: b, at: q)
         }
         for option in extras.unknownOptions {
-            b[q] = option.type
-            b[q + 1] = UInt8(option.payload.count)
-            b.storeBytes(option.payload, at: q + 2)
-            q += 2 + option.payload.count
+            q += writeOption(option.type, option.payload, into: b, at: q)
         }
-        b.storeBE16(UInt16(q - p), at: p + 2)
+        b.storeBE16(UInt16(q - p), at: p + Connection.versionAndSize)
         return q - p
     }
 
     @inline(__always)
     static func writeV0Entry(_ c: SyncConnection, into b: UnsafeMutableRawBufferPointer, at p: Int) -> Int {
-        b[p] = 0
-        b[p + 1] = c.ipProtocol.rawValue
-        b.storeBE16(c.clientPort, at: p + 2)
-        b.storeBE16(c.virtualPort, at: p + 4)
-        b.storeBE16(c.destinationPort, at: p + 6)
+        b[p + V0.reserved] = 0
+        b[p + V0.protocol] = c.ipProtocol.rawValue
+        b.storeBE16(c.clientPort, at: p + V0.clientPort)
+        b.storeBE16(c.virtualPort, at: p + V0.virtualPort)
+        b.storeBE16(c.destinationPort, at: p + V0.destinationPort)
         // Version 0 is IPv4 only (encodedLength(of:) checked): the address is in the low 32 bits.
-        b.storeBE32(UInt32(truncatingIfNeeded: c.clientAddress.low), at: p + 8)
-        b.storeBE32(UInt32(truncatingIfNeeded: c.virtualAddress.low), at: p + 12)
-        b.storeBE32(UInt32(truncatingIfNeeded: c.destinationAddress.low), at: p + 16)
-        b.storeBE16(UInt16(truncatingIfNeeded: c.flags.rawValue), at: p + 20)
-        b.storeBE16(c.state.rawValue, at: p + 22)
-        guard let sequence = c.extras?.sequence else { return SyncWireLayout.v0EntryLength }
-        writeSequence(sequence, into: b, at: p + SyncWireLayout.v0EntryLength, bigEndian: false)
-        return SyncWireLayout.v0EntryWithSequenceLength
+        b.storeBE32(UInt32(truncatingIfNeeded: c.clientAddress.low), at: p + V0.clientAddress)
+        b.storeBE32(UInt32(truncatingIfNeeded: c.virtualAddress.low), at: p + V0.virtualAddress)
+        b.storeBE32(UInt32(truncatingIfNeeded: c.destinationAddress.low), at: p + V0.destinationAddress)
+        b.storeBE16(UInt16(truncatingIfNeeded: c.flags.rawValue), at: p + V0.flags)
+        b.storeBE16(c.state.rawValue, at: p + V0.state)
+        guard let sequence = c.extras?.sequence else { return V0.length }
+        writeSequence(sequence, into: b, at: p + V0.length, bigEndian: false)
+        return V0.lengthWithSequence
     }
 
     @inline(__always)
@@ -235,12 +226,42 @@ public enum SyncMessageEncoder {
         at o: Int,
         bigEndian: Bool
     ) {
-        let words = [
-            s.inbound.initialSequence, s.inbound.delta, s.inbound.previousDelta,
-            s.outbound.initialSequence, s.outbound.delta, s.outbound.previousDelta,
-        ]
-        for (i, word) in words.enumerated() {
-            if bigEndian { b.storeBE32(word, at: o + 4 * i) } else { b.storeLE32(word, at: o + 4 * i) }
+        typealias Words = SyncWireLayout.SequenceData
+        let store = { (word: UInt32, at: Int) in
+            if bigEndian { b.storeBE32(word, at: o + at) } else { b.storeLE32(word, at: o + at) }
         }
+        store(s.inbound.initialSequence, Words.inbound + Words.initialSequence)
+        store(s.inbound.delta, Words.inbound + Words.delta)
+        store(s.inbound.previousDelta, Words.inbound + Words.previousDelta)
+        store(s.outbound.initialSequence, Words.outbound + Words.initialSequence)
+        store(s.outbound.delta, Words.outbound + Words.delta)
+        store(s.outbound.previousDelta, Words.outbound + Words.previousDelta)
     }
+
+    @inline(__always)
+    static func writeOptionHeader(_ type: UInt8, length: Int, into b: UnsafeMutableRawBufferPointer, at q: Int) {
+        b[q + Option.type] = type
+        b[q + Option.length] = UInt8(length)
+    }
+
+    /// Writes one option, header and payload.
+    /// - Returns: the bytes written.
+    @inline(__always)
+    static func writeOption(
+        _ type: UInt8,
+        _ payload: [UInt8],
+        into b: UnsafeMutableRawBufferPointer,
+        at q: Int
+    ) -> Int {
+        writeOptionHeader(type, length: payload.count, into: b, at: q)
+        b.storeBytes(payload, at: q + Option.headerLength)
+        return Option.headerLength + payload.count
+    }
+
+    private typealias Header = SyncWireLayout.Header
+    private typealias Connection = SyncWireLayout.Connection
+    private typealias V4 = SyncWireLayout.ConnectionV4
+    private typealias V6 = SyncWireLayout.ConnectionV6
+    private typealias V0 = SyncWireLayout.ConnectionV0
+    private typealias Option = SyncWireLayout.Option
 }

@@ -22,7 +22,7 @@ public struct SyncMessagePacker: Sendable {
     /// Packs the entries in order into encoded messages.
     /// - Throws: ``SyncWireError`` naming the entry (its index in `connections`) that cannot be encoded.
     public func pack(_ connections: some Sequence<SyncConnection>) throws(SyncWireError) -> [[UInt8]] {
-        let header = version == .v1 ? SyncWireLayout.v1HeaderLength : SyncWireLayout.v0HeaderLength
+        let header = version == .v1 ? SyncWireLayout.Header.length : SyncWireLayout.HeaderV0.length
         var messages: [[UInt8]] = []
         var batch: [SyncConnection] = []
         var length = header
@@ -47,7 +47,7 @@ public struct SyncMessagePacker: Sendable {
                     entryIndex: index
                 )
             }
-            let padded = version == .v1 ? (length + 3) & ~3 : length
+            let padded = version == .v1 ? SyncWireLayout.aligned(length) : length
             if padded + entry > maximumLength || batch.count == Int(UInt8.max) {
                 try flush()
                 length = header + entry

@@ -5,7 +5,7 @@ public struct SyncMessageWriter {
     private let limit: Int
     private let syncID: UInt8
     /// Bytes written so far, header included.
-    public private(set) var length = SyncWireLayout.v1HeaderLength
+    public private(set) var length = SyncWireLayout.Header.length
     /// Entries appended so far.
     public private(set) var count = 0
 
@@ -13,7 +13,7 @@ public struct SyncMessageWriter {
     /// - Parameters:
     ///   - maximumLength: the largest message to build (the kernel master's `sync_maxlen`); at most the buffer.
     public init(syncID: UInt8, into buffer: UnsafeMutableRawBufferPointer, maximumLength: Int = Int(UInt16.max)) {
-        precondition(buffer.count >= SyncWireLayout.v1HeaderLength, "a buffer holds at least the header")
+        precondition(buffer.count >= SyncWireLayout.Header.length, "a buffer holds at least the header")
         self.buffer = buffer
         self.limit = min(buffer.count, maximumLength)
         self.syncID = syncID
@@ -22,7 +22,7 @@ public struct SyncMessageWriter {
     /// Appends an entry.
     /// - Returns: false, appending nothing, when the message is full (by length or by the 255-entry count).
     public mutating func append(_ entry: SyncEntry) -> Bool {
-        let entryLength = entry.isIPv6 ? SyncWireLayout.v1IPv6EntryLength : SyncWireLayout.v1IPv4EntryLength
+        let entryLength = entry.isIPv6 ? SyncWireLayout.ConnectionV6.length : SyncWireLayout.ConnectionV4.length
         guard count < Int(UInt8.max), length + entryLength <= limit else { return false }
         // Entries without options are 36 or 72 bytes long, so they stay 4-byte aligned with no padding.
         length += SyncMessageEncoder.writeV1Fixed(entry, into: buffer, at: length)
@@ -33,12 +33,13 @@ public struct SyncMessageWriter {
     /// Writes the header.
     /// - Returns: the message's length in bytes; the message is `buffer[0..<length]`.
     public func finish() -> Int {
-        buffer[0] = 0
-        buffer[1] = syncID
-        buffer.storeBE16(UInt16(truncatingIfNeeded: length), at: 2)
-        buffer[4] = UInt8(truncatingIfNeeded: count)
-        buffer[5] = 1
-        buffer.storeBE16(0, at: 6)
+        typealias Header = SyncWireLayout.Header
+        buffer[Header.reserved] = 0
+        buffer[Header.syncID] = syncID
+        buffer.storeBE16(UInt16(truncatingIfNeeded: length), at: Header.size)
+        buffer[Header.count] = UInt8(truncatingIfNeeded: count)
+        buffer[Header.version] = SyncProtocolVersion.v1.rawValue
+        buffer.storeBE16(0, at: Header.spare)
         return length
     }
 }
