@@ -177,7 +177,7 @@ public struct RelayBenchmark: Sendable {
         return (active, standby)
     }
 
-    static func entriesIn(_ message: [UInt8]) -> Int { Int(message[4]) }
+    static func entriesIn(_ message: [UInt8]) -> Int { Int(message[SyncWireLayout.Header.count]) }
 
     /// Distinct connections (one in twenty IPv6, the rest IPv4 TCP, as ``SyntheticConnections`` shapes them but
     /// with a client address and port unique to each) as full 1472-byte version 1 messages, as a busy kernel master
