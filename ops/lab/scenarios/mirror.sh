@@ -30,9 +30,11 @@ set -euo pipefail
 OUT=$(realpath "${1:?usage: mirror.sh OUTDIR}")
 # shellcheck source=ops/lab/lib/guest.sh
 source "$(dirname "$0")/../lib/guest.sh"
+# shellcheck source=ops/lab/lib/check.sh
+source "$LAB/lib/check.sh"
 REPO=$(cd "$LAB/../.." && pwd)
 LVSYNC=${LVSYNC:-$REPO/.build/debug/lvsync}
-[ -x "$LVSYNC" ] || { echo "FAIL mirror: lvsync not executable: $LVSYNC"; exit 1; }
+[ -x "$LVSYNC" ] || { fail mirror "lvsync not executable: $LVSYNC"; exit 1; }
 mkdir -p "$OUT/log" "$OUT/tables"; LOGDIR=$OUT/log
 LOG_LEVEL=${LOG_LEVEL:-info}   # lvsync run --log-level
 T0=$SECONDS
@@ -152,7 +154,7 @@ for d in dirA dirB; do
     ip netns exec $d ipvsadm --stop-daemon master 2>/dev/null || true
     ip netns exec $d ipvsadm --stop-daemon backup 2>/dev/null || true
   fi
-  [ -z "$(ip netns exec $d ipvsadm -L --daemon)" ] || { echo "FAIL mirror: a sync daemon still runs in $d"; exit 1; }
+  [ -z "$(ip netns exec $d ipvsadm -L --daemon)" ] || { fail mirror "a sync daemon still runs in $d"; exit 1; }
 done
 say "topology up, no kernel sync daemon on either director"
 
@@ -185,17 +187,17 @@ if wait_log "$LOGDIR/dira.log" 'listening for standbys' 60 1 "${LV_PID[dira]}"; 
   say "dirA: $(tr '\n' ' ' <<< "$daemons")"
   if grep -q "master sync daemon (mcast=lvsync0, syncid=$SYNCID" <<< "$daemons" &&
      ! grep -q backup <<< "$daemons" && [ "$(count "$LOGDIR/dira.log" 'started the kernel master sync daemon')" = 1 ]; then
-    echo "PASS mirror-active-start: listening on 10.0.0.2:7788, the kernel master daemon runs on lvsync0 (syncid $SYNCID)"
+    pass mirror-active-start "listening on 10.0.0.2:7788, the kernel master daemon runs on lvsync0 (syncid $SYNCID)"
   else
-    echo "FAIL mirror-active-start: ipvsadm -L --daemon in dirA: '$daemons'; log: $(tail_log "$LOGDIR/dira.log")"
+    fail mirror-active-start "ipvsadm -L --daemon in dirA: '$daemons'; log: $(tail_log "$LOGDIR/dira.log")"
   fi
 else
-  echo "FAIL mirror-active-start: dirA's lvsync is not listening: $(tail_log "$LOGDIR/dira.log")"
+  fail mirror-active-start "dirA's lvsync is not listening: $(tail_log "$LOGDIR/dira.log")"
   exit 1
 fi
 
 # ---- 4. traffic before the standby exists; the kernel master flushes its buffer ----
-make_traffic || echo "FAIL mirror-late-standby: traffic: see $LOGDIR/traffic.log"
+make_traffic || fail mirror-late-standby "traffic: see $LOGDIR/traffic.log"
 say "traffic made: $(grep -E '^[a-z0-9]+ [0-9]+/[0-9]+' "$LOGDIR/traffic.log" | tr '\n' ' ')"
 sleep 8   # the master sends a partly filled buffer once it is ~2 s old (slower under TCG)
 tables before-standby
@@ -223,31 +225,27 @@ if [ -z "$problem" ]; then
   fi
 fi
 [ -e "$OUT/tables/late.compare" ] && info late
-if [ -z "$problem" ]; then
-  echo "PASS mirror-late-standby: a snapshot of $snap entries; dirB holds every syncable connection of dirA ($(($(wc -l < "$OUT/tables/late.dirB.sync") - 1)) Origin SYNC) $((SECONDS - t_start)) s after its lvsync started"
-else
-  echo "FAIL mirror-late-standby: $problem"
-fi
+check mirror-late-standby "a snapshot of $snap entries; dirB holds every syncable connection of dirA ($(($(wc -l < "$OUT/tables/late.dirB.sync") - 1)) Origin SYNC) $((SECONDS - t_start)) s after its lvsync started" -- no_problem "$problem"
 if [ -e "$OUT/tables/late.dirA.conn" ]; then
   "$PY" "$LAB/lib/compare.py" pedata mirror-pedata "$OUT/tables/late.dirA.conn" "$OUT/tables/late.dirB.conn" || true
 else
-  echo "FAIL mirror-pedata: no tables were read"
+  fail mirror-pedata "no tables were read"
 fi
 
 # ---- 6. the stream: new flows once the link is up ----
 snaps_before=$(count "$LOGDIR/dirb.log" 'receiving a snapshot')
 if ! udp_round 100; then
-  echo "FAIL mirror-stream: traffic: $(tr '\n' ' ' < "$LOGDIR/udp-100.log")"
+  fail mirror-stream "traffic: $(tr '\n' ' ' < "$LOGDIR/udp-100.log")"
 elif mirrored stream 30; then
   n=$(flows_on_dirB stream 100)
   if [ "$n" -ge 8 ] && [ "$(count "$LOGDIR/dirb.log" 'receiving a snapshot')" = "$snaps_before" ]; then
-    echo "PASS mirror-stream: $n new UDP flows (and their templates) reached dirB over the link, no new snapshot"
+    pass mirror-stream "$n new UDP flows (and their templates) reached dirB over the link, no new snapshot"
   else
-    echo "FAIL mirror-stream: $n of 8 new UDP flows on dirB, or a new snapshot was taken"
+    fail mirror-stream "$n of 8 new UDP flows on dirB, or a new snapshot was taken"
   fi
 else
   info stream
-  echo "FAIL mirror-stream: after 30 s: $(verdict stream)"
+  fail mirror-stream "after 30 s: $(verdict stream)"
 fi
 
 # ---- 7a. the standby restarted: graceful stop, flows while it is down, back with a snapshot ----
@@ -272,11 +270,7 @@ elif ! mirrored standby-restart 30; then
 elif [ "$(flows_on_dirB standby-restart 200)" -lt 8 ]; then
   problem="$(flows_on_dirB standby-restart 200) of 8 flows made while dirB was down"
 fi
-if [ -z "$problem" ]; then
-  echo "PASS mirror-standby-restart: exit 0 on SIGTERM; back with a snapshot of $(last_field "$LOGDIR/dirb-2.log" 'receiving a snapshot' snapshot.entries) entries; the flows made while it was down are on dirB"
-else
-  echo "FAIL mirror-standby-restart: $problem"
-fi
+check mirror-standby-restart "exit 0 on SIGTERM; back with a snapshot of $(last_field "$LOGDIR/dirb-2.log" 'receiving a snapshot' snapshot.entries) entries; the flows made while it was down are on dirB" -- no_problem "$problem"
 
 # ---- 7b. the link cut and restored: the stream resumes ----
 closed_before=$(count "$LOGDIR/dirb-2.log" 'link to the active director closed')
@@ -310,11 +304,7 @@ if [ -z "$problem" ]; then
     problem="$(flows_on_dirB resume 300) of 8 flows made during the cut"
   fi
 fi
-if [ -z "$problem" ]; then
-  echo "PASS mirror-resume: link dead on both sides ($(last_field "$LOGDIR/dirb-2.log" 'link to the active director closed' reason)), resumed at sequence $(last_field "$LOGDIR/dirb-2.log" 'stream resumed' next_sequence) $((SECONDS - t_restored)) s after it came back; the flows made during the cut are on dirB"
-else
-  echo "FAIL mirror-resume: $problem"
-fi
+check mirror-resume "link dead on both sides ($(last_field "$LOGDIR/dirb-2.log" 'link to the active director closed' reason)), resumed at sequence $(last_field "$LOGDIR/dirb-2.log" 'stream resumed' next_sequence) $((SECONDS - t_restored)) s after it came back; the flows made during the cut are on dirB" -- no_problem "$problem"
 
 # ---- 8. the active restarted: flows while nobody captures, seeded from /proc, a fresh snapshot ----
 snaps_before=$(count "$LOGDIR/dirb-2.log" 'receiving a snapshot')
@@ -346,11 +336,7 @@ if [ -z "$problem" ]; then
     problem="$(flows_on_dirB active-restart 400) of 8 flows made while dirA's lvsync was down"
   fi
 fi
-if [ -z "$problem" ]; then
-  echo "PASS mirror-active-restart: exit 0 on SIGTERM; the new active seeded $seeded connections from /proc ($(grep -c 'sync daemon already runs' "$LOGDIR/dira-2.log" || true)x 'already runs'), the standby took a snapshot of $(last_field "$LOGDIR/dirb-2.log" 'receiving a snapshot' snapshot.entries) entries of the new stream; the flows made while nobody captured are on dirB"
-else
-  echo "FAIL mirror-active-restart: $problem"
-fi
+check mirror-active-restart "exit 0 on SIGTERM; the new active seeded $seeded connections from /proc ($(grep -c 'sync daemon already runs' "$LOGDIR/dira-2.log" || true)x 'already runs'), the standby took a snapshot of $(last_field "$LOGDIR/dirb-2.log" 'receiving a snapshot' snapshot.entries) entries of the new stream; the flows made while nobody captured are on dirB" -- no_problem "$problem"
 
 # ---- 9. strangers ----
 refused_before=$(count "$LOGDIR/dira-2.log" 'refused a peer')
@@ -384,11 +370,7 @@ if [ -z "$problem" ]; then
     problem="the real standby suffered: $(verdict strangers)"
   fi
 fi
-if [ -z "$problem" ]; then
-  echo "PASS mirror-refuses-stranger: mallory (same CA) refused with ${r1#reason=}, a 'dirb' of another CA with ${r2#reason=}; neither linked, dirB still mirrored"
-else
-  echo "FAIL mirror-refuses-stranger: $problem"
-fi
+check mirror-refuses-stranger "mallory (same CA) refused with ${r1#reason=}, a 'dirb' of another CA with ${r2#reason=}; neither linked, dirB still mirrored" -- no_problem "$problem"
 
 # ---- 10. both stop gracefully ----
 rcb=0; stop_lvsync dirb || rcb=$?
