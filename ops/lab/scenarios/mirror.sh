@@ -38,27 +38,10 @@ LVSYNC=${LVSYNC:-$REPO/.build/debug/lvsync}
 mkdir -p "$OUT/log" "$OUT/tables"; LOGDIR=$OUT/log
 LOG_LEVEL=${LOG_LEVEL:-info}   # lvsync run --log-level
 T0=$SECONDS
-say() { echo "  [$((SECONDS - T0)) s] $*"; }
-
-# ---- the daemons ----
-declare -A LV_PID   # name -> pid of a running `lvsync run`
-# start_lvsync NAME NS LOG: `lvsync run --config OUT/NAME.yaml` in NS, stderr to LOG (ip netns exec execs: $! is
-# lvsync itself)
-start_lvsync() {
-  ip netns exec "$2" "$LVSYNC" run --config "$OUT/$1.yaml" --log-level "$LOG_LEVEL" > "$OUT/log/$1.stdout" 2> "$3" &
-  LV_PID[$1]=$!
-}
-# stop_lvsync NAME: SIGTERM, wait (at most 20 s, then SIGKILL: 137); the status is lvsync's
-stop_lvsync() {
-  local pid=${LV_PID[$1]:-} rc=0
-  [ -n "$pid" ] || return 0
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" || rc=$?
-  unset "LV_PID[$1]"
-  return $rc
-}
+# the daemons: start_lvsync, stop_lvsync, LV_PID, say, tail_log, pair_cleanup (the configs are this scenario's own:
+# fixed roles, no election)
+# shellcheck source=ops/lab/lib/pair.sh
+source "$LAB/lib/pair.sh"
 # diagnose TAG: when a daemon does not do what it should, the sockets and every lvsync's threads (gdb, if there is
 # one; it stops each process for a moment) into OUT/log/diagnose-TAG.txt
 diagnose() {
@@ -73,12 +56,7 @@ diagnose() {
     done
   } > "$OUT/log/diagnose-$1.txt" 2>&1
 }
-cleanup() {
-  local n
-  for n in "${!LV_PID[@]}"; do stop_lvsync "$n" > /dev/null 2>&1 || true; done
-  lab_down > /dev/null 2>&1 || true
-}
-trap cleanup EXIT
+trap pair_cleanup EXIT
 
 # count LOG PATTERN: lines of LOG matching PATTERN (0 if none or no file)
 count() { local n; n=$(grep -c -- "$2" "$1" 2>/dev/null || true); echo "${n:-0}"; }
@@ -98,8 +76,6 @@ wait_log() {
 }
 # last_field LOG PATTERN KEY: the value of KEY=... on the last line of LOG matching PATTERN
 last_field() { grep -- "$2" "$1" 2>/dev/null | tail -n 1 | grep -oE "(^| )$3=[^ ]*" | head -n 1 | cut -d= -f2 || true; }
-# tail_log LOG: its last lines on one line, for a FAIL reason
-tail_log() { tail -n 4 "$1" 2>/dev/null | cut -c1-300 | tr '\n' ' '; }
 
 # ---- the tables ----
 # tables TAG: dirA's ip_vs_conn and dirB's ip_vs_conn_sync and ip_vs_conn, read together, into OUT/tables/TAG.*
@@ -181,7 +157,7 @@ config dira active 169.254.77.1 dirb 10.0.0.3:7788 10.0.0.2:7788
 config dirb standby 169.254.77.2 dira 10.0.0.2:7788
 
 # ---- 3. the active director ----
-start_lvsync dira dirA "$LOGDIR/dira.log"
+start_lvsync dira dirA --log-level "$LOG_LEVEL"
 if wait_log "$LOGDIR/dira.log" 'listening for standbys' 60 1 "${LV_PID[dira]}"; then
   daemons=$(ip netns exec dirA ipvsadm -L --daemon)
   say "dirA: $(tr '\n' ' ' <<< "$daemons")"
@@ -205,7 +181,7 @@ want=$(syncable before-standby)
 say "dirA holds $(($(wc -l < "$OUT/tables/before-standby.dirA.conn") - 1)) entries, $want syncable; dirB: $(($(wc -l < "$OUT/tables/before-standby.dirB.sync") - 1)) sync entries"
 
 # ---- 5. the late standby: a snapshot, then dirB's kernel holds every live connection of dirA ----
-start_lvsync dirb dirB "$LOGDIR/dirb.log"
+start_lvsync dirb dirB --log-level "$LOG_LEVEL"
 t_start=$SECONDS
 problem=""
 if ! wait_log "$LOGDIR/dirb.log" 'snapshot received' 60 1 "${LV_PID[dirb]}"; then
@@ -253,7 +229,7 @@ rc=0; stop_lvsync dirb || rc=$?
 stopped=$(count "$LOGDIR/dirb.log" 'lvsync stopped')
 udp_ok=1; udp_round 200 || udp_ok=0
 sleep 4   # the kernel master's buffer goes out: dirA's lvsync logs it, nobody receives it yet
-start_lvsync dirb dirB "$LOGDIR/dirb-2.log"
+LV_LOG=$LOGDIR/dirb-2.log start_lvsync dirb dirB --log-level "$LOG_LEVEL"
 problem=""
 if [ $rc != 0 ] || [ "$stopped" != 1 ]; then
   problem="SIGTERM: exit $rc, 'lvsync stopped' logged $stopped time(s): $(tail_log "$LOGDIR/dirb.log")"
@@ -312,7 +288,7 @@ rc=0; stop_lvsync dira || rc=$?
 stopped=$(count "$LOGDIR/dira.log" 'lvsync stopped')
 udp_ok=1; udp_round 400 || udp_ok=0
 sleep 4   # the kernel master sends these flows to nobody
-start_lvsync dira dirA "$LOGDIR/dira-2.log"
+LV_LOG=$LOGDIR/dira-2.log start_lvsync dira dirA --log-level "$LOG_LEVEL"
 problem=""
 if [ $rc != 0 ] || [ "$stopped" != 1 ]; then
   problem="SIGTERM: exit $rc, 'lvsync stopped' logged $stopped time(s): $(tail_log "$LOGDIR/dira.log")"
@@ -343,7 +319,7 @@ refused_before=$(count "$LOGDIR/dira-2.log" 'refused a peer')
 opened_before=$(count "$LOGDIR/dira-2.log" 'standby connected')
 # mallory: a lvsync with a certificate of the same CA, not a peer of dirA (in the client namespace, its own dummy)
 config mallory standby 169.254.77.9 dira 10.0.0.2:7788
-start_lvsync mallory client "$LOGDIR/mallory.log"
+start_lvsync mallory client --log-level "$LOG_LEVEL"
 problem=""
 wait_log "$LOGDIR/dira-2.log" 'refused a peer' 60 $((refused_before + 1)) || problem="mallory was not refused within 60 s: $(tail_log "$LOGDIR/mallory.log")"
 wait_log "$LOGDIR/mallory.log" 'the peer was refused' 10 || true
