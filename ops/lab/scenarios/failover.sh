@@ -116,7 +116,7 @@ run_lvsync() {
   rc=0; "$LVSYNC" drill --json --socket "$SOCK/dira.sock" > "$PH/drill.json" 2> "$PH/drill.progress" || rc=$?
   phase_check lvsync a
   problem=""
-  [ $rc = 0 ] || problem+="drill exit $rc: $(cat "$PH/drill.json" "$PH/drill.progress" | head -c 400); "
+  [ $rc = 0 ] || problem+="drill exit $rc: $(cat "$PH/drill.json" "$PH/drill.progress" | head -c 400 || true); "
   wait_for 10 is_active dirb || problem+="dirB is $(status dirb role); "
   wait_for 10 is_synced_standby dira || problem+="dirA is $(status dira role), in_sync $(status dira in_sync); "
   # no bounce: the old active must not declare the new one dead while their links switch (make before break); watched
@@ -124,7 +124,7 @@ run_lvsync() {
   sleep $(( DEAD_MS / 1000 + 2 ))
   since_drill() { tail -n +$((lines_a + 1)) "$LOGDIR/dira.log"; tail -n +$((lines_b + 1)) "$LOGDIR/dirb.log"; }
   bounced=$(since_drill | grep -c 'both were active\|was not heard for the dead interval' || true)
-  [ "$bounced" = 0 ] || problem+="the handover bounced: $(since_drill | grep 'both were active\|was not heard' | head -n 2 | cut -c1-200 | tr '\n' ' '); "
+  [ "$bounced" = 0 ] || problem+="the handover bounced: $(since_drill | grep 'both were active\|was not heard' | head -n 2 | cut -c1-200 | tr '\n' ' ' || true); "
   is_active dirb || problem+="dirB is $(status dirb role) 2 s after the drill; "
   [ "$RESULT_OK" = 1 ] || problem+="$RESULT; "
   drill=$("$PY" -c '
