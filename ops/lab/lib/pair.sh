@@ -25,11 +25,12 @@ LAB_PROBE_TIMEOUT_MS=${LAB_PROBE_TIMEOUT_MS:-1500}
 LAB_PROBE_INTERVAL_MS=${LAB_PROBE_INTERVAL_MS:-1000}
 say() { echo "  [$((SECONDS - T0)) s] $*"; }
 
-# start_lvsync NAME NS [ARGS...]: `lvsync run --config OUT/NAME.yaml ARGS` in NS, its log appended to LOGDIR/NAME.log
+# start_lvsync NAME NS [ARGS...]: `lvsync run --config OUT/NAME.yaml ARGS` in NS, its log appended to LV_LOG
+# (default LOGDIR/NAME.log; `LV_LOG=$LOGDIR/dirb-2.log start_lvsync dirb dirB` gives a restart a log of its own)
 # (ip netns exec execs: the pid is lvsync's own)
 start_lvsync() {
-  local name=$1 ns=$2; shift 2
-  ip netns exec "$ns" "$LVSYNC" run --config "$OUT/$name.yaml" "$@" >> "$LOGDIR/$name.log" 2>&1 &
+  local name=$1 ns=$2 log=${LV_LOG:-$LOGDIR/$1.log}; shift 2
+  ip netns exec "$ns" "$LVSYNC" run --config "$OUT/$name.yaml" "$@" >> "$log" 2>&1 &
   LV_PID[$name]=$!
 }
 # stop_lvsync NAME [SIGNAL]: SIGTERM by default; at most 20 s, then SIGKILL; the status is lvsync's

@@ -24,10 +24,12 @@ set -euo pipefail
 OUT=$(realpath "${1:?usage: codec.sh OUTDIR}")
 # shellcheck source=ops/lab/lib/guest.sh
 source "$(dirname "$0")/../lib/guest.sh"
+# shellcheck source=ops/lab/lib/check.sh
+source "$LAB/lib/check.sh"
 REPO=$(cd "$LAB/../.." && pwd)
 LVSYNC=${LVSYNC:-$REPO/.build/debug/lvsync}
 trap 'lab_down >/dev/null 2>&1 || true' EXIT
-[ -x "$LVSYNC" ] || { echo "FAIL codec: lvsync not executable: $LVSYNC"; exit 1; }
+[ -x "$LVSYNC" ] || { fail codec "lvsync not executable: $LVSYNC"; exit 1; }
 
 cmp() { "$PY" "$LAB/lib/compare.py" "$@" || true; }
 # The kernel master keeps sending after the traffic (SCTP heartbeats every ~30 s
@@ -45,18 +47,18 @@ check_capture() {
   n=$(grep -c . "$3" || true); m=$(grep -c . "$4" || true)
   echo "  lvsync capture: $n messages, tcpdump: $m"
   if [ "$2" != 143 ]; then
-    echo "FAIL $1: lvsync capture exited $2 before it was stopped: $(head -c 300 "$LOGDIR/lvsync-capture.lvsync0.log" | tr '\n' ' ')"
+    fail "$1" "lvsync capture exited $2 before it was stopped: $(head -c 300 "$LOGDIR/lvsync-capture.lvsync0.log" | tr '\n' ' ')"
   elif [ "$5" != 0 ]; then
-    echo "FAIL $1: the 1-s capture exited $5 (124: it did not stop by itself)"
+    fail "$1" "the 1-s capture exited $5 (124: it did not stop by itself)"
   elif [ -s "$6" ]; then
-    echo "FAIL $1: the 1-s capture after the master daemon stopped printed $(grep -c . "$6") message(s)"
+    fail "$1" "the 1-s capture after the master daemon stopped printed $(grep -c . "$6") message(s)"
   elif [ "$m" = 0 ]; then
-    echo "FAIL $1: tcpdump captured no sync message"
+    fail "$1" "tcpdump captured no sync message"
   elif ! diff -q "$3" "$4" > /dev/null; then
     first=$(diff <(cat -n "$3") <(cat -n "$4") | grep -m1 -oE '^[<>] +[0-9]+' | grep -oE '[0-9]+$' || true)
-    echo "FAIL $1: lvsync capture has $n messages, tcpdump $m; first difference at message ${first:-?}"
+    fail "$1" "lvsync capture has $n messages, tcpdump $m; first difference at message ${first:-?}"
   else
-    echo "PASS $1"
+    pass "$1"
   fi
 }
 
@@ -81,7 +83,7 @@ run_version() {
   start_capture dirA lvsync0 "$d/sync.pcap"
   local capstart=$SECONDS
   start_lvsync_capture dirA lvsync0 "$d/lvsync-capture.hex" "$CAPTURE_SECONDS" || true   # check_capture says why
-  make_traffic || echo "FAIL codec-v$v-traffic: see $LOGDIR/traffic.log"
+  make_traffic || fail "codec-v$v-traffic" "see $LOGDIR/traffic.log"
   wait_flush "$d/sync.pcap"
   ip netns exec dirA ipvsadm --stop-daemon master   # from now on nothing is sent
   stop_capture
@@ -100,7 +102,7 @@ run_version() {
   # (a) decode
   rc=0; "$LVSYNC" decode --pcap "$d/sync.pcap" --json > "$d/decode.jsonl" 2> "$d/decode.err" || rc=$?
   if [ $rc != 0 ]; then
-    echo "FAIL codec-v$v-decode: lvsync decode exited $rc: $(head -c 300 "$d/decode.err" | tr '\n' ' ')$(grep -m1 error "$d/decode.jsonl" || true)"
+    fail "codec-v$v-decode" "lvsync decode exited $rc: $(head -c 300 "$d/decode.err" | tr '\n' ' ')$(grep -m1 error "$d/decode.jsonl" || true)"
   else
     cmp decoded "codec-v$v-decode" "$v" "$d/dirA.ip_vs_conn" "$d/decode.jsonl"
   fi
@@ -115,9 +117,9 @@ run_version() {
   ip netns exec dirB cat /proc/net/ip_vs_conn > "$d/dirB.ip_vs_conn"
   echo "  v$v: replay printed: $(head -c 300 "$d/replay.json")"
   if [ $rc != 0 ]; then
-    echo "FAIL codec-v$v-replay: lvsync replay exited $rc: $(head -c 300 "$d/replay.err" | tr '\n' ' ')"
+    fail "codec-v$v-replay" "lvsync replay exited $rc: $(head -c 300 "$d/replay.err" | tr '\n' ' ')"
   elif [ "$(wc -l < "$d/dirB.before.ip_vs_conn_sync")" -gt 1 ]; then
-    echo "FAIL codec-v$v-replay: dirB had $(($(wc -l < "$d/dirB.before.ip_vs_conn_sync") - 1)) entries before the replay"
+    fail "codec-v$v-replay" "dirB had $(($(wc -l < "$d/dirB.before.ip_vs_conn_sync") - 1)) entries before the replay"
   else
     cmp backup "codec-v$v-replay" "$v" "$d/dirA.ip_vs_conn" "$d/dirB.ip_vs_conn_sync"
   fi

@@ -10,6 +10,8 @@
 set -uo pipefail
 OUT=$(realpath "${1:?usage: drill.sh OUTDIR}")
 LAB=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=ops/lab/lib/check.sh
+source "$LAB/lib/check.sh"
 REPO=$(cd "$LAB/../.." && pwd)
 LVSYNC=${LVSYNC:-$REPO/.build/debug/lvsync}
 bash "$LAB/demo/pair.sh" "$OUT" "$LVSYNC" > "$OUT/demo.txt" 2>&1
@@ -17,12 +19,9 @@ rc=$?
 drill=$(grep -oE '^drill: [0-9]+/[0-9]+' "$OUT/demo.txt" | tail -n 1 | cut -d' ' -f2)
 control=$(grep -oE '^control: [0-9]+/[0-9]+' "$OUT/demo.txt" | tail -n 1 | cut -d' ' -f2)
 if [ -n "$drill" ] && [ "${drill%/*}" = "${drill#*/}" ] && [ "${drill#*/}" -gt 0 ]; then
-  echo "PASS drill-replayed-survive: $drill held connections survived the failover"
+  pass drill-replayed-survive "$drill held connections survived the failover"
 else
-  echo "FAIL drill-replayed-survive: ${drill:-no drill result} (pair.sh exit $rc; $(grep -m1 'FAILED' "$OUT/demo.txt"))"
+  fail drill-replayed-survive "${drill:-no drill result} (pair.sh exit $rc; $(grep -m1 'FAILED' "$OUT/demo.txt"))"
 fi
-if [ -n "$control" ] && [ "${control%/*}" = 0 ]; then
-  echo "PASS drill-control-dies: $control never-replayed connections survived"
-else
-  echo "FAIL drill-control-dies: ${control:-no control result} never-replayed connections survived"
-fi
+# (none of the control set may survive: "0/N")
+expect_eq drill-control-dies 0 "${control%/*}" "${control:-no control result} never-replayed connections survived"

@@ -35,11 +35,13 @@ set -euo pipefail
 OUT=$(realpath "${1:?usage: failover.sh OUTDIR}")
 # shellcheck source=ops/lab/lib/guest.sh
 source "$(dirname "$0")/../lib/guest.sh"
+# shellcheck source=ops/lab/lib/check.sh
+source "$LAB/lib/check.sh"
 REPO=$(cd "$LAB/../.." && pwd)
 LVSYNC=${LVSYNC:-$REPO/.build/debug/lvsync}
 MODES=${FAILOVER_MODES:-lvsync kernel}
 FLOWS=${FAILOVER_FLOWS:-busy=40,busy6=4,idle=8,calls=6,udp=4,interval_ms=100}
-[ -x "$LVSYNC" ] || { echo "FAIL failover: lvsync not executable: $LVSYNC"; exit 1; }
+[ -x "$LVSYNC" ] || { fail failover "lvsync not executable: $LVSYNC"; exit 1; }
 mkdir -p "$OUT/log" "$OUT/flows"; LOGDIR=$OUT/log
 SOCK=/tmp/lvsync-failover   # control sockets (the guest's /tmp is writable)
 mkdir -p "$SOCK"
@@ -97,9 +99,9 @@ run_lvsync() {
   start_lvsync dira dirA
   start_lvsync dirb dirB
   if wait_for 90 is_active dira && wait_for 60 is_synced_standby dirb && holds_vip dirA && lacks_vip dirB; then
-    echo "PASS failover-pair: dirA active with the VIPs, dirB a standby in sync ($((SECONDS - T0)) s after the start)"
+    pass failover-pair "dirA active with the VIPs, dirB a standby in sync ($((SECONDS - T0)) s after the start)"
   else
-    echo "FAIL failover-pair: dirA $(status dira role)/$(status dira vips_held), dirB $(status dirb role)/in_sync $(status dirb in_sync): $(tail_log "$LOGDIR/dira.log") | $(tail_log "$LOGDIR/dirb.log")"
+    fail failover-pair "dirA $(status dira role)/$(status dira vips_held), dirB $(status dirb role)/in_sync $(status dirb in_sync): $(tail_log "$LOGDIR/dira.log") | $(tail_log "$LOGDIR/dirb.log")"
     stop_all_lvsync
     lab_down
     return 0
@@ -114,7 +116,7 @@ run_lvsync() {
   rc=0; "$LVSYNC" drill --json --socket "$SOCK/dira.sock" > "$PH/drill.json" 2> "$PH/drill.progress" || rc=$?
   phase_check lvsync a
   problem=""
-  [ $rc = 0 ] || problem+="drill exit $rc: $(cat "$PH/drill.json" "$PH/drill.progress" | head -c 400); "
+  [ $rc = 0 ] || problem+="drill exit $rc: $(cat "$PH/drill.json" "$PH/drill.progress" | head -c 400 || true); "
   wait_for 10 is_active dirb || problem+="dirB is $(status dirb role); "
   wait_for 10 is_synced_standby dira || problem+="dirA is $(status dira role), in_sync $(status dira in_sync); "
   # no bounce: the old active must not declare the new one dead while their links switch (make before break); watched
@@ -122,7 +124,7 @@ run_lvsync() {
   sleep $(( DEAD_MS / 1000 + 2 ))
   since_drill() { tail -n +$((lines_a + 1)) "$LOGDIR/dira.log"; tail -n +$((lines_b + 1)) "$LOGDIR/dirb.log"; }
   bounced=$(since_drill | grep -c 'both were active\|was not heard for the dead interval' || true)
-  [ "$bounced" = 0 ] || problem+="the handover bounced: $(since_drill | grep 'both were active\|was not heard' | head -n 2 | cut -c1-200 | tr '\n' ' '); "
+  [ "$bounced" = 0 ] || problem+="the handover bounced: $(since_drill | grep 'both were active\|was not heard' | head -n 2 | cut -c1-200 | tr '\n' ' ' || true); "
   is_active dirb || problem+="dirB is $(status dirb role) 2 s after the drill; "
   [ "$RESULT_OK" = 1 ] || problem+="$RESULT; "
   drill=$("$PY" -c '
@@ -132,11 +134,7 @@ print("handover %s ms, connections lost %s, before %s, after %s, %s unacknowledg
     r.get("handover_ms") and round(r["handover_ms"], 1), r.get("connections_lost"), r.get("connections_before"),
     r.get("connections_after"), r.get("unacknowledged_batches_at_switch")))' "$PH/drill.json" 2>/dev/null || echo "no report")
   echo "lvsync a drill_report $(tr -d '\n' < "$PH/drill.json" | head -c 1500)" >> "$OUT/figures.txt"
-  if [ -z "$problem" ]; then
-    echo "PASS failover-a-drill: tcp $TCP_SURV/$TCP_TOTAL survived, first packet served by dirB $(served_text) after the drill began; report: $drill"
-  else
-    echo "FAIL failover-a-drill: $problem"
-  fi
+  check failover-a-drill "tcp $TCP_SURV/$TCP_TOTAL survived, first packet served by dirB $(served_text) after the drill began; report: $drill" -- no_problem "$problem"
 
   # ---- b: SIGKILL of the active's lvsync (dirB), dirA takes over ----
   phase_start lvsync-b
@@ -148,16 +146,12 @@ print("handover %s ms, connections lost %s, before %s, after %s, %s unacknowledg
   problem=""
   wait_for 10 is_active dira || problem+="dirA is $(status dira role); "
   [ "$RESULT_OK" = 1 ] || problem+="$RESULT; "
-  if [ -z "$problem" ]; then
-    echo "PASS failover-b-kill: tcp $TCP_SURV/$TCP_TOTAL survived; first packet served by dirA $(served_text) after the SIGKILL (dead interval $DEAD_MS ms)"
-  else
-    echo "FAIL failover-b-kill: $problem"
-  fi
+  check failover-b-kill "tcp $TCP_SURV/$TCP_TOTAL survived; first packet served by dirA $(served_text) after the SIGKILL (dead interval $DEAD_MS ms)" -- no_problem "$problem"
   start_lvsync dirb dirB
   if wait_for 60 is_synced_standby dirb && wait_for 10 lacks_vip dirB && is_active dira; then
-    echo "PASS failover-b-restart: the killed director's lvsync came back a standby in sync and gave up the VIPs it had left behind"
+    pass failover-b-restart "the killed director's lvsync came back a standby in sync and gave up the VIPs it had left behind"
   else
-    echo "FAIL failover-b-restart: dirB $(status dirb role), in_sync $(status dirb in_sync), VIP on dirB: $(holds_vip dirB && echo yes || echo no)"
+    fail failover-b-restart "dirB $(status dirb role), in_sync $(status dirb in_sync), VIP on dirB: $(holds_vip dirB && echo yes || echo no)"
   fi
 
   # ---- c: dirA's client link cut ----
@@ -172,22 +166,18 @@ print("handover %s ms, connections lost %s, before %s, after %s, %s unacknowledg
   st=$(status dira role)
   [ "$st" = fault ] || problem+="dirA is $st, not fault; "
   [ "$RESULT_OK" = 1 ] || problem+="$RESULT; "
-  if [ -z "$problem" ]; then
-    echo "PASS failover-c-link-cut: dirA in fault, tcp $TCP_SURV/$TCP_TOTAL survived; first packet served by dirB $(served_text) after the cut"
-  else
-    echo "FAIL failover-c-link-cut: $problem"
-  fi
+  check failover-c-link-cut "dirA in fault, tcp $TCP_SURV/$TCP_TOTAL survived; first packet served by dirB $(served_text) after the cut" -- no_problem "$problem"
   ip link set v-dirA up
   # e, without preemption: dirA recovers as a standby and the VIPs stay where they are
   if wait_for 30 is_synced_standby dira; then
     sleep 3
     if is_active dirb && is_synced_standby dira && lacks_vip dirA; then
-      echo "PASS failover-e-no-preempt: dirA (priority 150, preempt off) recovered as a standby and left the VIPs on dirB (priority 100) for 3 s"
+      pass failover-e-no-preempt "dirA (priority 150, preempt off) recovered as a standby and left the VIPs on dirB (priority 100) for 3 s"
     else
-      echo "FAIL failover-e-no-preempt: dirA $(status dira role), dirB $(status dirb role), VIP on dirA: $(holds_vip dirA && echo yes || echo no)"
+      fail failover-e-no-preempt "dirA $(status dira role), dirB $(status dirb role), VIP on dirA: $(holds_vip dirA && echo yes || echo no)"
     fi
   else
-    echo "FAIL failover-e-no-preempt: dirA did not recover as a standby in sync: $(status dira role): $(tail_log "$LOGDIR/dira.log")"
+    fail failover-e-no-preempt "dirA did not recover as a standby in sync: $(status dira role): $(tail_log "$LOGDIR/dira.log")"
   fi
 
   # ---- e: dirA back with preemption on: it takes the VIPs once in sync ----
@@ -204,11 +194,7 @@ print("handover %s ms, connections lost %s, before %s, after %s, %s unacknowledg
   wait_for 10 is_synced_standby dirb || problem+="dirB is $(status dirb role), in_sync $(status dirb in_sync); "
   grep -q 'snapshot received' "$LOGDIR/dira.log" || problem+="dirA took no snapshot before it preempted; "
   [ "$RESULT_OK" = 1 ] || problem+="$RESULT; "
-  if [ -z "$problem" ]; then
-    echo "PASS failover-e-preempt: dirA restarted with preempt on, in sync, took the VIPs back: tcp $TCP_SURV/$TCP_TOTAL survived; first packet served by dirA $(served_text) after its lvsync started"
-  else
-    echo "FAIL failover-e-preempt: $problem"
-  fi
+  check failover-e-preempt "dirA restarted with preempt on, in sync, took the VIPs back: tcp $TCP_SURV/$TCP_TOTAL survived; first packet served by dirA $(served_text) after its lvsync started" -- no_problem "$problem"
 
   # ---- d: the standby's lvsync started after the connections were made, then the active killed ----
   stop_lvsync dirb || true
@@ -227,11 +213,7 @@ print("handover %s ms, connections lost %s, before %s, after %s, %s unacknowledg
   problem=""
   wait_for 10 is_active dirb || problem+="dirB is $(status dirb role); "
   [ "$RESULT_OK" = 1 ] || problem+="$RESULT; "
-  if [ -z "$problem" ]; then
-    echo "PASS failover-d-late-standby: dirB's lvsync started after the flows, in sync ${D_WAIT} s later; dirA killed: tcp $TCP_SURV/$TCP_TOTAL survived, first packet served by dirB $(served_text) after the SIGKILL"
-  else
-    echo "FAIL failover-d-late-standby: $problem"
-  fi
+  check failover-d-late-standby "dirB's lvsync started after the flows, in sync ${D_WAIT} s later; dirA killed: tcp $TCP_SURV/$TCP_TOTAL survived, first packet served by dirB $(served_text) after the SIGKILL" -- no_problem "$problem"
   say "lvsync: $(grep -c 'sync stats' "$LOGDIR/dirb.log" || true) sync stats lines on dirB; last: $(grep 'sync stats' "$LOGDIR/dirb.log" | tail -n 1 | cut -c1-400)"
   stop_lvsync dirb || true
   lab_down
@@ -269,7 +251,7 @@ run_kernel() {
   k_release dirA
   k_take dirB
   phase_check kernel a
-  echo "PASS baseline-a: measured: $RESULT"
+  pass baseline-a "measured: $RESULT"
 
   # b: the active's failover daemon dies: its VIPs stay; dirA takes over at once
   phase_start kernel-b
@@ -279,7 +261,7 @@ run_kernel() {
   k_take dirA
   phase_check kernel b
   k_release dirB
-  echo "PASS baseline-b: measured: $RESULT"
+  pass baseline-b "measured: $RESULT"
 
   # c: dirA's client link cut: dirB takes over at once
   phase_start kernel-c
@@ -292,7 +274,7 @@ run_kernel() {
   k_daemon dirA backup
   phase_check kernel c
   ip link set v-dirA up
-  echo "PASS baseline-c: measured: $RESULT"
+  pass baseline-c "measured: $RESULT"
 
   # e: dirA takes the VIPs back (planned, as a preempting VRRP master would)
   phase_start kernel-e
@@ -302,7 +284,7 @@ run_kernel() {
   k_release dirB
   k_take dirA
   phase_check kernel e
-  echo "PASS baseline-e: measured: $RESULT"
+  pass baseline-e "measured: $RESULT"
 
   # d: dirB's backup daemon started after the flows; dirA dies as long after that as lvsync's standby needed
   k_daemon dirB none
@@ -316,11 +298,11 @@ run_kernel() {
   fault_now
   k_take dirB
   phase_check kernel d
-  echo "PASS baseline-d: measured: $RESULT"
+  pass baseline-d "measured: $RESULT"
   if [ -n "${TCP_SURV:-}" ] && [ "$TCP_SURV" -lt "$TCP_TOTAL" ]; then
-    echo "PASS baseline-d-loses: the kernel alone lost $((TCP_TOTAL - TCP_SURV))/$TCP_TOTAL connections made before its backup started"
+    pass baseline-d-loses "the kernel alone lost $((TCP_TOTAL - TCP_SURV))/$TCP_TOTAL connections made before its backup started"
   else
-    echo "FAIL baseline-d-loses: the kernel alone kept ${TCP_SURV:-?}/${TCP_TOTAL:-?}: this scenario cannot tell a standby that knows the connections from one that does not"
+    fail baseline-d-loses "the kernel alone kept ${TCP_SURV:-?}/${TCP_TOTAL:-?}: this scenario cannot tell a standby that knows the connections from one that does not"
   fi
   lab_down
 }
@@ -362,7 +344,7 @@ json.dump({"phases": {"%s-%s" % k: v for k, v in rows.items()}, "drill": drill},
 PY
 sed 's/^/  /' "$OUT/report.txt"
 if grep -q '^lvsync' "$OUT/figures.txt"; then
-  echo "PASS failover-report: the figures side by side in $OUT/report.txt"
+  pass failover-report "the figures side by side in $OUT/report.txt"
 else
-  echo "FAIL failover-report: no figures"
+  fail failover-report "no figures"
 fi

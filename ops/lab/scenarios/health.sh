@@ -26,9 +26,11 @@ set -euo pipefail
 OUT=$(realpath "${1:?usage: health.sh OUTDIR}")
 # shellcheck source=ops/lab/lib/guest.sh
 source "$(dirname "$0")/../lib/guest.sh"
+# shellcheck source=ops/lab/lib/check.sh
+source "$LAB/lib/check.sh"
 REPO=$(cd "$LAB/../.." && pwd)
 LVSYNC=${LVSYNC:-$REPO/.build/debug/lvsync}
-[ -x "$LVSYNC" ] || { echo "FAIL health: lvsync not executable: $LVSYNC"; exit 1; }
+[ -x "$LVSYNC" ] || { fail health "lvsync not executable: $LVSYNC"; exit 1; }
 mkdir -p "$OUT/log"; LOGDIR=$OUT/log
 SOCK=/tmp/lvsync-health FLOWS=''
 mkdir -p "$SOCK"; : > "$OUT/figures.txt"
@@ -118,11 +120,7 @@ wait_for 20 weight_is dirA 10.0.0.21 1 || problem+="rs1's weight on dirA: '$(wei
 sleep 2
 "$LVSYNC" status --socket "$SOCK/dira.sock" > "$OUT/status-up.txt" 2>&1 || true
 grep -qE '^servers down +none' "$OUT/status-up.txt" || problem+="status: $(tr '\n' '|' < "$OUT/status-up.txt"); "
-if [ -z "$problem" ]; then
-  echo "PASS health-up: rs1 and rs2 at weight 1 in dirA's kernel (the config's wrr service), no server down"
-else
-  echo "FAIL health-up: $problem"
-fi
+check health-up "rs1 and rs2 at weight 1 in dirA's kernel (the config's wrr service), no server down" -- no_problem "$problem"
 
 # ---- health-down: rs1's service stopped under a stream of new connections ----
 ip netns exec client "$PY" - "$LOGDIR/stream.txt" <<'PY' &
@@ -163,9 +161,9 @@ for field in 'server=10.0.0.21:80' 'service=tcp 10.0.0.100:80' 'check=tcp 10.0.0
 done
 [ "$(weight dirA 10.0.0.22)" = 1 ] || problem+="rs2's weight changed: $(weight dirA 10.0.0.22); "
 if [ -z "$problem" ]; then
-  echo "PASS health-down: rs1's weight read 0 in dirA's kernel ${quiesced_ms} ms after its service stopped (the checks' bound ${bound_ms} ms); log: $(grep -oE 'latency_ms=[0-9.]+ reason=.* server=' <<< "$line" | sed 's/ server=$//' | head -c 200)"
+  pass health-down "rs1's weight read 0 in dirA's kernel ${quiesced_ms} ms after its service stopped (the checks' bound ${bound_ms} ms); log: $(grep -oE 'latency_ms=[0-9.]+ reason=.* server=' <<< "$line" | sed 's/ server=$//' | head -c 200)"
 else
-  echo "FAIL health-down: ${problem}quiesced after ${quiesced_ms} ms (bound ${bound_ms} ms)"
+  fail health-down "${problem}quiesced after ${quiesced_ms} ms (bound ${bound_ms} ms)"
 fi
 echo "lvsync health quiesce_ms=$quiesced_ms bound_ms=$bound_ms" >> "$OUT/figures.txt"
 
@@ -174,17 +172,17 @@ sleep 1
 round=$(connect_round 20)
 after=$(awk -v t="$t_stop" -v q="$quiesced_ms" '$1 + 0 > t + q / 1000 + 0.5 { n++; if ($2 == "ok") ok++ } END { printf "%d/%d", ok + 0, n + 0 }' "$LOGDIR/stream.txt")
 if [ "$round" = 20/20 ] && [ "${after%/*}" = "${after#*/}" ] && [ "${after#*/}" -gt 0 ]; then
-  echo "PASS health-served: with rs1 quiesced, 20/20 new connections served, and the stream's $after since the quiesce"
+  pass health-served "with rs1 quiesced, 20/20 new connections served, and the stream's $after since the quiesce"
 else
-  echo "FAIL health-served: a round of new connections: $round; the stream since the quiesce: $after"
+  fail health-served "a round of new connections: $round; the stream since the quiesce: $after"
 fi
 
 # ---- health-standby-view ----
 "$LVSYNC" status --socket "$SOCK/dirb.sock" > "$OUT/status-dirb.txt" 2>&1 || true
 if grep -qE '^down 10\.0\.0\.21:80 ' "$OUT/status-dirb.txt" && [ "$(weight dirB 10.0.0.21)" = 1 ]; then
-  echo "PASS health-standby-view: dirB's checks found rs1 down too; its kernel kept weight 1 (only the active changes it)"
+  pass health-standby-view "dirB's checks found rs1 down too; its kernel kept weight 1 (only the active changes it)"
 else
-  echo "FAIL health-standby-view: dirB's weight for rs1 '$(weight dirB 10.0.0.21)', status: $(tr '\n' '|' < "$OUT/status-dirb.txt")"
+  fail health-standby-view "dirB's weight for rs1 '$(weight dirB 10.0.0.21)', status: $(tr '\n' '|' < "$OUT/status-dirb.txt")"
 fi
 
 # ---- health-visible ----
@@ -195,11 +193,7 @@ grep -qE '^down 10\.0\.0\.21:80 +of tcp 10\.0\.0\.100:80 for [0-9.ms]+: .*(refus
 grep -q '"health.servers_down":1' "$OUT/stats-down.txt" || problem+="stats: $(head -c 300 "$OUT/stats-down.txt"); "
 ip netns exec dirA "$PY" -c 'import urllib.request; print(urllib.request.urlopen("http://10.0.1.2:9788/metrics", timeout=10).read().decode())' > "$OUT/metrics-down.txt" 2>&1 || true
 grep -qE '^lvsync_health_server_up\{.*server="10\.0\.0\.21:80".*\} 0(\.0)?$' "$OUT/metrics-down.txt" || problem+="metrics: $(grep health "$OUT/metrics-down.txt" | head -n 3 | tr '\n' ' '); "
-if [ -z "$problem" ]; then
-  echo "PASS health-visible: $(grep -E '^down 10' "$OUT/status-down.txt" | sed 's/  */ /g' | cut -c1-200); stats and metrics agree"
-else
-  echo "FAIL health-visible: $problem"
-fi
+check health-visible "$(grep -E '^down 10' "$OUT/status-down.txt" | sed 's/  */ /g' | cut -c1-200); stats and metrics agree" -- no_problem "$problem"
 
 # ---- health-restored ----
 t_back=$(date +%s.%N)
@@ -209,11 +203,7 @@ wait_for 20 weight_is dirA 10.0.0.21 1 || problem+="rs1's weight is still '$(wei
 restored_ms=$(ms_since "$t_back")
 grep -q 'real server up' "$LOGDIR/dira.log" || problem+="no 'real server up' in dirA's log; "
 echo "lvsync health restore_ms=$restored_ms" >> "$OUT/figures.txt"
-if [ -z "$problem" ]; then
-  echo "PASS health-restored: rs1 back at weight 1 in dirA's kernel ${restored_ms} ms after its service returned"
-else
-  echo "FAIL health-restored: $problem"
-fi
+check health-restored "rs1 back at weight 1 in dirA's kernel ${restored_ms} ms after its service returned" -- no_problem "$problem"
 
 # ---- health-sysctl ----
 sysctl_of() { ip netns exec "$1" cat "/proc/sys/net/ipv4/vs/$2"; }
@@ -225,11 +215,7 @@ done
 grep 'IPVS sysctls set' "$LOGDIR/dira.log" | grep -q 'expire_nodest_conn 1 -> 0' || problem+="dirA's log does not say it set expire_nodest_conn 1 -> 0; "
 advice=$(grep -m1 'configuration advice' "$LOGDIR/dira.log" || true)
 grep -q 'kernel.expire_nodest_conn is not true' <<< "$advice" || problem+="no advice on remove without expire_nodest_conn: ${advice:0:200}; "
-if [ -z "$problem" ]; then
-  echo "PASS health-sysctl: expire_nodest_conn 0 on both (dirA's was 1: 'IPVS sysctls set' 1 -> 0); advised: $(grep -oE '[0-9]+ real server\(s\) are removed[^:]*' <<< "$advice" | head -c 160)"
-else
-  echo "FAIL health-sysctl: $problem"
-fi
+check health-sysctl "expire_nodest_conn 0 on both (dirA's was 1: 'IPVS sysctls set' 1 -> 0); advised: $(grep -oE '[0-9]+ real server\(s\) are removed[^:]*' <<< "$advice" | head -c 160)" -- no_problem "$problem"
 
 # ---- health-blackhole ----
 # One UDP socket (a fixed source port: one IPVS connection entry) asks 10.0.0.100:53 every 100 ms; each answer is
@@ -295,9 +281,9 @@ NFT
   udp_lacks dirA "$pinned" || problem+="the reload put the blackholed $pinned back; "
 fi
 if [ -z "$problem" ]; then
-  echo "PASS health-blackhole: $pinned removed, the flow got 0 answers in the 4 s after (kernel default); SIGHUP with expire_nodest_conn: true: 1 on both, $other answered it ${moved_ms} ms after the reload"
+  pass health-blackhole "$pinned removed, the flow got 0 answers in the 4 s after (kernel default); SIGHUP with expire_nodest_conn: true: 1 on both, $other answered it ${moved_ms} ms after the reload"
   echo "lvsync health nodest_moved_ms=$moved_ms" >> "$OUT/figures.txt"
 else
-  echo "FAIL health-blackhole: $problem"
+  fail health-blackhole "$problem"
 fi
 stop_all_lvsync

@@ -20,12 +20,14 @@ set -euo pipefail
 OUT=$(realpath "${1:?usage: hostnet.sh OUTDIR}")
 # shellcheck source=ops/lab/lib/guest.sh
 source "$(dirname "$0")/../lib/guest.sh"
+# shellcheck source=ops/lab/lib/check.sh
+source "$LAB/lib/check.sh"
 REPO=$(cd "$LAB/../.." && pwd)
 LVSYNC=${LVSYNC:-$REPO/.build/debug/lvsync}
 NS=hostnet
 cleanup() { ip netns del "$NS" 2>/dev/null || true; lab_down > /dev/null 2>&1 || true; }
 trap cleanup EXIT
-[ -x "$LVSYNC" ] || { echo "FAIL hostnet: lvsync not executable: $LVSYNC"; exit 1; }
+[ -x "$LVSYNC" ] || { fail hostnet "lvsync not executable: $LVSYNC"; exit 1; }
 mkdir -p "$OUT/log"; LOGDIR=$OUT/log
 modprobe dummy; modprobe veth
 
@@ -49,9 +51,9 @@ echo "  first:  $(cat "$OUT/ensure1.txt") | $s1"
 if [ $rc = 0 ] && grep -q 'changes=created,up-multicast,address$' "$OUT/ensure1.txt" &&
    grep -q '^kind=dummy ' <<< "$s1" && has_flag "$s1" UP && has_flag "$s1" MULTICAST &&
    grep -q 'addr=\[169.254.77.9/32\]' <<< "$s1"; then
-  echo "PASS hostnet-netdev-create: $(cat "$OUT/ensure1.txt") ($s1)"
+  pass hostnet-netdev-create "$(cat "$OUT/ensure1.txt") ($s1)"
 else
-  echo "FAIL hostnet-netdev-create: exit $rc: $(head -c 300 "$OUT/ensure1.txt") ($s1)"
+  fail hostnet-netdev-create "exit $rc: $(head -c 300 "$OUT/ensure1.txt") ($s1)"
 fi
 index1=$(grep -oE 'index=[0-9]+' "$OUT/ensure1.txt" || true)
 
@@ -59,9 +61,9 @@ rc=0; ip netns exec "$NS" "$LVSYNC" netdev ensure lvsync0 169.254.77.9 > "$OUT/e
 s2=$(link_state "$NS" 2>&1 || true)
 echo "  second: $(cat "$OUT/ensure2.txt") | $s2"
 if [ $rc = 0 ] && grep -q "$index1 changes=none$" "$OUT/ensure2.txt" && [ "$s1" = "$s2" ]; then
-  echo "PASS hostnet-netdev-idempotent: $(cat "$OUT/ensure2.txt")"
+  pass hostnet-netdev-idempotent "$(cat "$OUT/ensure2.txt")"
 else
-  echo "FAIL hostnet-netdev-idempotent: exit $rc: $(head -c 300 "$OUT/ensure2.txt") ($s2, before: $s1)"
+  fail hostnet-netdev-idempotent "exit $rc: $(head -c 300 "$OUT/ensure2.txt") ($s2, before: $s1)"
 fi
 
 ip -n "$NS" link set lvsync0 down multicast off
@@ -71,18 +73,18 @@ s3=$(link_state "$NS" 2>&1 || true)
 echo "  repair: down: $s | $(cat "$OUT/ensure3.txt") | $s3"
 if [ $rc = 0 ] && ! has_flag "$s" MULTICAST && grep -q "$index1 changes=up-multicast$" "$OUT/ensure3.txt" &&
    [ "$s3" = "$s1" ]; then
-  echo "PASS hostnet-netdev-repair: $(cat "$OUT/ensure3.txt")"
+  pass hostnet-netdev-repair "$(cat "$OUT/ensure3.txt")"
 else
-  echo "FAIL hostnet-netdev-repair: exit $rc: $(head -c 300 "$OUT/ensure3.txt") ($s3, wanted $s1)"
+  fail hostnet-netdev-repair "exit $rc: $(head -c 300 "$OUT/ensure3.txt") ($s3, wanted $s1)"
 fi
 
 ip -n "$NS" link add lvsync1 type veth peer name lvsync1p
 rc=0; "$LVSYNC" netdev ensure lvsync1 169.254.77.10 --namespace "$NS" > "$OUT/ensure-veth.txt" 2>&1 || rc=$?
 if [ $rc = 1 ] && grep -q "sync interface lvsync1: exists and is a veth link, not a dummy" "$OUT/ensure-veth.txt" &&
    ! ip -n "$NS" -4 addr show dev lvsync1 | grep -q inet; then
-  echo "PASS hostnet-netdev-not-dummy: $(head -n 1 "$OUT/ensure-veth.txt")"
+  pass hostnet-netdev-not-dummy "$(head -n 1 "$OUT/ensure-veth.txt")"
 else
-  echo "FAIL hostnet-netdev-not-dummy: exit $rc: $(head -c 300 "$OUT/ensure-veth.txt")"
+  fail hostnet-netdev-not-dummy "exit $rc: $(head -c 300 "$OUT/ensure-veth.txt")"
 fi
 
 rc=0
@@ -90,9 +92,9 @@ ip netns exec "$NS" setpriv --bounding-set -net_admin --inh-caps -net_admin \
   "$LVSYNC" netdev ensure lvsync2 169.254.77.11 > "$OUT/ensure-nocap.txt" 2>&1 || rc=$?
 if [ $rc = 1 ] && grep -q "create dummy link lvsync2: Operation not permitted (errno 1)" "$OUT/ensure-nocap.txt" &&
    ! ip -n "$NS" link show lvsync2 > /dev/null 2>&1; then
-  echo "PASS hostnet-netdev-eperm: $(head -n 1 "$OUT/ensure-nocap.txt")"
+  pass hostnet-netdev-eperm "$(head -n 1 "$OUT/ensure-nocap.txt")"
 else
-  echo "FAIL hostnet-netdev-eperm: exit $rc: $(head -c 300 "$OUT/ensure-nocap.txt")"
+  fail hostnet-netdev-eperm "exit $rc: $(head -c 300 "$OUT/ensure-nocap.txt")"
 fi
 
 # ---- 2. the filter for an IPv6 group (the kernel master can use one): datagrams out of a veth, with decoys ----
@@ -126,11 +128,7 @@ PY
     problem+="$mode: '$got', '$passed'; "
   fi
 done
-if [ -z "$problem" ]; then
-  echo "PASS hostnet-capture-filter-ipv6: 3 datagrams to ff02::8848:8848 of 9 (and the MLD reports), single and batched"
-else
-  echo "FAIL hostnet-capture-filter-ipv6: $problem"
-fi
+check hostnet-capture-filter-ipv6 "3 datagrams to ff02::8848:8848 of 9 (and the MLD reports), single and batched" -- no_problem "$problem"
 ip netns del "$NS"
 
 # ---- 3. the kernel master on a lvsync0 lvsync made; capture through the BPF filter ----
@@ -160,7 +158,7 @@ lab_up
 ip -n dirA link del lvsync0
 rc=0; "$LVSYNC" netdev ensure lvsync0 169.254.77.1 --namespace dirA > "$OUT/ensure-dirA.txt" 2>&1 || rc=$?
 echo "  dirA: $(cat "$OUT/ensure-dirA.txt") | $(link_state dirA)"
-[ $rc = 0 ] || echo "FAIL hostnet-capture-filter: lvsync netdev ensure in dirA exited $rc: $(cat "$OUT/ensure-dirA.txt")"
+[ $rc = 0 ] || fail hostnet-capture-filter "lvsync netdev ensure in dirA exited $rc: $(cat "$OUT/ensure-dirA.txt")"
 ip netns exec dirA ipvsadm --start-daemon master --mcast-interface lvsync0 --syncid "$SYNCID"
 ip netns exec dirA tcpdump -i lvsync0 -w "$OUT/all.pcap" -U -Z root -n 2> "$LOGDIR/tcpdump-all.log" &
 ALL_PID=$!; BG_PIDS+=("$ALL_PID")
@@ -171,7 +169,7 @@ REF_PID=$!; BG_PIDS+=("$REF_PID")
 for _ in $(seq 100); do grep -q 'listening on' "$LOGDIR/tcpdump.log" && grep -q 'listening on' "$LOGDIR/tcpdump-all.log" && break; sleep 0.1; done
 start_capture_bg single
 start_capture_bg batched --batch
-make_traffic || echo "FAIL hostnet-capture-filter: traffic: see $LOGDIR/traffic.log"
+make_traffic || fail hostnet-capture-filter "traffic: see $LOGDIR/traffic.log"
 # decoys out of lvsync0: another group, another port, an IGMP membership report
 ip netns exec dirA "$PY" - <<'PY' > "$LOGDIR/decoys.log" 2>&1
 import socket, struct, time
@@ -215,15 +213,11 @@ for name in single batched; do
 done
 if [ "$m" = 0 ]; then problem+="tcpdump captured no sync message; "; fi
 if [ "$decoy_group" -lt 3 ] || [ "$decoy_port" -lt 3 ] || [ "$igmp" -lt 1 ]; then problem+="the decoys did not all go out of lvsync0; "; fi
-if [ -z "$problem" ]; then
-  echo "PASS hostnet-capture-filter: $m messages in both captures = tcpdump; the filter queued exactly those of $all frames"
-else
-  echo "FAIL hostnet-capture-filter: $problem"
-fi
+check hostnet-capture-filter "$m messages in both captures = tcpdump; the filter queued exactly those of $all frames" -- no_problem "$problem"
 
 rc=0; "$LVSYNC" decode --hex "$OUT/batched.hex" --json > "$OUT/decode.jsonl" 2> "$OUT/decode.err" || rc=$?
 if [ $rc != 0 ]; then
-  echo "FAIL hostnet-capture-decode: lvsync decode exited $rc: $(head -c 300 "$OUT/decode.err")$(grep -m1 error "$OUT/decode.jsonl" || true)"
+  fail hostnet-capture-decode "lvsync decode exited $rc: $(head -c 300 "$OUT/decode.err")$(grep -m1 error "$OUT/decode.jsonl" || true)"
 else
   "$PY" "$LAB/lib/compare.py" decoded hostnet-capture-decode 1 "$OUT/dirA.ip_vs_conn" "$OUT/decode.jsonl" || true
 fi

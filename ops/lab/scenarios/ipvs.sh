@@ -11,6 +11,8 @@
 set -uo pipefail
 OUT=$(realpath "${1:?usage: ipvs.sh OUTDIR}")
 source "$(dirname "$0")/../lib/guest.sh"
+# shellcheck source=ops/lab/lib/check.sh
+source "$LAB/lib/check.sh"
 REPO=$(cd "$LAB/../.." && pwd)
 LVSYNC=${LVSYNC:-$REPO/.build/debug/lvsync}
 TESTS=$(dirname "$LVSYNC")/lvsyncPackageTests.xctest
@@ -28,21 +30,21 @@ if [ -x "$TESTS" ]; then
   grep -E '^[^ ]+ Test "' "$OUT/kernel-tests.plain.txt" | while IFS= read -r line; do
     name=$(sed -E 's/^[^ ]+ Test "([^"]*)".*/\1/' <<< "$line")
     case $line in
-      *" passed after"*) echo "PASS ipvs-kernel: $name" ;;
-      *" failed after"*) echo "FAIL ipvs-kernel: $name: $(grep -m3 -E 'Expectation failed|recorded an issue|Caught error' "$OUT/kernel-tests.plain.txt" | tr '\n' ' ' | head -c 600)" ;;
+      *" passed after"*) pass ipvs-kernel "$name" ;;
+      *" failed after"*) fail ipvs-kernel "$name: $(grep -m3 -E 'Expectation failed|recorded an issue|Caught error' "$OUT/kernel-tests.plain.txt" | tr '\n' ' ' | head -c 600)" ;;
     esac
   done
   ran=$(grep -cE '^[^ ]+ Test "[^"]*" (passed|failed) after' "$OUT/kernel-tests.plain.txt")
   if [ "$rc" != 0 ] || [ "$ran" -lt 5 ]; then
-    echo "FAIL ipvs-kernel-run: the test binary exited $rc after $ran tests (see $OUT/kernel-tests.txt)"
+    fail ipvs-kernel-run "the test binary exited $rc after $ran tests (see $OUT/kernel-tests.txt)"
   fi
 else
-  echo "FAIL ipvs-kernel-run: no test binary at $TESTS (swift build --build-tests first)"
+  fail ipvs-kernel-run "no test binary at $TESTS (swift build --build-tests first)"
 fi
 
 # 2. lvsync's listing against ipvsadm's, on the lab's services in dirA, with both sync daemons running.
 if ! lab_up; then
-  echo "FAIL ipvs-list-dirA: the lab topology did not come up (see $LOGDIR/topo.log)"
+  fail ipvs-list-dirA "the lab topology did not come up (see $LOGDIR/topo.log)"
   exit 0
 fi
 ip netns exec dirA ipvsadm --start-daemon master --mcast-interface lvsync0 --syncid 9
@@ -51,11 +53,11 @@ ip netns exec dirA ipvsadm -Ln > "$OUT/dirA.ipvsadm.txt"
 ip netns exec dirA ipvsadm -L --daemon > "$OUT/dirA.daemons.txt"
 services=$(grep -cE '^(TCP|UDP|SCTP|FWM) ' "$OUT/dirA.ipvsadm.txt")
 if [ "$services" -lt 7 ]; then
-  echo "FAIL ipvs-list-dirA: ipvsadm lists $services services in dirA, the topology has 7"
+  fail ipvs-list-dirA "ipvsadm lists $services services in dirA, the topology has 7"
 elif "$LVSYNC" ipvs list --namespace dirA --json > "$OUT/dirA.list.json" 2> "$OUT/dirA.list.err"; then
   "$PY" "$LAB/lib/ipvs_compare.py" ipvs-list-dirA "$OUT/dirA.list.json" "$OUT/dirA.ipvsadm.txt" "$OUT/dirA.daemons.txt"
 else
-  echo "FAIL ipvs-list-dirA: lvsync ipvs list exited non-zero: $(head -c 300 "$OUT/dirA.list.err")"
+  fail ipvs-list-dirA "lvsync ipvs list exited non-zero: $(head -c 300 "$OUT/dirA.list.err")"
 fi
 "$LVSYNC" ipvs list --namespace dirA > "$OUT/dirA.list.txt" 2>&1 || true
 
@@ -63,9 +65,9 @@ fi
 rc=0
 "$LVSYNC" ipvs list --namespace lvsync-nowhere > "$OUT/nowhere.txt" 2>&1 || rc=$?
 if [ $rc = 1 ] && grep -q "lvsync-nowhere" "$OUT/nowhere.txt" && [ "$(wc -l < "$OUT/nowhere.txt")" -le 2 ]; then
-  echo "PASS ipvs-list-no-namespace: $(head -n 1 "$OUT/nowhere.txt")"
+  pass ipvs-list-no-namespace "$(head -n 1 "$OUT/nowhere.txt")"
 else
-  echo "FAIL ipvs-list-no-namespace: exit $rc: $(head -c 300 "$OUT/nowhere.txt")"
+  fail ipvs-list-no-namespace "exit $rc: $(head -c 300 "$OUT/nowhere.txt")"
 fi
 
 # 4. lvsync ipvs apply against the kernel, in a namespace of its own.
@@ -81,15 +83,15 @@ if [ $rc = 0 ] && grep -q '^applied 20 changes' "$OUT/apply1.txt" \
    && [ "$(grep -cE '^(TCP|UDP|SCTP|FWM) ' "$OUT/apply1.ipvsadm.txt")" = 7 ]; then
   "$PY" "$LAB/lib/ipvs_compare.py" ipvs-apply-converges "$OUT/apply1.list.json" "$OUT/apply1.ipvsadm.txt"
 else
-  echo "FAIL ipvs-apply-converges: exit $rc: $(tail -n 3 "$OUT/apply1.txt" | tr '\n' ' ')"
+  fail ipvs-apply-converges "exit $rc: $(tail -n 3 "$OUT/apply1.txt" | tr '\n' ' ')"
 fi
 
 rc=0; apply "$REPO/examples/director-a.yaml" > "$OUT/apply2.txt" 2>&1 || rc=$?
 listing > "$OUT/apply2.ipvsadm.txt"
 if [ $rc = 0 ] && grep -q '^no changes' "$OUT/apply2.txt" && cmp -s "$OUT/apply1.ipvsadm.txt" "$OUT/apply2.ipvsadm.txt"; then
-  echo "PASS ipvs-apply-idempotent: $(head -n 1 "$OUT/apply2.txt")"
+  pass ipvs-apply-idempotent "$(head -n 1 "$OUT/apply2.txt")"
 else
-  echo "FAIL ipvs-apply-idempotent: exit $rc: $(head -c 300 "$OUT/apply2.txt")"
+  fail ipvs-apply-idempotent "exit $rc: $(head -c 300 "$OUT/apply2.txt")"
 fi
 
 # A changed config: rs2's weight 3 -> 5 on :80, rs2 gone from :53, the SCTP service gone.
@@ -109,9 +111,9 @@ PY
 rc=0; apply "$OUT/changed.yaml" --dry-run > "$OUT/dry.txt" 2>&1 || rc=$?
 listing > "$OUT/dry.ipvsadm.txt"
 if [ $rc = 0 ] && grep -q '^dry run: 3 changes not made' "$OUT/dry.txt" && cmp -s "$OUT/apply1.ipvsadm.txt" "$OUT/dry.ipvsadm.txt"; then
-  echo "PASS ipvs-apply-dry-run: 3 changes printed, the kernel unchanged"
+  pass ipvs-apply-dry-run "3 changes printed, the kernel unchanged"
 else
-  echo "FAIL ipvs-apply-dry-run: exit $rc: $(head -c 400 "$OUT/dry.txt" | tr '\n' ' ')"
+  fail ipvs-apply-dry-run "exit $rc: $(head -c 400 "$OUT/dry.txt" | tr '\n' ' ')"
 fi
 rc=0; apply "$OUT/changed.yaml" > "$OUT/apply3.txt" 2>&1 || rc=$?
 listing > "$OUT/apply3.ipvsadm.txt"
@@ -123,18 +125,18 @@ expected_diff=$(printf '%s\n' \
 if [ $rc = 0 ] && [ "$(cat "$OUT/apply3.txt")" = "$expected_diff" ] \
    && grep -qE '10\.0\.0\.22:80 +Route +5 ' "$OUT/apply3.ipvsadm.txt" \
    && ! grep -q '10.0.0.22:53' "$OUT/apply3.ipvsadm.txt" && ! grep -q '^SCTP' "$OUT/apply3.ipvsadm.txt"; then
-  echo "PASS ipvs-apply-diff: weight edited in place, a real server and a service removed"
+  pass ipvs-apply-diff "weight edited in place, a real server and a service removed"
 else
-  echo "FAIL ipvs-apply-diff: exit $rc: $(tr '\n' '|' < "$OUT/apply3.txt" | head -c 400)"
+  fail ipvs-apply-diff "exit $rc: $(tr '\n' '|' < "$OUT/apply3.txt" | head -c 400)"
 fi
 
 # The kernel's own refusal comes back as a sentence: a scheduler it does not have.
 sed 's/scheduler: wrr/scheduler: wrrr/' "$REPO/examples/director-a.yaml" > "$OUT/bad-scheduler.yaml"
 rc=0; apply "$OUT/bad-scheduler.yaml" > "$OUT/apply4.txt" 2>&1 || rc=$?
 if [ $rc = 1 ] && grep -q "scheduler 'wrrr' is not available in this kernel (ENOENT)" "$OUT/apply4.txt"; then
-  echo "PASS ipvs-apply-kernel-error: $(grep -m1 wrrr "$OUT/apply4.txt")"
+  pass ipvs-apply-kernel-error "$(grep -m1 wrrr "$OUT/apply4.txt")"
 else
-  echo "FAIL ipvs-apply-kernel-error: exit $rc: $(head -c 300 "$OUT/apply4.txt")"
+  fail ipvs-apply-kernel-error "exit $rc: $(head -c 300 "$OUT/apply4.txt")"
 fi
 ip netns del "$CFG"
 
@@ -142,7 +144,7 @@ ip netns del "$CFG"
 rc=0
 setpriv --bounding-set -net_admin --inh-caps -net_admin "$LVSYNC" ipvs list > "$OUT/nocap.txt" 2>&1 || rc=$?
 if [ $rc = 1 ] && grep -q "needs CAP_NET_ADMIN" "$OUT/nocap.txt" && grep -q "(EPERM)" "$OUT/nocap.txt"; then
-  echo "PASS ipvs-list-without-cap-net-admin: $(head -n 1 "$OUT/nocap.txt")"
+  pass ipvs-list-without-cap-net-admin "$(head -n 1 "$OUT/nocap.txt")"
 else
-  echo "FAIL ipvs-list-without-cap-net-admin: exit $rc: $(head -c 300 "$OUT/nocap.txt")"
+  fail ipvs-list-without-cap-net-admin "exit $rc: $(head -c 300 "$OUT/nocap.txt")"
 fi

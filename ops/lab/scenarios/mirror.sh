@@ -30,33 +30,18 @@ set -euo pipefail
 OUT=$(realpath "${1:?usage: mirror.sh OUTDIR}")
 # shellcheck source=ops/lab/lib/guest.sh
 source "$(dirname "$0")/../lib/guest.sh"
+# shellcheck source=ops/lab/lib/check.sh
+source "$LAB/lib/check.sh"
 REPO=$(cd "$LAB/../.." && pwd)
 LVSYNC=${LVSYNC:-$REPO/.build/debug/lvsync}
-[ -x "$LVSYNC" ] || { echo "FAIL mirror: lvsync not executable: $LVSYNC"; exit 1; }
+[ -x "$LVSYNC" ] || { fail mirror "lvsync not executable: $LVSYNC"; exit 1; }
 mkdir -p "$OUT/log" "$OUT/tables"; LOGDIR=$OUT/log
 LOG_LEVEL=${LOG_LEVEL:-info}   # lvsync run --log-level
 T0=$SECONDS
-say() { echo "  [$((SECONDS - T0)) s] $*"; }
-
-# ---- the daemons ----
-declare -A LV_PID   # name -> pid of a running `lvsync run`
-# start_lvsync NAME NS LOG: `lvsync run --config OUT/NAME.yaml` in NS, stderr to LOG (ip netns exec execs: $! is
-# lvsync itself)
-start_lvsync() {
-  ip netns exec "$2" "$LVSYNC" run --config "$OUT/$1.yaml" --log-level "$LOG_LEVEL" > "$OUT/log/$1.stdout" 2> "$3" &
-  LV_PID[$1]=$!
-}
-# stop_lvsync NAME: SIGTERM, wait (at most 20 s, then SIGKILL: 137); the status is lvsync's
-stop_lvsync() {
-  local pid=${LV_PID[$1]:-} rc=0
-  [ -n "$pid" ] || return 0
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" || rc=$?
-  unset "LV_PID[$1]"
-  return $rc
-}
+# the daemons: start_lvsync, stop_lvsync, LV_PID, say, tail_log, pair_cleanup (the configs are this scenario's own:
+# fixed roles, no election)
+# shellcheck source=ops/lab/lib/pair.sh
+source "$LAB/lib/pair.sh"
 # diagnose TAG: when a daemon does not do what it should, the sockets and every lvsync's threads (gdb, if there is
 # one; it stops each process for a moment) into OUT/log/diagnose-TAG.txt
 diagnose() {
@@ -71,12 +56,7 @@ diagnose() {
     done
   } > "$OUT/log/diagnose-$1.txt" 2>&1
 }
-cleanup() {
-  local n
-  for n in "${!LV_PID[@]}"; do stop_lvsync "$n" > /dev/null 2>&1 || true; done
-  lab_down > /dev/null 2>&1 || true
-}
-trap cleanup EXIT
+trap pair_cleanup EXIT
 
 # count LOG PATTERN: lines of LOG matching PATTERN (0 if none or no file)
 count() { local n; n=$(grep -c -- "$2" "$1" 2>/dev/null || true); echo "${n:-0}"; }
@@ -96,8 +76,6 @@ wait_log() {
 }
 # last_field LOG PATTERN KEY: the value of KEY=... on the last line of LOG matching PATTERN
 last_field() { grep -- "$2" "$1" 2>/dev/null | tail -n 1 | grep -oE "(^| )$3=[^ ]*" | head -n 1 | cut -d= -f2 || true; }
-# tail_log LOG: its last lines on one line, for a FAIL reason
-tail_log() { tail -n 4 "$1" 2>/dev/null | cut -c1-300 | tr '\n' ' '; }
 
 # ---- the tables ----
 # tables TAG: dirA's ip_vs_conn and dirB's ip_vs_conn_sync and ip_vs_conn, read together, into OUT/tables/TAG.*
@@ -152,7 +130,7 @@ for d in dirA dirB; do
     ip netns exec $d ipvsadm --stop-daemon master 2>/dev/null || true
     ip netns exec $d ipvsadm --stop-daemon backup 2>/dev/null || true
   fi
-  [ -z "$(ip netns exec $d ipvsadm -L --daemon)" ] || { echo "FAIL mirror: a sync daemon still runs in $d"; exit 1; }
+  [ -z "$(ip netns exec $d ipvsadm -L --daemon)" ] || { fail mirror "a sync daemon still runs in $d"; exit 1; }
 done
 say "topology up, no kernel sync daemon on either director"
 
@@ -179,23 +157,23 @@ config dira active 169.254.77.1 dirb 10.0.0.3:7788 10.0.0.2:7788
 config dirb standby 169.254.77.2 dira 10.0.0.2:7788
 
 # ---- 3. the active director ----
-start_lvsync dira dirA "$LOGDIR/dira.log"
+start_lvsync dira dirA --log-level "$LOG_LEVEL"
 if wait_log "$LOGDIR/dira.log" 'listening for standbys' 60 1 "${LV_PID[dira]}"; then
   daemons=$(ip netns exec dirA ipvsadm -L --daemon)
   say "dirA: $(tr '\n' ' ' <<< "$daemons")"
   if grep -q "master sync daemon (mcast=lvsync0, syncid=$SYNCID" <<< "$daemons" &&
      ! grep -q backup <<< "$daemons" && [ "$(count "$LOGDIR/dira.log" 'started the kernel master sync daemon')" = 1 ]; then
-    echo "PASS mirror-active-start: listening on 10.0.0.2:7788, the kernel master daemon runs on lvsync0 (syncid $SYNCID)"
+    pass mirror-active-start "listening on 10.0.0.2:7788, the kernel master daemon runs on lvsync0 (syncid $SYNCID)"
   else
-    echo "FAIL mirror-active-start: ipvsadm -L --daemon in dirA: '$daemons'; log: $(tail_log "$LOGDIR/dira.log")"
+    fail mirror-active-start "ipvsadm -L --daemon in dirA: '$daemons'; log: $(tail_log "$LOGDIR/dira.log")"
   fi
 else
-  echo "FAIL mirror-active-start: dirA's lvsync is not listening: $(tail_log "$LOGDIR/dira.log")"
+  fail mirror-active-start "dirA's lvsync is not listening: $(tail_log "$LOGDIR/dira.log")"
   exit 1
 fi
 
 # ---- 4. traffic before the standby exists; the kernel master flushes its buffer ----
-make_traffic || echo "FAIL mirror-late-standby: traffic: see $LOGDIR/traffic.log"
+make_traffic || fail mirror-late-standby "traffic: see $LOGDIR/traffic.log"
 say "traffic made: $(grep -E '^[a-z0-9]+ [0-9]+/[0-9]+' "$LOGDIR/traffic.log" | tr '\n' ' ')"
 sleep 8   # the master sends a partly filled buffer once it is ~2 s old (slower under TCG)
 tables before-standby
@@ -203,7 +181,7 @@ want=$(syncable before-standby)
 say "dirA holds $(($(wc -l < "$OUT/tables/before-standby.dirA.conn") - 1)) entries, $want syncable; dirB: $(($(wc -l < "$OUT/tables/before-standby.dirB.sync") - 1)) sync entries"
 
 # ---- 5. the late standby: a snapshot, then dirB's kernel holds every live connection of dirA ----
-start_lvsync dirb dirB "$LOGDIR/dirb.log"
+start_lvsync dirb dirB --log-level "$LOG_LEVEL"
 t_start=$SECONDS
 problem=""
 if ! wait_log "$LOGDIR/dirb.log" 'snapshot received' 60 1 "${LV_PID[dirb]}"; then
@@ -223,31 +201,27 @@ if [ -z "$problem" ]; then
   fi
 fi
 [ -e "$OUT/tables/late.compare" ] && info late
-if [ -z "$problem" ]; then
-  echo "PASS mirror-late-standby: a snapshot of $snap entries; dirB holds every syncable connection of dirA ($(($(wc -l < "$OUT/tables/late.dirB.sync") - 1)) Origin SYNC) $((SECONDS - t_start)) s after its lvsync started"
-else
-  echo "FAIL mirror-late-standby: $problem"
-fi
+check mirror-late-standby "a snapshot of $snap entries; dirB holds every syncable connection of dirA ($(($(wc -l < "$OUT/tables/late.dirB.sync") - 1)) Origin SYNC) $((SECONDS - t_start)) s after its lvsync started" -- no_problem "$problem"
 if [ -e "$OUT/tables/late.dirA.conn" ]; then
   "$PY" "$LAB/lib/compare.py" pedata mirror-pedata "$OUT/tables/late.dirA.conn" "$OUT/tables/late.dirB.conn" || true
 else
-  echo "FAIL mirror-pedata: no tables were read"
+  fail mirror-pedata "no tables were read"
 fi
 
 # ---- 6. the stream: new flows once the link is up ----
 snaps_before=$(count "$LOGDIR/dirb.log" 'receiving a snapshot')
 if ! udp_round 100; then
-  echo "FAIL mirror-stream: traffic: $(tr '\n' ' ' < "$LOGDIR/udp-100.log")"
+  fail mirror-stream "traffic: $(tr '\n' ' ' < "$LOGDIR/udp-100.log")"
 elif mirrored stream 30; then
   n=$(flows_on_dirB stream 100)
   if [ "$n" -ge 8 ] && [ "$(count "$LOGDIR/dirb.log" 'receiving a snapshot')" = "$snaps_before" ]; then
-    echo "PASS mirror-stream: $n new UDP flows (and their templates) reached dirB over the link, no new snapshot"
+    pass mirror-stream "$n new UDP flows (and their templates) reached dirB over the link, no new snapshot"
   else
-    echo "FAIL mirror-stream: $n of 8 new UDP flows on dirB, or a new snapshot was taken"
+    fail mirror-stream "$n of 8 new UDP flows on dirB, or a new snapshot was taken"
   fi
 else
   info stream
-  echo "FAIL mirror-stream: after 30 s: $(verdict stream)"
+  fail mirror-stream "after 30 s: $(verdict stream)"
 fi
 
 # ---- 7a. the standby restarted: graceful stop, flows while it is down, back with a snapshot ----
@@ -255,7 +229,7 @@ rc=0; stop_lvsync dirb || rc=$?
 stopped=$(count "$LOGDIR/dirb.log" 'lvsync stopped')
 udp_ok=1; udp_round 200 || udp_ok=0
 sleep 4   # the kernel master's buffer goes out: dirA's lvsync logs it, nobody receives it yet
-start_lvsync dirb dirB "$LOGDIR/dirb-2.log"
+LV_LOG=$LOGDIR/dirb-2.log start_lvsync dirb dirB --log-level "$LOG_LEVEL"
 problem=""
 if [ $rc != 0 ] || [ "$stopped" != 1 ]; then
   problem="SIGTERM: exit $rc, 'lvsync stopped' logged $stopped time(s): $(tail_log "$LOGDIR/dirb.log")"
@@ -272,11 +246,7 @@ elif ! mirrored standby-restart 30; then
 elif [ "$(flows_on_dirB standby-restart 200)" -lt 8 ]; then
   problem="$(flows_on_dirB standby-restart 200) of 8 flows made while dirB was down"
 fi
-if [ -z "$problem" ]; then
-  echo "PASS mirror-standby-restart: exit 0 on SIGTERM; back with a snapshot of $(last_field "$LOGDIR/dirb-2.log" 'receiving a snapshot' snapshot.entries) entries; the flows made while it was down are on dirB"
-else
-  echo "FAIL mirror-standby-restart: $problem"
-fi
+check mirror-standby-restart "exit 0 on SIGTERM; back with a snapshot of $(last_field "$LOGDIR/dirb-2.log" 'receiving a snapshot' snapshot.entries) entries; the flows made while it was down are on dirB" -- no_problem "$problem"
 
 # ---- 7b. the link cut and restored: the stream resumes ----
 closed_before=$(count "$LOGDIR/dirb-2.log" 'link to the active director closed')
@@ -310,11 +280,7 @@ if [ -z "$problem" ]; then
     problem="$(flows_on_dirB resume 300) of 8 flows made during the cut"
   fi
 fi
-if [ -z "$problem" ]; then
-  echo "PASS mirror-resume: link dead on both sides ($(last_field "$LOGDIR/dirb-2.log" 'link to the active director closed' reason)), resumed at sequence $(last_field "$LOGDIR/dirb-2.log" 'stream resumed' next_sequence) $((SECONDS - t_restored)) s after it came back; the flows made during the cut are on dirB"
-else
-  echo "FAIL mirror-resume: $problem"
-fi
+check mirror-resume "link dead on both sides ($(last_field "$LOGDIR/dirb-2.log" 'link to the active director closed' reason)), resumed at sequence $(last_field "$LOGDIR/dirb-2.log" 'stream resumed' next_sequence) $((SECONDS - t_restored)) s after it came back; the flows made during the cut are on dirB" -- no_problem "$problem"
 
 # ---- 8. the active restarted: flows while nobody captures, seeded from /proc, a fresh snapshot ----
 snaps_before=$(count "$LOGDIR/dirb-2.log" 'receiving a snapshot')
@@ -322,7 +288,7 @@ rc=0; stop_lvsync dira || rc=$?
 stopped=$(count "$LOGDIR/dira.log" 'lvsync stopped')
 udp_ok=1; udp_round 400 || udp_ok=0
 sleep 4   # the kernel master sends these flows to nobody
-start_lvsync dira dirA "$LOGDIR/dira-2.log"
+LV_LOG=$LOGDIR/dira-2.log start_lvsync dira dirA --log-level "$LOG_LEVEL"
 problem=""
 if [ $rc != 0 ] || [ "$stopped" != 1 ]; then
   problem="SIGTERM: exit $rc, 'lvsync stopped' logged $stopped time(s): $(tail_log "$LOGDIR/dira.log")"
@@ -346,18 +312,14 @@ if [ -z "$problem" ]; then
     problem="$(flows_on_dirB active-restart 400) of 8 flows made while dirA's lvsync was down"
   fi
 fi
-if [ -z "$problem" ]; then
-  echo "PASS mirror-active-restart: exit 0 on SIGTERM; the new active seeded $seeded connections from /proc ($(grep -c 'sync daemon already runs' "$LOGDIR/dira-2.log" || true)x 'already runs'), the standby took a snapshot of $(last_field "$LOGDIR/dirb-2.log" 'receiving a snapshot' snapshot.entries) entries of the new stream; the flows made while nobody captured are on dirB"
-else
-  echo "FAIL mirror-active-restart: $problem"
-fi
+check mirror-active-restart "exit 0 on SIGTERM; the new active seeded $seeded connections from /proc ($(grep -c 'sync daemon already runs' "$LOGDIR/dira-2.log" || true)x 'already runs'), the standby took a snapshot of $(last_field "$LOGDIR/dirb-2.log" 'receiving a snapshot' snapshot.entries) entries of the new stream; the flows made while nobody captured are on dirB" -- no_problem "$problem"
 
 # ---- 9. strangers ----
 refused_before=$(count "$LOGDIR/dira-2.log" 'refused a peer')
 opened_before=$(count "$LOGDIR/dira-2.log" 'standby connected')
 # mallory: a lvsync with a certificate of the same CA, not a peer of dirA (in the client namespace, its own dummy)
 config mallory standby 169.254.77.9 dira 10.0.0.2:7788
-start_lvsync mallory client "$LOGDIR/mallory.log"
+start_lvsync mallory client --log-level "$LOG_LEVEL"
 problem=""
 wait_log "$LOGDIR/dira-2.log" 'refused a peer' 60 $((refused_before + 1)) || problem="mallory was not refused within 60 s: $(tail_log "$LOGDIR/mallory.log")"
 wait_log "$LOGDIR/mallory.log" 'the peer was refused' 10 || true
@@ -384,11 +346,7 @@ if [ -z "$problem" ]; then
     problem="the real standby suffered: $(verdict strangers)"
   fi
 fi
-if [ -z "$problem" ]; then
-  echo "PASS mirror-refuses-stranger: mallory (same CA) refused with ${r1#reason=}, a 'dirb' of another CA with ${r2#reason=}; neither linked, dirB still mirrored"
-else
-  echo "FAIL mirror-refuses-stranger: $problem"
-fi
+check mirror-refuses-stranger "mallory (same CA) refused with ${r1#reason=}, a 'dirb' of another CA with ${r2#reason=}; neither linked, dirB still mirrored" -- no_problem "$problem"
 
 # ---- 10. both stop gracefully ----
 rcb=0; stop_lvsync dirb || rcb=$?

@@ -19,9 +19,11 @@ set -euo pipefail
 OUT=$(realpath "${1:?usage: operate.sh OUTDIR}")
 # shellcheck source=ops/lab/lib/guest.sh
 source "$(dirname "$0")/../lib/guest.sh"
+# shellcheck source=ops/lab/lib/check.sh
+source "$LAB/lib/check.sh"
 REPO=$(cd "$LAB/../.." && pwd)
 LVSYNC=${LVSYNC:-$REPO/.build/debug/lvsync}
-[ -x "$LVSYNC" ] || { echo "FAIL operate: lvsync not executable: $LVSYNC"; exit 1; }
+[ -x "$LVSYNC" ] || { fail operate "lvsync not executable: $LVSYNC"; exit 1; }
 mkdir -p "$OUT/log"; LOGDIR=$OUT/log
 SOCK=/tmp/lvsync-operate FLOWS=busy=8,busy6=0,idle=0,calls=2,udp=2,interval_ms=200
 mkdir -p "$SOCK"; : > "$OUT/figures.txt"
@@ -96,11 +98,7 @@ wait_for 10 notified_at_least dira 'READY=1|STATUS=active' 1 || problem+="dirA s
 wait_for 10 notified_at_least dirb 'READY=1|STATUS=standby' 1 || problem+="dirB sent no READY=1 with STATUS=standby: $(grep -m2 'READY=1' "$OUT/log/dirb.notify.txt" 2>/dev/null | tr '\n' ' '); its transitions: $(grep -o 'reason=[^[]*' "$LOGDIR/dirb.log" | head -n 3 | tr '\n' ' '); "
 wait_for 10 notified_at_least dira '^[0-9.]* WATCHDOG=1$' 3 || problem+="dirA pinged the watchdog $(notified dira 'WATCHDOG=1') times in 10 s; "
 ready_line=$(grep -m1 'READY=1' "$OUT/log/dira.notify.txt" 2>/dev/null | cut -d' ' -f2- || true)
-if [ -z "$problem" ]; then
-  echo "PASS operate-ready: dirA said '$ready_line', dirB READY=1 as a standby; $(notified dira 'WATCHDOG=1') watchdog pings from dirA so far"
-else
-  echo "FAIL operate-ready: $problem"
-fi
+check operate-ready "dirA said '$ready_line', dirB READY=1 as a standby; $(notified dira 'WATCHDOG=1') watchdog pings from dirA so far" -- no_problem "$problem"
 
 # ---- traffic, then operate-metrics ----
 phase_start operate
@@ -120,11 +118,7 @@ grep -q '^lvsync_peer_links_opened_total [1-9]' "$OUT/metrics.dirA.txt" || probl
 grep -q '^lvsync_sync_lag_seconds_bucket' "$OUT/metrics.dirB.txt" || problem+="no lag histogram on dirB; "
 grep -q '^lvsync_election_transitions_total{' "$OUT/metrics.dirA.txt" || problem+="no election transitions on dirA; "
 grep -q '^lvsync_sync_entries_total [1-9]' "$OUT/metrics.dirB.txt" || problem+="dirB injected no entries by its counter ($(grep '^lvsync_sync_entries_total' "$OUT/metrics.dirB.txt" | tr '\n' ' ')), its log: $(tail_log "$LOGDIR/dirb.log"); "
-if [ -z "$problem" ]; then
-  echo "PASS operate-metrics: scraped both over HTTP: dirA active (mirror $size), dirB standby with $(grep -c '^lvsync_sync_lag_seconds_bucket' "$OUT/metrics.dirB.txt") lag buckets; $(grep -c '^lvsync_' "$OUT/metrics.dirA.txt") samples on dirA"
-else
-  echo "FAIL operate-metrics: $problem"
-fi
+check operate-metrics "scraped both over HTTP: dirA active (mirror $size), dirB standby with $(grep -c '^lvsync_sync_lag_seconds_bucket' "$OUT/metrics.dirB.txt") lag buckets; $(grep -c '^lvsync_' "$OUT/metrics.dirA.txt") samples on dirA" -- no_problem "$problem"
 
 # ---- operate-stats ----
 # (10 s: the CLI itself takes seconds to start under TCG beside a CPU hog)
@@ -149,9 +143,9 @@ for line in open(sys.argv[1]):
         n += 1
 print(n)' "$LOGDIR/dirb.log" 2>/dev/null || echo 0)
 if [ "$lines" -ge 2 ] && [ "$logged" -ge 2 ]; then
-  echo "PASS operate-stats: lvsync stats --follow streamed $lines JSON lines in 10 s; dirB's JSON log has $logged 'sync stats' lines with numbers as numbers"
+  pass operate-stats "lvsync stats --follow streamed $lines JSON lines in 10 s; dirB's JSON log has $logged 'sync stats' lines with numbers as numbers"
 else
-  echo "FAIL operate-stats: $lines followed lines, $logged logged: $(head -c 300 "$OUT/stats-follow.txt")"
+  fail operate-stats "$lines followed lines, $logged logged: $(head -c 300 "$OUT/stats-follow.txt")"
 fi
 
 # ---- operate-status ----
@@ -159,9 +153,9 @@ fi
 if grep -qE '^role +active' "$OUT/status.dirA.txt" && grep -q '10.0.0.100/24' "$OUT/status.dirA.txt" &&
   grep -q '(held here)' "$OUT/status.dirA.txt" && grep -qE '^peer dirb +standby' "$OUT/status.dirA.txt" &&
   grep -qE '^last transition +initialising -> active [0-9hms.]+ ago: (no director is active|no peer heard within the boot wait)' "$OUT/status.dirA.txt"; then
-  echo "PASS operate-status: $(grep -E '^last transition' "$OUT/status.dirA.txt" | sed 's/  */ /g')"
+  pass operate-status "$(grep -E '^last transition' "$OUT/status.dirA.txt" | sed 's/  */ /g')"
 else
-  echo "FAIL operate-status: $(tr '\n' '|' < "$OUT/status.dirA.txt")"
+  fail operate-status "$(tr '\n' '|' < "$OUT/status.dirA.txt")"
 fi
 
 # ---- operate-reload-good ----
@@ -184,11 +178,7 @@ wait_for 10 notified_at_least dira 'RELOADING=1|MONOTONIC_USEC=' $((before + 1))
 grep 'RELOADING=1' "$OUT/log/dira.notify.txt" | tail -n 1 > /dev/null
 reloaded=$(awk '/RELOADING=1/ { r = NR } /READY=1\|STATUS=reload: applied/ && r && NR > r { ok = 1 } END { print ok + 0 }' "$OUT/log/dira.notify.txt")
 [ "$reloaded" = 1 ] || problem+="no READY=1 with 'reload: applied' after RELOADING=1; "
-if [ -z "$problem" ]; then
-  echo "PASS operate-reload-good: SIGHUP applied the new virtual service (ipvsadm shows tcp 10.0.0.200:8443), systemd heard RELOADING=1 then READY=1"
-else
-  echo "FAIL operate-reload-good: $problem"
-fi
+check operate-reload-good "SIGHUP applied the new virtual service (ipvsadm shows tcp 10.0.0.200:8443), systemd heard RELOADING=1 then READY=1" -- no_problem "$problem"
 
 # ---- operate-reload-bad ----
 printf 'node: dira\npriority: [oops\n' > "$OUT/dira.yaml"
@@ -201,11 +191,7 @@ sleep 1
 is_active dira || problem+="dirA is $(status dira role) after the bad reload; "
 ip netns exec dirA ipvsadm -Ln -t 10.0.0.200:8443 > /dev/null 2>&1 || problem+="the service went away; "
 cp "$OUT/dira.yaml.orig" "$OUT/dira.yaml"
-if [ -z "$problem" ]; then
-  echo "PASS operate-reload-bad: refused ($reason); dirA still active, its services kept"
-else
-  echo "FAIL operate-reload-bad: $problem"
-fi
+check operate-reload-bad "refused ($reason); dirA still active, its services kept" -- no_problem "$problem"
 phase_check lvsync operate
 
 # ---- operate-stop ----
@@ -215,17 +201,13 @@ problem=""
 [ "$(notified dira 'STOPPING=1')" -ge 1 ] || problem+="no STOPPING=1; "
 lacks_vip dirA || problem+="dirA still holds 10.0.0.100; "
 wait_for 10 is_active dirb || problem+="dirB did not take over: $(status dirb role); "
-if [ -z "$problem" ]; then
-  echo "PASS operate-stop: SIGTERM: STOPPING=1, exit 0, VIPs released, dirB took over"
-else
-  echo "FAIL operate-stop: $problem"
-fi
+check operate-stop "SIGTERM: STOPPING=1, exit 0, VIPs released, dirB took over" -- no_problem "$problem"
 
 # ---- operate-no-daemon ----
 rc=0; out=$("$LVSYNC" status --socket "$SOCK/nobody.sock" 2>&1) || rc=$?
 if [ $rc = 1 ] && grep -q 'no lvsync daemon is running' <<< "$out"; then
-  echo "PASS operate-no-daemon: exit 1: $out"
+  pass operate-no-daemon "exit 1: $out"
 else
-  echo "FAIL operate-no-daemon: exit $rc: $out"
+  fail operate-no-daemon "exit $rc: $out"
 fi
 stop_lvsync dirb || true

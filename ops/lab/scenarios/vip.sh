@@ -22,6 +22,8 @@ set -euo pipefail
 OUT=$(realpath "${1:?usage: vip.sh OUTDIR}")
 # shellcheck source=ops/lab/lib/guest.sh
 source "$(dirname "$0")/../lib/guest.sh"
+# shellcheck source=ops/lab/lib/check.sh
+source "$LAB/lib/check.sh"
 REPO=$(cd "$LAB/../.." && pwd)
 LVSYNC=${LVSYNC:-$REPO/.build/debug/lvsync}
 A=vipa B=vipb
@@ -32,7 +34,7 @@ cleanup() {
   ip netns del "$A" 2>/dev/null || true; ip netns del "$B" 2>/dev/null || true
 }
 trap cleanup EXIT
-[ -x "$LVSYNC" ] || { echo "FAIL vip: lvsync not executable: $LVSYNC"; exit 1; }
+[ -x "$LVSYNC" ] || { fail vip "lvsync not executable: $LVSYNC"; exit 1; }
 mkdir -p "$OUT/log"; LOGDIR=$OUT/log
 modprobe veth
 
@@ -70,11 +72,7 @@ grep -qE '^fd00::100/128 scope global nodad$' <<< "$s1" || problem+="no fd00::10
 [ "$(grep -c -E '^(10\.0\.0\.100|fd00::100|192\.168\.50\.1)/' <<< "$s1")" = 3 ] || problem+="not exactly 3 VIP entries; "
 [ $rc2 = 0 ] && [ "$(cat "$OUT/add2.txt")" = "$want2" ] || problem+="second add: exit $rc2: $(head -c 300 "$OUT/add2.txt"); "
 [ "$s1" = "$s2" ] || problem+="the second add changed the addresses; "
-if [ -z "$problem" ]; then
-  echo "PASS vip-add: v4 /32, v6 /128 nodad, an explicit /24; again: already present, nothing changed"
-else
-  echo "FAIL vip-add: $problem"
-fi
+check vip-add "v4 /32, v6 /128 nodad, an explicit /24; again: already present, nothing changed" -- no_problem "$problem"
 
 # ---- vip-bad-interface ----
 problem=""
@@ -90,11 +88,7 @@ for cmd in "vip add nosuch0 10.0.0.100" "vip remove nosuch0 fd00::100" "announce
   [ $rc = 1 ] && grep -qF "$want" "$OUT/bad.txt" || problem+="$cmd: exit $rc, wanted '$want': $(head -c 200 "$OUT/bad.txt"); "
 done
 [ "$(addrs "$A" va)" = "$s1" ] || problem+="the addresses of va changed; "
-if [ -z "$problem" ]; then
-  echo "PASS vip-bad-interface: add, remove and announce on nosuch0 name it: No such device (errno 19)"
-else
-  echo "FAIL vip-bad-interface: $problem"
-fi
+check vip-bad-interface "add, remove and announce on nosuch0 name it: No such device (errno 19)" -- no_problem "$problem"
 
 # ---- announce-garp, announce-na ----
 # check_announcements PCAP MAC LINKLOCAL: one normalised line per ARP or neighbour advertisement in the capture
@@ -175,11 +169,7 @@ n=$(grep -c '^ARP ' "$OUT/announce.lines" || true); good=$(grep -cxF "$GARP" "$O
 [ "$n" = 3 ] && [ "$good" = 3 ] || problem+="$good of $n ARP frames as wanted (3): $(grep -m1 '^ARP ' "$OUT/announce.lines" || true); "
 [ "$before4" = "$FAKE" ] || problem+="the neighbour's entry was $before4 before, not the made-up $FAKE; "
 [ "$after4" = "$MAC_A" ] || problem+="the neighbour's entry is $after4 after, not $MAC_A; "
-if [ -z "$problem" ]; then
-  echo "PASS announce-garp: 3 gratuitous ARP requests as wanted; the neighbour's entry moved $FAKE -> $MAC_A"
-else
-  echo "FAIL announce-garp: $problem"
-fi
+check announce-garp "3 gratuitous ARP requests as wanted; the neighbour's entry moved $FAKE -> $MAC_A" -- no_problem "$problem"
 
 problem=""
 [ -n "$LL_A" ] || problem+="va has no link-local address; "
@@ -189,11 +179,7 @@ n=$(grep -c '^NA ' "$OUT/announce.lines" || true); good=$(grep -cxF "$NA" "$OUT/
 [ "$n" = 3 ] && [ "$good" = 3 ] || problem+="$good of $n NAs as wanted (3): $(grep -m1 '^NA ' "$OUT/announce.lines" || true); "
 [ "$before6" = "$FAKE" ] || problem+="the neighbour's entry was $before6 before, not the made-up $FAKE; "
 [ "$after6" = "$MAC_A" ] || problem+="the neighbour's entry is $after6 after, not $MAC_A; "
-if [ -z "$problem" ]; then
-  echo "PASS announce-na: 3 unsolicited NAs (O only, hop limit 255, TLLA, checksum ok); the entry moved $FAKE -> $MAC_A"
-else
-  echo "FAIL announce-na: $problem"
-fi
+check announce-na "3 unsolicited NAs (O only, hop limit 255, TLLA, checksum ok); the entry moved $FAKE -> $MAC_A" -- no_problem "$problem"
 
 # the checker on packets that differ: lib/announce.py sets Router in its NA; it must not pass as lvsync's
 capture_start reference
@@ -205,9 +191,9 @@ ref_na=$(grep -c '^NA ' "$OUT/reference.lines" || true)
 ref_garp=$(grep -cxF "$GARP" "$OUT/reference.lines" || true)
 if [ "$ref_na" = 2 ] && ! grep -qxF "$NA" "$OUT/reference.lines" && grep -q '^NA .* R=1 S=0 O=1 ' "$OUT/reference.lines" &&
    [ "$ref_garp" = 2 ]; then
-  echo "PASS announce-checker: announce.py's 2 NAs (R=1) are refused, its 2 gratuitous ARPs match lvsync's"
+  pass announce-checker "announce.py's 2 NAs (R=1) are refused, its 2 gratuitous ARPs match lvsync's"
 else
-  echo "FAIL announce-checker: $ref_na NAs, $ref_garp matching ARPs: $(tr '\n' ';' < "$OUT/reference.lines")"
+  fail announce-checker "$ref_na NAs, $ref_garp matching ARPs: $(tr '\n' ';' < "$OUT/reference.lines")"
 fi
 
 # ---- vip-remove ----
@@ -226,11 +212,7 @@ problem=""
 [ "$s3" = "$own" ] && grep -q '^10\.0\.0\.2/24 ' <<< "$s3" && grep -q '^fd00::2/64 ' <<< "$s3" ||
   problem+="va's own addresses changed; "
 [ "$(addrs "$A" va)" = "$s3" ] || problem+="the second remove changed the addresses; "
-if [ -z "$problem" ]; then
-  echo "PASS vip-remove: all three gone, va's own addresses kept; again: not present"
-else
-  echo "FAIL vip-remove: $problem"
-fi
+check vip-remove "all three gone, va's own addresses kept; again: not present" -- no_problem "$problem"
 
 # ---- iface-state ----
 # state_until WANT: `lvsync netdev state va` until it prints WANT (the kernel's linkwatch sets IFF_RUNNING a
@@ -255,8 +237,4 @@ ip -n "$B" link set vb up; step "va up running"
 ip -n "$A" link set va down; step "va down"
 ip -n "$A" link del va; step "va missing"
 echo "  states: $seen"
-if [ -z "$problem" ]; then
-  echo "PASS iface-state: $seen"
-else
-  echo "FAIL iface-state: $problem"
-fi
+check iface-state "$seen" -- no_problem "$problem"
