@@ -22,16 +22,7 @@ public struct SyntheticConnections: Sendable {
         let client = UInt32(0x0a00_0000) | UInt32(truncatingIfNeeded: r) & 0x00ff_ffff
         switch n % 20 {
         case 0:  // IPv6 TCP NAT
-            return SyncConnection(
-                ipProtocol: .tcp,
-                client: Endpoint(.v6(IPv6Address(high: 0xfd00_0000_0000_0000, low: r)), port),
-                virtual: Endpoint(.v6(IPv6Address(high: 0xfd00_0000_0000_0000, low: 0x100)), 443),
-                destination: Endpoint(.v6(IPv6Address(high: 0xfd00_0000_0000_0000, low: 0x21)), 443),
-                flags: [],
-                state: .tcpEstablished,
-                timeout: 900,
-                fwmark: 0
-            )
+            return TestConnections.web6(client: r, port: port)
         case 1:  // persistence template
             return SyncConnection(
                 ipProtocol: .udp,

@@ -20,18 +20,23 @@ public enum TestConnections {
             )
         }
         if n % 50 == 3 {
-            return SyncConnection(
-                ipProtocol: .tcp,
-                client: Endpoint(.v6(IPv6Address(high: 0xfd00_0000_0000_0000, low: UInt64(n))), port),
-                virtual: Endpoint(.v6(IPv6Address(high: 0xfd00_0000_0000_0000, low: 0x100)), 443),
-                destination: Endpoint(.v6(IPv6Address(high: 0xfd00_0000_0000_0000, low: 0x21)), 443),
-                flags: [],
-                state: .tcpEstablished,
-                timeout: 900,
-                fwmark: 0
-            )
+            return web6(client: UInt64(n), port: port)
         }
         return web(client: client, port: port, server: n)
+    }
+
+    /// An established IPv6 TCP connection from fd00::`client`:`port` to the VIP [fd00::100]:443, NAT, to fd00::21.
+    public static func web6(client: UInt64, port: UInt16) -> SyncConnection {
+        SyncConnection(
+            ipProtocol: .tcp,
+            client: Endpoint(.v6(IPv6Address(high: 0xfd00_0000_0000_0000, low: client)), port),
+            virtual: Endpoint(.v6(IPv6Address(high: 0xfd00_0000_0000_0000, low: 0x100)), 443),
+            destination: Endpoint(.v6(IPv6Address(high: 0xfd00_0000_0000_0000, low: 0x21)), 443),
+            flags: [],
+            state: .tcpEstablished,
+            timeout: 900,
+            fwmark: 0
+        )
     }
 
     /// An established IPv4 TCP connection from `client`:`port` to the web VIP 10.0.0.100:80, direct routing, to

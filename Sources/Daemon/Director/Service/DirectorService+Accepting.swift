@@ -26,7 +26,11 @@ extension DirectorService {
             }
         )
         if let address = server.channel.localAddress {
-            logger.info("listening for peers", metadata: ["address": "\(address)"])
+            // A fixed active only ever has standbys to listen for (the lab and operators wait for these words).
+            logger.info(
+                fixedRole == .active ? "listening for standbys" : "listening for peers",
+                metadata: ["address": "\(address)"]
+            )
             configuration.onListening?(address)
         }
         try await withThrowingDiscardingTaskGroup { group in
@@ -107,8 +111,10 @@ extension DirectorService {
             }
         }
         counters.closed(outcome.code)
-        logger.info(
-            "peer link closed",
+        // A fixed active's links are all standbys': one closing is worth a warning.
+        logger.log(
+            level: fixedRole == .active ? .warning : .info,
+            fixedRole == .active ? "standby link closed" : "peer link closed",
             metadata: ["peer": "\(peer)", "reason": "\(outcome.code)", "detail": "\(outcome)"]
         )
     }

@@ -80,10 +80,21 @@ extension DirectorService {
                 next = successor
             case .ended(let outcome, let successor):
                 counters.closed(outcome.code)
-                logger.info(
-                    "link to the peer closed",
-                    metadata: ["peer": "\(peer.name)", "reason": "\(outcome.code)", "detail": "\(outcome)"]
-                )
+                if fixedRole == .standby, case .sink(let sink) = mirroring {
+                    // A fixed standby's one link is its stream: where it stopped matters for the resume.
+                    logger.warning(
+                        "link to the active director closed",
+                        metadata: [
+                            "peer": "\(peer.name)", "reason": "\(outcome.code)", "detail": "\(outcome)",
+                            "position": "\(sink.position)",
+                        ]
+                    )
+                } else {
+                    logger.info(
+                        "link to the peer closed",
+                        metadata: ["peer": "\(peer.name)", "reason": "\(outcome.code)", "detail": "\(outcome)"]
+                    )
+                }
                 if ContinuousClock.now - started > .seconds(10) { backoff.reset() }
                 if let successor {
                     next = successor
