@@ -80,7 +80,15 @@ func whileDirecting(
         for (index, director) in directors.enumerated() {
             let task = Task { try await director.daemon.run() }
             tasks.withLock { $0[index] = task }
-            group.addTask { _ = try? await task.value }
+            group.addTask {
+                // A daemon that stops by itself (its listener's port taken, say) is this test's failure, not a
+                // silent director that the expectations then wait for in vain.
+                do {
+                    try await task.value
+                } catch {
+                    if !task.isCancelled { Issue.record("\(director.name)'s daemon stopped: \(error)") }
+                }
+            }
         }
         try await body { index in tasks.withLock { $0[index]?.cancel() } }
         tasks.withLock { tasks in for task in tasks.values { task.cancel() } }
