@@ -60,9 +60,6 @@ public final class IPVSReconciler: Sendable {
     /// The running file.
     public var file: LVSyncConfig? { inputs.withLock { $0.file } }
 
-    /// Whether the director counts as active.
-    public var isActive: Bool { inputs.withLock { $0.active } }
-
     // MARK: - The rule
 
     /// What the kernel should hold for `file`, given the servers that are `down` and the share of their ramp that
