@@ -13,7 +13,8 @@ import SyncWire
 extension DirectorService {
     func serve(_ listen: (host: String, port: Int)) async throws {
         let counters = counters
-        let logger = logger
+        // Anyone who reaches the port can make refusals: a flood of them must not flood the journal.
+        let refusals = RateLimitedLog(logger: logger)
         let server = try await PeerListener.bind(
             host: listen.host,
             port: listen.port,
@@ -22,7 +23,12 @@ extension DirectorService {
             maximumFrameLength: configuration.session.maximumFrameLength,
             onRefused: { error in
                 counters.refused(error.reason)
-                logger.warning("refused a peer", metadata: ["reason": "\(error.reason)", "error": "\(error)"])
+                refusals.log(
+                    .warning,
+                    kind: "peer_refused",
+                    "refused a peer",
+                    metadata: ["reason": "\(error.reason)", "error": "\(error)"]
+                )
             }
         )
         if let address = server.channel.localAddress {
