@@ -11,7 +11,8 @@ import SyncWire
 ///   vips:                          # what the active director holds: address[/prefix] on an interface
 ///     - { address: 10.0.0.100/24, interface: eth0 }
 ///     - { address: "fd00::100/64", interface: eth0 }
-///   announce: { count: 3, interval_ms: 100 }   # gratuitous ARP / unsolicited NA after taking the VIPs
+///   announce: { count: 3, interval_ms: 100, refresh_ms: 0 }   # gratuitous ARP / unsolicited NA after taking the
+///                                  # VIPs; refresh_ms > 0: once more every refresh_ms while active
 ///   notify: { command: /usr/local/sbin/lvsync-notify, timeout_ms: 5000 }   # run with OLD NEW REASON
 ///   health:                        # this director's own fitness: a failing condition steps down or lowers priority
 ///     - { interface: eth0, response: fault }
@@ -34,6 +35,9 @@ public struct FailoverConfig: Hashable, Sendable {
     public var announceCount: Int
     /// The pause between two announcements.
     public var announceIntervalMilliseconds: Int
+    /// While active, one more announcement every this many milliseconds (0: only after a takeover or when the
+    /// election asks), for switches and clients whose caches outlive the takeover's announcements.
+    public var announceRefreshMilliseconds: Int = 0
     /// The command run on every transition, if any.
     public var notify: Notify?
     /// The health conditions this director watches.
@@ -107,10 +111,17 @@ public struct FailoverConfig: Hashable, Sendable {
         }
         var count = 3
         var interval = 100
+        var refresh = 0
         if let announce = f["announce"] {
-            let a = try announce.mapping(allowed: ["count", "interval_ms"])
+            let a = try announce.mapping(allowed: ["count", "interval_ms", "refresh_ms"])
             count = try a["count"]?.integer(Int.self, in: 0...100) ?? count
             interval = try a["interval_ms"]?.integer(Int.self, in: 1...60_000) ?? interval
+            if let value = a["refresh_ms"] {
+                refresh = try value.integer(Int.self, in: 0...86_400_000)
+                guard refresh == 0 || refresh >= 1000 else {
+                    throw value.error("refresh_ms is 0 (off) or at least 1000, found \(refresh)")
+                }
+            }
         }
         let notify = try f["notify"].map { value throws(ConfigError) -> Notify in
             let n = try value.mapping(allowed: ["command", "timeout_ms"])
@@ -145,7 +156,7 @@ public struct FailoverConfig: Hashable, Sendable {
                 keyFile: keyFile
             )
         }
-        return FailoverConfig(
+        var config = FailoverConfig(
             preempt: try f["preempt"]?.bool() ?? false,
             preemptDelayMilliseconds: try f["preempt_delay_ms"]?.integer(Int.self, in: 0...3_600_000) ?? 0,
             bootWaitMilliseconds: try f["boot_wait_ms"]?.integer(Int.self, in: 10...600_000)
@@ -157,6 +168,8 @@ public struct FailoverConfig: Hashable, Sendable {
             health: health,
             udpHeartbeat: udpHeartbeat
         )
+        config.announceRefreshMilliseconds = refresh
+        return config
     }
 
     private static func vip(_ value: YAMLValue, interface: String) throws(ConfigError) -> VIP {

@@ -17,6 +17,9 @@ import NIOPosix
 /// }
 /// ```
 public enum ControlClient {
+    /// How long the client waits for the daemon's next reply line by default.
+    public static let defaultSilenceLimit = Duration.seconds(10)
+
     /// The longest reply line accepted, in bytes.
     public static let maximumReplyLineLength = 16 << 20
 
@@ -26,12 +29,17 @@ public enum ControlClient {
     /// - Throws: ``ControlError``: ``ControlError/Kind/noDaemon`` ("no lvsync daemon is running (nothing answers at
     ///   PATH)"), ``ControlError/Kind/permissionDenied`` (run as root), ``ControlError/Kind/daemon`` with the
     ///   daemon's sentence for an `{"error":...}` reply (thrown by the sequence), or what `body` throws.
+    ///
+    /// A daemon that says nothing for `silenceLimit` — no reply line, between any two lines — ends the reply with
+    /// ``ControlError/Kind/timeout``: a wedged daemon's socket still accepts connections, and a monitoring script
+    /// must not hang on it.
     public static func withReply<Result: Sendable>(
         to request: ControlRequest,
         socketPath: String,
+        silenceLimit: Duration = defaultSilenceLimit,
         _ body: (ControlReply) async throws -> Result
     ) async throws -> Result {
-        let connection = try await connect(socketPath)
+        let connection = try await connect(socketPath, silenceLimit: silenceLimit)
         return try await connection.executeThenClose { inbound, outbound in
             do {
                 try await outbound.write(ByteBuffer(string: request.jsonText + "\n"))
@@ -44,15 +52,22 @@ public enum ControlClient {
 
     /// Sends `request` and collects every object of the reply (for replies that end by themselves).
     /// - Throws: as ``withReply(to:socketPath:_:)``.
-    public static func objects(of request: ControlRequest, socketPath: String) async throws -> [JSONValue] {
-        try await withReply(to: request, socketPath: socketPath) { reply in
+    public static func objects(
+        of request: ControlRequest,
+        socketPath: String,
+        silenceLimit: Duration = defaultSilenceLimit
+    ) async throws -> [JSONValue] {
+        try await withReply(to: request, socketPath: socketPath, silenceLimit: silenceLimit) { reply in
             var objects: [JSONValue] = []
             for try await object in reply { objects.append(object) }
             return objects
         }
     }
 
-    private static func connect(_ path: String) async throws(ControlError) -> NIOAsyncChannel<ByteBuffer, ByteBuffer> {
+    private static func connect(
+        _ path: String,
+        silenceLimit: Duration
+    ) async throws(ControlError) -> NIOAsyncChannel<ByteBuffer, ByteBuffer> {
         var info = stat()
         if stat(path, &info) != 0, errno == ENOENT || errno == ENOTDIR { throw .noDaemon(at: path) }
         do {
@@ -65,7 +80,11 @@ public enum ControlClient {
                             subject: "a reply line",
                             acceptsUnterminatedLastLine: false
                         )
-                        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(lines))
+                        try channel.pipeline.syncOperations.addHandlers(
+                            IdleStateHandler(readTimeout: TimeAmount.nanoseconds(silenceLimit.nanosecondsClamped)),
+                            ReplySilenceHandler(socketPath: path, limit: silenceLimit),
+                            ByteToMessageHandler(lines)
+                        )
                         return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
                     }
                 }
@@ -78,6 +97,44 @@ public enum ControlClient {
         } catch {
             throw ControlError(.io, "cannot connect to the control socket \(path): \(error)")
         }
+    }
+}
+
+/// Turns the idle-state handler's read timeout into ``ControlError/Kind/timeout`` and closes the connection.
+final class ReplySilenceHandler: ChannelInboundHandler, Sendable {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+
+    let socketPath: String
+    let limit: Duration
+
+    init(socketPath: String, limit: Duration) {
+        self.socketPath = socketPath
+        self.limit = limit
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read else {
+            context.fireUserInboundEventTriggered(event)
+            return
+        }
+        context.fireErrorCaught(
+            ControlError(
+                .timeout,
+                "the daemon at \(socketPath) did not answer within \(limit) (it may be wedged: "
+                    + "check `systemctl status lvsync` and its journal)"
+            )
+        )
+        context.close(promise: nil)
+    }
+}
+
+extension Duration {
+    /// The duration in nanoseconds, clamped to `Int64`.
+    var nanosecondsClamped: Int64 {
+        let (seconds, attoseconds) = components
+        let (product, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        return overflow ? .max : product &+ attoseconds / 1_000_000_000
     }
 }
 

@@ -19,6 +19,8 @@ public struct ControlError: Error, Hashable, Sendable, CustomStringConvertible {
         case daemon
         /// The other side closed the connection (a client that went away, a reply cut short).
         case disconnected
+        /// The daemon did not answer in time (a wedged daemon: its socket accepts, nothing replies).
+        case timeout
         /// Any other input/output failure.
         case io
     }

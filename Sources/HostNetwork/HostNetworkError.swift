@@ -18,6 +18,13 @@ public struct HostNetworkError: Error, Hashable, Sendable, CustomStringConvertib
         self.detail = detail
     }
 
+    /// Whether the call failed for the caller's own lack of resources (descriptors, memory, buffers) rather than
+    /// for what it asked about: such a failure says nothing about the interface or address in question.
+    public var ownTrouble: Bool {
+        guard let errno else { return false }
+        return [EMFILE, ENFILE, ENOBUFS, ENOMEM].contains(errno)
+    }
+
     public var description: String {
         var text = operation
         if let errno { text += ": \(String(cString: strerror(errno))) (errno \(errno))" }

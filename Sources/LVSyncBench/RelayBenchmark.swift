@@ -247,7 +247,7 @@ final class RelayRig: Sendable {
                 prepareSyncInterface: { _ in },
                 openCapture: { _ in master },
                 openInjector: { _ in injector },
-                interfaceIsUp: { _ in true },
+                interfaceIsUp: { _ in .success(true) },
                 connectionTable: nil
             )
         }

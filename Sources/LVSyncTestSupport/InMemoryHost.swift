@@ -19,6 +19,7 @@ public final class InMemoryHost: Sendable {
     /// The VIPs' announcements.
     public let announcer = InMemoryAnnouncer()
     private let down = Mutex<Set<String>>([])
+    private let interfaceQueryFailure = Mutex<HostNetworkError?>(nil)
 
     /// Every interface up, nothing held.
     public init() {}
@@ -26,6 +27,11 @@ public final class InMemoryHost: Sendable {
     /// Takes interface `name` down (a failover health condition fails) or up again.
     public func setInterface(_ name: String, up: Bool) {
         down.withLock { if up { $0.remove(name) } else { $0.insert(name) } }
+    }
+
+    /// Makes every interface query fail with `error` (the host cannot tell: e.g. no descriptor left), or work again.
+    public func failInterfaceQueries(with error: HostNetworkError?) {
+        interfaceQueryFailure.withLock { $0 = error }
     }
 
     /// The daemon's view of this host.
@@ -38,7 +44,10 @@ public final class InMemoryHost: Sendable {
             prepareSyncInterface: { _ in },
             openCapture: { _ in master },
             openInjector: { _ in backup },
-            interfaceIsUp: { [self] name in !self.down.withLock { $0.contains(name) } },
+            interfaceIsUp: { [self] name in
+                if let error = interfaceQueryFailure.withLock({ $0 }) { return .failure(error) }
+                return .success(!self.down.withLock { $0.contains(name) })
+            },
             connectionTable: nil
         )
     }

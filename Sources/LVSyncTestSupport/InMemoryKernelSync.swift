@@ -11,9 +11,16 @@ import Synchronization
 public final class InMemoryKernelMaster: SyncMessageCapturing {
     private let queue = Mutex(Deque<[UInt8]>())
     private let signal = DispatchSemaphore(value: 0)
+    private let failure = Mutex<HostNetworkError?>(nil)
 
     /// Creates an empty twin.
     public init() {}
+
+    /// Makes every later receive throw `error` (the capture socket failed), or work again (nil).
+    public func failReceiving(with error: HostNetworkError?) {
+        failure.withLock { $0 = error }
+        signal.signal()
+    }
 
     /// Emits messages, as the kernel master would multicast them.
     public func emit(_ messages: some Sequence<[UInt8]>) {
@@ -31,6 +38,7 @@ public final class InMemoryKernelMaster: SyncMessageCapturing {
     public var pending: Int { queue.withLock { $0.count } }
 
     public func receive(timeoutMilliseconds: Int32, _ body: (UnsafeRawBufferPointer) -> Void) throws -> Int {
+        if let error = failure.withLock({ $0 }) { throw error }
         var taken = queue.withLock { queue -> [[UInt8]] in
             let count = min(queue.count, 256)
             defer { queue.removeFirst(count) }

@@ -180,6 +180,25 @@ struct PeeringConfigTests {
         #expect(failover.health.map(\.lowerPriorityBy) == [nil, 50])
         #expect(failover.notify?.command == "/usr/local/sbin/notify" && failover.notify?.timeoutMilliseconds == 5000)
         #expect(failover.bootWaitMilliseconds == 1500 && failover.announceIntervalMilliseconds == 100)
+        #expect(failover.announceRefreshMilliseconds == 0)
+    }
+
+    @Test("announce.refresh_ms: off by default, at least a second when on")
+    func announceRefresh() throws {
+        func failover(_ announce: String) throws -> FailoverConfig? {
+            try LVSyncConfig(
+                yaml: Self.elected
+                    + "failover:\n  vips: [{ address: 10.0.0.100, interface: eth0 }]\n  announce: \(announce)\n",
+                file: "f.yaml"
+            ).peering?.failover
+        }
+        #expect(try failover("{ refresh_ms: 30000 }")?.announceRefreshMilliseconds == 30_000)
+        #expect(try failover("{ refresh_ms: 0 }")?.announceRefreshMilliseconds == 0)
+        #expect {
+            try failover("{ refresh_ms: 50 }")
+        } throws: { error in
+            "\(error)".contains("refresh_ms is 0 (off) or at least 1000, found 50")
+        }
     }
 
     @Test("the control socket's path is optional: nil by default, the configured absolute path otherwise")

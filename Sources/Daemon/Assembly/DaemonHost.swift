@@ -21,8 +21,9 @@ public struct DaemonHost: Sendable {
     public var openCapture: @Sendable (PeeringConfig.Sync) throws -> any SyncMessageCapturing
     /// Opens the way into the kernel backup daemon (on becoming a standby).
     public var openInjector: @Sendable (PeeringConfig.Sync) throws -> any SyncMessageInjecting
-    /// Whether an interface exists, is up and has its carrier (a failover health condition).
-    public var interfaceIsUp: @Sendable (String) -> Bool
+    /// Whether an interface exists, is up and has its carrier (a failover health condition), or why the host could
+    /// not tell.
+    public var interfaceIsUp: @Sendable (String) -> Result<Bool, HostNetworkError>
     /// The kernel's connection table (`/proc/net/ip_vs_conn`), read to seed the mirror when lvsync starts late and to
     /// re-send the table before a drill; nil: the host has none (an empty table).
     public var connectionTable: String?
@@ -35,7 +36,7 @@ public struct DaemonHost: Sendable {
         prepareSyncInterface: @escaping @Sendable (PeeringConfig.Sync) throws -> Void,
         openCapture: @escaping @Sendable (PeeringConfig.Sync) throws -> any SyncMessageCapturing,
         openInjector: @escaping @Sendable (PeeringConfig.Sync) throws -> any SyncMessageInjecting,
-        interfaceIsUp: @escaping @Sendable (String) -> Bool,
+        interfaceIsUp: @escaping @Sendable (String) -> Result<Bool, HostNetworkError>,
         connectionTable: String?
     ) {
         self.ipvs = ipvs
@@ -71,7 +72,9 @@ public struct DaemonHost: Sendable {
             openInjector: { sync in
                 try MulticastInjector(interface: sync.interface, group: .v4(sync.group), port: sync.port)
             },
-            interfaceIsUp: { (try? InterfaceState.query(name: $0).isRunning) ?? false },
+            interfaceIsUp: { name in
+                Result { () throws(HostNetworkError) in try InterfaceState.query(name: name).isRunning }
+            },
             connectionTable: "/proc/net/ip_vs_conn"
         )
     }

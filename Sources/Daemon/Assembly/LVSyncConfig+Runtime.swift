@@ -1,6 +1,7 @@
 import Config
 import Failover
 import Foundation
+import HostNetwork
 import IPVS
 import NIOCore
 import PeerProtocol
@@ -56,7 +57,7 @@ extension DirectorService.Configuration {
         let role: DirectorService.Role
         var announceCount = 3
         var announceInterval = Duration.milliseconds(100)
-        var checks: [String: @Sendable () -> Bool] = [:]
+        var checks: [String: DirectorService.Configuration.Condition] = [:]
         var secondPath: SecondPath?
         if let failover = peering.failover {
             guard peering.listen != nil else { throw DaemonError("'failover' needs 'listen'") }
@@ -81,25 +82,48 @@ extension DirectorService.Configuration {
             healthChecks: checks,
             secondPath: secondPath
         )
+        if let refresh = peering.failover?.announceRefreshMilliseconds, refresh > 0 {
+            announceRefresh = .milliseconds(refresh)
+        }
     }
 
-    /// The failover health conditions as checks on the host: true while the condition holds.
+    /// The failover health conditions as readings of the host. `ipvs` fails after three failed answers in a row
+    /// (one lost netlink answer is not a fault); an interface fails at the first reading that finds it down or
+    /// missing. A reading that fails for the director's own trouble (no descriptor, no memory) is unknown.
     static func conditions(
         _ failover: FailoverConfig,
         sync: PeeringConfig.Sync,
         host: DaemonHost
-    ) -> [String: @Sendable () -> Bool] {
-        var checks: [String: @Sendable () -> Bool] = [:]
-        let (ipvs, interfaceIsUp) = (host.ipvs, host.interfaceIsUp)
+    ) -> [String: DirectorService.Configuration.Condition] {
+        var checks: [String: DirectorService.Configuration.Condition] = [:]
+        let (ipvs, interfaceState) = (host.ipvs, host.interfaceIsUp)
+        func interface(_ name: String) -> DirectorService.Configuration.Condition {
+            .init {
+                switch interfaceState(name) {
+                case .success(true): .holds
+                case .success(false): .fails("\(name) is down, missing or without carrier")
+                case .failure(let error): error.ownTrouble ? .unknown("\(error)") : .fails("\(error)")
+                }
+            }
+        }
         for health in failover.health {
             switch health.condition {
             case "ipvs":
-                checks[health.condition] = { (try? ipvs.info()) != nil }
+                checks[health.condition] = .init(failuresToFail: 3) {
+                    do throws(IPVSError) {
+                        _ = try ipvs.info()
+                        return .holds
+                    } catch {
+                        if let errno = error.errno, ConditionReading.isOwnTrouble(errno: errno) {
+                            return .unknown("\(error)")
+                        }
+                        return .fails("\(error)")
+                    }
+                }
             case "sync-interface":
-                checks[health.condition] = { interfaceIsUp(sync.interface) }
+                checks[health.condition] = interface(sync.interface)
             default:
-                let name = String(health.condition.dropFirst("interface:".count))
-                checks[health.condition] = { interfaceIsUp(name) }
+                checks[health.condition] = interface(String(health.condition.dropFirst("interface:".count)))
             }
         }
         return checks

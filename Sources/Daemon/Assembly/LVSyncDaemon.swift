@@ -154,21 +154,39 @@ public struct LVSyncDaemon: Service {
                 "node": "\(peering.node)", "role": "\(peering.sync.role?.rawValue ?? "elected")", "config": "\(path)",
             ]
         )
-        let group = ServiceGroup(
-            configuration: ServiceGroupConfiguration(
-                services: listeners + [
-                    ReloadService(reloader: reloader, notifier: notifier),
-                    SystemdService(notifier: notifier, isReady: isReady, status: systemdStatus, logger: logger),
-                    HealthService(roster: roster, monitor: health, logger: logger) { [services] _ in
-                        services.reconcileLogging(.health)
-                    },
-                    RoleFollower(director: director.director, reconciler: services),
-                    director,
-                ],
-                logger: logger
-            )
+        let parts: [any Service] =
+            listeners + [
+                ReloadService(reloader: reloader, notifier: notifier),
+                SystemdService(notifier: notifier, isReady: isReady, status: systemdStatus, logger: logger),
+                HealthService(roster: roster, monitor: health, logger: logger) { [services] _ in
+                    services.reconcileLogging(.health)
+                },
+                RoleFollower(director: director.director, reconciler: services),
+                director,
+            ]
+        // Whatever part ends — an error or a part that must not end — the group stops in order, as on SIGTERM: the
+        // director first (its VIPs go, its peers hear `stopped`, its kernel daemons stop), then the rest; the
+        // part's error is then the daemon's.
+        var configuration = ServiceGroupConfiguration(
+            services: parts.map {
+                .init(
+                    service: $0,
+                    successTerminationBehavior: .gracefullyShutdownGroup,
+                    failureTerminationBehavior: .gracefullyShutdownGroup
+                )
+            },
+            logger: logger
         )
-        try await group.run()
+        // A part that does not stop when asked is cancelled (systemd's TimeoutStopSec= is the last word).
+        configuration.maximumGracefulShutdownDuration = .seconds(10)
+        do {
+            try await ServiceGroup(configuration: configuration).run()
+        } catch is CancellationError where Task.isCancelled {
+            throw CancellationError()
+        } catch {
+            logger.critical("lvsync stops on an error", metadata: ["error": "\(error)"])
+            throw error
+        }
         logger.info("lvsync stopped")
     }
 
@@ -222,7 +240,11 @@ public struct LVSyncDaemon: Service {
         let sync = peering.sync
         do {
             try host.prepareSyncInterface(sync)
-            if peering.failover != nil { try director.director.prepare() }
+            if peering.failover != nil {
+                try director.director.prepare()
+                // Before the boot wait: VIPs an earlier run left (a SIGKILL) must not answer beside the peer's.
+                director.director.removeLeftoverVIPs()
+            }
         } catch {
             throw DaemonError("sync interface \(sync.interface): \(error)")
         }

@@ -69,13 +69,16 @@ public struct DirectorControl: ControlResponder {
 
     // MARK: - status
 
-    func status() -> JSONValue {
+    /// The `status` reply: role, priority, VIPs (configured and on the host), sync figures, peers (a peer unheard
+    /// for the dead interval is `dead`, with the state it last advertised).
+    public func status() -> JSONValue {
         let director = service.director
         var object: [String: JSONValue] = [
             "node": .string(service.configuration.session.node),
             "role": .string(director.role.rawValue),
             "vips": .array(director.settings.vips.map { .string("\($0.address)/\($0.prefixLength)") }),
             "vips_held": .bool(director.vipsHeld),
+            "vips_on_host": .array(director.heldVIPs.map { .string("\($0.address)/\($0.prefixLength)") }),
             "uptime_seconds": .number(seconds(ContinuousClock.now - startedAt)),
         ]
         if let election = service.election.election {
@@ -121,16 +124,21 @@ public struct DirectorControl: ControlResponder {
         let now = ContinuousClock.now
         object["peers"] = .array(
             director.peers.sorted { $0.key < $1.key }.map { name, view in
-                .object([
+                // A peer unheard for the dead interval is dead, whatever it last said: a monitoring script must
+                // never see two actives because one of them crashed.
+                let dead = now - view.receivedAt > service.deadInterval
+                var peer: [String: JSONValue] = [
                     "name": .string(name),
-                    "state": .string(view.advert.state.rawValue),
+                    "state": .string(dead ? "dead" : view.advert.state.rawValue),
                     "priority": .integer(Int64(view.advert.priority)),
-                    "in_sync": .bool(view.advert.inSync),
+                    "in_sync": .bool(!dead && view.advert.inSync),
                     "link": .string(service.relay.isLinked(to: name) ? "up" : "down"),
                     "last_heard_ms": .number(seconds(now - view.receivedAt) * 1000),
                     "table_size": .integer(Int64(view.advert.tableSize)),
                     "ack_sequence": .integer(Int64(view.advert.position.sequence)),
-                ])
+                ]
+                if dead { peer["last_advertised"] = .string(view.advert.state.rawValue) }
+                return .object(peer)
             }
         )
         return .object(object)

@@ -90,7 +90,10 @@ public final class Director: Sendable {
         var role: ElectionState = .initialising
         var mirroring: Mirroring = .idle
         var generation = 0
-        var vipsHeld = false
+        /// The role wants the VIPs (active).
+        var holdingVIPs = false
+        /// The VIPs the host holds as far as the last add or remove of each knows.
+        var heldVIPs: Set<FailoverConfig.VIP> = []
         var peers: [String: PeerView] = [:]
         var injector: (any SyncMessageInjecting)?
         var fixed: PeeringConfig.Sync.Role?
@@ -98,6 +101,8 @@ public final class Director: Sendable {
     }
 
     let state = Mutex(State())
+    /// Held through every sequence of VIP changes (take, release, re-add), so that they never interleave.
+    private let vipOperations = Mutex(())
     let ports: Ports
     /// The settings.
     public let settings: Settings
@@ -134,8 +139,16 @@ public final class Director: Sendable {
         return sink
     }
 
-    /// Whether the VIPs are held.
-    public var vipsHeld: Bool { state.withLock { $0.vipsHeld } }
+    /// Whether every VIP is held: the role wants them and each one's add succeeded (a VIP whose add failed is not
+    /// held, whatever the role).
+    public var vipsHeld: Bool {
+        state.withLock { $0.holdingVIPs && $0.heldVIPs.count == settings.vips.count }
+    }
+
+    /// The VIPs the host holds (as the last add or remove of each left it), in the configuration's order.
+    public var heldVIPs: [FailoverConfig.VIP] {
+        state.withLock { state in settings.vips.filter { state.heldVIPs.contains($0) } }
+    }
 
     /// The peers' newest adverts.
     public var peers: [String: PeerView] { state.withLock { $0.peers } }
@@ -158,15 +171,15 @@ public final class Director: Sendable {
         }
     }
 
-    /// Records a peer's advert (already checked against the link's identity).
-    public func heard(_ advert: PeerMessage.Advert) {
+    /// Records a peer's advert (already checked against the link's identity), heard at `time`.
+    public func heard(_ advert: PeerMessage.Advert, at time: ContinuousClock.Instant = .now) {
         let changed = state.withLock { state in
             let previous = state.peers[advert.node]?.advert
             // A late copy from the other path is not news.
             if let previous, previous.incarnation == advert.incarnation, previous.sequence >= advert.sequence {
                 return false
             }
-            state.peers[advert.node] = PeerView(advert: advert, receivedAt: .now)
+            state.peers[advert.node] = PeerView(advert: advert, receivedAt: time)
             return previous?.state != advert.state
         }
         if changed { changes.signal() }
@@ -238,7 +251,11 @@ public final class Director: Sendable {
 
     /// The capture, the kernel master daemon and the source, from the mirrored table (or the kernel's).
     private func activate() throws {
-        if case .source = mirroring.mirroring { return }
+        if case .source = mirroring.mirroring {
+            // Started again after a stop that ended the kernel's daemon: the mirror is still the source.
+            try ports.kernel.run(.master)
+            return
+        }
         let table: MirrorTable
         if case .sink(let sink) = mirroring.mirroring {
             table = sink.table
@@ -276,13 +293,13 @@ public final class Director: Sendable {
     /// The kernel backup daemon and the sink that feeds it (the sink even when the daemon cannot start, unless
     /// `strict`: a standby that becomes active later still needs the mirrored table).
     private func backUp(strict: Bool) throws {
-        if case .sink = mirroring.mirroring { return }
         do {
             try ports.kernel.run(.backup)
         } catch {
             if strict { throw error }
             logger.error("cannot become a sync backup", metadata: ["error": "\(error)"])
         }
+        if case .sink = mirroring.mirroring { return }
         guard let injector = state.withLock({ $0.injector }) else {
             throw DaemonError("no way into the kernel backup daemon: the director was not prepared")
         }
@@ -290,6 +307,40 @@ public final class Director: Sendable {
         state.withLock {
             $0.mirroring = .sink(sink)
             $0.generation += 1
+        }
+    }
+
+    /// Gives up everything the role holds on the host, whatever the role and however the daemon ends: the VIPs and
+    /// the kernel's sync daemons (lvsync's own mirror is the process's, and goes with it). Idempotent; failures are logged (there is nobody left to
+    /// throw to).
+    public func relinquish() {
+        releaseVIPs()
+        for role in [SyncDaemon.Role.master, .backup] {
+            do {
+                try ports.kernel.stop(role)
+            } catch {
+                logger.error("cannot stop the kernel \(role) sync daemon", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    /// Removes the configured VIPs this host holds before the director decides its role: left by an earlier run that
+    /// could not release them (a SIGKILL, a crash), they would make two directors answer for them during the boot
+    /// wait.
+    public func removeLeftoverVIPs() {
+        var removed: [String] = []
+        for vip in settings.vips {
+            do {
+                if try ports.addresses.remove(vip.virtualAddress) { removed.append(vip.description) }
+            } catch {
+                logger.error(
+                    "cannot remove a VIP left from an earlier run",
+                    metadata: ["vip": "\(vip)", "error": "\(error)"]
+                )
+            }
+        }
+        if !removed.isEmpty {
+            logger.warning("removed VIPs left from an earlier run", metadata: ["removed": "\(removed)"])
         }
     }
 
@@ -302,44 +353,74 @@ public final class Director: Sendable {
     }
 
     private func takeVIPs() {
-        var taken: [String] = []
+        let (added, failed) = vipOperations.withLock { _ in
+            state.withLock { $0.holdingVIPs = true }
+            return addMissing()
+        }
+        logger.info(
+            "took the VIPs",
+            metadata: ["vips": "\(settings.vips.map(\.description))", "added": "\(added)", "failed": "\(failed)"]
+        )
+        announce()
+    }
+
+    /// Adds every VIP the host lacks while the role wants them (an add is idempotent: a VIP already on its
+    /// interface counts as held); returns what it added and what it could not. Nothing while the role does not
+    /// want them: a release and this never interleave.
+    @discardableResult
+    public func addMissingVIPs() -> (added: [String], failed: [String]) {
+        vipOperations.withLock { _ in
+            guard state.withLock({ $0.holdingVIPs }) else { return ([], []) }
+            return addMissing()
+        }
+    }
+
+    private func addMissing() -> (added: [String], failed: [String]) {
+        var added: [String] = []
+        var failed: [String] = []
         for vip in settings.vips {
             do {
-                if try ports.addresses.add(vip.virtualAddress) { taken.append(vip.description) }
+                if try ports.addresses.add(vip.virtualAddress) { added.append(vip.description) }
+                state.withLock { _ = $0.heldVIPs.insert(vip) }
             } catch {
+                failed.append(vip.description)
+                state.withLock { _ = $0.heldVIPs.remove(vip) }
                 logger.error("cannot take a VIP", metadata: ["vip": "\(vip)", "error": "\(error)"])
             }
         }
-        state.withLock { $0.vipsHeld = true }
-        logger.info("took the VIPs", metadata: ["vips": "\(settings.vips.map(\.description))", "added": "\(taken)"])
-        announce()
+        return (added, failed)
     }
 
     /// One round of announcements for the VIPs held.
     public func announce() {
-        guard vipsHeld, !settings.vips.isEmpty else { return }
+        let held = state.withLock { state in settings.vips.filter { state.heldVIPs.contains($0) } }
+        guard !held.isEmpty else { return }
         do {
-            _ = try ports.announcer.announceOnce(settings.vips.map(\.virtualAddress))
+            _ = try ports.announcer.announceOnce(held.map(\.virtualAddress))
         } catch {
             logger.warning("cannot announce the VIPs", metadata: ["error": "\(error)"])
         }
     }
 
     private func releaseVIPs() {
+        vipOperations.withLock { _ in
+            state.withLock { $0.holdingVIPs = false }
+            removeVIPs()
+        }
+    }
+
+    private func removeVIPs() {
         guard !settings.vips.isEmpty else { return }
         var released: [String] = []
         for vip in settings.vips {
             do {
                 if try ports.addresses.remove(vip.virtualAddress) { released.append(vip.description) }
+                state.withLock { _ = $0.heldVIPs.remove(vip) }
             } catch {
                 logger.error("cannot release a VIP", metadata: ["vip": "\(vip)", "error": "\(error)"])
             }
         }
-        let wasHeld = state.withLock { state in
-            defer { state.vipsHeld = false }
-            return state.vipsHeld
-        }
-        if wasHeld || !released.isEmpty {
+        if !released.isEmpty {
             logger.info("released the VIPs", metadata: ["removed": "\(released)"])
         }
     }

@@ -26,7 +26,8 @@ struct DrillCommand: AsyncParsableCommand {
     func run() async throws {
         let (json, force) = (json, force)
         let request = ControlRequest(command: "drill", arguments: ["force": .bool(force)])
-        let report = try await socket.withReply(to: request) { reply -> JSONValue? in
+        // The drill's steps wait for the standby (its own bounds are shorter than this).
+        let report = try await socket.withReply(to: request, silenceAtLeast: .seconds(120)) { reply -> JSONValue? in
             var report: JSONValue?
             for try await object in reply {
                 if let step = object["progress"]?.stringValue {

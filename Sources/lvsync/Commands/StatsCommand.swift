@@ -39,7 +39,9 @@ struct StatsCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await socket.withReply(to: request) { reply in
+        // A follow's lines come an interval apart.
+        let silence: Duration = follow ? .milliseconds(Int64((interval ?? 1) * 2000)) + .seconds(5) : .zero
+        try await socket.withReply(to: request, silenceAtLeast: silence) { reply in
             for try await object in reply { printLine(object.jsonText) }
         }
     }

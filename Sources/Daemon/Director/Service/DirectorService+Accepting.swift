@@ -78,10 +78,10 @@ extension DirectorService {
                 }
                 if case .ended(let error) = event { return LinkOutcome.from(error) }
             }
+            // The link ended before anything came (this director is stopping): closed, not a protocol error.
+            guard let first else { return LinkOutcome() }
             guard case .hello(let hello) = first else {
-                return LinkOutcome(
-                    error: PeerProtocolError(.unexpectedMessage(first?.name ?? "nothing", state: "before hello"))
-                )
+                return LinkOutcome(error: PeerProtocolError(.unexpectedMessage(first.name, state: "before hello")))
             }
             switch hello.role {
             case .receiver:

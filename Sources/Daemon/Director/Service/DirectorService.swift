@@ -60,14 +60,33 @@ public struct DirectorService: Service {
         public var announceCount: Int
         /// The pause between two announcements.
         public var announceInterval: Duration
+        /// While active, one more announcement of the VIPs this often (nil: only after a takeover and when the
+        /// election asks).
+        public var announceRefresh: Duration?
+        /// How often the active checks that its VIPs are still on the host (and adds back one that went).
+        public var vipCheckInterval: Duration = .seconds(2)
         /// How often expired connections leave the mirror table.
         public var expiryInterval: Duration
         /// How often a line of sync statistics is logged (nil: never).
         public var statsInterval: Duration?
-        /// The health conditions to watch, each checked every heartbeat interval: true while it holds.
-        public var healthChecks: [String: @Sendable () -> Bool]
+        /// The health conditions to watch, each read every heartbeat interval.
+        public var healthChecks: [String: Condition]
         /// The optional second heartbeat path: authenticated UDP datagrams on another interface.
         public var secondPath: SecondPath?
+
+        /// A failover health condition: how to read it, and how many failing readings in a row fail it.
+        public struct Condition: Sendable {
+            /// One reading.
+            public var read: @Sendable () -> ConditionReading
+            /// Failing readings in a row that fail the condition.
+            public var failuresToFail: Int
+
+            /// A condition read by `read` that fails after `failuresToFail` failing readings in a row.
+            public init(failuresToFail: Int = 1, read: @escaping @Sendable () -> ConditionReading) {
+                self.read = read
+                self.failuresToFail = failuresToFail
+            }
+        }
 
         /// Where the second path listens, its peers, and the key.
         public struct SecondPath: Sendable {
@@ -97,7 +116,7 @@ public struct DirectorService: Service {
             announceInterval: Duration = .milliseconds(100),
             expiryInterval: Duration = .seconds(2),
             statsInterval: Duration? = nil,
-            healthChecks: [String: @Sendable () -> Bool] = [:],
+            healthChecks: [String: Condition] = [:],
             secondPath: SecondPath? = nil
         ) {
             self.session = session
@@ -159,6 +178,9 @@ public struct DirectorService: Service {
     }
 
     public func run() async throws {
+        // Whatever ends the service — a graceful shutdown, an error of one of its parts, a cancellation — the host
+        // keeps nothing of the role: no VIP, no kernel sync daemon.
+        defer { director.relinquish() }
         switch configuration.role {
         case .elected(let election):
             let relay = relay
@@ -177,10 +199,19 @@ public struct DirectorService: Service {
         }
     }
 
+    /// Which part of the service ended.
+    private enum Part: Sendable {
+        case election
+        case other
+        case deadline
+    }
+
     /// Every part in a task of its own. The election ends after the shutdown it was told of (VIPs released, peers
-    /// told); anything else that ends is an error, or a fixed role's cancellation. Either way the rest stops.
+    /// told); anything else that ends is an error, or a fixed role's cancellation. Either way the rest stops — after
+    /// the election, told to shut down, has released the VIPs and told the peers (within a bound), so that a part's
+    /// error is an orderly stop and not a director that vanishes holding its VIPs.
     private func runParts(election: ElectionConfiguration?) async throws {
-        try await withThrowingTaskGroup(of: Void.self) { group in
+        try await withThrowingTaskGroup(of: Part.self) { group in
             if let election {
                 group.addTask {
                     await ElectionDriver(
@@ -193,10 +224,17 @@ public struct DirectorService: Service {
                         logger: logger,
                         view: self.election
                     ).run()
+                    return .election
                 }
-                group.addTask { try await watchHealth() }
+                group.addTask {
+                    try await watchHealth()
+                    return .other
+                }
                 if let hooks {
-                    group.addTask { await hooks.runQueued() }
+                    group.addTask {
+                        await hooks.runQueued()
+                        return .other
+                    }
                 }
                 if let path = configuration.secondPath {
                     let heartbeats = UDPHeartbeats(
@@ -206,21 +244,39 @@ public struct DirectorService: Service {
                         relay: relay,
                         logger: logger
                     )
-                    group.addTask { try await heartbeats.run() }
+                    group.addTask {
+                        try await heartbeats.run()
+                        return .other
+                    }
                 }
             }
             // The listener: every elected director, and a fixed active for its standbys.
             if fixedRole != .standby {
                 guard let listen = configuration.listen else { throw DaemonError.noListener }
-                group.addTask { try await serve(listen) }
+                group.addTask {
+                    try await serve(listen)
+                    return .other
+                }
             }
             // The dial loops: every elected director, and a fixed standby for the stream.
             if fixedRole != .active {
                 for peer in configuration.peers {
-                    group.addTask { await dial(peer) }
+                    group.addTask {
+                        await dial(peer)
+                        return .other
+                    }
                 }
             }
-            group.addTask { try await captureWhileActive() }
+            group.addTask {
+                try await captureWhileActive()
+                return .other
+            }
+            if !director.settings.vips.isEmpty {
+                group.addTask {
+                    try await keepVIPs()
+                    return .other
+                }
+            }
             group.addTask {
                 try await repeatEvery(configuration.expiryInterval) {
                     switch director.mirroring.mirroring {
@@ -229,6 +285,7 @@ public struct DirectorService: Service {
                     case .idle: break
                     }
                 }
+                return .other
             }
             if let interval = configuration.statsInterval {
                 group.addTask {
@@ -239,10 +296,45 @@ public struct DirectorService: Service {
                         case .idle: nil
                         }
                     }
+                    return .other
                 }
             }
-            try await group.next()
+            let first: Result<Part?, any Error>
+            do {
+                first = .success(try await group.next())
+            } catch {
+                first = .failure(error)
+            }
+            var electionEnded = false
+            if case .success(.election?) = first { electionEnded = true }
+            // Cancelled from outside (the service group gave up waiting): nobody to stop in order.
+            if election != nil, !electionEnded, !Task.isCancelled { await stopElection(&group, after: first) }
             group.cancelAll()
+            _ = try first.get()
+        }
+    }
+
+    /// A part other than the election ended (an error, or a part that must not end): the election is told to shut
+    /// down (the VIPs go, the peers hear `stopped` on the links still open) and awaited, at most a second.
+    private func stopElection(_ group: inout ThrowingTaskGroup<Part, any Error>, after ended: Result<Part?, any Error>)
+        async
+    {
+        let reason: String
+        switch ended {
+        case .failure(let error): reason = "\(error)"
+        case .success: reason = "a part of the director ended"
+        }
+        logger.critical("the director stops: one of its parts failed", metadata: ["error": "\(reason)"])
+        relay.post(.shutdown)
+        group.addTask {
+            try? await Task.sleep(for: .seconds(1))
+            return .deadline
+        }
+        while true {
+            switch await group.nextResult() {
+            case .success(.election), .success(.deadline), .none: return
+            case .success(.other), .failure: continue
+            }
         }
     }
 }

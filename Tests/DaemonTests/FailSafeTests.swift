@@ -1,0 +1,203 @@
+import Config
+import Control
+import Daemon
+import Failover
+import Foundation
+import HostNetwork
+import IPVS
+import LVSyncTestSupport
+import PeerProtocol
+import SyncWire
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Whatever ends a director — SIGTERM, one of its parts failing, a SIGKILL followed by `lvsync release` or a restart —
+/// it leaves no VIP and no kernel sync daemon behind, and what it reports is what holds.
+@Suite("Fail-safe: the daemon's ends leave nothing behind")
+struct FailSafeTests {
+    static let vip = FailoverConfig.VIP(address: .v4(IPv4Address(10, 0, 0, 100)), prefixLength: 32, interface: "eth0")
+
+    /// An elected director alone (its peer never answers): it becomes active after its boot wait.
+    static func alone(pki: TestPKI, bootWaitMilliseconds: Int = 100) throws -> String {
+        let ports = try freePorts(2)
+        var file = TestDirectorFile(node: "dira", listen: ports[0], peers: [("dirb", ports[1])])
+        file.failover = """
+            boot_wait_ms: \(bootWaitMilliseconds)
+            vips: [{ address: 10.0.0.100/32, interface: eth0 }]
+            health: [{ interface: eth0, response: fault }]
+            """
+        return try file.yaml(pki: pki)
+    }
+
+    @Test(
+        "a part that fails stops the director in order: VIPs released, kernel sync daemons stopped, its error ends run()"
+    )
+    func partFailureStopsInOrder() async throws {
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        let host = InMemoryHost()
+        let daemon = try LVSyncDaemonTests.build(try Self.alone(pki: pki), host: host)
+        let run = Task { try await daemon.run() }
+        defer { run.cancel() }
+        #expect(await eventually { daemon.director.director.vipsHeld })
+        #expect(host.addresses.addresses.contains(Self.vip.virtualAddress))
+        #expect(try host.ipvs.syncDaemons().map(\.role) == [.master])
+
+        // The capture socket fails (the sync interface was deleted under it).
+        host.master.failReceiving(with: HostNetworkError(operation: "recvmmsg on lvsync0", errno: ENETDOWN))
+        let outcome = await run.result
+        #expect(throws: HostNetworkError.self) { try outcome.get() }
+        #expect(host.addresses.addresses.isEmpty, "the VIP stayed on a director that stopped")
+        #expect(try host.ipvs.syncDaemons().isEmpty, "a kernel sync daemon outlived the director")
+        #expect(!daemon.director.director.vipsHeld)
+    }
+
+    @Test("a VIP an earlier run left on the host is removed before the boot wait")
+    func leftoverVIPRemovedAtStart() async throws {
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        let host = InMemoryHost()
+        _ = try host.addresses.add(Self.vip.virtualAddress)
+        // A boot wait far longer than the test: the director stays initialising throughout.
+        let daemon = try LVSyncDaemonTests.build(try Self.alone(pki: pki, bootWaitMilliseconds: 600_000), host: host)
+        let run = Task { try await daemon.run() }
+        defer { run.cancel() }
+        #expect(await eventually { !host.addresses.addresses.contains(Self.vip.virtualAddress) })
+        #expect(daemon.director.director.role == .initialising)
+    }
+
+    @Test("lvsync release removes the VIPs and stops the kernel sync daemons a killed director left")
+    func releaseFromOutside() throws {
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        let host = InMemoryHost()
+        let file = try LVSyncConfig(yaml: try Self.alone(pki: pki), file: "test.yaml")
+        let peering = try #require(file.peering)
+        _ = try host.addresses.add(Self.vip.virtualAddress)
+        try KernelSyncDaemons(ipvs: host.ipvs, sync: peering.sync, logger: quietLogger).run(.master)
+
+        let report = LVSyncDaemon.release(peering, on: host.host, logger: quietLogger)
+        #expect(report.removed == [Self.vip.description])
+        #expect(report.stoppedDaemons == ["master"])
+        #expect(report.failures.isEmpty)
+        #expect(host.addresses.addresses.isEmpty)
+        #expect(try host.ipvs.syncDaemons().isEmpty)
+
+        let again = LVSyncDaemon.release(peering, on: host.host, logger: quietLogger)
+        #expect(again.removed.isEmpty && again.absent == [Self.vip.description] && again.stoppedDaemons.isEmpty)
+    }
+
+    @Test("a VIP whose add failed is not reported held")
+    func vipsHeldMeansHeld() async throws {
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        let host = InMemoryHost()
+        host.addresses.failEveryCall(
+            with: HostNetworkError(operation: "RTM_NEWADDR 10.0.0.100/32 dev eth0", errno: EMFILE)
+        )
+        let daemon = try LVSyncDaemonTests.build(try Self.alone(pki: pki), host: host)
+        let run = Task { try await daemon.run() }
+        defer { run.cancel() }
+        #expect(await eventually { daemon.director.director.role == .active })
+        #expect(!daemon.director.director.vipsHeld)
+        #expect(daemon.director.director.heldVIPs.isEmpty)
+    }
+
+    @Test("an interface the host cannot query (no descriptor left) is not an interface failure")
+    func ownTroubleIsNotAFault() async throws {
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        let host = InMemoryHost()
+        let daemon = try LVSyncDaemonTests.build(try Self.alone(pki: pki), host: host)
+        let run = Task { try await daemon.run() }
+        defer { run.cancel() }
+        #expect(await eventually { daemon.director.director.vipsHeld })
+        host.failInterfaceQueries(with: HostNetworkError(operation: "socket(AF_NETLINK)", errno: EMFILE))
+        // Many heartbeats with every query failing: the condition keeps its verdict, the director its role.
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(daemon.director.director.role == .active)
+        #expect(daemon.director.election.election?.failingConditions.isEmpty == true)
+        // A real failure still counts.
+        host.failInterfaceQueries(with: nil)
+        host.setInterface("eth0", up: false)
+        #expect(await eventually { daemon.director.director.role == .fault })
+    }
+
+    @Test("the active adds back a VIP that went from the host, and announces it")
+    func vipAddedBack() async throws {
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        let host = InMemoryHost()
+        let daemon = try LVSyncDaemonTests.build(try Self.alone(pki: pki), host: host)
+        let run = Task { try await daemon.run() }
+        defer { run.cancel() }
+        #expect(await eventually { daemon.director.director.vipsHeld })
+        let announced = host.announcer.rounds
+        _ = try host.addresses.remove(Self.vip.virtualAddress)
+        #expect(await eventually { host.addresses.addresses.contains(Self.vip.virtualAddress) })
+        #expect(await eventually { host.announcer.rounds > announced })
+    }
+
+    @Test("a peer unheard for the dead interval is reported dead, not as the state it last advertised")
+    func deadPeerIsNotActive() async throws {
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        let daemon = try LVSyncDaemonTests.build(try Self.alone(pki: pki, bootWaitMilliseconds: 600_000))
+        let advert = PeerMessage.Advert(
+            node: "dirb",
+            priority: 150,
+            state: .active,
+            inSync: true,
+            incarnation: 1,
+            sequence: 9
+        )
+        daemon.director.director.heard(advert, at: .now - .seconds(60))
+        let control = try #require(daemon.control)
+        let peers = control.status()["peers"]?.arrayValue ?? []
+        #expect(peers.count == 1)
+        #expect(peers.first?["state"]?.stringValue == "dead")
+        #expect(peers.first?["last_advertised"]?.stringValue == "active")
+        #expect(peers.first?["in_sync"]?.boolValue == false)
+        let text = StatusText.render(control.status())
+        #expect(!text.contains("peer dirb active"), "\(text)")
+    }
+}
+
+/// The condition readings' verdicts: one lost answer is not a fault, an unknown reading no verdict at all.
+@Suite("ConditionVerdict: readings to verdicts")
+struct ConditionVerdictTests {
+    @Test("a condition fails only after N failing readings in a row, and recovers at the first holding one")
+    func debounced() {
+        var verdict = ConditionVerdict(failuresToFail: 3)
+        #expect(verdict.observe(.fails("netlink: timeout")) == nil)
+        #expect(verdict.observe(.fails("netlink: timeout")) == nil)
+        #expect(verdict.observe(.holds) == nil)
+        #expect(verdict.observe(.fails("a")) == nil)
+        #expect(verdict.observe(.fails("b")) == nil)
+        #expect(verdict.observe(.fails("c")) == false)
+        #expect(verdict.observe(.fails("d")) == nil)
+        #expect(verdict.observe(.holds) == true)
+    }
+
+    @Test("an unknown reading neither fails nor restores, nor breaks a run of failures")
+    func unknownKeeps() {
+        var verdict = ConditionVerdict(failuresToFail: 1)
+        for _ in 0..<100 { #expect(verdict.observe(.unknown("too many open files")) == nil) }
+        #expect(verdict.holds)
+        #expect(verdict.observe(.fails("down")) == false)
+        #expect(verdict.observe(.unknown("too many open files")) == nil)
+        #expect(!verdict.holds)
+    }
+
+    @Test("the director's own exhaustion is told apart from an answer")
+    func ownTrouble() {
+        #expect(HostNetworkError(operation: "socket", errno: EMFILE).ownTrouble)
+        #expect(HostNetworkError(operation: "socket", errno: ENFILE).ownTrouble)
+        #expect(HostNetworkError(operation: "sendmsg", errno: ENOBUFS).ownTrouble)
+        #expect(!HostNetworkError(operation: "RTM_GETLINK eth0", errno: ENODEV).ownTrouble)
+        #expect(!HostNetworkError(operation: "lookup", detail: "no such interface").ownTrouble)
+    }
+}
