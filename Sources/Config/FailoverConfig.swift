@@ -196,9 +196,13 @@ public struct FailoverConfig: Hashable, Sendable {
         case (let name?, nil):
             condition = "interface:\(try PeeringConfig.interfaceName(name))"
         case (nil, let name?):
-            condition = try name.oneOf(["sync-interface": "sync-interface", "ipvs": "ipvs"])
+            condition = try name.oneOf(
+                ["sync-interface": "sync-interface", "ipvs": "ipvs", "kernel-sync": "kernel-sync"]
+            )
         default:
-            throw item.error("a health condition names either 'interface' or 'condition' (sync-interface, ipvs)")
+            throw item.error(
+                "a health condition names either 'interface' or 'condition' (sync-interface, ipvs, kernel-sync)"
+            )
         }
         switch (fields["response"], fields["lower_priority"]) {
         case (let response?, nil):

@@ -56,6 +56,13 @@ public struct InterfaceState: InterfaceStatusReading {
         try InterfaceState().status(of: name)
     }
 
+    /// The index of interface `name` in ``namespace``; nil when there is none. An interface deleted and created
+    /// again under the same name has a new index: sockets and kernel daemons bound to the old one hear nothing.
+    public func index(of name: String) throws(HostNetworkError) -> Int32? {
+        let socket = try RouteSocket(namespace: namespace)
+        return try LinkLookup.lookUp(name, on: socket)?.index
+    }
+
     /// The state of interface `name` in ``namespace``; ``InterfaceStatus/missing`` when there is none.
     public func status(of name: String) throws(HostNetworkError) -> InterfaceStatus {
         let socket = try RouteSocket(namespace: namespace)

@@ -20,6 +20,11 @@ public final class InMemoryHost: Sendable {
     public let announcer = InMemoryAnnouncer()
     private let down = Mutex<Set<String>>([])
     private let interfaceQueryFailure = Mutex<HostNetworkError?>(nil)
+    private let syncIndex = Mutex<(current: Int32?, next: Int32)>((nil, 100))
+    private let opened = Mutex<(captures: Int, injectors: Int)>((0, 0))
+
+    /// How many times the daemon opened the capture and the injector.
+    public var opens: (captures: Int, injectors: Int) { opened.withLock { $0 } }
 
     /// Every interface up, nothing held.
     public init() {}
@@ -27,6 +32,20 @@ public final class InMemoryHost: Sendable {
     /// Takes interface `name` down (a failover health condition fails) or up again.
     public func setInterface(_ name: String, up: Bool) {
         down.withLock { if up { $0.remove(name) } else { $0.insert(name) } }
+    }
+
+    /// Deletes the sync interface (its index is gone; `recreate`: and creates it again under a new index, as
+    /// `ip link del lvsync0; ip link add lvsync0 type dummy` would).
+    public func deleteSyncInterface(recreate: Bool) {
+        syncIndex.withLock { $0.current = recreate ? Self.newIndex(&$0) : nil }
+    }
+
+    /// The sync interface's index (nil: missing).
+    public var syncInterfaceIndex: Int32? { syncIndex.withLock { $0.current } }
+
+    private static func newIndex(_ state: inout (current: Int32?, next: Int32)) -> Int32 {
+        state.next += 1
+        return state.next
     }
 
     /// Makes every interface query fail with `error` (the host cannot tell: e.g. no descriptor left), or work again.
@@ -41,9 +60,26 @@ public final class InMemoryHost: Sendable {
             ipvs: ipvs,
             addresses: addresses,
             announcer: announcer,
-            prepareSyncInterface: { _ in },
-            openCapture: { _ in master },
-            openInjector: { _ in backup },
+            prepareSyncInterface: { [self] _ in
+                syncIndex.withLock { state in
+                    if let current = state.current { return current }
+                    let index = Self.newIndex(&state)
+                    state.current = index
+                    return index
+                }
+            },
+            syncInterfaceIndex: { [self] _ in
+                if let error = interfaceQueryFailure.withLock({ $0 }) { return .failure(error) }
+                return .success(syncIndex.withLock { $0.current })
+            },
+            openCapture: { [self] _ in
+                opened.withLock { $0.captures += 1 }
+                return master
+            },
+            openInjector: { [self] _ in
+                opened.withLock { $0.injectors += 1 }
+                return backup
+            },
             interfaceIsUp: { [self] name in
                 if let error = interfaceQueryFailure.withLock({ $0 }) { return .failure(error) }
                 return .success(!self.down.withLock { $0.contains(name) })

@@ -26,6 +26,7 @@ public final class InMemoryIPVS: IPVSControl {
     private struct State {
         var services: [Service] = []
         var daemons: [SyncDaemon] = []
+        var daemonStarts = 0
         var timeouts = IPVSTimeouts(tcp: 900, tcpFin: 120, udp: 300)
         var sysctls: [IPVSSysctl: Int] = [:]
     }
@@ -159,8 +160,12 @@ public final class InMemoryIPVS: IPVSControl {
             effective.ttl = daemon.ttl.flatMap { $0 == 0 ? nil : $0 } ?? 1
             effective.maximumLength = daemon.maximumLength.flatMap { $0 == 0 ? nil : $0 } ?? 1472
             state.daemons.append(effective)
+            state.daemonStarts += 1
         }
     }
+
+    /// How many sync daemons were started so far.
+    public var syncDaemonStarts: Int { state.withLock { $0.daemonStarts } }
 
     public func stopSyncDaemon(_ role: SyncDaemon.Role) throws(IPVSError) {
         try state.withLock { (state: inout State) throws(IPVSError) in

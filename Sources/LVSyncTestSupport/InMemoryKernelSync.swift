@@ -11,14 +11,15 @@ import Synchronization
 public final class InMemoryKernelMaster: SyncMessageCapturing {
     private let queue = Mutex(Deque<[UInt8]>())
     private let signal = DispatchSemaphore(value: 0)
-    private let failure = Mutex<HostNetworkError?>(nil)
+    private let failure = Mutex<(error: HostNetworkError, once: Bool)?>(nil)
 
     /// Creates an empty twin.
     public init() {}
 
-    /// Makes every later receive throw `error` (the capture socket failed), or work again (nil).
-    public func failReceiving(with error: HostNetworkError?) {
-        failure.withLock { $0 = error }
+    /// Makes every later receive throw `error` (the capture socket failed), or work again (nil); `once`: only the
+    /// next receive.
+    public func failReceiving(with error: HostNetworkError?, once: Bool = false) {
+        failure.withLock { $0 = error.map { ($0, once) } }
         signal.signal()
     }
 
@@ -38,7 +39,12 @@ public final class InMemoryKernelMaster: SyncMessageCapturing {
     public var pending: Int { queue.withLock { $0.count } }
 
     public func receive(timeoutMilliseconds: Int32, _ body: (UnsafeRawBufferPointer) -> Void) throws -> Int {
-        if let error = failure.withLock({ $0 }) { throw error }
+        if let error = failure.withLock({ failure -> HostNetworkError? in
+            defer { if failure?.once == true { failure = nil } }
+            return failure?.error
+        }) {
+            throw error
+        }
         var taken = queue.withLock { queue -> [[UInt8]] in
             let count = min(queue.count, 256)
             defer { queue.removeFirst(count) }

@@ -6,6 +6,7 @@ import Foundation
 import HostNetwork
 import IPVS
 import LVSyncTestSupport
+import Mirror
 import PeerProtocol
 import SyncWire
 import Testing
@@ -46,8 +47,8 @@ struct FailSafeTests {
         #expect(host.addresses.addresses.contains(Self.vip.virtualAddress))
         #expect(try host.ipvs.syncDaemons().map(\.role) == [.master])
 
-        // The capture socket fails (the sync interface was deleted under it).
-        host.master.failReceiving(with: HostNetworkError(operation: "recvmmsg on lvsync0", errno: ENETDOWN))
+        // The capture socket fails in a way no repair explains.
+        host.master.failReceiving(with: HostNetworkError(operation: "recvmmsg on lvsync0", errno: EBADF))
         let outcome = await run.result
         #expect(throws: HostNetworkError.self) { try outcome.get() }
         #expect(host.addresses.addresses.isEmpty, "the VIP stayed on a director that stopped")
@@ -163,6 +164,64 @@ struct FailSafeTests {
         #expect(peers.first?["in_sync"]?.boolValue == false)
         let text = StatusText.render(control.status())
         #expect(!text.contains("peer dirb active"), "\(text)")
+    }
+}
+
+/// The kernel's sync checked against the role and repaired: a kernel daemon stopped from outside, a sync interface
+/// deleted and created again (the kernel daemon, the capture and the injector stay bound to the old index).
+@Suite("Kernel sync repair: what the kernel holds follows the role")
+struct KernelSyncRepairTests {
+    @Test("a kernel master stopped from outside (ipvsadm --stop-daemon master) is started again")
+    func masterStoppedByHand() async throws {
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        let host = InMemoryHost()
+        let daemon = try LVSyncDaemonTests.build(try FailSafeTests.alone(pki: pki), host: host)
+        let run = Task { try await daemon.run() }
+        defer { run.cancel() }
+        #expect(await eventually { daemon.director.director.vipsHeld })
+        try host.ipvs.stopSyncDaemon(.master)
+        #expect(try host.ipvs.syncDaemons().isEmpty)
+        #expect(await eventually { (try? host.ipvs.syncDaemons().map(\.role)) == [.master] })
+        #expect(daemon.director.director.role == .active)
+    }
+
+    @Test("a sync interface re-created under a new index: the kernel master restarted, capture and injector reopened")
+    func interfaceRecreated() async throws {
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        let host = InMemoryHost()
+        let daemon = try LVSyncDaemonTests.build(try FailSafeTests.alone(pki: pki), host: host)
+        let run = Task { try await daemon.run() }
+        defer { run.cancel() }
+        #expect(await eventually { daemon.director.director.vipsHeld })
+        let before = host.opens
+        let starts = host.ipvs.syncDaemonStarts
+        host.deleteSyncInterface(recreate: true)
+        #expect(await eventually { host.opens.captures > before.captures && host.opens.injectors > before.injectors })
+        #expect(host.ipvs.syncDaemonStarts > starts, "the kernel master was not restarted on the new interface")
+        // The capture works on: what the kernel sends still reaches the mirror.
+        host.master.emit(TestConnections.messages(0..<50))
+        #expect(await eventually { daemon.director.director.source?.table.count == 50 })
+    }
+
+    @Test("a capture that loses its interface (ENETDOWN) has the interface set up again and goes on capturing")
+    func captureLosesInterface() async throws {
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        let host = InMemoryHost()
+        let daemon = try LVSyncDaemonTests.build(try FailSafeTests.alone(pki: pki), host: host)
+        let run = Task { try await daemon.run() }
+        defer { run.cancel() }
+        #expect(await eventually { daemon.director.director.vipsHeld })
+        let epoch = daemon.director.director.syncEpoch
+        host.deleteSyncInterface(recreate: false)
+        host.master.failReceiving(with: HostNetworkError(operation: "recvmmsg on lvsync0", errno: ENETDOWN), once: true)
+        #expect(await eventually { daemon.director.director.syncEpoch > epoch })
+        #expect(host.syncInterfaceIndex != nil, "the sync interface was not created again")
+        host.master.emit(TestConnections.messages(0..<50))
+        #expect(await eventually { daemon.director.director.source?.table.count == 50 })
+        #expect(daemon.director.director.role == .active)
     }
 }
 

@@ -15,8 +15,10 @@ public struct DaemonHost: Sendable {
     public var addresses: any VirtualAddressControlling
     /// The VIPs' announcements: gratuitous ARP, unsolicited neighbour advertisements.
     public var announcer: any NeighbourAnnouncing
-    /// Makes sure the sync interface exists, is up, carries its address and multicast.
-    public var prepareSyncInterface: @Sendable (PeeringConfig.Sync) throws -> Void
+    /// Makes sure the sync interface exists, is up, carries its address and multicast; returns its index.
+    public var prepareSyncInterface: @Sendable (PeeringConfig.Sync) throws -> Int32
+    /// The sync interface's index now (nil: it is missing), or why the host could not tell.
+    public var syncInterfaceIndex: @Sendable (PeeringConfig.Sync) -> Result<Int32?, HostNetworkError>
     /// Opens the capture of the kernel master daemon's messages (on becoming the active director).
     public var openCapture: @Sendable (PeeringConfig.Sync) throws -> any SyncMessageCapturing
     /// Opens the way into the kernel backup daemon (on becoming a standby).
@@ -33,7 +35,8 @@ public struct DaemonHost: Sendable {
         ipvs: any IPVSControl,
         addresses: any VirtualAddressControlling,
         announcer: any NeighbourAnnouncing,
-        prepareSyncInterface: @escaping @Sendable (PeeringConfig.Sync) throws -> Void,
+        prepareSyncInterface: @escaping @Sendable (PeeringConfig.Sync) throws -> Int32,
+        syncInterfaceIndex: @escaping @Sendable (PeeringConfig.Sync) -> Result<Int32?, HostNetworkError>,
         openCapture: @escaping @Sendable (PeeringConfig.Sync) throws -> any SyncMessageCapturing,
         openInjector: @escaping @Sendable (PeeringConfig.Sync) throws -> any SyncMessageInjecting,
         interfaceIsUp: @escaping @Sendable (String) -> Result<Bool, HostNetworkError>,
@@ -43,6 +46,7 @@ public struct DaemonHost: Sendable {
         self.addresses = addresses
         self.announcer = announcer
         self.prepareSyncInterface = prepareSyncInterface
+        self.syncInterfaceIndex = syncInterfaceIndex
         self.openCapture = openCapture
         self.openInjector = openInjector
         self.interfaceIsUp = interfaceIsUp
@@ -64,7 +68,10 @@ public struct DaemonHost: Sendable {
             addresses: NetlinkAddresses(),
             announcer: NeighbourAnnouncer(),
             prepareSyncInterface: { sync in
-                try SyncInterface.ensure(name: sync.interface, address: sync.address)
+                try SyncInterface.ensure(name: sync.interface, address: sync.address).index
+            },
+            syncInterfaceIndex: { sync in
+                Result { () throws(HostNetworkError) in try InterfaceState().index(of: sync.interface) }
             },
             openCapture: { sync in
                 try PacketCapture(interface: sync.interface, group: .v4(sync.group), ports: sync.port...sync.port)

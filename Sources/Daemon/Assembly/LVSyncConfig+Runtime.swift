@@ -42,7 +42,8 @@ extension ElectionConfiguration {
                         )
                     },
                     uniquingKeysWith: { first, _ in first }
-                )
+                ).merging([HealthCondition(DirectorService.kernelSyncCondition): .fault]) { configured, _ in configured
+                }
             )
         } catch {
             throw DaemonError("failover: \(error)")
@@ -122,6 +123,8 @@ extension DirectorService.Configuration {
                 }
             case "sync-interface":
                 checks[health.condition] = interface(sync.interface)
+            case DirectorService.kernelSyncCondition:
+                continue  // the director's own check of the kernel's sync reads it
             default:
                 checks[health.condition] = interface(String(health.condition.dropFirst("interface:".count)))
             }

@@ -116,7 +116,9 @@ public struct LVSyncDaemon: Service {
             announcer: host.announcer,
             openCapture: { try host.openCapture(sync) },
             openInjector: { try host.openInjector(sync) },
-            kernelTable: { Self.seededTable(host, logger: logger) }
+            kernelTable: { Self.seededTable(host, logger: logger) },
+            prepareSyncInterface: { try host.prepareSyncInterface(sync) },
+            syncInterfaceIndex: { host.syncInterfaceIndex(sync) }
         )
         director = DirectorService(
             configuration: configuration,
@@ -239,7 +241,7 @@ public struct LVSyncDaemon: Service {
         for advice in file.advice { logger.warning("configuration advice", metadata: ["advice": "\(advice)"]) }
         let sync = peering.sync
         do {
-            try host.prepareSyncInterface(sync)
+            director.director.noteSyncInterface(index: try host.prepareSyncInterface(sync))
             if peering.failover != nil {
                 try director.director.prepare()
                 // Before the boot wait: VIPs an earlier run left (a SIGKILL) must not answer beside the peer's.

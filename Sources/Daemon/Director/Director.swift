@@ -39,6 +39,10 @@ public final class Director: Sendable {
         public var openInjector: @Sendable () throws -> any SyncMessageInjecting
         /// The kernel's connections when there is no mirrored table to start from (`/proc/net/ip_vs_conn`).
         public var kernelTable: @Sendable () -> MirrorTable
+        /// Makes sure the sync interface exists and is set up; returns its index.
+        public var prepareSyncInterface: @Sendable () throws -> Int32
+        /// The sync interface's index now (nil: missing), or why the host cannot tell.
+        public var syncInterfaceIndex: @Sendable () -> Result<Int32?, HostNetworkError>
 
         /// Creates the ports.
         public init(
@@ -47,7 +51,9 @@ public final class Director: Sendable {
             announcer: any NeighbourAnnouncing,
             openCapture: @escaping @Sendable () throws -> any SyncMessageCapturing,
             openInjector: @escaping @Sendable () throws -> any SyncMessageInjecting,
-            kernelTable: @escaping @Sendable () -> MirrorTable
+            kernelTable: @escaping @Sendable () -> MirrorTable,
+            prepareSyncInterface: @escaping @Sendable () throws -> Int32 = { 1 },
+            syncInterfaceIndex: @escaping @Sendable () -> Result<Int32?, HostNetworkError> = { .success(1) }
         ) {
             self.kernel = kernel
             self.addresses = addresses
@@ -55,6 +61,8 @@ public final class Director: Sendable {
             self.openCapture = openCapture
             self.openInjector = openInjector
             self.kernelTable = kernelTable
+            self.prepareSyncInterface = prepareSyncInterface
+            self.syncInterfaceIndex = syncInterfaceIndex
         }
     }
 
@@ -95,12 +103,19 @@ public final class Director: Sendable {
         /// The VIPs the host holds as far as the last add or remove of each knows.
         var heldVIPs: Set<FailoverConfig.VIP> = []
         var peers: [String: PeerView] = [:]
-        var injector: (any SyncMessageInjecting)?
+        var injector: ReopeningInjector?
+        /// The sync interface's index when the kernel daemon, the capture and the injector were last set on it.
+        var syncIndex: Int32?
+        /// Counts the sync plumbing's repairs: a capture opened in an older epoch is opened again.
+        var syncEpoch = 0
         var fixed: PeeringConfig.Sync.Role?
         var lastTransition: (from: ElectionState, to: ElectionState, reason: String, at: ContinuousClock.Instant)?
     }
 
     let state = Mutex(State())
+    /// Held through every change of the kernel sync daemons (a role's transition, a repair), so that a repair never
+    /// starts the daemon of a role being left.
+    let plumbing = Mutex(())
     /// Held through every sequence of VIP changes (take, release, re-add), so that they never interleave.
     private let vipOperations = Mutex(())
     let ports: Ports
@@ -203,7 +218,7 @@ public final class Director: Sendable {
     /// into the kernel backup daemon.
     public func prepare() throws {
         guard state.withLock({ $0.injector == nil }) else { return }
-        let injector = try ports.openInjector()
+        let injector = try ReopeningInjector(open: ports.openInjector)
         state.withLock { $0.injector = injector }
     }
 
@@ -211,11 +226,12 @@ public final class Director: Sendable {
     /// kernel's sync daemon or the capture is thrown, for the daemon to stop with.
     public func start(fixed role: PeeringConfig.Sync.Role) throws {
         state.withLock { $0.fixed = role }
-        switch role {
-        case .active: try activate()
-        case .standby:
-            try prepare()
-            try backUp(strict: true)
+        if role == .standby { try prepare() }
+        try plumbing.withLock { _ in
+            switch role {
+            case .active: try activate()
+            case .standby: try backUp(strict: true)
+            }
         }
         state.withLock { $0.role = role == .active ? .active : .standby }
         changes.signal()
@@ -224,14 +240,16 @@ public final class Director: Sendable {
     /// Carries out a change of role the election decided.
     public func transition(to role: ElectionState, reason: String) {
         let from = self.role
-        switch role {
-        case .active: becomeActive()
-        case .standby, .fault: becomeBackup()
-        case .stopped, .initialising: stop()
-        }
-        state.withLock { state in
-            state.role = role
-            state.lastTransition = (from, role, reason, .now)
+        plumbing.withLock { _ in
+            switch role {
+            case .active: becomeActive()
+            case .standby, .fault: becomeBackup()
+            case .stopped, .initialising: stop()
+            }
+            state.withLock { state in
+                state.role = role
+                state.lastTransition = (from, role, reason, .now)
+            }
         }
         Counter(
             label: "lvsync_election_transitions_total",
@@ -314,12 +332,14 @@ public final class Director: Sendable {
     /// the kernel's sync daemons (lvsync's own mirror is the process's, and goes with it). Idempotent; failures are logged (there is nobody left to
     /// throw to).
     public func relinquish() {
-        releaseVIPs()
-        for role in [SyncDaemon.Role.master, .backup] {
-            do {
-                try ports.kernel.stop(role)
-            } catch {
-                logger.error("cannot stop the kernel \(role) sync daemon", metadata: ["error": "\(error)"])
+        plumbing.withLock { _ in
+            releaseVIPs()
+            for role in [SyncDaemon.Role.master, .backup] {
+                do {
+                    try ports.kernel.stop(role)
+                } catch {
+                    logger.error("cannot stop the kernel \(role) sync daemon", metadata: ["error": "\(error)"])
+                }
             }
         }
     }

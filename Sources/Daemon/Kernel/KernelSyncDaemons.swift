@@ -57,6 +57,21 @@ public struct KernelSyncDaemons: Sendable {
         )
     }
 
+    /// Whether the kernel runs the daemon of `role` with lvsync's settings and no daemon of the other role.
+    public func runsAsWanted(_ role: SyncDaemon.Role) throws(IPVSError) -> Bool {
+        let running = try ipvs.syncDaemons()
+        return running.count == 1 && running[0].role == role && matches(running[0], desired(role))
+    }
+
+    /// Stops whatever sync daemons run and starts the one of `role` afresh: the kernel binds a daemon to its
+    /// interface's index at start, so one started before the interface was re-created (same name, new index)
+    /// sends or hears nothing, though its settings match.
+    public func restart(_ role: SyncDaemon.Role) throws(IPVSError) {
+        for daemon in try ipvs.syncDaemons() { try ipvs.stopSyncDaemon(daemon.role) }
+        try ipvs.startSyncDaemon(desired(role))
+        logger.info("restarted the kernel \(role) sync daemon", metadata: ["interface": "\(sync.interface)"])
+    }
+
     /// Stops the daemon of `role` if it runs.
     public func stop(_ role: SyncDaemon.Role) throws(IPVSError) {
         guard try ipvs.syncDaemons().contains(where: { $0.role == role }) else { return }

@@ -61,6 +61,40 @@ extension DirectorService {
         }
     }
 
+    /// Every ``Configuration/syncCheckInterval``: the kernel's sync daemon and the sync interface checked against the
+    /// role and repaired when they drifted (logged, counted); a drift that cannot be repaired — three checks in a
+    /// row — fails the `kernel-sync` health condition (an elected director), or is logged as an error (a fixed
+    /// role).
+    func watchKernelSync() async throws {
+        var verdict = ConditionVerdict(failuresToFail: 3)
+        let unknowns = RateLimitedLog(logger: logger, burst: 1, window: .seconds(60))
+        while true {
+            try await Task.sleep(for: configuration.syncCheckInterval)
+            let reading: ConditionReading
+            switch director.checkKernelSync() {
+            case .inOrder:
+                reading = .holds
+            case .repaired(let what):
+                logger.warning("repaired the kernel's sync", metadata: ["repairs": "\(what)"])
+                reading = .holds
+            case .unknown(let reason):
+                unknowns.log(
+                    .warning,
+                    kind: "kernel_sync_unknown",
+                    "cannot check the kernel's sync",
+                    metadata: ["reason": "\(reason)"]
+                )
+                reading = .unknown(reason)
+            case .failed(let reason):
+                logger.error("the kernel's sync drifted and cannot be repaired", metadata: ["reason": "\(reason)"])
+                reading = .fails(reason)
+            }
+            if let holds = verdict.observe(reading), fixedRole == nil {
+                relay.post(.health(DirectorService.kernelSyncCondition, ok: holds))
+            }
+        }
+    }
+
     /// Runs the capture of the kernel master daemon's messages while this director is active, one run per role.
     func captureWhileActive() async throws {
         let (id, wakeups) = director.changes.subscribe()
@@ -70,7 +104,7 @@ extension DirectorService {
             guard case .source(let source, let capture) = mirroring else { continue }
             // A fresh task group per run: a cancelled group cancels every task added to it later.
             _ = try await whileGeneration(generation) {
-                try await captureLoop(source: source, capture: capture, logger: logger)
+                try await captureLoop(source: source, capture: capture, director: director, logger: logger)
             }
         }
     }

@@ -65,6 +65,8 @@ public struct DirectorService: Service {
         public var announceRefresh: Duration?
         /// How often the active checks that its VIPs are still on the host (and adds back one that went).
         public var vipCheckInterval: Duration = .seconds(2)
+        /// How often the kernel's sync daemon and the sync interface are checked against the role.
+        public var syncCheckInterval: Duration = .seconds(2)
         /// How often expired connections leave the mirror table.
         public var expiryInterval: Duration
         /// How often a line of sync statistics is logged (nil: never).
@@ -164,6 +166,10 @@ public struct DirectorService: Service {
         relay = AdvertRelay(logger: logger)
         if case .fixed = configuration.role { relay.dropEvents() }
     }
+
+    /// The built-in health condition that fails while the kernel's sync cannot be repaired (its response: `fault`
+    /// unless the file's `failover.health` sets another).
+    public static let kernelSyncCondition = "kernel-sync"
 
     /// The link's heartbeat interval (the election's too).
     var heartbeatInterval: Duration { .nanoseconds(configuration.session.heartbeatInterval.nanoseconds) }
@@ -269,6 +275,10 @@ public struct DirectorService: Service {
             }
             group.addTask {
                 try await captureWhileActive()
+                return .other
+            }
+            group.addTask {
+                try await watchKernelSync()
                 return .other
             }
             if !director.settings.vips.isEmpty {
