@@ -285,33 +285,38 @@ struct HeartbeatDatagramTests {
         tableSize: 3
     )
 
-    @Test("an advert goes through sealed and opened unchanged")
+    @Test("an advert and the nonces go through sealed and opened unchanged")
     func roundTrip() throws {
-        #expect(try codec.open(codec.seal(advert)).get() == advert)
+        let opened = try codec.open(codec.seal(advert, nonce: 0x0102_0304_0506_0708, echo: .max)).get()
+        #expect(opened.advert == advert && opened.nonce == 0x0102_0304_0506_0708 && opened.echo == .max)
     }
 
     @Test("a damaged, foreign or malformed datagram is refused with its reason")
     func refusals() throws {
-        let sealed = codec.seal(advert)
+        let sealed = codec.seal(advert, nonce: 1, echo: 2)
         let other = try HeartbeatDatagram(key: Array(repeating: 8, count: 32))
-        var flipped = sealed
-        flipped[10] ^= 1
+        var flippedNonce = sealed
+        flippedNonce[10] ^= 1
+        var flippedEcho = sealed
+        flippedEcho[20] ^= 1
         var version = sealed
-        version[4] = 2
-        let cases: [([UInt8], String)] = [
-            (Array(sealed.prefix(20)), "shorter than a header and a tag"),
-            ([0x4c, 0x56, 0x48, 0x43] + sealed.dropFirst(4), "does not start with LVHB"),
-            (version, "version 2"),
-            (sealed + [0], "advert bytes but has"),
-            (flipped, "HMAC does not match"),
-            (other.seal(advert), "HMAC does not match"),
+        version[4] = 1
+        let cases: [([UInt8], String, HeartbeatDatagram.Refusal.Reason)] = [
+            (Array(sealed.prefix(50)), "shorter than a header and a tag", .malformed),
+            ([0x4c, 0x56, 0x48, 0x43] + sealed.dropFirst(4), "does not start with LVHB", .malformed),
+            (version, "version 1, expected 2", .malformed),
+            (sealed + [0], "advert bytes but has", .malformed),
+            (flippedNonce, "HMAC does not match", .badMAC),
+            (flippedEcho, "HMAC does not match", .badMAC),
+            (other.seal(advert, nonce: 1, echo: 2), "HMAC does not match", .badMAC),
         ]
-        for (datagram, reason) in cases {
-            guard case .failure(let error) = codec.open(datagram) else {
-                Issue.record("accepted a datagram that should say: \(reason)")
+        for (datagram, text, reason) in cases {
+            guard case .failure(let refusal) = codec.open(datagram) else {
+                Issue.record("accepted a datagram that should say: \(text)")
                 continue
             }
-            #expect(error.description.contains(reason), "\(error)")
+            #expect(refusal.description.contains(text), "\(refusal)")
+            #expect(refusal.reason == reason, "\(refusal)")
         }
         #expect(throws: DaemonError.self) { try HeartbeatDatagram(key: [1, 2, 3]) }
     }
