@@ -2,6 +2,7 @@ import Daemon
 import Foundation
 import Logging
 import Prometheus
+import Synchronization
 import Testing
 
 #if canImport(Glibc)
@@ -46,6 +47,38 @@ struct LogOutputTests {
         close(writeEnd)
         #expect(readAvailable(readEnd) == (0..<100).map { "line \($0)\n" }.joined())
         #expect(output.dropped(.writeError) == 0 && output.dropped(.queueFull) == 0)
+    }
+
+    @Test("lines from several threads never interleave and none is lost", .timeLimit(.minutes(1)))
+    func concurrentWriters() throws {
+        let (readEnd, writeEnd) = try makePipe()
+        defer { close(readEnd) }
+        // A reader that reads to the end, so that the pipe never fills.
+        let received = Mutex<[UInt8]>([])
+        let finished = DispatchSemaphore(value: 0)
+        Thread {
+            var buffer = [UInt8](repeating: 0, count: 65536)
+            while true {
+                let n = read(readEnd, &buffer, buffer.count)
+                if n < 0, errno == EINTR { continue }
+                if n <= 0 { break }
+                received.withLock { $0 += buffer[0..<n] }
+            }
+            finished.signal()
+        }.start()
+        let output = LogOutput(fileDescriptor: writeEnd)
+        DispatchQueue.concurrentPerform(iterations: 4) { thread in
+            for index in 0..<1000 { output.write("thread \(thread) line \(index)", level: .info) }
+        }
+        #expect(output.close(within: .seconds(30)))
+        close(writeEnd)
+        finished.wait()
+        let lines = String(decoding: received.withLock { $0 }, as: UTF8.self).split(separator: "\n")
+        #expect(lines.count == 4000)
+        for thread in 0..<4 {
+            let own = lines.filter { $0.hasPrefix("thread \(thread) ") }
+            #expect(own.elementsEqual((0..<1000).map { "thread \(thread) line \($0)" }) { $0 == $1 })
+        }
     }
 
     @Test(

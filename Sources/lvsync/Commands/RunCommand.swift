@@ -34,7 +34,7 @@ struct RunCommand: AsyncParsableCommand {
         guard let handler = LVSyncDaemon.logHandler(format: logFormat, level: Logger.Level(rawValue: logLevel) ?? .info)
         else { throw CLIError("--log-format: expected text or json, found \"\(logFormat)\"") }
         LoggingSystem.bootstrap(handler)
-        // The last lines (the shutdown's, or the error's that ends the run) reach stderr before the process ends.
+        // The last lines queued (the shutdown's) reach stderr before the process ends, also when the run throws.
         defer { LogOutput.standardError.flush(within: .seconds(1)) }
         let logger = Logger(label: "lvsync")
         let file = try LVSyncDaemon.load(path: config)
