@@ -270,6 +270,46 @@ struct ElectedPairTests {
             #expect(await eventually(limit: .seconds(30)) { c.role == .active && d.role == .active })
         }
     }
+
+    @Test("with the peer link down, a standby that restarts hears the active again by UDP after one round trip")
+    func secondPathAfterRestart() async throws {
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        let ports = try freePorts(6)
+        let key = Array("a shared heartbeat key, 32 bytes".utf8)
+        func director(_ name: String) throws -> TestDirector {
+            name == "dira"
+                ? try TestDirector(
+                    name: "dira",
+                    priority: 150,
+                    port: ports[0],
+                    peer: ("dirb", ports[2]),
+                    pki: pki,
+                    udp: (ports[4], ports[5], key)
+                )
+                : try TestDirector(
+                    name: "dirb",
+                    priority: 100,
+                    port: ports[1],
+                    peer: ("dira", ports[3]),
+                    pki: pki,
+                    udp: (ports[5], ports[4], key)
+                )
+        }
+        let a = try director("dira")
+        try await whileDirecting([a]) { _ in
+            #expect(await eventually(limit: .seconds(30)) { a.role == .active })
+            for _ in 0..<2 {
+                // Each run of dirb is a new process: a new nonce, a new incarnation.
+                let b = try director("dirb")
+                try await whileDirecting([b]) { _ in
+                    #expect(await eventually(limit: .seconds(30)) { b.role == .standby })
+                    try await Task.sleep(for: .seconds(1))
+                    #expect(a.role == .active && b.role == .standby && !b.holdsVIP)
+                }
+            }
+        }
+    }
 }
 
 @Suite("The second heartbeat path's datagrams")
