@@ -65,7 +65,8 @@ public final class LogOutput: Sendable {
     ///
     /// - Parameters:
     ///   - lineCapacity: the most lines queued (8 192 by default).
-    ///   - byteCapacity: the most bytes queued (4 MiB by default), whichever is reached first.
+    ///   - byteCapacity: the most bytes queued (4 MiB by default), whichever is reached first. The writer takes the
+    ///     queued lines as one batch, so at most twice these are held while it writes a batch.
     ///   - prefixesPriority: whether lines start with `<N>`, their syslog priority.
     ///   - metrics: where the drop counter is made; nil: the `MetricsSystem`'s factory at the time of each drop (the
     ///     daemon bootstraps its metrics after its logging).
