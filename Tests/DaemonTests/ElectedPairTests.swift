@@ -270,6 +270,46 @@ struct ElectedPairTests {
             #expect(await eventually(limit: .seconds(30)) { c.role == .active && d.role == .active })
         }
     }
+
+    @Test("with the peer link down, a standby that restarts hears the active again by UDP after one round trip")
+    func secondPathAfterRestart() async throws {
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        let ports = try freePorts(6)
+        let key = Array("a shared heartbeat key, 32 bytes".utf8)
+        func director(_ name: String) throws -> TestDirector {
+            name == "dira"
+                ? try TestDirector(
+                    name: "dira",
+                    priority: 150,
+                    port: ports[0],
+                    peer: ("dirb", ports[2]),
+                    pki: pki,
+                    udp: (ports[4], ports[5], key)
+                )
+                : try TestDirector(
+                    name: "dirb",
+                    priority: 100,
+                    port: ports[1],
+                    peer: ("dira", ports[3]),
+                    pki: pki,
+                    udp: (ports[5], ports[4], key)
+                )
+        }
+        let a = try director("dira")
+        try await whileDirecting([a]) { _ in
+            #expect(await eventually(limit: .seconds(30)) { a.role == .active })
+            for _ in 0..<2 {
+                // Each run of dirb is a new process: a new nonce, a new incarnation.
+                let b = try director("dirb")
+                try await whileDirecting([b]) { _ in
+                    #expect(await eventually(limit: .seconds(30)) { b.role == .standby })
+                    try await Task.sleep(for: .seconds(1))
+                    #expect(a.role == .active && b.role == .standby && !b.holdsVIP)
+                }
+            }
+        }
+    }
 }
 
 @Suite("The second heartbeat path's datagrams")
@@ -285,33 +325,38 @@ struct HeartbeatDatagramTests {
         tableSize: 3
     )
 
-    @Test("an advert goes through sealed and opened unchanged")
+    @Test("an advert and the nonces go through sealed and opened unchanged")
     func roundTrip() throws {
-        #expect(try codec.open(codec.seal(advert)).get() == advert)
+        let opened = try codec.open(codec.seal(advert, nonce: 0x0102_0304_0506_0708, echo: .max)).get()
+        #expect(opened.advert == advert && opened.nonce == 0x0102_0304_0506_0708 && opened.echo == .max)
     }
 
     @Test("a damaged, foreign or malformed datagram is refused with its reason")
     func refusals() throws {
-        let sealed = codec.seal(advert)
+        let sealed = codec.seal(advert, nonce: 1, echo: 2)
         let other = try HeartbeatDatagram(key: Array(repeating: 8, count: 32))
-        var flipped = sealed
-        flipped[10] ^= 1
+        var flippedNonce = sealed
+        flippedNonce[10] ^= 1
+        var flippedEcho = sealed
+        flippedEcho[20] ^= 1
         var version = sealed
-        version[4] = 2
-        let cases: [([UInt8], String)] = [
-            (Array(sealed.prefix(20)), "shorter than a header and a tag"),
-            ([0x4c, 0x56, 0x48, 0x43] + sealed.dropFirst(4), "does not start with LVHB"),
-            (version, "version 2"),
-            (sealed + [0], "advert bytes but has"),
-            (flipped, "HMAC does not match"),
-            (other.seal(advert), "HMAC does not match"),
+        version[4] = 1
+        let cases: [([UInt8], String, HeartbeatDatagram.Refusal.Reason)] = [
+            (Array(sealed.prefix(50)), "shorter than a header and a tag", .malformed),
+            ([0x4c, 0x56, 0x48, 0x43] + sealed.dropFirst(4), "does not start with LVHB", .malformed),
+            (version, "version 1, expected 2", .malformed),
+            (sealed + [0], "advert bytes but has", .malformed),
+            (flippedNonce, "HMAC does not match", .badMAC),
+            (flippedEcho, "HMAC does not match", .badMAC),
+            (other.seal(advert, nonce: 1, echo: 2), "HMAC does not match", .badMAC),
         ]
-        for (datagram, reason) in cases {
-            guard case .failure(let error) = codec.open(datagram) else {
-                Issue.record("accepted a datagram that should say: \(reason)")
+        for (datagram, text, reason) in cases {
+            guard case .failure(let refusal) = codec.open(datagram) else {
+                Issue.record("accepted a datagram that should say: \(text)")
                 continue
             }
-            #expect(error.description.contains(reason), "\(error)")
+            #expect(refusal.description.contains(text), "\(refusal)")
+            #expect(refusal.reason == reason, "\(refusal)")
         }
         #expect(throws: DaemonError.self) { try HeartbeatDatagram(key: [1, 2, 3]) }
     }

@@ -330,12 +330,14 @@ extension LVSyncDaemon {
         return factory
     }
 
-    /// The log handler `lvsync run --log-format` names: `text` (key=value) or `json` (one object per line).
+    /// The log handler `lvsync run --log-format` names: `text` (key=value, laid out as swift-log's
+    /// `StreamLogHandler`) or `json` (one object per line). Both write through ``LogOutput/standardError``: never
+    /// blocking, never fatal, with the journal's priority prefix when standard error is the journal.
     public static func logHandler(format: String, level: Logger.Level) -> (@Sendable (String) -> any LogHandler)? {
         switch format {
         case "text":
             return { label in
-                var handler = StreamLogHandler.standardError(label: label)
+                var handler = TextLogHandler.standardError(label: label)
                 handler.logLevel = level
                 return handler
             }

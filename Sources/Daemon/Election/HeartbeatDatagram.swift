@@ -5,17 +5,58 @@ import PeerProtocol
 /// The second heartbeat path's datagram: an election advert, authenticated with HMAC-SHA256 over a key both
 /// directors share, so that a link failure need not become a split brain (see the Failover README).
 ///
-/// Layout: `LVHB` (4 bytes), version 1 (1 byte), the advert's length (2 bytes, big-endian), the advert (the peer
-/// protocol's frame payload), then the 32-byte HMAC-SHA256 of everything before it. Anything else is refused with a
-/// reason; nothing in a refused datagram reaches the election.
+/// Layout (version 2), integers big-endian:
+///
+/// | bytes | field |
+/// |---|---|
+/// | 4 | `LVHB` |
+/// | 1 | version, 2 |
+/// | 8 | the sender's nonce: drawn at random when its process started |
+/// | 8 | the echo: the newest nonce the sender authenticated from the datagram's recipient, 0 for none yet |
+/// | 2 | the advert's length |
+/// | n | the advert (the peer protocol's frame payload) |
+/// | 32 | HMAC-SHA256 of everything before it |
+///
+/// The nonces make an old datagram useless: a receiver counts an advert only when it echoes the receiver's own
+/// nonce, which no datagram made before that receiver started can carry (see ``HeartbeatFreshness``). Version 1
+/// (without the nonces) is refused. Anything else is refused with a reason; nothing in a refused datagram reaches the
+/// election.
 public struct HeartbeatDatagram: Sendable {
+    /// What an authenticated datagram carries.
+    public struct Opened: Equatable, Sendable {
+        /// The sender's advert.
+        public var advert: PeerMessage.Advert
+        /// The sender's nonce.
+        public var nonce: UInt64
+        /// The nonce the sender echoes back (the recipient's, when the sender has heard it), 0 for none.
+        public var echo: UInt64
+    }
+
+    /// Why a datagram was refused.
+    public struct Refusal: Error, CustomStringConvertible, Sendable {
+        /// The kind of refusal, as the ignored-datagram counter's `reason` names it.
+        public enum Reason: String, Sendable {
+            /// The HMAC does not match: another key, or altered on the way.
+            case badMAC = "bad_mac"
+            /// Not a datagram of this version and layout.
+            case malformed
+        }
+
+        /// The kind.
+        public var reason: Reason
+        /// What was wrong, for the log.
+        public var detail: String
+
+        public var description: String { "a heartbeat datagram was refused: \(detail)" }
+    }
+
     /// The shared key.
     let key: SymmetricKey
 
     static let magic: [UInt8] = Array("LVHB".utf8)
-    static let version: UInt8 = 1
+    static let version: UInt8 = 2
     static let tagLength = 32
-    static let headerLength = 7
+    static let headerLength = 23
 
     /// A codec with this key (at least 16 bytes).
     public init(key: [UInt8]) throws(DaemonError) {
@@ -27,11 +68,13 @@ public struct HeartbeatDatagram: Sendable {
         self.key = SymmetricKey(data: key)
     }
 
-    /// The datagram for `advert`.
-    public func seal(_ advert: PeerMessage.Advert) -> [UInt8] {
+    /// The datagram for `advert`, with the sender's `nonce` and the `echo` of the recipient's.
+    public func seal(_ advert: PeerMessage.Advert, nonce: UInt64, echo: UInt64) -> [UInt8] {
         let payload = PeerMessage.advert(advert).serializedBytes()
         var bytes = Self.magic
         bytes.append(Self.version)
+        Self.append(nonce, to: &bytes)
+        Self.append(echo, to: &bytes)
         bytes.append(UInt8(truncatingIfNeeded: payload.count >> 8))
         bytes.append(UInt8(truncatingIfNeeded: payload.count))
         bytes += payload
@@ -39,35 +82,48 @@ public struct HeartbeatDatagram: Sendable {
         return bytes
     }
 
-    /// The advert in `datagram`, or why it is refused.
-    public func open(_ datagram: [UInt8]) -> Result<PeerMessage.Advert, DaemonError> {
-        func refuse(_ reason: String) -> Result<PeerMessage.Advert, DaemonError> {
-            .failure(DaemonError("a heartbeat datagram was refused: \(reason)"))
+    /// What `datagram` carries, or why it is refused.
+    public func open(_ datagram: [UInt8]) -> Result<Opened, Refusal> {
+        func refuse(_ reason: Refusal.Reason, _ detail: String) -> Result<Opened, Refusal> {
+            .failure(Refusal(reason: reason, detail: detail))
         }
         guard datagram.count >= Self.headerLength + Self.tagLength else {
-            return refuse("\(datagram.count) bytes is shorter than a header and a tag")
+            return refuse(.malformed, "\(datagram.count) bytes is shorter than a header and a tag")
         }
-        guard Array(datagram[0..<4]) == Self.magic else { return refuse("it does not start with LVHB") }
-        guard datagram[4] == Self.version else { return refuse("version \(datagram[4]), expected \(Self.version)") }
-        let length = Int(datagram[5]) << 8 | Int(datagram[6])
+        guard Array(datagram[0..<4]) == Self.magic else { return refuse(.malformed, "it does not start with LVHB") }
+        guard datagram[4] == Self.version else {
+            return refuse(.malformed, "version \(datagram[4]), expected \(Self.version)")
+        }
+        let length = Int(datagram[21]) << 8 | Int(datagram[22])
         guard datagram.count == Self.headerLength + length + Self.tagLength else {
             return refuse(
+                .malformed,
                 "it says \(length) advert bytes but has \(datagram.count - Self.headerLength - Self.tagLength)"
             )
         }
         let body = datagram[0..<(Self.headerLength + length)]
         let tag = datagram[(Self.headerLength + length)...]
         guard HMAC<SHA256>.isValidAuthenticationCode(Array(tag), authenticating: Array(body), using: key) else {
-            return refuse("its HMAC does not match (another key, or altered on the way)")
+            return refuse(.badMAC, "its HMAC does not match (another key, or altered on the way)")
         }
         let payload = datagram[Self.headerLength..<(Self.headerLength + length)]
         do {
             guard case .advert(let advert) = try PeerMessage(serializedBytes: Array(payload)) else {
-                return refuse("it carries no advert")
+                return refuse(.malformed, "it carries no advert")
             }
-            return .success(advert)
+            return .success(
+                Opened(advert: advert, nonce: Self.integer(datagram[5..<13]), echo: Self.integer(datagram[13..<21]))
+            )
         } catch {
-            return refuse("its advert does not decode: \(error)")
+            return refuse(.malformed, "its advert does not decode: \(error)")
         }
+    }
+
+    private static func append(_ value: UInt64, to bytes: inout [UInt8]) {
+        for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: value >> shift)) }
+    }
+
+    private static func integer(_ bytes: ArraySlice<UInt8>) -> UInt64 {
+        bytes.reduce(0) { $0 << 8 | UInt64($1) }
     }
 }

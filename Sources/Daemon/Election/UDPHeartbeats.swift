@@ -9,7 +9,9 @@ import PeerProtocol
 /// either path, so a cut peer link alone does not make the standby take over (see the Failover README).
 ///
 /// A datagram counts only if its HMAC matches the shared key, it comes from the address configured for the peer its
-/// advert names, and it is newer than the last one from that peer on this path (a replayed datagram is refused).
+/// advert names, and it is fresh: it echoes this process's nonce, or it is a later advert of an incarnation that did
+/// (``HeartbeatFreshness``), so that no datagram made before this process started, replayed, is a sign of life. Every
+/// other datagram is counted and logged, a few lines at most (``HeartbeatExchange``).
 public struct UDPHeartbeats: Sendable {
     /// A peer's heartbeat address.
     public struct Peer: Sendable {
@@ -27,15 +29,26 @@ public struct UDPHeartbeats: Sendable {
 
     let listen: SocketAddress
     let peers: [Peer]
-    let codec: HeartbeatDatagram
+    let exchange: HeartbeatExchange
     let relay: AdvertRelay
     let logger: Logger
 
-    /// Creates the path.
+    /// Creates the path, with a fresh nonce for this process.
     public init(listen: SocketAddress, peers: [Peer], codec: HeartbeatDatagram, relay: AdvertRelay, logger: Logger) {
+        self.init(
+            listen: listen,
+            peers: peers,
+            exchange: HeartbeatExchange(codec: codec, peers: peers, logger: logger),
+            relay: relay,
+            logger: logger
+        )
+    }
+
+    /// Creates the path with `exchange` (its codec, peers and nonce).
+    public init(listen: SocketAddress, peers: [Peer], exchange: HeartbeatExchange, relay: AdvertRelay, logger: Logger) {
         self.listen = listen
         self.peers = peers
-        self.codec = codec
+        self.exchange = exchange
         self.relay = relay
         self.logger = logger
     }
@@ -55,44 +68,32 @@ public struct UDPHeartbeats: Sendable {
             "heartbeats on the second path",
             metadata: ["address": "\(listen)", "peers": "\(peers.map(\.name))"]
         )
-        let (codec, relay, peers, logger) = (codec, relay, peers, logger)
+        let (exchange, relay, peers) = (exchange, relay, peers)
         try await channel.executeThenClose { inbound, outbound in
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
                     let (id, adverts) = relay.subscribe()
                     defer { relay.unsubscribe(id) }
                     for await advert in adverts {
-                        let bytes = ByteBuffer(bytes: codec.seal(advert))
                         for peer in peers {
+                            let bytes = ByteBuffer(bytes: exchange.datagram(advert, to: peer.name))
                             try? await outbound.write(AddressedEnvelope(remoteAddress: peer.address, data: bytes))
                         }
                     }
                 }
                 group.addTask {
-                    var latest: [String: (incarnation: UInt64, sequence: UInt64)] = [:]
                     for try await envelope in inbound {
-                        switch codec.open(Array(envelope.data.readableBytesView)) {
-                        case .failure(let error):
-                            logger.warning("\(error)", metadata: ["from": "\(envelope.remoteAddress)"])
-                        case .success(let advert):
-                            guard let peer = peers.first(where: { $0.name == advert.node }),
-                                peer.address.ipAddress == envelope.remoteAddress.ipAddress
-                            else {
-                                logger.warning(
-                                    "a heartbeat datagram was refused: its advert names no peer configured at its source",
-                                    metadata: ["from": "\(envelope.remoteAddress)", "advert.node": "\(advert.node)"]
-                                )
-                                continue
-                            }
-                            if let last = latest[advert.node],
-                                advert.incarnation < last.incarnation
-                                    || (advert.incarnation == last.incarnation && advert.sequence <= last.sequence)
-                            {
-                                continue  // a copy or a replay: not a sign of life
-                            }
-                            latest[advert.node] = (advert.incarnation, advert.sequence)
+                        let bytes = Array(envelope.data.readableBytesView)
+                        if let advert = exchange.receive(bytes, from: envelope.remoteAddress) {
                             relay.post(.advert(advert, path: .udp))
                         }
+                    }
+                }
+                group.addTask {
+                    // A flood that stopped still gets its "N more suppressed" line.
+                    while true {
+                        try await Task.sleep(for: .seconds(10))
+                        exchange.reportSuppressed()
                     }
                 }
                 try await group.next()

@@ -1,26 +1,26 @@
 import Control
 import Foundation
 import Logging
-import Synchronization
 
 /// A swift-log handler that writes one JSON object per line: `time`, `level`, `label`, `message`, then every
 /// metadata field under its own key (numbers as JSON numbers), so that a log pipeline or `jq` reads the daemon's
-/// lines, the sync statistics above all, without parsing text.
+/// lines, the sync statistics above all, without parsing text. Lines go through a ``LogOutput``, which never blocks
+/// the caller and never ends the process.
 public struct JSONLogHandler: LogHandler {
     private let label: String
-    private let output: JSONLineOutput
+    private let output: LogOutput
     /// The handler's own metadata, merged under each event's.
     public var metadata: Logger.Metadata = [:]
     /// The lowest level written.
     public var logLevel: Logger.Level = .info
 
-    /// A handler writing to standard error.
+    /// A handler writing to standard error (``LogOutput/standardError``).
     public static func standardError(label: String) -> JSONLogHandler {
         JSONLogHandler(label: label, output: .standardError)
     }
 
     /// A handler writing to `output`.
-    public init(label: String, output: JSONLineOutput) {
+    public init(label: String, output: LogOutput) {
         self.label = label
         self.output = output
     }
@@ -33,7 +33,10 @@ public struct JSONLogHandler: LogHandler {
     public func log(event: LogEvent) {
         var fields = metadata
         if let extra = event.metadata { fields.merge(extra) { _, new in new } }
-        output.write(Self.line(time: Date(), level: event.level, label: label, message: "\(event.message)", fields))
+        output.write(
+            Self.line(time: Date(), level: event.level, label: label, message: "\(event.message)", fields),
+            level: event.level
+        )
     }
 
     /// One JSON line (without the newline). Strings are escaped by the Control module's ``JSONString``, the one
@@ -90,25 +93,5 @@ public struct JSONLogHandler: LogHandler {
             }
             text += "}"
         }
-    }
-}
-
-/// Where JSON lines go: standard error (one lock, so lines from several threads never interleave), or a closure in
-/// tests.
-public final class JSONLineOutput: Sendable {
-    private let sink: Mutex<@Sendable (String) -> Void>
-
-    /// An output that hands each line to `write`.
-    public init(_ write: @escaping @Sendable (String) -> Void) {
-        sink = Mutex(write)
-    }
-
-    /// Standard error.
-    public static let standardError = JSONLineOutput { line in
-        FileHandle.standardError.write(Data((line + "\n").utf8))
-    }
-
-    func write(_ line: String) {
-        sink.withLock { $0(line) }
     }
 }

@@ -29,9 +29,13 @@ struct RunCommand: AsyncParsableCommand {
     var logFormat: String = "text"
 
     func run() async throws {
+        // A closed stderr pipe (or any peer that went away) is then an EPIPE to handle, not the end of the process.
+        LogOutput.ignoreBrokenPipes()
         guard let handler = LVSyncDaemon.logHandler(format: logFormat, level: Logger.Level(rawValue: logLevel) ?? .info)
         else { throw CLIError("--log-format: expected text or json, found \"\(logFormat)\"") }
         LoggingSystem.bootstrap(handler)
+        // The last lines queued (the shutdown's) reach stderr before the process ends, also when the run throws.
+        defer { LogOutput.standardError.flush(within: .seconds(1)) }
         let logger = Logger(label: "lvsync")
         let file = try LVSyncDaemon.load(path: config)
         // The metrics first: every counter made from here on lands in the registry the endpoint serves.
