@@ -17,11 +17,24 @@ extension DirectorService {
         let refusals = RateLimitedLog(logger: logger)
         // Connections that have not said hello are capped and bounded in time: a flood of silent connections must
         // not take the descriptors the health probes and netlink need. Shed ones are counted, never logged one by one.
+        let limits = configuration.admission
         let admission = ConnectionAdmission(
-            limits: configuration.admission,
-            onShed: { reason in counters.shed(reason.rawValue) },
+            limits: limits,
+            onShed: { reason in
+                counters.shed(reason.rawValue)
+                refusals.log(
+                    .warning,
+                    kind: "peer_shed_\(reason.rawValue)",
+                    "shed a peer connection before its hello",
+                    metadata: [
+                        "reason": "\(reason)", "pending_connections": "\(limits.pending)",
+                        "pending_per_source": "\(limits.pendingPerSource)",
+                    ]
+                )
+            },
             onPending: { pending in counters.pending(pending) }
         )
+        counters.pending(0)
         let server = try await PeerListener.bind(
             host: listen.host,
             port: listen.port,
