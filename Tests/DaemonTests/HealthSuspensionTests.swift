@@ -3,6 +3,8 @@ import Foundation
 import Health
 import IPVS
 import LVSyncTestSupport
+import Logging
+import ServiceLifecycle
 import SyncWire
 import Testing
 
@@ -80,5 +82,44 @@ struct HealthSuspensionTests {
         #expect(try IPVSReconcilerTests.weight(ipvs, Self.first) == 0)
         #expect(try IPVSReconcilerTests.weight(ipvs, Self.second) == 0)
         #expect(reconciler.suspended.isEmpty)
+    }
+
+    @Test("a check the director cannot probe from (its source address is not on this host) never takes its server down")
+    func ownErrnoNeverDown() async throws {
+        let key = Self.key
+        // Nothing listens there: a probe that got out would be refused. It never gets out: binding to a source
+        // address this host does not have fails with EADDRNOTAVAIL, the director's own trouble.
+        let server = Endpoint(.v4(IPv4Address(127, 0, 0, 1)), UInt16(try freePorts(1)[0]))
+        let check = HealthConfig.RealServerCheck(
+            service: key,
+            server: server,
+            probe: .tcp,
+            target: server,
+            source: .v4(IPv4Address(192, 0, 2, 1)),
+            intervalMilliseconds: 20,
+            timeoutMilliseconds: 500,
+            rise: 1,
+            fall: 1,
+            onFailure: .quiesce
+        )
+        let monitor = HealthMonitor()
+        let handler = CapturingLogHandler()
+        let logger = Logger(label: "health-test") { _ in handler }
+        let service = HealthService(checks: [check], monitor: monitor, logger: logger) { _ in }
+        let services = ServiceGroup(
+            configuration: ServiceGroupConfiguration(services: [service], logger: Logger(label: "health-test"))
+        )
+        let unknownLines = { handler.lines.filter { $0.message.hasPrefix("health: a probe could not be made") } }
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await services.run() }
+            // Three probes in a row have finished (fall is 1: the first failure would have taken it down).
+            #expect(await eventually(limit: .seconds(30)) { unknownLines().count >= 3 })
+            #expect(monitor.down.isEmpty)
+            #expect(monitor.verdicts.isEmpty, "no verdict at all: nothing was learnt of the server")
+            #expect(monitor.trouble?.hasPrefix("no route from its source") == true)
+            #expect(unknownLines().first?.metadata["reason"]?.hasPrefix("no route from its source") == true)
+            await services.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
     }
 }
