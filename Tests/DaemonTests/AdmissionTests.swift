@@ -14,8 +14,27 @@ import Testing
 final class SilentConnection: Sendable {
     let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
 
+    /// Connects; a listener that is not bound yet (the director is still starting) is tried again.
     init(port: Int, from source: String = "127.0.0.1", identity: NodeIdentity? = nil) async throws {
-        channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        var attempt = 0
+        while true {
+            do {
+                channel = try await Self.connect(port: port, from: source, identity: identity)
+                return
+            } catch {
+                attempt += 1
+                guard attempt < 300 else { throw error }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+        }
+    }
+
+    private static func connect(
+        port: Int,
+        from source: String,
+        identity: NodeIdentity?
+    ) async throws -> NIOAsyncChannel<ByteBuffer, ByteBuffer> {
+        try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .bind(to: try SocketAddress(ipAddress: source, port: 0))
             .connect(host: "127.0.0.1", port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
