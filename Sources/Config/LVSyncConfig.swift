@@ -8,7 +8,7 @@ public struct LVSyncConfig: Sendable {
     /// The top-level keys a configuration may have.
     public static let sections: Set<String> = [
         "node", "priority", "listen", "peers", "tls", "sync", "failover", "virtual_services", "timers", "stats",
-        "metrics", "control", "kernel",
+        "metrics", "control", "kernel", "limits",
     ]
 
     /// The virtual services and their real servers (`virtual_services`).

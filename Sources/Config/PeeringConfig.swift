@@ -31,6 +31,12 @@ import SyncWire
 ///   socket: /run/lvsync/lvsync.sock  # the control socket (`lvsync status`, `stats`, `conns`); the default shown
 /// metrics:
 ///   listen: 127.0.0.1:9788         # a Prometheus endpoint, GET /metrics (absent: none)
+///   max_connections: 16            # scrape connections open at once; more are closed at once (counted)
+///   idle_timeout_ms: 10000         # a scrape connection that sends nothing for this long is closed
+/// limits:                          # the peer port, for connections that have not said hello yet
+///   pending_connections: 64        # at most this many at a time; more are closed at once (counted)
+///   pending_per_source: 8          # at most this many from one source address
+///   hello_timeout_ms: 5000         # the TLS handshake and the peer's hello must be done within this
 /// ```
 public struct PeeringConfig: Hashable, Sendable {
     /// This director's name.
@@ -57,6 +63,26 @@ public struct PeeringConfig: Hashable, Sendable {
     public var controlSocket: String? = nil
     /// Where the Prometheus endpoint listens (`metrics.listen`); nil: no endpoint.
     public var metricsListen: Endpoint? = nil
+    /// The caps and deadlines of the peer port and the metrics endpoint (`limits`, `metrics`).
+    public var limits = Limits()
+
+    /// The caps and deadlines on connections anyone who reaches a port can open: a flood of silent connections must
+    /// not take the file descriptors the health probes, netlink and the peer link need.
+    public struct Limits: Hashable, Sendable {
+        /// `limits.pending_connections`: peer-port connections that have not said hello yet, at most, in all.
+        public var pendingConnections = 64
+        /// `limits.pending_per_source`: the same from one source address.
+        public var pendingPerSource = 8
+        /// `limits.hello_timeout_ms`: the TLS handshake and the hello together must be done within this.
+        public var helloTimeoutMilliseconds = 5000
+        /// `metrics.max_connections`: metrics connections open at once.
+        public var metricsConnections = 16
+        /// `metrics.idle_timeout_ms`: a metrics connection that sends nothing for this long is closed.
+        public var metricsIdleTimeoutMilliseconds = 10_000
+
+        /// The defaults.
+        public init() {}
+    }
 
     /// A peer director.
     public struct Peer: Hashable, Sendable {
@@ -129,7 +155,7 @@ public struct PeeringConfig: Hashable, Sendable {
 
     static func parse(_ top: [String: YAMLValue], document: YAMLValue) throws(ConfigError) -> PeeringConfig? {
         guard let nodeValue = top["node"] else {
-            for key in ["peers", "tls", "sync", "listen"] where top[key] != nil {
+            for key in ["peers", "tls", "sync", "listen", "limits"] where top[key] != nil {
                 throw top[key]!.error("needs the top-level key 'node' (this director's name)")
             }
             return nil
@@ -207,10 +233,20 @@ public struct PeeringConfig: Hashable, Sendable {
             try top["control"].map { value throws(ConfigError) in
                 try value.mapping(allowed: ["socket"])["socket"].map(socketPath)
             } ?? nil
+        var limits = Limits()
         let metricsListen =
             try top["metrics"].map { value throws(ConfigError) in
-                try endpoint(value.mapping(allowed: ["listen"]).required("listen", in: value))
+                let m = try value.mapping(allowed: ["listen", "max_connections", "idle_timeout_ms"])
+                limits.metricsConnections =
+                    try m["max_connections"]?.integer(Int.self, in: 1...4096) ?? limits.metricsConnections
+                limits.metricsIdleTimeoutMilliseconds =
+                    try m["idle_timeout_ms"]?.integer(Int.self, in: 100...3_600_000)
+                    ?? limits.metricsIdleTimeoutMilliseconds
+                return try endpoint(m.required("listen", in: value))
             } ?? nil
+        if let limitsValue = top["limits"] {
+            try parseLimits(limitsValue, into: &limits)
+        }
         let failover = try failoverValue.map { value throws(ConfigError) in
             try FailoverConfig.parse(value, deadMilliseconds: dead)
         }
@@ -230,8 +266,25 @@ public struct PeeringConfig: Hashable, Sendable {
             statsIntervalSeconds: statsInterval ?? 10,
             failover: failover,
             controlSocket: controlSocket,
-            metricsListen: metricsListen
+            metricsListen: metricsListen,
+            limits: limits
         )
+    }
+
+    private static func parseLimits(_ value: YAMLValue, into limits: inout Limits) throws(ConfigError) {
+        let l = try value.mapping(allowed: ["pending_connections", "pending_per_source", "hello_timeout_ms"])
+        limits.pendingConnections =
+            try l["pending_connections"]?.integer(Int.self, in: 1...65_536) ?? limits.pendingConnections
+        limits.pendingPerSource =
+            try l["pending_per_source"]?.integer(Int.self, in: 1...65_536) ?? min(8, limits.pendingConnections)
+        limits.helloTimeoutMilliseconds =
+            try l["hello_timeout_ms"]?.integer(Int.self, in: 100...600_000) ?? limits.helloTimeoutMilliseconds
+        guard limits.pendingPerSource <= limits.pendingConnections else {
+            throw (l["pending_per_source"] ?? value).error(
+                "the per-source cap (\(limits.pendingPerSource)) cannot be above pending_connections "
+                    + "(\(limits.pendingConnections))"
+            )
+        }
     }
 
     private static func socketPath(_ value: YAMLValue) throws(ConfigError) -> String {

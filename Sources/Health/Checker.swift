@@ -9,6 +9,10 @@
 ///   flapping server keeps its status until one streak is long enough.
 /// - A probe that takes longer than `timeout` is a failure ("timed out after …"): the driver enforces the limit and
 ///   reports it; an outcome for another probe than the one in flight (a late answer) is ignored.
+/// - A probe that could not be made for the director's own reasons (``Outcome/unknown(latency:reason:)``: no file
+///   descriptor, no memory, no buffer space, no usable source address, no process) says nothing of the server: the
+///   verdict stays as it is and neither streak moves (``troubled`` says so until the next probe that is not unknown).
+///   A director out of file descriptors must never take its servers down for it.
 /// - The starting status is ``Status/unknown``: the kernel keeps the configured weight until a verdict, as
 ///   keepalived does without `alpha`; `fall` failures in a row are still needed to take a server out.
 public struct Checker: Sendable {
@@ -38,11 +42,21 @@ public struct Checker: Sendable {
         case passed(latency: Duration, detail: String = "")
         /// It failed after `latency`, for this reason ("connection refused", "status 503", "timed out after 2 s").
         case failed(latency: Duration, reason: String)
+        /// The probe could not be made for the director's own reasons ("too many open files", "cannot allocate
+        /// memory"): it says nothing of the server, so it is neither a pass nor a failure.
+        case unknown(latency: Duration, reason: String)
 
-        var latency: Duration {
+        /// How long the probe took.
+        public var latency: Duration {
             switch self {
-            case .passed(let latency, _), .failed(let latency, _): latency
+            case .passed(let latency, _), .failed(let latency, _), .unknown(let latency, _): latency
             }
+        }
+
+        /// Whether the director itself could not probe (``unknown(latency:reason:)``).
+        public var isUnknown: Bool {
+            if case .unknown = self { return true }
+            return false
         }
     }
 
@@ -56,6 +70,9 @@ public struct Checker: Sendable {
     public private(set) var failures = 0
     /// The last outcome (nil before the first).
     public private(set) var last: Outcome?
+    /// Whether the last probe was ``Outcome/unknown(latency:reason:)``: the director could not probe, and the verdict
+    /// stands as it was.
+    public var troubled: Bool { last?.isUnknown ?? false }
     /// When the next probe is due (nil while one is in flight).
     public private(set) var nextProbe: Duration?
     /// The probe in flight, if any.
@@ -94,6 +111,9 @@ public struct Checker: Sendable {
             failures += 1
             passes = 0
             if status != .down, failures >= settings.fall { status = .down }
+        case .unknown:
+            // The director's own trouble: nothing is learnt of the server.
+            return []
         }
         guard status != before else { return [] }
         let reason: String
@@ -102,6 +122,8 @@ public struct Checker: Sendable {
             reason = "passed \(passes) time\(passes == 1 ? "" : "s") in a row" + (detail.isEmpty ? "" : " (\(detail))")
         case .failed(_, let why):
             reason = "\(why) (\(failures) failure\(failures == 1 ? "" : "s") in a row)"
+        case .unknown(_, let why):
+            reason = why
         }
         return [.changed(from: before, to: status, reason: reason, latency: outcome.latency)]
     }

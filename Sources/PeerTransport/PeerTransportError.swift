@@ -62,6 +62,9 @@ public enum PeerTransportError: Error, Sendable, Equatable, CustomStringConverti
     case frameTooLarge(peer: String, size: Int, limit: Int)
     /// The peer sent bytes that are not a valid frame.
     case garbage(peer: String, detail: String)
+    /// The connection did not finish its TLS handshake and its hello by the listener's deadline (`reason` is the
+    /// ``ShedReason``'s label, `hello_timeout`).
+    case helloTimeout(peer: String, reason: String)
 
     /// A short, stable code for this error: a log field and a counter label.
     public var reason: String {
@@ -90,6 +93,7 @@ public enum PeerTransportError: Error, Sendable, Equatable, CustomStringConverti
         case .handshakeFailed: "handshake_failed"
         case .frameTooLarge: "frame_too_large"
         case .garbage: "garbage"
+        case .helloTimeout(_, let reason): reason
         }
     }
 
@@ -99,7 +103,7 @@ public enum PeerTransportError: Error, Sendable, Equatable, CustomStringConverti
         case .unknownCA(let peer, _), .peerCertificateExpired(let peer, _), .peerCertificateNotYetValid(let peer, _),
             .wrongIdentity(let peer, _, _), .badCertificate(let peer, _), .noCertificate(let peer),
             .notTLS(let peer), .tlsVersion(let peer), .rejectedByPeer(let peer, _), .handshakeFailed(let peer, _),
-            .frameTooLarge(let peer, _, _), .garbage(let peer, _):
+            .frameTooLarge(let peer, _, _), .garbage(let peer, _), .helloTimeout(let peer, _):
             peer
         default:
             nil
@@ -158,6 +162,8 @@ public enum PeerTransportError: Error, Sendable, Equatable, CustomStringConverti
             "peer \(peer) refused: it announced a frame of \(size) bytes, the limit is \(limit)"
         case .garbage(let peer, let detail):
             "peer \(peer) refused: it sent bytes that are not a frame (\(detail))"
+        case .helloTimeout(let peer, _):
+            "peer \(peer) closed: it did not finish its TLS handshake and hello in time"
         }
     }
 

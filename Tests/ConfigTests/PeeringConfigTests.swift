@@ -152,6 +152,29 @@ struct PeeringConfigTests {
             yaml: base + "control: { path: /run/x.sock }\n",
             message: "f.yaml:7:12: control.path: unknown key (known here: socket)"
         ),
+        BadCase(
+            yaml: base + "limits: { pending_connections: 0 }\n",
+            message: "f.yaml:7:32: limits.pending_connections: expected a whole number from 1 to 65536, found \"0\""
+        ),
+        BadCase(
+            yaml: base + "limits: { pending_connections: 4, pending_per_source: 8 }\n",
+            message:
+                "f.yaml:7:55: limits.pending_per_source: the per-source cap (8) cannot be above pending_connections (4)"
+        ),
+        BadCase(
+            yaml: base + "limits: { hello_timeout: 5 }\n",
+            message:
+                "f.yaml:7:11: limits.hello_timeout: unknown key (known here: hello_timeout_ms, pending_connections, pending_per_source)"
+        ),
+        BadCase(
+            yaml: base + "metrics: { listen: 127.0.0.1:9788, idle_timeout_ms: 10 }\n",
+            message:
+                "f.yaml:7:53: metrics.idle_timeout_ms: expected a whole number from 100 to 3600000, found \"10\""
+        ),
+        BadCase(
+            yaml: base + "metrics: { listen: 127.0.0.1:9788, max_connections: 0 }\n",
+            message: "f.yaml:7:53: metrics.max_connections: expected a whole number from 1 to 4096, found \"0\""
+        ),
     ]
 
     static let elected = base.replacingOccurrences(of: "role: active, ", with: "")
@@ -208,6 +231,23 @@ struct PeeringConfigTests {
         let yaml = Self.base + "control: { socket: /var/run/lvsync/control.sock }\n"
         let set = try #require(try LVSyncConfig(yaml: yaml, file: "f.yaml").peering)
         #expect(set.controlSocket == "/var/run/lvsync/control.sock")
+    }
+
+    @Test("the limits on the peer port and the metrics endpoint: defaults, and the configured values")
+    func limits() throws {
+        let plain = try #require(try LVSyncConfig(yaml: Self.base, file: "f.yaml").peering)
+        #expect(plain.limits.pendingConnections == 64 && plain.limits.pendingPerSource == 8)
+        #expect(plain.limits.helloTimeoutMilliseconds == 5000)
+        #expect(plain.limits.metricsConnections == 16 && plain.limits.metricsIdleTimeoutMilliseconds == 10_000)
+        let yaml =
+            Self.base
+            + "limits: { pending_connections: 4, hello_timeout_ms: 2500 }\n"
+            + "metrics: { listen: 127.0.0.1:9788, max_connections: 4, idle_timeout_ms: 3000 }\n"
+        let set = try #require(try LVSyncConfig(yaml: yaml, file: "f.yaml").peering)
+        #expect(set.limits.pendingConnections == 4 && set.limits.pendingPerSource == 4, "the per-source default fits")
+        #expect(set.limits.helloTimeoutMilliseconds == 2500)
+        #expect(set.limits.metricsConnections == 4 && set.limits.metricsIdleTimeoutMilliseconds == 3000)
+        #expect(set.metricsListen == Endpoint("127.0.0.1:9788"))
     }
 
     @Test("each error names the file, line, key and what is wrong", arguments: bad)

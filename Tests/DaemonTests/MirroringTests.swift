@@ -21,12 +21,13 @@ final class MirroringPair: Sendable {
     let active: LVSyncDaemon
     private let standbys = Mutex<[String: (host: InMemoryHost, daemon: LVSyncDaemon)]>([:])
 
-    init(logMegabytes: Int = 256) throws {
+    init(logMegabytes: Int = 256, extra: String = "") throws {
         pki = try TestPKI()
         port = try freePorts(1)[0]
         var file = TestDirectorFile(node: "dira", listen: port, peers: [("dirb", 1), ("dirc", 1)])
         file.role = "active"
         file.logMegabytes = logMegabytes
+        file.extra = extra
         (file.heartbeatMilliseconds, file.deadMilliseconds) = (100, 5000)
         active = try Self.daemon(file, pki: pki, host: activeHost)
     }

@@ -89,9 +89,7 @@ func reason(_ outcome: Checker.Outcome) -> String? {
 }
 
 func latency(_ outcome: Checker.Outcome) -> Duration {
-    switch outcome {
-    case .passed(let latency, _), .failed(let latency, _): latency
-    }
+    outcome.latency
 }
 
 @Suite("Health: probes against real listeners on loopback")

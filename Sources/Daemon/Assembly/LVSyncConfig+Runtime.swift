@@ -5,6 +5,7 @@ import HostNetwork
 import IPVS
 import NIOCore
 import PeerProtocol
+import PeerTransport
 import SyncWire
 
 // The configuration file's settings as the runtime types the daemon is made of: one mapping, beside those types.
@@ -86,6 +87,11 @@ extension DirectorService.Configuration {
         if let refresh = peering.failover?.announceRefreshMilliseconds, refresh > 0 {
             announceRefresh = .milliseconds(refresh)
         }
+        admission = ConnectionAdmission.Limits(
+            pending: peering.limits.pendingConnections,
+            pendingPerSource: peering.limits.pendingPerSource,
+            deadline: .milliseconds(Int64(peering.limits.helloTimeoutMilliseconds))
+        )
     }
 
     /// The failover health conditions as readings of the host. `ipvs` fails after three failed answers in a row

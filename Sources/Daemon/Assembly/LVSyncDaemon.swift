@@ -6,6 +6,7 @@ import IPVS
 import Logging
 import Metrics
 import Mirror
+import NIOCore
 import PeerTransport
 import Prometheus
 import ServiceLifecycle
@@ -218,6 +219,10 @@ public struct LVSyncDaemon: Service {
                 port: Int(listen.port),
                 registry: registry,
                 refresh: { stats.update(from: control?.currentStats() ?? [:]) },
+                limits: MetricsEndpoint.Limits(
+                    connections: peering.limits.metricsConnections,
+                    idleTimeout: .milliseconds(Int64(peering.limits.metricsIdleTimeoutMilliseconds))
+                ),
                 logger: logger
             )
             listeners.append(MetricsService(endpoint: endpoint))

@@ -26,6 +26,8 @@ public final class HealthMonitor: Sendable {
     >(
         ([:], 0, [:])
     )
+    /// The servers whose check's last probe could not be made (the director's own trouble), with the reason.
+    private let unknown = Mutex<[ServerRef: String]>([:])
 
     /// Nothing known yet.
     public init() {}
@@ -35,6 +37,25 @@ public final class HealthMonitor: Sendable {
 
     /// The servers whose check says down.
     public var down: Set<ServerRef> { Set(state.withLock { $0.verdicts.filter { $0.value.status == .down }.keys }) }
+
+    /// The director's own trouble: the reason a probe could not be made ("too many open files"), while the last
+    /// probe of any check was ``Health/Checker/Outcome/unknown(latency:reason:)``; nil when every check's last probe
+    /// was made. The ``HealthSuspension`` rule reads it: a director in trouble never takes the last live servers of a
+    /// service down.
+    public var trouble: String? {
+        unknown.withLock { unknown in unknown.min { $0.key < $1.key }?.value }
+    }
+
+    /// Records whether the last probe of `server`'s check was unknown (`reason`) or made (nil).
+    /// - Returns: whether the director's trouble began or ended with it (the policy must be applied again).
+    @discardableResult
+    public func noteProbe(_ server: ServerRef, unknown reason: String?) -> Bool {
+        unknown.withLock { unknown in
+            let before = unknown.isEmpty
+            unknown[server] = reason
+            return before != unknown.isEmpty
+        }
+    }
 
     /// Changes of status so far.
     public var changes: Int { state.withLock { $0.changes } }
@@ -75,6 +96,7 @@ public final class HealthMonitor: Sendable {
                 $0.recovered[server] = nil
             }
         }
+        unknown.withLock { for server in servers { $0[server] = nil } }
     }
 
     /// The stats fields: `health.servers`, `health.servers_down`, `health.changes`.

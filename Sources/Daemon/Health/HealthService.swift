@@ -20,6 +20,8 @@ public struct HealthService: Service {
     let monitor: HealthMonitor
     let onChange: @Sendable (Set<ServerRef>) -> Void
     let logger: Logger
+    /// Probes the director could not make come in floods (every check at once when descriptors run out).
+    let unknownProbes: RateLimitedLog
 
     /// Runs the checks of `roster` (now and as it changes), recording in `monitor`.
     public init(
@@ -32,6 +34,7 @@ public struct HealthService: Service {
         self.monitor = monitor
         self.onChange = onChange
         self.logger = logger
+        self.unknownProbes = RateLimitedLog(logger: logger)
     }
 
     /// Runs `checks` (a roster of its own).
@@ -122,6 +125,13 @@ public struct HealthService: Service {
         }
     }
 
+    private func reasonOf(_ outcome: Checker.Outcome) -> String {
+        switch outcome {
+        case .passed(_, let detail): detail
+        case .failed(_, let reason), .unknown(_, let reason): reason
+        }
+    }
+
     private func run(_ entry: HealthRoster.Entry) async {
         let check = entry.check
         let ref = ServerRef(check)
@@ -157,8 +167,25 @@ public struct HealthService: Service {
                 guard case .probe(let id, _) = action else { continue }
                 let outcome = await probe.run(timeout: settings.timeout)
                 guard roster.isCurrent(entry) else { return }
-                switch outcome {
-                case .passed(let took, _), .failed(let took, _): latency.recordNanoseconds(TimeAmount(took).nanoseconds)
+                if case .unknown(_, let reason) = outcome {
+                    // The director's own trouble: the verdict stands; counted, and logged within a limit.
+                    Counter(label: "lvsync_health_probes_unknown_total", dimensions: [("check", probe.description)])
+                        .increment()
+                    unknownProbes.log(
+                        .warning,
+                        kind: "health_probe_unknown",
+                        "health: a probe could not be made; the verdict stands",
+                        metadata: [
+                            "server": "\(check.server)", "service": "\(check.service)",
+                            "check": "\(probe.description)", "reason": "\(reason)",
+                        ]
+                    )
+                } else {
+                    latency.recordNanoseconds(TimeAmount(outcome.latency).nanoseconds)
+                }
+                // The trouble's end lets the policy apply the verdicts it suspended.
+                if monitor.noteProbe(ref, unknown: outcome.isUnknown ? reasonOf(outcome) : nil) {
+                    onChange(monitor.down)
                 }
                 for change in checker.finished(id, outcome, now: now()) {
                     guard case .changed(var from, let to, let reason, let took) = change else { continue }

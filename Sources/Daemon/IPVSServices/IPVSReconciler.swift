@@ -1,6 +1,7 @@
 import Config
 import IPVS
 import Logging
+import Metrics
 import Synchronization
 
 /// The one writer of the kernel's IPVS services. What the kernel should hold is a function of three inputs — the
@@ -10,7 +11,9 @@ import Synchronization
 /// - a file without `virtual_services` leaves the kernel's services alone (as `ipvsadm` users expect);
 /// - while the director is active, the file's services as the health checks see its servers
 ///   (``HealthPolicy/desired(_:health:down:ramping:)``: a down server quiesced or removed, a recovering one
-///   ramping, a sorry server while none is left);
+///   ramping, a sorry server while none is left), except that a director in trouble (its probes cannot be made:
+///   ``HealthMonitor/trouble``) never takes the last live servers of a service down (``HealthSuspension``: the
+///   service keeps its weights, an error is logged once, `lvsync_health_suspended{service}` is 1 until it ends);
 /// - otherwise (a standby, or a director still deciding), the file's services as written: the standby's kernel
 ///   keeps every real server the mirrored connections may point at, and applies the verdicts when it takes over.
 ///
@@ -38,6 +41,8 @@ public final class IPVSReconciler: Sendable {
     private let inputs: Mutex<Inputs>
     /// Held while the kernel is read, planned against and written: one reconciliation at a time.
     private let writer = Mutex(())
+    /// The services whose down verdicts are suspended by the director's own trouble (changed with the writer held).
+    private let suspension = Mutex(HealthSuspension())
     private let ipvs: any IPVSControl
     private let monitor: HealthMonitor
     private let logger: Logger
@@ -59,6 +64,9 @@ public final class IPVSReconciler: Sendable {
 
     /// The running file.
     public var file: LVSyncConfig? { inputs.withLock { $0.file } }
+
+    /// The services whose servers keep their weights because the director itself cannot probe, with the reason.
+    public var suspended: [ServiceKey: String] { suspension.withLock { $0.suspended } }
 
     // MARK: - The rule
 
@@ -134,7 +142,10 @@ public final class IPVSReconciler: Sendable {
 
     /// Plans from the kernel's services now to what `inputs` want, and applies the plan. Called with the writer held.
     private func converge(_ inputs: Inputs, cause: Cause) throws(IPVSError) -> [IPVSChange] {
-        let down = monitor.down
+        var down = monitor.down
+        if inputs.active, let file = inputs.file {
+            down = suspend(file, down: down)
+        }
         guard let file = inputs.file,
             let desired = Self.desired(
                 file,
@@ -165,5 +176,35 @@ public final class IPVSReconciler: Sendable {
             )
         }
         return changes
+    }
+
+    /// Applies the ``HealthSuspension`` rule: logs and records the suspensions that began or ended, and returns the
+    /// down verdicts that apply. Called with the writer held.
+    private func suspend(_ file: LVSyncConfig, down: Set<ServerRef>) -> Set<ServerRef> {
+        let trouble = monitor.trouble
+        let (changes, applicable) = suspension.withLock { rule in
+            let changes = rule.update(file.virtualServices, down: down, trouble: trouble)
+            return (changes, rule.applicable(down))
+        }
+        for change in changes {
+            switch change {
+            case .began(let service, let reason):
+                Gauge(label: "lvsync_health_suspended", dimensions: [("service", "\(service)")]).record(1)
+                logger.error(
+                    "health: not taking every server of \(service) down: the director itself cannot probe (\(reason))",
+                    metadata: [
+                        "service": "\(service)", "reason": "\(reason)",
+                        "servers_down": "\(down.filter { $0.service == service }.sorted().map(\.description))",
+                    ]
+                )
+            case .ended(let service):
+                Gauge(label: "lvsync_health_suspended", dimensions: [("service", "\(service)")]).record(0)
+                logger.notice(
+                    "health: the verdicts of \(service) apply again",
+                    metadata: ["service": "\(service)", "trouble": "\(monitor.trouble ?? "none")"]
+                )
+            }
+        }
+        return applicable
     }
 }

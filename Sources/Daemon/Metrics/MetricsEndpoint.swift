@@ -1,7 +1,9 @@
 import Logging
+import Metrics
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import PeerTransport
 import Prometheus
 import ServiceLifecycle
 
@@ -9,6 +11,10 @@ import ServiceLifecycle
 /// exposition format (version 0.0.4), after `refresh` brought the figures that are read rather than counted up to
 /// date. Anything else gets 404 (another path) or 405 (another method); connections are served concurrently; a request body
 /// is read and ignored, a malformed request gets 400 from NIO's HTTP parser.
+///
+/// Anyone who reaches its address can connect, so connections are bounded (``Limits``): over the cap one is closed
+/// at once, before any HTTP handler is added, and one that sends nothing for the idle timeout is closed; both are
+/// counted in `lvsync_metrics_connections_shed_total{reason="global_cap"|"idle_timeout"}`, never logged one by one.
 ///
 /// ```swift
 /// let endpoint = try await MetricsEndpoint.bind(host: "127.0.0.1", port: 9788, registry: registry, logger: logger)
@@ -21,6 +27,20 @@ public struct MetricsEndpoint: Sendable {
     private let registry: PrometheusCollectorRegistry
     private let refresh: @Sendable () -> Void
     private let logger: Logger
+
+    /// The bounds on scrape connections.
+    public struct Limits: Hashable, Sendable {
+        /// Connections open at once; more are closed as they come.
+        public var connections: Int
+        /// A connection that sends nothing for this long is closed.
+        public var idleTimeout: TimeAmount
+
+        /// Bounds of `connections` open at once and `idleTimeout` without a byte from the client.
+        public init(connections: Int = 16, idleTimeout: TimeAmount = .seconds(10)) {
+            self.connections = connections
+            self.idleTimeout = idleTimeout
+        }
+    }
 
     /// Where it is bound (port 0 in `bind` picks one).
     public var localAddress: SocketAddress? { channel.channel.localAddress }
@@ -45,14 +65,34 @@ public struct MetricsEndpoint: Sendable {
         port: Int,
         registry: PrometheusCollectorRegistry,
         refresh: @escaping @Sendable () -> Void = {},
+        limits: Limits = Limits(),
         logger: Logger
     ) async throws(DaemonError) -> MetricsEndpoint {
+        let shed: @Sendable (ShedReason) -> Void = { reason in
+            Counter(label: "lvsync_metrics_connections_shed_total", dimensions: [("reason", reason.rawValue)])
+                .increment()
+        }
+        // Every open connection holds a place until it closes (none is ever "proven").
+        let admission = ConnectionAdmission(
+            limits: ConnectionAdmission.Limits(
+                pending: limits.connections,
+                pendingPerSource: limits.connections,
+                deadline: nil
+            ),
+            onShed: shed
+        )
+        let idleTimeout = limits.idleTimeout
         do {
             let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .serverChannelOption(.backlog, value: 64)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .bind(host: host, port: port) { child in
                     child.eventLoop.makeCompletedFuture {
+                        guard admission.admit(child) != nil else { throw ShedScrape() }
+                        try child.pipeline.syncOperations.addHandlers([
+                            IdleStateHandler(readTimeout: idleTimeout),
+                            IdleCloser { shed(.idleTimeout) },
+                        ])
                         try child.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                         return try Connection(wrappingChannelSynchronously: child)
                     }
@@ -129,6 +169,29 @@ public struct MetricsEndpoint: Sendable {
         }
         refresh()
         return (.ok, ByteBuffer(bytes: registry.emitToBuffer()))
+    }
+}
+
+/// A scrape connection over the cap: closed by the admission, it goes no further than the initializer.
+private struct ShedScrape: Error {}
+
+/// Closes a connection its `IdleStateHandler` found idle (nothing read for the idle timeout), telling `onIdle`.
+private final class IdleCloser: ChannelInboundHandler, Sendable {
+    typealias InboundIn = NIOAny
+
+    private let onIdle: @Sendable () -> Void
+
+    init(onIdle: @escaping @Sendable () -> Void) {
+        self.onIdle = onIdle
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case .read = event as? IdleStateHandler.IdleStateEvent {
+            onIdle()
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 }
 

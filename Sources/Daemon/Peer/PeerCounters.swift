@@ -15,6 +15,19 @@ public final class PeerCounters: Sendable {
         Counter(label: "lvsync_peer_refused_total", dimensions: [("reason", reason)]).increment()
     }
 
+    /// A connection closed before it said hello: over the global or per-source cap of pending connections, or at
+    /// the hello deadline (`global_cap`, `per_source_cap`, `hello_timeout`).
+    public func shed(_ reason: String) {
+        bump("shed.\(reason)")
+        Counter(label: "lvsync_peer_connections_shed_total", dimensions: [("reason", reason)]).increment()
+    }
+
+    /// The connections on the peer port that have not said hello yet.
+    public func pending(_ count: Int) {
+        counts.withLock { $0["pending"] = count }
+        Gauge(label: "lvsync_peer_connections_pending").record(count)
+    }
+
     /// A link that ended, with the reason.
     public func closed(_ reason: String) {
         bump("closed.\(reason)")

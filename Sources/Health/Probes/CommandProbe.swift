@@ -32,6 +32,8 @@ public struct CommandProbe: Probe {
         do {
             let process = try SpawnedGroup(path: path, arguments: arguments, keep: Self.keptOutput)
             outcome = await process.wait(timeout: timeout)
+        } catch let trouble as DirectorTrouble {
+            return .unknown(latency: ContinuousClock.now - started, reason: trouble.reason)
         } catch {
             return .failed(latency: ContinuousClock.now - started, reason: "\(error)")
         }
@@ -60,12 +62,18 @@ private final class SpawnedGroup: @unchecked Sendable {
     private let lock = NSLock()
     private var kept: [UInt8] = []
 
-    init(path: String, arguments: [String], keep: Int) throws(HealthError) {
+    init(path: String, arguments: [String], keep: Int) throws {
         guard path.hasPrefix("/") else {
             throw HealthError("the check command must be an absolute path, found \(path)")
         }
         var fds: [Int32] = [0, 0]
-        guard pipe(&fds) == 0 else { throw HealthError("cannot make a pipe: \(Self.errno())") }
+        guard pipe(&fds) == 0 else {
+            let code = Glibc.errno
+            if ProbeFailure.ownErrnos.contains(code) {
+                throw DirectorTrouble(reason: "cannot make a pipe: \(ProbeFailure.ownText(code))")
+            }
+            throw HealthError("cannot make a pipe: \(Self.errno())")
+        }
         let (readEnd, writeEnd) = (fds[0], fds[1])
         // Neither end may leak into other children the daemon starts (the child gets its copies through dup2).
         _ = fcntl(readEnd, F_SETFD, FD_CLOEXEC)
@@ -94,6 +102,10 @@ private final class SpawnedGroup: @unchecked Sendable {
         close(writeEnd)
         guard spawned == 0 else {
             close(readEnd)
+            // No descriptor, memory or process for the child is this director's trouble, not the server's.
+            if ProbeFailure.ownErrnos.contains(spawned) {
+                throw DirectorTrouble(reason: "cannot run \(path): \(ProbeFailure.ownText(spawned))")
+            }
             throw HealthError("cannot run \(path): \(String(cString: strerror(spawned)))")
         }
         pid = child

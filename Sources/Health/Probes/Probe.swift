@@ -39,8 +39,19 @@ extension Probe {
         let latency = ContinuousClock.now - started
         switch result {
         case .success(let detail): return .passed(latency: latency, detail: detail)
-        case .failure(let error): return .failed(latency: latency, reason: ProbeFailure.reason(error))
+        case .failure(let error): return .failure(error, latency: latency)
         }
+    }
+}
+
+extension Checker.Outcome {
+    /// How a probe's error counts: ``unknown(latency:reason:)`` when it is the director's own trouble (no file
+    /// descriptor, memory, buffer space, process, usable source address or route: `EMFILE`, `ENFILE`, `ENOMEM`,
+    /// `ENOBUFS`, `EAGAIN`, `EADDRNOTAVAIL`, `ENETUNREACH`, as NIO's `IOError`, or in every attempt of a
+    /// `NIOConnectionError`), otherwise ``failed(latency:reason:)`` with the system's words for it.
+    public static func failure(_ error: any Error, latency: Duration) -> Checker.Outcome {
+        if let own = ProbeFailure.ownTrouble(error) { return .unknown(latency: latency, reason: own) }
+        return .failed(latency: latency, reason: ProbeFailure.reason(error))
     }
 }
 
@@ -84,6 +95,13 @@ struct ProbeTimeout: Error, CustomStringConvertible {
     var description: String { "timed out after \(ProbeFailure.text(timeout))" }
 }
 
+/// A probe that could not be made for the director's own reasons (a command that could not be spawned for lack of
+/// descriptors, memory or processes): the outcome is ``Checker/Outcome/unknown(latency:reason:)``.
+struct DirectorTrouble: Error, CustomStringConvertible {
+    var reason: String
+    var description: String { reason }
+}
+
 /// A probe's own verdict on an answer it did get ("status 503 (expected 200)").
 struct ProbeFailure: Error, CustomStringConvertible {
     var description: String
@@ -107,6 +125,40 @@ struct ProbeFailure: Error, CustomStringConvertible {
             }
         }
         return "\(error)"
+    }
+
+    /// The errno values that are the director's own trouble, not the server's: no descriptor (`EMFILE`,
+    /// `ENFILE`), no memory or buffer space (`ENOMEM`, `ENOBUFS`), no process (`EAGAIN` from a spawn), no usable
+    /// local address (`EADDRNOTAVAIL`: the source address is not on this host, or the ephemeral ports ran out), no
+    /// route out of this host (`ENETUNREACH`). A server that is down answers with `ECONNREFUSED`, `EHOSTUNREACH`,
+    /// `ETIMEDOUT` or silence, never with these.
+    static let ownErrnos: Set<Int32> = [EMFILE, ENFILE, ENOMEM, ENOBUFS, EAGAIN, EADDRNOTAVAIL, ENETUNREACH]
+
+    /// The reason when `error` is the director's own trouble (see ``ownErrnos``), nil when it may be the server's.
+    /// NIO surfaces an errno as an `IOError` (a `socket`, `bind` or `connect` call), inside a `NIOConnectionError`
+    /// (one error per address tried: own trouble only when every attempt failed so), or as a ``DirectorTrouble``
+    /// (a command probe that could not spawn).
+    static func ownTrouble(_ error: any Error) -> String? {
+        if let error = error as? DirectorTrouble { return error.reason }
+        if let error = error as? IOError {
+            guard ownErrnos.contains(error.errnoCode) else { return nil }
+            return ownText(error.errnoCode)
+        }
+        if let error = error as? NIOConnectionError {
+            let reasons = error.connectionErrors.map { ownTrouble($0.error) }
+            guard !reasons.isEmpty, reasons.allSatisfy({ $0 != nil }) else { return nil }
+            return reasons.first!
+        }
+        return nil
+    }
+
+    /// An own errno as a sentence that says whose trouble it is.
+    static func ownText(_ errno: Int32) -> String {
+        let words = String(cString: strerror(errno)).lowercased()
+        switch errno {
+        case EADDRNOTAVAIL, ENETUNREACH: return "no route from its source (\(words))"
+        default: return words
+        }
     }
 
     /// A duration as people write it: 250 ms, 2 s, 1.5 s.

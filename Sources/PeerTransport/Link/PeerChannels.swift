@@ -8,22 +8,36 @@ public struct PeerConnection: Sendable {
     public let peer: AuthenticatedPeer
     /// The messages, framed and TLS-protected.
     public let channel: NIOAsyncChannel<PeerMessage, PeerMessage>
+    /// The listener's admission of this connection (nil for a dialled one).
+    let admission: AdmissionTicket?
+
+    /// Tells the listener's admission control that the peer said hello: the connection no longer counts as pending,
+    /// and its deadline (TLS handshake and hello together) is cancelled. A listener's connection that never calls it
+    /// is closed at the deadline. Nothing for a dialled connection.
+    public func saidHello() {
+        admission?.proven()
+    }
 }
 
 /// A connection accepted by a ``PeerListener`` whose TLS handshake and identity check are still under way.
 public struct PendingPeerConnection: Sendable {
     let authenticated: EventLoopFuture<AuthenticatedPeer>
     let channel: NIOAsyncChannel<PeerMessage, PeerMessage>
+    let admission: AdmissionTicket?
 
     /// Waits for the handshake and the identity check, closing the connection when they take longer than
-    /// `timeout` (a client that connects and says nothing holds nothing for long).
+    /// `timeout` (a client that connects and says nothing holds nothing for long). A connection a listener admitted
+    /// under a ``ConnectionAdmission`` is bounded by its admission deadline instead (the handshake and the hello
+    /// together), and `timeout` is not used.
     /// - Throws: ``PeerTransportError`` (or the transport's error) when the peer is refused; the channel is closed.
     public func authenticate(timeout: TimeAmount = .seconds(10)) async throws -> PeerConnection {
         let transport = channel.channel
-        let deadline = transport.eventLoop.scheduleTask(in: timeout) { transport.close(promise: nil) }
-        authenticated.whenComplete { _ in deadline.cancel() }
+        if admission == nil {
+            let deadline = transport.eventLoop.scheduleTask(in: timeout) { transport.close(promise: nil) }
+            authenticated.whenComplete { _ in deadline.cancel() }
+        }
         do {
-            return PeerConnection(peer: try await authenticated.get(), channel: channel)
+            return PeerConnection(peer: try await authenticated.get(), channel: channel, admission: admission)
         } catch {
             try? await transport.close()
             throw error
@@ -37,6 +51,9 @@ public enum PeerListener {
     /// Binds the listener.
     /// - Parameters:
     ///   - acceptedPeers: the node names whose certificates are let in.
+    ///   - admission: caps on connections that have not said hello yet, and the deadline for it (nil: none, and a
+    ///     10 s deadline on the handshake alone). A connection over a cap is closed before any TLS work is done for
+    ///     it; the caller must call ``PeerConnection/saidHello()`` when the peer's hello arrives.
     ///   - onRefused: told of every refused connection (for a log line and a counter).
     public static func bind(
         host: String,
@@ -44,6 +61,7 @@ public enum PeerListener {
         tls: PeerTLS,
         acceptedPeers: Set<String>,
         maximumFrameLength: Int = PeerFraming.defaultMaximumFrameLength,
+        admission: ConnectionAdmission? = nil,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         onRefused: @escaping @Sendable (PeerTransportError) -> Void
     ) async throws -> NIOAsyncChannel<PendingPeerConnection, Never> {
@@ -53,6 +71,12 @@ public enum PeerListener {
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .bind(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    // The caps come first: a connection over one costs its socket and nothing more.
+                    var ticket: AdmissionTicket?
+                    if let admission {
+                        guard let admitted = admission.admit(channel) else { throw ShedConnection() }
+                        ticket = admitted
+                    }
                     let pipeline = channel.pipeline.syncOperations
                     let authenticated = try tls.addServerHandlers(
                         to: pipeline,
@@ -61,7 +85,7 @@ public enum PeerListener {
                     )
                     try addFraming(to: pipeline, maximumFrameLength: maximumFrameLength)
                     let messages = try makePeerChannel(channel)
-                    return PendingPeerConnection(authenticated: authenticated, channel: messages)
+                    return PendingPeerConnection(authenticated: authenticated, channel: messages, admission: ticket)
                 }
             }
     }
@@ -89,7 +113,7 @@ public enum PeerDialer {
                     let authenticated = try tls.addClientHandlers(to: pipeline, expectedPeer: expectedPeer)
                     try addFraming(to: pipeline, maximumFrameLength: maximumFrameLength)
                     let messages = try makePeerChannel(channel)
-                    return PendingPeerConnection(authenticated: authenticated, channel: messages)
+                    return PendingPeerConnection(authenticated: authenticated, channel: messages, admission: nil)
                 }
             }
         return try await pending.authenticate()
@@ -104,6 +128,9 @@ public enum PeerDialer {
 private func makePeerChannel(_ channel: any Channel) throws -> NIOAsyncChannel<PeerMessage, PeerMessage> {
     try NIOAsyncChannel<PeerMessage, PeerMessage>(synchronouslyWrapping: channel)
 }
+
+/// A connection shed by admission control: it was closed and goes no further than the child channel initializer.
+private struct ShedConnection: Error {}
 
 private func addFraming(to pipeline: ChannelPipeline.SynchronousOperations, maximumFrameLength: Int) throws {
     try pipeline.addHandler(ByteToMessageHandler(PeerFrameDecoder(maximumFrameLength: maximumFrameLength)))

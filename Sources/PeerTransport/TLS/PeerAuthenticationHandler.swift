@@ -81,6 +81,20 @@ final class PeerAuthenticationHandler: ChannelInboundHandler, RemovableChannelHa
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let expired = event as? AdmissionDeadlineExpired {
+            // The listener's admission closes the connection next, and has counted it: no refusal to report.
+            let error = PeerTransportError.helloTimeout(peer: peer, reason: expired.reason.rawValue)
+            switch state {
+            case .handshaking:
+                state = .refused
+                promise.fail(error)
+            case .authenticated:
+                context.fireErrorCaught(error)
+            case .refused:
+                break
+            }
+            return
+        }
         guard case .handshakeCompleted = event as? TLSUserEvent, case .handshaking = state else {
             context.fireUserInboundEventTriggered(event)
             return

@@ -15,12 +15,33 @@ extension DirectorService {
         let counters = counters
         // Anyone who reaches the port can make refusals: a flood of them must not flood the journal.
         let refusals = RateLimitedLog(logger: logger)
+        // Connections that have not said hello are capped and bounded in time: a flood of silent connections must
+        // not take the descriptors the health probes and netlink need. Shed ones are counted, never logged one by one.
+        let limits = configuration.admission
+        let admission = ConnectionAdmission(
+            limits: limits,
+            onShed: { reason in
+                counters.shed(reason.rawValue)
+                refusals.log(
+                    .warning,
+                    kind: "peer_shed_\(reason.rawValue)",
+                    "shed a peer connection before its hello",
+                    metadata: [
+                        "reason": "\(reason)", "pending_connections": "\(limits.pending)",
+                        "pending_per_source": "\(limits.pendingPerSource)",
+                    ]
+                )
+            },
+            onPending: { pending in counters.pending(pending) }
+        )
+        counters.pending(0)
         let server = try await PeerListener.bind(
             host: listen.host,
             port: listen.port,
             tls: tls,
             acceptedPeers: Set(configuration.peers.map(\.name)),
             maximumFrameLength: configuration.session.maximumFrameLength,
+            admission: admission,
             onRefused: { error in
                 counters.refused(error.reason)
                 refusals.log(
@@ -78,6 +99,8 @@ extension DirectorService {
                 }
                 if case .ended(let error) = event { return LinkOutcome.from(error) }
             }
+            // The first message ends the pending phase (a wrong one ends the link just below).
+            connection.saidHello()
             // The link ended before anything came (this director is stopping): closed, not a protocol error.
             guard let first else { return LinkOutcome() }
             guard case .hello(let hello) = first else {

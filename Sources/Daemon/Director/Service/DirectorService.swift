@@ -56,6 +56,9 @@ public struct DirectorService: Service {
         public var listen: (host: String, port: Int)?
         /// Told where the listener is bound once it is.
         public var onListening: (@Sendable (SocketAddress) -> Void)?
+        /// The listener's admission control: caps on connections that have not said hello (in all and per source)
+        /// and the deadline for the TLS handshake and the hello together.
+        public var admission: ConnectionAdmission.Limits = ConnectionAdmission.Limits()
         /// Announcements after a takeover: how many, how far apart.
         public var announceCount: Int
         /// The pause between two announcements.
