@@ -39,13 +39,21 @@ public enum ControlClient {
         silenceLimit: Duration = defaultSilenceLimit,
         _ body: (ControlReply) async throws -> Result
     ) async throws -> Result {
-        let connection = try await connect(socketPath, silenceLimit: silenceLimit)
+        let connection = try await connect(socketPath)
         return try await connection.executeThenClose { inbound, outbound in
             do {
                 try await outbound.write(ByteBuffer(string: request.jsonText + "\n"))
             } catch {
                 throw ControlError(.disconnected, "the daemon at \(socketPath) closed the connection: \(error)")
             }
+            // The daemon's silence counts from the request on.
+            try await connection.channel.pipeline.addHandlers(
+                [
+                    IdleStateHandler(readTimeout: TimeAmount.nanoseconds(silenceLimit.nanosecondsClamped)),
+                    ReplySilenceHandler(socketPath: socketPath, limit: silenceLimit),
+                ],
+                position: .first
+            )
             return try await body(ControlReply(inbound: inbound))
         }
     }
@@ -64,10 +72,7 @@ public enum ControlClient {
         }
     }
 
-    private static func connect(
-        _ path: String,
-        silenceLimit: Duration
-    ) async throws(ControlError) -> NIOAsyncChannel<ByteBuffer, ByteBuffer> {
+    private static func connect(_ path: String) async throws(ControlError) -> NIOAsyncChannel<ByteBuffer, ByteBuffer> {
         var info = stat()
         if stat(path, &info) != 0, errno == ENOENT || errno == ENOTDIR { throw .noDaemon(at: path) }
         do {
@@ -80,11 +85,7 @@ public enum ControlClient {
                             subject: "a reply line",
                             acceptsUnterminatedLastLine: false
                         )
-                        try channel.pipeline.syncOperations.addHandlers(
-                            IdleStateHandler(readTimeout: TimeAmount.nanoseconds(silenceLimit.nanosecondsClamped)),
-                            ReplySilenceHandler(socketPath: path, limit: silenceLimit),
-                            ByteToMessageHandler(lines)
-                        )
+                        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(lines))
                         return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
                     }
                 }
