@@ -136,7 +136,8 @@ struct PeeringConfigTests {
         ),
         BadCase(
             yaml: elected + "failover: { health: [{ condition: disk }] }\n",
-            message: "f.yaml:7:35: failover.health[0].condition: expected one of ipvs, kernel-sync, sync-interface, found \"disk\""
+            message:
+                "f.yaml:7:35: failover.health[0].condition: expected one of ipvs, kernel-sync, sync-interface, found \"disk\""
         ),
         BadCase(
             yaml: elected + "failover: { notify: { command: notify.sh } }\n",
