@@ -37,7 +37,10 @@ for a in fd00::100/64 fd00::1/64; do ip -n dirA addr del "$a" dev eth0; done
 for d in dirA dirB; do ip netns exec $d sysctl -qw net.ipv4.vs.sync_threshold="3 50"; done   # the kernel's default
 "$LVSYNC" certs init /etc/lvsync --node dira --node dirb | show
 for n in a b; do
-  sed -e "s/interval_seconds: 10 /interval_seconds: 2  /" "$REPO/examples/director-$n.yaml" > "$RES/dir$n.yaml"
+  # the stats every 2 s; the hello deadline scaled for the emulated guest (lib/pair.sh: LAB_HELLO_TIMEOUT_MS)
+  sed -e "s/interval_seconds: 10 /interval_seconds: 2  /" \
+    -e "s/hello_timeout_ms: 5000 /hello_timeout_ms: $LAB_HELLO_TIMEOUT_MS /" \
+    "$REPO/examples/director-$n.yaml" > "$RES/dir$n.yaml"
   printf '\ncontrol: { socket: %s/dir%s.sock }\n' "$SOCK" "$n" >> "$RES/dir$n.yaml"
 done
 

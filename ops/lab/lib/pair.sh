@@ -23,6 +23,10 @@ DEAD_MS=${DEAD_MS:-4000}
 LAB_PROBE_TIMEOUT_MS=${LAB_PROBE_TIMEOUT_MS:-1500}
 # shellcheck disable=SC2034
 LAB_PROBE_INTERVAL_MS=${LAB_PROBE_INTERVAL_MS:-1000}
+#   LAB_HELLO_TIMEOUT_MS   a peer connection's TLS handshake and hello must be done within this (production: 5 s;
+#                          a debug build's handshake in the starved guest has taken longer, and the peer's real link
+#                          was shed as a flood's would be)
+LAB_HELLO_TIMEOUT_MS=${LAB_HELLO_TIMEOUT_MS:-30000}
 say() { echo "  [$((SECONDS - T0)) s] $*"; }
 
 # start_lvsync NAME NS [ARGS...]: `lvsync run --config OUT/NAME.yaml ARGS` in NS, its log appended to LV_LOG
@@ -53,7 +57,8 @@ pair_cleanup() {
   lab_down > /dev/null 2>&1 || true
 }
 # pair_config NAME PRIORITY LISTEN PEER PEER_LISTEN SYNC_ADDRESS: OUT/NAME.yaml for an elected director on the
-# directors' own link (certificates in OUT/pki, the control socket in SOCK, heartbeat 100 ms, dead interval DEAD_MS),
+# directors' own link (certificates in OUT/pki, the control socket in SOCK, heartbeat 100 ms, dead interval DEAD_MS,
+# the hello deadline LAB_HELLO_TIMEOUT_MS),
 # then whatever stdin adds (its failover section, metrics, services)
 pair_config() {
   {
@@ -67,6 +72,7 @@ tls: { ca: $OUT/pki/ca.pem, certificate: $OUT/pki/$1.pem, key: $OUT/pki/$1-key.p
 sync: { interface: lvsync0, address: $6, syncid: $SYNCID }
 control: { socket: $SOCK/$1.sock }
 timers: { heartbeat_ms: 100, dead_ms: $DEAD_MS }
+limits: { hello_timeout_ms: $LAB_HELLO_TIMEOUT_MS }
 EOF
     cat
   } > "$OUT/$1.yaml"

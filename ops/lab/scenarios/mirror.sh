@@ -151,6 +151,7 @@ config() {
     echo "  key: $pki/$1-key.pem"
     echo "sync: { role: $2, interface: lvsync0, address: $3, syncid: $SYNCID }"
     echo "timers: { heartbeat_ms: 100, dead_ms: 1000 }"
+    echo "limits: { hello_timeout_ms: $LAB_HELLO_TIMEOUT_MS }"
   } > "$OUT/$1.yaml"
 }
 config dira active 169.254.77.1 dirb 10.0.0.3:7788 10.0.0.2:7788
