@@ -16,6 +16,10 @@
 #   chaos-sync-dummy       dirA's sync dummy deleted and created again bare (no address, down): lvsync sets it up,
 #                          restarts the kernel master on it and opens its capture again (logged); new connections
 #                          reach dirB's kernel
+#   chaos-netem            dirA's side of the peer link with 10 % loss, 50 ms delay and reordering (tc netem) while
+#                          40 connections are made and held: every one of them reaches dirB's kernel
+#   chaos-partition        the peer link cut: dirB goes active too (split brain); healed: dirA alone stays active,
+#                          announces the VIPs again, and the client's neighbour entry for the VIP is dirA's MAC
 #   chaos-log-full         dirA's lvsync restarted with its log on /dev/full, made active by a drill: it serves,
 #                          answers status, holds the VIPs alone and counts the lost lines
 #                          (lvsync_log_lines_dropped_total{reason="write_error"})
@@ -263,6 +267,35 @@ wait_for 30 bash -c "tail -n +$((la + 1)) '$LOGDIR/dira.log' | grep -q 'the sync
 [ "$(daemons dirA)" = master ] || problem+="dirA's kernel daemons: '$(daemons dirA)'; "
 new_flows_reach_standby after-dummy
 check chaos-sync-dummy "lvsync0 index $old_index -> $new_index: set up again, master restarted on it, capture reopened; new connections in dirB's kernel" -- no_problem "$problem"
+
+# ---- chaos-netem: the peer link lossy, slow and reordering, under connection churn ----
+problem=""
+modprobe sch_netem
+ip netns exec dirA tc qdisc add dev peer0 root netem delay 50ms 10ms loss 10% reorder 25% 50%
+hold_start netem 40 || problem+="the client's connections did not open: $(tail -n 2 "$LOGDIR/netem.hold.txt"); "
+churn=$(connect_round 20)
+wait_count 120 40 synced_ports dirB netem 2>> "$LOGDIR/waits.txt" || true
+got=$(synced_ports dirB netem)
+[ "$got" -ge 40 ] || problem+="dirB's kernel holds $got of the 40 connections made over the lossy link; "
+hold_stop
+ip netns exec dirA tc qdisc del dev peer0 root
+wait_for 60 linked || problem+="after the netem: dirA $(status dira role), dirB $(status dirb role)/$(status dirb in_sync); "
+check chaos-netem "peer link with 10 % loss, 50 ms delay, 25 % reordering: $got/40 held connections in dirB's kernel, $churn short ones served" -- no_problem "$problem"
+
+# ---- chaos-partition: the peer link cut (both go active), then healed ----
+problem=""
+la=$(lines "$LOGDIR/dira.log")
+ip -n dirA link set peer0 down
+wait_for 60 is_active dirb || problem+="dirB did not go active with the link cut: $(status dirb role); "
+ip -n dirA link set peer0 up
+wait_for 90 linked || problem+="after the heal: dirA $(status dira role), dirB $(status dirb role)/$(status dirb in_sync); "
+lacks_vip dirB || problem+="dirB still holds the VIP; "
+log_since "$LOGDIR/dira.log" "$la" | grep -q 'announcing the VIPs again' || problem+="dirA did not announce again; "
+round=$(connect_round 5)
+mac=$(ip -n dirA link show eth0 | awk '/link\/ether/ { print $2 }')
+neigh=$(ip -n client neigh show 10.0.0.100 | awk '{ for (i = 1; i < NF; i++) if ($i == "lladdr") print $(i + 1) }')
+[ "$neigh" = "$mac" ] || problem+="the client's neighbour entry for the VIP is '$neigh', dirA's MAC $mac; "
+check chaos-partition "split brain while cut, one active after the heal (dirA), re-announced; client's entry $neigh; served $round" -- no_problem "$problem"
 
 # ---- chaos-log-full and chaos-log-pipe: the active's log on /dev/full, then on a pipe that closes ----
 log_fault() {  # NAME HOW: dirA restarted with its log going HOW (full|pipe), made active by a drill
