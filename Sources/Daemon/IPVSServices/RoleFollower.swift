@@ -11,7 +11,7 @@ struct RoleFollower: Service {
         let changes = director.changes
         let (id, wakeups) = changes.subscribe()
         defer { changes.unsubscribe(id) }
-        try? await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             for await _ in wakeups { reconciler.roleChanged(active: director.role == .active) }
         }
     }
