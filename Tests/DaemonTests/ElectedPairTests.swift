@@ -3,6 +3,7 @@ import Control
 import Daemon
 import Failover
 import Foundation
+import HostNetwork
 import IPVS
 import LVSyncTestSupport
 import Logging
@@ -117,6 +118,30 @@ struct ElectedPairTests {
             // The standby reports its table in sync; the active sees that in its adverts.
             #expect(await eventually(limit: .seconds(30)) { a.service.director.peers["dirb"]?.advert.inSync == true })
         }
+    }
+
+    @Test("an active whose capture fails stops in order: its peer hears 'stopped' and takes over at once")
+    func partFailureTellsThePeer() async throws {
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        let ports = try freePorts(2)
+        let a = try TestDirector(name: "dira", priority: 150, port: ports[0], peer: ("dirb", ports[1]), pki: pki)
+        let b = try TestDirector(name: "dirb", priority: 100, port: ports[1], peer: ("dira", ports[0]), pki: pki)
+        let runA = Task { try await a.daemon.run() }
+        let runB = Task { try await b.daemon.run() }
+        defer {
+            runA.cancel()
+            runB.cancel()
+        }
+        #expect(await eventually(limit: .seconds(30)) { a.role == .active && b.role == .standby })
+        #expect(await eventually(limit: .seconds(30)) { b.service.director.peers["dira"]?.advert.state == .active })
+        a.master.failReceiving(with: HostNetworkError(operation: "recvmmsg on lvsync0", errno: EBADF))
+        let outcome = await runA.result
+        #expect(throws: HostNetworkError.self) { try outcome.get() }
+        #expect(!a.holdsVIP && !a.kernelMasterRuns)
+        #expect(await eventually(limit: .seconds(30)) { b.role == .active && b.holdsVIP })
+        // Told, not left to find out: the standby claims because no director is active, not because dira fell silent.
+        #expect(b.service.director.lastTransition?.reason == "no director is active and this one ranks first")
     }
 
     @Test("a planned handover moves the VIPs and the role; the new active starts from the mirrored table")
