@@ -67,7 +67,9 @@ public enum CertificateDirectory {
         let authority = try loadAuthority(directory)
         let issued = try authority.issue(node: node, days: days, now: now)
         let files = nodeFiles(directory, node)
-        if !force, let existing = [files.certificate, files.key].first(where: { FileManager.default.fileExists(atPath: $0) }) {
+        if !force,
+            let existing = [files.certificate, files.key].first(where: { FileManager.default.fileExists(atPath: $0) })
+        {
             throw .fileExists(path: existing)
         }
         return try replace(files, with: issued)
@@ -116,7 +118,9 @@ public enum CertificateDirectory {
         _ files: (certificate: String, key: String),
         with issued: IssuedCertificate
     ) throws(PeerTransportError) -> [WrittenFile] {
-        for (path, text, mode) in [(files.key, issued.privateKeyPEM, 0o600), (files.certificate, issued.certificatePEM, 0o644)] {
+        for (path, text, mode) in [
+            (files.key, issued.privateKeyPEM, 0o600), (files.certificate, issued.certificatePEM, 0o644),
+        ] {
             let temporary = path + ".new"
             try writeFile(text, to: temporary, mode: UInt16(mode))
             guard rename(temporary, path) == 0 else {

@@ -24,7 +24,8 @@ public struct CertificateSummary: Sendable, Equatable {
 
     /// Reads the first certificate of the PEM file at `path`; with `caFile`, checks that its chain (the rest of the
     /// file) is signed by a CA of that bundle.
-    public static func read(path: String, caFile: String? = nil, now: Date = Date()) throws(PeerTransportError) -> Self {
+    public static func read(path: String, caFile: String? = nil, now: Date = Date()) throws(PeerTransportError) -> Self
+    {
         let chain = try NodeIdentity.readCertificates(path, kind: .certificate)
         let roots = try caFile.map { file throws(PeerTransportError) in
             try NodeIdentity.readCertificates(file, kind: .caBundle)

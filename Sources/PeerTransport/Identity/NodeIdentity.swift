@@ -1,6 +1,5 @@
 import Foundation
 import NIOSSL
-
 import SwiftASN1
 import X509
 
