@@ -204,7 +204,7 @@ let package = Package(
                 "Daemon", "PeerTransport", "PeerProtocol", "Mirror", "SyncWire", "IPVS", "Config", "Control", "Health",
                 "LVSyncTestSupport", "Failover", logging, metrics,
                 .product(name: "CoreMetrics", package: "swift-metrics"), prometheus, serviceLifecycle,
-                nioCore, nioPosix,
+                nioCore, nioPosix, x509,
             ],
             swiftSettings: swiftSettings
         ),

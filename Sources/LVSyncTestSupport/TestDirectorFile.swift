@@ -28,6 +28,8 @@ public struct TestDirectorFile: Sendable {
     public var controlSocket: String?
     /// More top-level YAML (virtual services, health, kernel).
     public var extra = ""
+    /// The node certificate's validity window (nil: from five minutes ago for a day).
+    public var certificateWindow: (notValidBefore: Date, notValidAfter: Date)?
 
     /// A file for `node` with these peers.
     public init(node: String, listen: Int?, peers: [(name: String, port: Int)]) {
@@ -38,7 +40,10 @@ public struct TestDirectorFile: Sendable {
 
     /// The YAML text, with the node's certificate and key written into `pki`'s directory.
     public func yaml(pki: TestPKI) throws -> String {
-        let tls = try pki.files(node: node)
+        let tls =
+            try certificateWindow.map {
+                try pki.files(node: node, notValidBefore: $0.notValidBefore, notValidAfter: $0.notValidAfter)
+            } ?? pki.files(node: node)
         var text = """
             node: \(node)
             priority: \(priority)

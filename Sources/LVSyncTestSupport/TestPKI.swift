@@ -32,21 +32,29 @@ public struct TestPKI: Sendable {
         try text.write(toFile: path(name), atomically: true, encoding: .utf8)
     }
 
+    /// Writes a private key into file `name` with mode 0600 (a key readable by others is refused).
+    public func writeKey(_ text: String, to name: String) throws {
+        try write(text, to: name)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path(name))
+    }
+
     /// Writes an issued certificate and key under `label` and returns their paths.
     public func files(for issued: IssuedCertificate, label: String) throws -> (certificate: String, key: String) {
         try write(issued.certificatePEM, to: "\(label).pem")
-        try write(issued.privateKeyPEM, to: "\(label)-key.pem")
+        try writeKey(issued.privateKeyPEM, to: "\(label)-key.pem")
         return (path("\(label).pem"), path("\(label)-key.pem"))
     }
 
     /// The files of a node certificate our CA issues now (valid from five minutes ago for a day): what a
     /// configuration's `tls` section names.
-    public func files(node: String) throws -> (ca: String, certificate: String, key: String) {
-        let issued = try authority.issue(
-            node: node,
-            notValidBefore: Date().addingTimeInterval(-300),
-            notValidAfter: Date().addingTimeInterval(86_400)
-        )
+    ///
+    /// `notValidBefore` and `notValidAfter` give another window (an expired certificate, say).
+    public func files(
+        node: String,
+        notValidBefore: Date = Date().addingTimeInterval(-300),
+        notValidAfter: Date = Date().addingTimeInterval(86_400)
+    ) throws -> (ca: String, certificate: String, key: String) {
+        let issued = try authority.issue(node: node, notValidBefore: notValidBefore, notValidAfter: notValidAfter)
         let files = try files(for: issued, label: "\(node)-\(UUID().uuidString)")
         return (path("ca.pem"), files.certificate, files.key)
     }

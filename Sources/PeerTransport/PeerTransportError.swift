@@ -10,6 +10,8 @@ public enum PeerTransportError: Error, Sendable, Equatable, CustomStringConverti
 
     /// An identity file (certificate, key or CA bundle) does not exist or cannot be read.
     case fileUnreadable(path: String, kind: IdentityFileKind, detail: String)
+    /// The private key file may be read by its group or by others (its permission bits, e.g. `0o644`).
+    case keyReadableByOthers(path: String, mode: UInt16)
     /// An identity file holds no PEM document of the expected kind, or one that does not parse.
     case notPEM(path: String, kind: IdentityFileKind, detail: String)
     /// The private key is not the key of the certificate's public key.
@@ -71,6 +73,7 @@ public enum PeerTransportError: Error, Sendable, Equatable, CustomStringConverti
         switch self {
         case .fileUnreadable: "identity_file_unreadable"
         case .notPEM: "identity_not_pem"
+        case .keyReadableByOthers: "key_readable_by_others"
         case .keyDoesNotMatchCertificate: "key_mismatch"
         case .certificateExpired: "identity_expired"
         case .certificateNotYetValid: "identity_not_yet_valid"
@@ -117,6 +120,8 @@ public enum PeerTransportError: Error, Sendable, Equatable, CustomStringConverti
             "\(path): cannot read the \(kind) (\(detail))"
         case .notPEM(let path, let kind, let detail):
             "\(path): not a PEM \(kind) (\(detail))"
+        case .keyReadableByOthers(let path, let mode):
+            "\(path) is readable by group/others (mode \(Self.octal(mode))): chmod 600 \(path)"
         case .keyDoesNotMatchCertificate(let keyPath, let certificatePath):
             "\(keyPath): this private key is not the key of the certificate in \(certificatePath)"
         case .certificateExpired(let path, let notValidAfter, let now):
@@ -165,6 +170,11 @@ public enum PeerTransportError: Error, Sendable, Equatable, CustomStringConverti
         case .helloTimeout(let peer, _):
             "peer \(peer) closed: it did not finish its TLS handshake and hello in time"
         }
+    }
+
+    private static func octal(_ mode: UInt16) -> String {
+        let digits = String(mode, radix: 8)
+        return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
     }
 
     private static func format(_ date: Date) -> String {

@@ -32,10 +32,13 @@ final class TestDirector: Sendable {
         peer: (name: String, port: Int),
         pki: TestPKI,
         preempt: Bool = false,
-        udp: (listen: Int, peer: Int, key: [UInt8])? = nil
+        udp: (listen: Int, peer: Int, key: [UInt8])? = nil,
+        certificateWindow: (notValidBefore: Date, notValidAfter: Date)? = nil,
+        clock: @escaping @Sendable () -> Date = { Date() }
     ) throws {
         self.name = name
         var file = TestDirectorFile(node: name, listen: port, peers: [peer])
+        file.certificateWindow = certificateWindow
         file.priority = priority
         // Timers with room for a loaded test machine (the whole suite runs in parallel): a missed dead interval
         // would make the pair flap, which these tests do not look for.
@@ -59,7 +62,13 @@ final class TestDirector: Sendable {
         controlSocket = pki.path("\(name)-\(port).sock")
         file.controlSocket = controlSocket
         let config = try LVSyncConfig(yaml: try file.yaml(pki: pki), file: "\(name).yaml")
-        daemon = try LVSyncDaemon(file: config, path: "\(name).yaml", host: machine.host, logger: quietLogger)
+        daemon = try LVSyncDaemon(
+            file: config,
+            path: "\(name).yaml",
+            host: machine.host,
+            clock: clock,
+            logger: quietLogger
+        )
     }
 
     var service: DirectorService { daemon.director }

@@ -55,8 +55,9 @@ struct NodeIdentityTests {
         #expect(junkCertificate?.reason == "identity_not_pem")
         #expect(junkCertificate?.description.hasPrefix("\(pki.path("junk.pem")): not a PEM certificate") == true)
 
-        let junkKey = loadError(certificate: "dira.pem", key: "junk.pem")
-        #expect(junkKey?.description.hasPrefix("\(pki.path("junk.pem")): not a PEM private key") == true)
+        try pki.writeKey("not a key", to: "junk-key.pem")
+        let junkKey = loadError(certificate: "dira.pem", key: "junk-key.pem")
+        #expect(junkKey?.description.hasPrefix("\(pki.path("junk-key.pem")): not a PEM private key") == true)
 
         let junkCA = loadError(certificate: "dira.pem", key: "dira-key.pem", ca: "junk.pem")
         #expect(junkCA?.description.hasPrefix("\(pki.path("junk.pem")): not a PEM CA bundle") == true)

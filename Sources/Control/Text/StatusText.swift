@@ -7,7 +7,7 @@ public enum StatusText {
     public static func render(_ status: JSONValue) -> String {
         var rows: [(String, String)] = []
         var seen: Set<String> = ["node", "role", "priority", "effective_priority", "in_sync", "vips", "vips_held"]
-        seen.formUnion(["sync", "peers", "last_transition", "uptime_seconds", "servers_down"])
+        seen.formUnion(["sync", "peers", "last_transition", "uptime_seconds", "servers_down", "tls_expires_in_days"])
         if let node = status["node"] { rows.append(("node", text(node))) }
         if let role = status["role"] { rows.append(("role", text(role))) }
         switch (status["priority"], status["effective_priority"]) {
@@ -30,6 +30,9 @@ public enum StatusText {
         if let sync = status["sync"] { rows.append(("sync", syncText(sync))) }
         if let transition = status["last_transition"] { rows.append(("last transition", transitionText(transition))) }
         if let uptime = status["uptime_seconds"]?.doubleValue { rows.append(("uptime", duration(uptime))) }
+        if let days = status["tls_expires_in_days"]?.doubleValue.map(Int.init) {
+            rows.append(("tls certificate", days < 0 ? "expired \(-days) day(s) ago" : "expires in \(days) day(s)"))
+        }
         for peer in status["peers"]?.arrayValue ?? [] {
             rows.append(("peer \(peer["name"].map(text) ?? "?")", peerText(peer)))
         }

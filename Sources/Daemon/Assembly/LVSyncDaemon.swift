@@ -25,7 +25,8 @@ import SyncWire
 /// | --- | --- |
 /// | control socket | `lvsync status`, `stats`, `conns`, `drill` (elected only) |
 /// | metrics endpoint | Prometheus text on `metrics.listen` |
-/// | reload | `SIGHUP`: the file read again and applied |
+/// | reload | `SIGHUP`: the file read again and applied, the TLS files for new peer links included |
+/// | certificate expiry | the TLS certificates' time left: a gauge, warnings from 30 days left (hourly check) |
 /// | systemd | `READY=1`, the status line, the watchdog |
 /// | health | the real servers' checks |
 /// | role follower | the IPVS services follow the role |
@@ -48,6 +49,10 @@ public struct LVSyncDaemon: Service {
     public let services: IPVSReconciler
     /// What the control socket answers (an elected director only).
     public let control: DirectorControl?
+    /// The TLS material new peer links use (a reload replaces it).
+    public let tls: PeerTLSStore
+    /// The TLS certificates' time left.
+    public let expiry: CertificateExpiryMonitor
     let roster: HealthRoster
     let host: DaemonHost
     let registry: PrometheusCollectorRegistry
@@ -71,7 +76,7 @@ public struct LVSyncDaemon: Service {
     }
 
     /// A daemon for `file` (read from `path`) on `host`; its statistics are also kept in `registry` (which the
-    /// metrics endpoint serves).
+    /// metrics endpoint serves). `clock` is the wall clock the TLS certificates are checked against.
     /// - Throws: ``DaemonError`` naming what cannot be used: no peering section, the TLS files, a node name the
     ///   certificate does not prove, the failover settings.
     public init(
@@ -80,6 +85,7 @@ public struct LVSyncDaemon: Service {
         host: DaemonHost,
         registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
         environment: [String: String] = ProcessInfo.processInfo.environment,
+        clock: @escaping @Sendable () -> Date = { Date() },
         logger: Logger
     ) throws(DaemonError) {
         guard let peering = file.peering else {
@@ -87,23 +93,12 @@ public struct LVSyncDaemon: Service {
                 "\(path): the daemon needs 'node', 'peers', 'tls' and 'sync' (see examples/director-a.yaml)"
             )
         }
-        let tls: PeerTLS
-        let identity: NodeIdentity
         do {
-            identity = try NodeIdentity.load(
-                certificateFile: peering.tls.certificate,
-                privateKeyFile: peering.tls.key,
-                caFile: peering.tls.ca
-            )
-            tls = try PeerTLS(identity: identity)
+            tls = PeerTLSStore(try TLSMaterial.load(peering.tls, node: peering.node, now: clock()))
         } catch {
-            throw DaemonError("\(path): tls: \(error)")
+            throw DaemonError("\(path): \(error)")
         }
-        guard identity.name == peering.node else {
-            throw DaemonError(
-                "\(path): node is '\(peering.node)' but \(peering.tls.certificate) names '\(identity.name)'"
-            )
-        }
+        expiry = CertificateExpiryMonitor(store: tls, clock: clock, logger: logger)
         let configuration: DirectorService.Configuration
         do {
             configuration = try DirectorService.Configuration(peering, host: host)
@@ -124,6 +119,7 @@ public struct LVSyncDaemon: Service {
         director = DirectorService(
             configuration: configuration,
             tls: tls,
+            clock: clock,
             director: Director(ports: ports, settings: Director.Settings(peering), logger: logger),
             hooks: peering.failover?.notify.map {
                 NotifyHooks(command: $0.command, timeout: .milliseconds($0.timeoutMilliseconds), logger: logger)
@@ -160,6 +156,7 @@ public struct LVSyncDaemon: Service {
         let parts: [any Service] =
             listeners + [
                 ReloadService(reloader: reloader, notifier: notifier),
+                expiry,
                 SystemdService(notifier: notifier, isReady: isReady, status: systemdStatus, logger: logger),
                 HealthService(roster: roster, monitor: health, logger: logger) { [services] _ in
                     services.reconcileLogging(.health)
@@ -259,11 +256,33 @@ public struct LVSyncDaemon: Service {
 
     // MARK: - The parts' wiring
 
-    /// `SIGHUP`: the file read again; its services to the reconciler, its checks to the health service.
-    private var reloader: ConfigReloader {
+    /// `SIGHUP`: the file read again; its TLS files for new peer links, its services to the reconciler, its checks to
+    /// the health service.
+    public var reloader: ConfigReloader {
         let (roster, health, services, logger) = (roster, health, services, logger)
-        return ConfigReloader(path: path, running: peering, ipvs: host.ipvs, services: services, logger: logger) {
-            new in
+        let (tls, expiry, node, clock) = (tls, expiry, peering.node, expiry.clock)
+        return ConfigReloader(
+            path: path,
+            running: peering,
+            ipvs: host.ipvs,
+            services: services,
+            logger: logger,
+            prepareTLS: { new throws(DaemonError) in
+                guard let files = new.peering?.tls else { return nil }
+                let material = try TLSMaterial.load(files, node: node, now: clock())
+                return {
+                    tls.replace(with: material)
+                    logger.notice(
+                        "TLS material reloaded: new peer links use it",
+                        metadata: [
+                            "certificate": "\(files.certificate)",
+                            "not_after": "\(material.identity.notValidAfter.formatted(.iso8601))",
+                        ]
+                    )
+                    expiry.check()
+                }
+            }
+        ) { new in
             let checks = HealthService.reload(new.health.checks, roster: roster, monitor: health)
             if !checks.added.isEmpty || !checks.removed.isEmpty {
                 logger.notice(

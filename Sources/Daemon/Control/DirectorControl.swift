@@ -5,6 +5,7 @@ import Foundation
 import Logging
 import Mirror
 import PeerProtocol
+import PeerTransport
 import SyncWire
 
 /// The elected director's answers on the control socket: `status`, `stats` (once or `follow`), `conns` (filtered
@@ -70,10 +71,15 @@ public struct DirectorControl: ControlResponder {
     // MARK: - status
 
     /// The `status` reply: role, priority, VIPs (configured and on the host), sync figures, peers (a peer unheard
-    /// for the dead interval is `dead`, with the state it last advertised).
+    /// for the dead interval is `dead`, with the state it last advertised), the days left on this node's certificate
+    /// (`tls_expires_in_days`, negative once expired).
     public func status() -> JSONValue {
         let director = service.director
+        let notValidAfter = service.tls.current.identity.notValidAfter
         var object: [String: JSONValue] = [
+            "tls_expires_in_days": .integer(
+                Int64(CertificateExpiry.daysLeft(notValidAfter: notValidAfter, now: service.clock()))
+            ),
             "node": .string(service.configuration.session.node),
             "role": .string(director.role.rawValue),
             "vips": .array(director.settings.vips.map { .string("\($0.address)/\($0.prefixLength)") }),

@@ -40,6 +40,13 @@ public final class PeerCounters: Sendable {
         Counter(label: "lvsync_peer_links_opened_total").increment()
     }
 
+    /// A link kept for adverts only because a certificate is out of its validity window (`expired`, `not_yet_valid`,
+    /// or `own_certificate` for this node's): `degraded.<reason>`.
+    public func degraded(_ reason: String) {
+        bump("degraded.\(reason)")
+        Counter(label: "lvsync_peer_links_degraded_total", dimensions: [("reason", reason)]).increment()
+    }
+
     /// A snapshot sent to a standby.
     public func snapshotSent() {
         bump("snapshots")

@@ -9,8 +9,13 @@ import Synchronization
 /// ``IPVSReconciler`` converges the kernel to the new file as a diff: a real server whose weight changed is edited in
 /// place, its connections stay), then whatever `applied` does with the new file (the daemon hands the health checks
 /// over). A file that does not read or validate is refused with its error and
-/// the running configuration is kept; sections that need a restart to change (peers, TLS, sync, failover, timers)
+/// the running configuration is kept; sections that need a restart to change (peers, sync, failover, timers)
 /// are named in the log and left as they run. A file without `virtual_services` leaves the kernel's services alone.
+///
+/// The TLS files (`prepareTLS`) are read again at every reload, renewed or not: new peer links use what they hold,
+/// links already up keep theirs. Files that do not load (unreadable, a key readable by others, a key that does not
+/// match, a certificate out of date, not signed by the CA or not naming this node) refuse the whole reload, and the
+/// running material stays.
 public final class ConfigReloader: Sendable {
     /// What one reload did.
     public enum Outcome: Hashable, Sendable, CustomStringConvertible {
@@ -37,17 +42,23 @@ public final class ConfigReloader: Sendable {
     let logger: Logger
     /// What else a file that was applied changes.
     let applied: @Sendable (LVSyncConfig) -> Void
+    /// Loads the new file's TLS material: returns what puts it in use (nil: nothing to do), or throws to refuse.
+    let prepareTLS: @Sendable (LVSyncConfig) throws(DaemonError) -> (@Sendable () -> Void)?
 
     /// A reloader for the file at `path`, whose running peering settings are `running`: the sysctls go to `ipvs`, the
-    /// services to `services` (their one writer); `applied` is called with each file that was applied.
+    /// services to `services` (their one writer); `prepareTLS` loads the new file's TLS material before anything is
+    /// applied (it throws to refuse the reload; what it returns is called once the rest was applied); `applied` is
+    /// called with each file that was applied.
     public init(
         path: String,
         running: PeeringConfig?,
         ipvs: any IPVSControl,
         services: IPVSReconciler,
         logger: Logger,
+        prepareTLS: @escaping @Sendable (LVSyncConfig) throws(DaemonError) -> (@Sendable () -> Void)? = { _ in nil },
         applied: @escaping @Sendable (LVSyncConfig) -> Void = { _ in }
     ) {
+        self.prepareTLS = prepareTLS
         self.path = path
         self.running = Mutex(running)
         self.ipvs = ipvs
@@ -77,6 +88,12 @@ public final class ConfigReloader: Sendable {
         } catch {
             return report(.refused(error.description))
         }
+        let useTLS: (@Sendable () -> Void)?
+        do {
+            useTLS = try prepareTLS(config)
+        } catch {
+            return report(.refused(error.description))
+        }
         let sysctls: [KernelTunables.Change]
         do {
             sysctls = try KernelTunables.apply(config.kernel, to: ipvs, logger: logger)
@@ -95,6 +112,7 @@ public final class ConfigReloader: Sendable {
             return Self.sectionsNeedingRestart(from: running, to: config.peering)
         }
         for advice in config.advice { logger.warning("configuration advice", metadata: ["advice": "\(advice)"]) }
+        useTLS?()
         applied(config)
         return report(.applied(ipvsChanges: changes.count, sysctlChanges: sysctls.count, needRestart: restart))
     }
@@ -104,7 +122,6 @@ public final class ConfigReloader: Sendable {
         var sections: [String] = []
         if old.node != new.node || old.priority != new.priority { sections.append("node/priority") }
         if old.listen != new.listen || old.peers != new.peers { sections.append("listen/peers") }
-        if old.tls != new.tls { sections.append("tls") }
         if old.sync != new.sync { sections.append("sync") }
         if old.failover != new.failover { sections.append("failover") }
         if old.heartbeatMilliseconds != new.heartbeatMilliseconds || old.deadMilliseconds != new.deadMilliseconds {

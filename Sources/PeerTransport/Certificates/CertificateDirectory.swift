@@ -52,6 +52,86 @@ public enum CertificateDirectory {
         return files.map { WrittenFile(path: $0.path, mode: $0.2) }
     }
 
+    /// `lvsync certs issue`: a node certificate and a new key for `node`, signed by the CA of `directory` (its
+    /// `ca.pem` and `ca-key.pem`), written as `NAME.pem` (0644) and `NAME-key.pem` (0600). Existing files are kept
+    /// unless `force` is set.
+    @discardableResult
+    public static func issue(
+        directory: String,
+        node: String,
+        days: Int = CertificateAuthority.defaultNodeLifetimeDays,
+        force: Bool = false,
+        now: Date = Date()
+    ) throws(PeerTransportError) -> [WrittenFile] {
+        guard NodeName.isValid(node), node != "ca" else { throw .invalidNodeName(node) }
+        let authority = try loadAuthority(directory)
+        let issued = try authority.issue(node: node, days: days, now: now)
+        let files = nodeFiles(directory, node)
+        if !force,
+            let existing = [files.certificate, files.key].first(where: { FileManager.default.fileExists(atPath: $0) })
+        {
+            throw .fileExists(path: existing)
+        }
+        return try replace(files, with: issued)
+    }
+
+    /// `lvsync certs renew`: a new certificate and a new key for `node`, whose certificate `NAME.pem` in `directory`
+    /// must exist and name it, signed by the directory's CA. Each file is written beside the old one and renamed over
+    /// it, so a reader sees the old file or the new one, never half of one.
+    @discardableResult
+    public static func renew(
+        directory: String,
+        node: String,
+        days: Int = CertificateAuthority.defaultNodeLifetimeDays,
+        now: Date = Date()
+    ) throws(PeerTransportError) -> [WrittenFile] {
+        let files = nodeFiles(directory, node)
+        let current = try NodeIdentity.readCertificates(files.certificate, kind: .certificate)
+        guard current[0].dnsNames.contains(node) else {
+            throw .cannotIssue(
+                subject: node,
+                detail: "\(files.certificate) names \(current[0].dnsNames.joined(separator: ", ")), not \(node)"
+            )
+        }
+        let authority = try loadAuthority(directory)
+        let issued = try authority.issue(node: node, days: days, now: now)
+        return try replace(files, with: issued)
+    }
+
+    private static func nodeFiles(_ directory: String, _ node: String) -> (certificate: String, key: String) {
+        let base = directory as NSString
+        return (base.appendingPathComponent("\(node).pem"), base.appendingPathComponent("\(node)-key.pem"))
+    }
+
+    private static func loadAuthority(_ directory: String) throws(PeerTransportError) -> CertificateAuthority {
+        let base = directory as NSString
+        let certificate = base.appendingPathComponent("ca.pem")
+        let key = base.appendingPathComponent("ca-key.pem")
+        return try CertificateAuthority(
+            certificatePEM: NodeIdentity.readText(certificate, kind: .caBundle),
+            privateKeyPEM: NodeIdentity.readText(key, kind: .privateKey)
+        )
+    }
+
+    /// Writes the key then the certificate, each to a temporary file renamed over the old one.
+    private static func replace(
+        _ files: (certificate: String, key: String),
+        with issued: IssuedCertificate
+    ) throws(PeerTransportError) -> [WrittenFile] {
+        for (path, text, mode) in [
+            (files.key, issued.privateKeyPEM, 0o600), (files.certificate, issued.certificatePEM, 0o644),
+        ] {
+            let temporary = path + ".new"
+            try writeFile(text, to: temporary, mode: UInt16(mode))
+            guard rename(temporary, path) == 0 else {
+                let detail = String(cString: strerror(errno))
+                unlink(temporary)
+                throw .cannotWrite(path: path, detail: detail)
+            }
+        }
+        return [WrittenFile(path: files.certificate, mode: 0o644), WrittenFile(path: files.key, mode: 0o600)]
+    }
+
     private static func createDirectory(_ path: String) throws(PeerTransportError) {
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {

@@ -21,8 +21,9 @@ public struct NodeIdentity: Sendable {
 
     /// Loads and checks the PEM files: the certificate (chain, leaf first), its private key and the CA bundle.
     ///
-    /// Fails with a ``PeerTransportError`` that names the file and the problem: missing, not PEM, key does not match
-    /// the certificate, certificate expired or not yet valid (with the dates), certificate not signed by the CA.
+    /// Fails with a ``PeerTransportError`` that names the file and the problem: missing, a key file readable by group
+    /// or others, not PEM, key does not match the certificate, certificate expired or not yet valid (with the dates),
+    /// certificate not signed by the CA. Certificates and the CA bundle may be world-readable.
     public static func load(
         certificateFile: String,
         privateKeyFile: String,
@@ -31,6 +32,7 @@ public struct NodeIdentity: Sendable {
     ) throws(PeerTransportError) -> NodeIdentity {
         let chain = try readCertificates(certificateFile, kind: .certificate)
         let roots = try readCertificates(caFile, kind: .caBundle)
+        try checkPrivate(privateKeyFile)
         let keyPEM = try readText(privateKeyFile, kind: .privateKey)
         let key: Certificate.PrivateKey
         let nioKey: NIOSSLPrivateKey
@@ -68,13 +70,23 @@ public struct NodeIdentity: Sendable {
         }
     }
 
+    /// Refuses a key file that its group or others may read (mode `0o044`): a private key is the owner's alone. A file
+    /// that cannot be examined is left to the read, which names the problem.
+    static func checkPrivate(_ path: String) throws(PeerTransportError) {
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+            let permissions = attributes[.posixPermissions] as? Int
+        else { return }
+        let mode = UInt16(truncatingIfNeeded: permissions) & 0o7777
+        if mode & 0o044 != 0 { throw .keyReadableByOthers(path: path, mode: mode) }
+    }
+
     private static func nioCertificate(_ certificate: Certificate) throws -> NIOSSLCertificate {
         var serializer = DER.Serializer()
         try serializer.serialize(certificate)
         return try NIOSSLCertificate(bytes: serializer.serializedBytes, format: .der)
     }
 
-    private static func readText(_ path: String, kind: IdentityFileKind) throws(PeerTransportError) -> String {
+    static func readText(_ path: String, kind: IdentityFileKind) throws(PeerTransportError) -> String {
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
@@ -88,7 +100,7 @@ public struct NodeIdentity: Sendable {
         return text
     }
 
-    private static func readCertificates(
+    static func readCertificates(
         _ path: String,
         kind: IdentityFileKind
     ) throws(PeerTransportError) -> [Certificate] {
@@ -108,6 +120,28 @@ public struct NodeIdentity: Sendable {
         } catch {
             throw .notPEM(path: path, kind: kind, detail: "a certificate does not parse: \(error)")
         }
+    }
+}
+
+extension NodeIdentity {
+    /// This node's certificate (the chain's leaf).
+    public var leaf: Certificate { certificateChain[0] }
+
+    /// The end of this node's certificate's validity.
+    public var notValidAfter: Date { leaf.notValidAfter }
+
+    /// The end of the validity of the CA this node's chain ends at (nil: no CA).
+    public var authorityNotValidAfter: Date? { authority?.notValidAfter }
+
+    /// The CA this node's chain ends at: the trust root that signed its top certificate, else the first root.
+    public var authority: Certificate? {
+        let top = certificateChain[certificateChain.count - 1]
+        return trustRoots.first { $0.subject == top.issuer } ?? trustRoots.first
+    }
+
+    /// Whether this node's certificate, or its CA's, is outside its validity window at `now`.
+    public func isOutOfWindow(at now: Date) -> Bool {
+        ([leaf] + (authority.map { [$0] } ?? [])).contains { now < $0.notValidBefore || now > $0.notValidAfter }
     }
 }
 

@@ -65,6 +65,30 @@ public enum PeerListener {
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         onRefused: @escaping @Sendable (PeerTransportError) -> Void
     ) async throws -> NIOAsyncChannel<PendingPeerConnection, Never> {
+        try await bind(
+            host: host,
+            port: port,
+            tls: PeerTLSStore(tls),
+            acceptedPeers: acceptedPeers,
+            maximumFrameLength: maximumFrameLength,
+            admission: admission,
+            group: group,
+            onRefused: onRefused
+        )
+    }
+
+    /// Binds the listener with swappable TLS material: each accepted connection uses the store's
+    /// ``PeerTLSStore/current`` material as of its accept (a replacement applies to the connections accepted after it).
+    public static func bind(
+        host: String,
+        port: Int,
+        tls store: PeerTLSStore,
+        acceptedPeers: Set<String>,
+        maximumFrameLength: Int = PeerFraming.defaultMaximumFrameLength,
+        admission: ConnectionAdmission? = nil,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        onRefused: @escaping @Sendable (PeerTransportError) -> Void
+    ) async throws -> NIOAsyncChannel<PendingPeerConnection, Never> {
         try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 64)
@@ -78,7 +102,7 @@ public enum PeerListener {
                         ticket = admitted
                     }
                     let pipeline = channel.pipeline.syncOperations
-                    let authenticated = try tls.addServerHandlers(
+                    let authenticated = try store.current.addServerHandlers(
                         to: pipeline,
                         acceptedPeers: acceptedPeers,
                         onRefused: onRefused

@@ -100,7 +100,7 @@ final class PeerAuthenticationHandler: ChannelInboundHandler, RemovableChannelHa
             return
         }
         // Fail closed: a completed handshake without our accepting verdict is a refusal.
-        guard case .accepted(let name) = verdict else {
+        guard case .accepted(let name, let datesFault) = verdict else {
             let error = PeerTransportError.handshakeFailed(
                 peer: peer,
                 detail: "the handshake completed without certificate verification"
@@ -111,7 +111,11 @@ final class PeerAuthenticationHandler: ChannelInboundHandler, RemovableChannelHa
             return
         }
         state = .authenticated
-        let authenticatedPeer = AuthenticatedPeer(name: name, address: peer)
+        let authenticatedPeer = AuthenticatedPeer(
+            name: name,
+            address: peer,
+            certificateFault: datesFault?.error(peer: peer, expected: verifier.acceptedNames)
+        )
         promise.succeed(authenticatedPeer)
         context.fireUserInboundEventTriggered(event)
         context.fireUserInboundEventTriggered(authenticatedPeer)

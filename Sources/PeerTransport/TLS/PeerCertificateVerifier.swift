@@ -1,6 +1,6 @@
 import Foundation
 import SwiftASN1
-import X509
+@_spi(DisableValidityCheck) import X509
 
 /// Decides whether a peer's presented certificate chain is one of ours, and which node it names.
 ///
@@ -8,6 +8,11 @@ import X509
 /// allow the TLS role the peer plays (extended key usage), and one of its DNS names must be an accepted node name.
 /// When the chain fails, its signatures and dates are checked one by one to tell an unknown CA from an expired
 /// certificate.
+///
+/// With ``acceptsDatesOnlyFaults`` a chain whose only fault is a validity window (expired or not yet valid, the leaf
+/// or the CA) is accepted all the same, with the fault beside the name: it passes every other check (signatures up to
+/// our CA, basic constraints, key usage, a node name we accept) with the validity check alone left out. The holder of
+/// such a certificate holds a key our CA signed for that node: it is the peer, with a certificate out of date.
 struct PeerCertificateVerifier: Sendable {
     /// What a refused chain lacked.
     enum Refusal: Sendable, Equatable {
@@ -21,7 +26,8 @@ struct PeerCertificateVerifier: Sendable {
 
     /// The outcome of a verification.
     enum Verdict: Sendable, Equatable {
-        case accepted(name: String)
+        /// Accepted as node `name`; `datesFault` is the validity-window fault it was accepted with (nil: none).
+        case accepted(name: String, datesFault: Refusal?)
         case refused(Refusal)
     }
 
@@ -29,6 +35,8 @@ struct PeerCertificateVerifier: Sendable {
     let acceptedNames: Set<String>
     /// serverAuth when we verify a server (we dialed), clientAuth when we verify a client (it dialed us).
     let requiredUsage: ExtendedKeyUsage.Usage
+    /// Whether a chain whose only fault is its validity window is accepted (with the fault) rather than refused.
+    var acceptsDatesOnlyFaults = false
 
     /// Verifies a chain given as DER certificates, leaf first, as the peer presented it.
     func verify(presented: [[UInt8]]) async -> Verdict {
@@ -41,23 +49,45 @@ struct PeerCertificateVerifier: Sendable {
         }
         let leaf = chain[0]
         let intermediates = CertificateStore(chain.dropFirst())
-        // Validated at the current time: swift-certificates offers a fixed validation time only behind an SPI.
         let usage = UsagePolicy(required: requiredUsage)
         var verifier = Verifier(rootCertificates: CertificateStore(roots)) {
             RFC5280Policy()
             usage
         }
+        var datesFault: Refusal?
         switch await verifier.validate(leaf: leaf, intermediates: intermediates) {
         case .validCertificate:
             break
         case .couldNotValidate(let failures):
-            return .refused(diagnose(chain, now: Date(), failures: failures))
+            let now = Date()
+            let refusal = diagnose(chain, now: now, failures: failures)
+            guard acceptsDatesOnlyFaults, refusal.isDatesOnly,
+                await validatesApartFromDates(chain, intermediates: intermediates, usage: usage)
+            else { return .refused(refusal) }
+            datesFault = refusal
         }
         let names = leaf.dnsNames
         guard let name = names.first(where: acceptedNames.contains) else {
             return .refused(.wrongIdentity(presented: names))
         }
-        return .accepted(name: name)
+        return .accepted(name: name, datesFault: datesFault)
+    }
+
+    /// Whether the chain passes every check of RFC 5280 and the usage policy but the validity windows' (swift-
+    /// certificates' RFC 5280 policy with its expiry check alone disabled).
+    private func validatesApartFromDates(
+        _ chain: [Certificate],
+        intermediates: CertificateStore,
+        usage: UsagePolicy
+    ) async -> Bool {
+        var verifier = Verifier(rootCertificates: CertificateStore(roots)) {
+            RFC5280Policy.withValidityCheckDisabled()
+            usage
+        }
+        if case .validCertificate = await verifier.validate(leaf: chain[0], intermediates: intermediates) {
+            return true
+        }
+        return false
     }
 
     /// Why a chain failed: not signed by our CA, out of its validity window, or another policy.
@@ -98,6 +128,14 @@ private struct UsagePolicy: VerifierPolicy {
 }
 
 extension PeerCertificateVerifier.Refusal {
+    /// Whether the refusal is about a validity window only (expired, not yet valid).
+    var isDatesOnly: Bool {
+        switch self {
+        case .expired, .notYetValid: true
+        default: false
+        }
+    }
+
     /// The refusal as the module's error, naming the peer.
     func error(peer: String, expected: Set<String>) -> PeerTransportError {
         switch self {

@@ -18,14 +18,27 @@ import X509
 /// Nothing of a refused peer reaches the handlers added after these: the peer's certificate is verified during the
 /// handshake (our own callback, so the refusal names the precise reason), and the identity with it.
 public struct PeerTLS: Sendable {
+    /// What to do with a peer whose certificate's only fault is its validity window.
+    public enum OutOfWindowPeers: Sendable, Equatable {
+        /// Refuse it as `expired` or `not_yet_valid` (the default).
+        case refuse
+        /// Accept it, with the fault in ``AuthenticatedPeer/certificateFault``: the caller decides what such a link
+        /// may carry. Only a chain that passes every other check (our CA's signature, key usage, an accepted node
+        /// name) at a time inside its windows is accepted so.
+        case acceptDegraded
+    }
+
     /// This node's identity.
     public let identity: NodeIdentity
+    /// What is done with a peer whose certificate is valid but for its dates.
+    public let outOfWindowPeers: OutOfWindowPeers
     private let server: NIOSSLContext
     private let client: NIOSSLContext
 
     /// Builds the server and client TLS contexts for `identity`. Peer certificates are checked at the current time.
-    public init(identity: NodeIdentity) throws(PeerTransportError) {
+    public init(identity: NodeIdentity, outOfWindowPeers: OutOfWindowPeers = .refuse) throws(PeerTransportError) {
         self.identity = identity
+        self.outOfWindowPeers = outOfWindowPeers
         let chain = identity.nioCertificateChain.map(NIOSSLCertificateSource.certificate)
         let key = NIOSSLPrivateKeySource.privateKey(identity.nioPrivateKey)
         let roots = NIOSSLTrustRoots.certificates(identity.nioTrustRoots)
@@ -123,6 +136,8 @@ public struct PeerTLS: Sendable {
     }
 
     private func verifier(accepting names: Set<String>, usage: ExtendedKeyUsage.Usage) -> PeerCertificateVerifier {
-        PeerCertificateVerifier(roots: identity.trustRoots, acceptedNames: names, requiredUsage: usage)
+        var verifier = PeerCertificateVerifier(roots: identity.trustRoots, acceptedNames: names, requiredUsage: usage)
+        verifier.acceptsDatesOnlyFaults = outOfWindowPeers == .acceptDegraded
+        return verifier
     }
 }

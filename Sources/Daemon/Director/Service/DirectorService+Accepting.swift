@@ -80,6 +80,7 @@ extension DirectorService {
             return
         }
         let peer = connection.peer.name
+        let degraded = isDegraded(connection.peer)
         counters.opened()
         relay.linkOpened(to: peer)
         defer { relay.linkClosed(to: peer) }
@@ -108,6 +109,11 @@ extension DirectorService {
             }
             switch hello.role {
             case .receiver:
+                if degraded {
+                    // A certificate out of its window carries adverts only: the peer's observer link does that.
+                    try? await outbound.write(.goodbye(reason: "a certificate is out of its validity window"))
+                    return LinkOutcome(error: PeerProtocolError(.roleConflict(.receiver)))
+                }
                 let (generation, mirroring) = director.mirroring
                 guard case .source(let source, _) = mirroring else {
                     try? await outbound.write(.goodbye(reason: "not the active director"))

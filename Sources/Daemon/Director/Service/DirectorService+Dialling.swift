@@ -40,11 +40,13 @@ extension DirectorService {
                     continue
                 }
             }
+            // A certificate out of its validity window (the peer's or ours) makes a link for adverts only.
+            let degraded = isDegraded(connection.peer)
             counters.opened()
             relay.linkOpened(to: peer.name)
             let started = ContinuousClock.now
             let end: LinkEnd
-            if role == .receiver, case .sink(let sink) = mirroring {
+            if role == .receiver, !degraded, case .sink(let sink) = mirroring {
                 logger.info(
                     "connected to the active director",
                     metadata: ["peer": "\(peer.name)", "position": "\(sink.position)"]
@@ -61,12 +63,12 @@ extension DirectorService {
                     receiver.onSyncStatus = { relay.post(.syncStatus(inSync: $0)) }
                 }
                 let link = receiver
-                end = await whileWanted(role, generation: generation, peer: peer) {
+                end = await whileWanted(role, generation: generation, peer: peer, degraded: false) {
                     await link.run(connection.channel)
                 }
             } else {
                 let link = ObserverLink(peer: peer.name, configuration: configuration.session, adverts: relay)
-                end = await whileWanted(.observer, generation: nil, peer: peer) {
+                end = await whileWanted(.observer, generation: nil, peer: peer, degraded: degraded) {
                     await link.run(connection.channel)
                 }
             }
@@ -111,7 +113,7 @@ extension DirectorService {
         try await PeerDialer.connect(
             host: peer.host,
             port: peer.port,
-            tls: tls,
+            tls: tls.current,
             expectedPeer: peer.name,
             maximumFrameLength: configuration.session.maximumFrameLength
         )
@@ -128,11 +130,13 @@ extension DirectorService {
     /// Runs a dialled link until it ends, or until this director wants another link to the peer. Make before break:
     /// the old link goes on carrying adverts (both ways) while the connection for the new one is dialled, so that a
     /// role change (a planned handover above all) never leaves the pair a dead interval without hearing each other
-    /// while a TLS handshake runs.
+    /// while a TLS handshake runs. A `degraded` link (a certificate out of its window) is an observer link whatever
+    /// this director would want.
     func whileWanted(
         _ role: PeerMessage.Role,
         generation: Int?,
         peer: Peer,
+        degraded: Bool,
         _ body: @escaping @Sendable () async -> LinkOutcome
     ) async -> LinkEnd {
         let changes = director.changes
@@ -144,7 +148,7 @@ extension DirectorService {
                 let (id, wakeups) = changes.subscribe()
                 defer { changes.unsubscribe(id) }
                 for await _ in wakeups
-                where director.wantedLink(to: peer.name) != role
+                where (degraded ? .observer : director.wantedLink(to: peer.name)) != role
                     || (generation != nil && director.mirroring.generation != generation)
                 {
                     return .switched(await connect(peer, within: dialTimeout))

@@ -1,5 +1,6 @@
 import Config
 import Failover
+import Foundation
 import Logging
 import NIOCore
 import NIOPosix
@@ -139,7 +140,10 @@ public struct DirectorService: Service {
     }
 
     let configuration: Configuration
-    let tls: PeerTLS
+    /// The TLS material each new peer link uses (a reload replaces it; links up keep theirs).
+    let tls: PeerTLSStore
+    /// The wall clock this node's certificate is checked against.
+    let clock: @Sendable () -> Date
     /// The role as carried out.
     public let director: Director
     /// The adverts in and out.
@@ -154,7 +158,8 @@ public struct DirectorService: Service {
     /// Creates the service.
     public init(
         configuration: Configuration,
-        tls: PeerTLS,
+        tls: PeerTLSStore,
+        clock: @escaping @Sendable () -> Date = { Date() },
         director: Director,
         hooks: NotifyHooks? = nil,
         counters: PeerCounters = PeerCounters(),
@@ -162,6 +167,7 @@ public struct DirectorService: Service {
     ) {
         self.configuration = configuration
         self.tls = tls
+        self.clock = clock
         self.director = director
         self.hooks = hooks
         self.counters = counters

@@ -1,0 +1,81 @@
+import Foundation
+import Logging
+import Metrics
+import PeerTransport
+import ServiceLifecycle
+import Synchronization
+
+/// Watches the TLS material in use for the end of its validity: the gauge
+/// `lvsync_tls_certificate_expiry_seconds{certificate="node"|"ca"}` (seconds left, negative once expired), and a
+/// warning line with less than 30 days left, an error line with less than 7 (or expired), each repeated once a day
+/// (``CertificateExpiry``'s rules). Checked at start, at each reload and every ``interval``.
+public final class CertificateExpiryMonitor: Service, Sendable {
+    /// How often the material is checked while nothing else asks: an hour.
+    public static let interval: Duration = .seconds(3_600)
+
+    let store: PeerTLSStore
+    let clock: @Sendable () -> Date
+    let logger: Logger
+    private let logged = Mutex<[String: (at: Date, level: CertificateExpiry.Level)]>([:])
+
+    /// A monitor of `store`'s material, reading the time from `clock`.
+    public init(store: PeerTLSStore, clock: @escaping @Sendable () -> Date = { Date() }, logger: Logger) {
+        self.store = store
+        self.clock = clock
+        self.logger = logger
+    }
+
+    /// The certificates checked: `node` (this node's) and `ca` (the CA it chains to), with their end of validity.
+    var certificates: [(label: String, notValidAfter: Date)] {
+        let identity = store.current.identity
+        var certificates = [("node", identity.notValidAfter)]
+        if let authority = identity.authorityNotValidAfter { certificates.append(("ca", authority)) }
+        return certificates
+    }
+
+    /// Records the gauges and logs what is due now; returns the levels by certificate (for tests).
+    @discardableResult
+    public func check() -> [String: CertificateExpiry.Level] {
+        let now = clock()
+        var levels: [String: CertificateExpiry.Level] = [:]
+        for (label, notValidAfter) in certificates {
+            let seconds = CertificateExpiry.secondsLeft(notValidAfter: notValidAfter, now: now)
+            Gauge(label: "lvsync_tls_certificate_expiry_seconds", dimensions: [("certificate", label)]).record(seconds)
+            let level = CertificateExpiry.level(notValidAfter: notValidAfter, now: now)
+            levels[label] = level
+            let due = logged.withLock { logged in
+                guard CertificateExpiry.isLogDue(level, now: now, last: logged[label]) else {
+                    if level == .fine { logged[label] = nil }
+                    return false
+                }
+                logged[label] = (now, level)
+                return true
+            }
+            guard due else { continue }
+            let days = CertificateExpiry.daysLeft(notValidAfter: notValidAfter, now: now)
+            let what = label == "node" ? "this node's certificate" : "the CA certificate"
+            let message: Logger.Message =
+                seconds < 0
+                ? "\(what) has expired: renew it and reload (lvsync certs renew, systemctl reload lvsync)"
+                : "\(what) expires soon: renew it and reload (lvsync certs renew, systemctl reload lvsync)"
+            logger.log(
+                level: level == .error ? .error : .warning,
+                message,
+                metadata: [
+                    "certificate": "\(label)", "days_left": "\(days)",
+                    "not_after": "\(notValidAfter.formatted(.iso8601))",
+                ]
+            )
+        }
+        return levels
+    }
+
+    public func run() async throws {
+        try await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                self.check()
+                try await Task.sleep(for: Self.interval)
+            }
+        }
+    }
+}
