@@ -9,7 +9,9 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lvsync-bench",
         abstract: "Run a benchmark and print its results as one JSON line (build with -c release).",
-        subcommands: [Codec.self, MirrorTable.self, IPVSControlPlane.self, Relay.self, FailoverPair.self]
+        subcommands: [
+            Codec.self, MirrorTable.self, IPVSControlPlane.self, Relay.self, FailoverPair.self, Conns.self,
+        ]
     )
 
     struct Codec: ParsableCommand {
@@ -197,6 +199,33 @@ extension BenchCommand {
             json.add("crash_vips_ms_p50", round1(median(r.crashVIPMilliseconds)))
             json.add("crash_vips_ms_max", round1(r.crashVIPMilliseconds.max() ?? 0))
             json.add("rejoin_s_p50", (median(r.rejoinSeconds) * 100).rounded() / 100)
+            print(json.line)
+        }
+    }
+}
+
+extension BenchCommand {
+    struct Conns: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "conns",
+            abstract: "lvsync conns through a real control socket: time and memory to stream a large mirror table."
+        )
+
+        @Option(help: "Connections mirrored.")
+        var connections = 1_000_000
+
+        func run() async throws {
+            let r = try await ConnsBenchmark(connections: connections).run()
+            var json = JSONLine()
+            json.add("benchmark", "conns")
+            json.add("connections", r.connections)
+            json.add("objects", r.objects)
+            json.add("seconds", (r.seconds * 100).rounded() / 100)
+            json.add("objects_per_s", (Double(r.objects) / max(r.seconds, 1e-9)).rounded())
+            json.add("rss_before_mib", r.residentBeforeBytes >> 20)
+            json.add("rss_peak_mib", r.residentPeakBytes >> 20)
+            json.add("rss_growth_mib", max(0, r.residentPeakBytes - r.residentBeforeBytes) >> 20)
+            json.add("largest_batch", r.largestBatch)
             print(json.line)
         }
     }

@@ -224,6 +224,30 @@ public struct MirrorTable: Sendable {
         return result
     }
 
+    /// A listing in parts (`lvsync conns`, read a batch at a time under the owner's lock): calls `body` with every
+    /// entry alive at `now` among the `limit` storage positions from `start`, and the seconds it has left.
+    ///
+    /// Between parts the table may change: an entry inserted meanwhile is listed if the walk reaches it; an entry
+    /// removed meanwhile lets the last one take its place, and that one is missed if its new place was passed
+    /// (a listing, like the kernel's `/proc/net/ip_vs_conn`, not a consistent snapshot: for that, walk a copy).
+    /// - Returns: the position to go on from, or nil when the walk is done.
+    public func forEachConnection(
+        from start: Int,
+        limit: Int,
+        now: MirrorTime,
+        _ body: (_ connection: SyncConnection, _ remaining: UInt32) throws -> Void
+    ) rethrows -> Int? {
+        let end = min(records.count, max(start, 0) + max(limit, 1))
+        var index = max(start, 0)
+        while index < end {
+            if records[index].deadline > now.seconds {
+                try body(connection(at: index), records[index].deadline - now.seconds)
+            }
+            index += 1
+        }
+        return end < records.count ? end : nil
+    }
+
     /// Counts of the entries alive at `now` by protocol, template or not, and state name.
     public func counts(now: MirrorTime) -> [MirrorCountKey: Int] {
         var counts: [MirrorCountKey: Int] = [:]

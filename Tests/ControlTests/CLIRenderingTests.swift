@@ -64,6 +64,42 @@ struct CLIRenderingTests {
         #expect(StatusText.render([:]) == "")
     }
 
+    /// What a ``ConnectionTableText/Printer`` prints for `connections`, each piece as printed.
+    static func printed(_ connections: [JSONValue], lookahead: Int) -> (pieces: [String], count: Int) {
+        var printer = ConnectionTableText.Printer(lookahead: lookahead)
+        var pieces = connections.compactMap { printer.add($0) }
+        if let rest = printer.finish() { pieces.append(rest) }
+        return (pieces, printer.count)
+    }
+
+    @Test("conns: printed as it comes, the table reads as the whole table's; a short reply prints as one piece")
+    func connectionTablePrinter() {
+        let plain: [JSONValue] = (0..<10).map { n in
+            [
+                "protocol": "tcp", "client": .string("10.0.0.10:\(40000 + n)"), "virtual": "10.0.0.100:80",
+                "destination": "10.0.0.21:80", "state": "ESTABLISHED", "expires_seconds": 900, "template": false,
+            ]
+        }
+        let template: JSONValue = [
+            "protocol": "udp", "client": "10.0.0.10:0", "virtual": "10.0.0.100:5060", "destination": "10.0.0.21:5060",
+            "state": "NONE", "expires_seconds": 43, "template": true, "pe_name": "sip", "pe_data": "call-1@client",
+        ]
+        // Within the lookahead: one piece, exactly the whole table's text, with or without the engine's columns.
+        for connections in [plain, plain + [template], [], [template]] {
+            let (pieces, count) = Self.printed(connections, lookahead: 256)
+            #expect(pieces == [ConnectionTableText.render(connections)])
+            #expect(count == connections.count)
+        }
+        // Beyond it: the header and the first rows, then one line per object, the same text in all.
+        let (pieces, count) = Self.printed(plain, lookahead: 3)
+        #expect(pieces.count == 1 + plain.count - 4)
+        #expect(pieces.joined(separator: "\n") == ConnectionTableText.render(plain))
+        #expect(count == plain.count)
+        // An engine's row after the header was chosen keeps its own columns.
+        let late = Self.printed(plain + [template], lookahead: 3).pieces
+        #expect(late.last == ConnectionTableText.render([template]).split(separator: "\n").last.map(String.init))
+    }
+
     @Test("conns: the table reads like ipvsadm -Lnc, with the persistence engine's columns when present")
     func connectionTable() async throws {
         let connections: [JSONValue] = [

@@ -49,12 +49,9 @@ public struct DirectorControl: ControlResponder {
                 if follow { try await Task.sleep(for: .milliseconds(Int64(seconds * 1000))) }
             } while follow
         case "conns":
-            try await writer.write(
-                contentsOf: try conns(
-                    vip: request.arguments["vip"]?.stringValue,
-                    service: request.arguments["service"]?.stringValue
-                )
-            )
+            let reply = try ConnsReply(arguments: request.arguments)
+            guard let read = mirrorReader() else { return }
+            try await reply.stream(from: read) { batch in try await writer.write(contentsOf: batch) }
         case "drill":
             let force = request.arguments["force"]?.boolValue ?? false
             let report = await service.drill(force: force, kernelConnections: kernelConnections) { step in
@@ -189,42 +186,13 @@ public struct DirectorControl: ControlResponder {
 
     // MARK: - conns
 
-    func conns(vip: String?, service filter: String?) throws -> [JSONValue] {
-        let table: MirrorTable
+    /// The mirror table's listing in parts (``ConnsReply``): the active's or the standby's table, nil when idle.
+    func mirrorReader() -> ConnsReply.Reader? {
         switch service.director.mirroring.mirroring {
-        case .source(let source, _): table = source.table
-        case .sink(let sink): table = sink.table
-        case .idle: return []
+        case .source(let source, _): return { source.connections(from: $0, limit: $1) }
+        case .sink(let sink): return { sink.connections(from: $0, limit: $1) }
+        case .idle: return nil
         }
-        let vipAddress = try vip.map { text -> IPAddress in
-            guard let address = IPAddress(text) else {
-                throw ControlError.refused("vip: \"\(text)\" is not an address")
-            }
-            return address
-        }
-        var rows: [JSONValue] = []
-        for (connection, remaining) in table.snapshot(now: MirrorClock().now) {
-            if let vipAddress, connection.virtual.address != vipAddress { continue }
-            if let filter, "\(connection.ipProtocol):\(connection.virtual)".lowercased() != filter.lowercased() {
-                continue
-            }
-            var row: [String: JSONValue] = [
-                "protocol": .string("\(connection.ipProtocol)".lowercased()),
-                "client": .string("\(connection.client)"),
-                "virtual": .string("\(connection.virtual)"),
-                "destination": .string("\(connection.destination)"),
-                "state": .string(connection.stateName),
-                "expires_seconds": .integer(Int64(remaining)),
-                "template": .bool(connection.isTemplate),
-            ]
-            if let fwmark = connection.fwmark, fwmark != 0 { row["fwmark"] = .integer(Int64(fwmark)) }
-            if let persistence = connection.persistence {
-                row["pe_name"] = .string(persistence.engine)
-                row["pe_data"] = .string(String(decoding: persistence.data, as: UTF8.self))
-            }
-            rows.append(.object(row))
-        }
-        return rows
     }
 
     private func seconds(_ duration: Duration) -> Double {

@@ -187,6 +187,23 @@ public final class SyncSink: Sendable {
     /// A copy of the standby's mirror table.
     public var table: MirrorTable { state.withLock { $0.table } }
 
+    /// A part of the table's listing for `lvsync conns`: the live connections among `limit` storage positions from
+    /// `start`, with the seconds each has left, read under the lock on this side's clock (holds O(`limit`), never
+    /// a copy of the table; ``MirrorTable/forEachConnection(from:limit:now:_:)`` says what a change meanwhile does).
+    /// - Returns: the connections, and the position to go on from (nil: the end).
+    public func connections(
+        from start: Int,
+        limit: Int
+    ) -> (rows: [(connection: SyncConnection, remaining: UInt32)], next: Int?) {
+        let now = clock.now
+        var rows: [(connection: SyncConnection, remaining: UInt32)] = []
+        rows.reserveCapacity(limit)
+        let next = state.withLock { state in
+            state.table.forEachConnection(from: start, limit: limit, now: now) { rows.append(($0, $1)) }
+        }
+        return (rows, next)
+    }
+
     /// Removes expired connections from the table.
     @discardableResult
     public func expire() -> Int {

@@ -52,13 +52,18 @@ struct ConnsCommand: AsyncParsableCommand {
 
     func run() async throws {
         let json = json
-        let connections = try await socket.withReply(to: request) { reply in
-            var connections: [JSONValue] = []
+        // Each connection is printed as it comes (the table's first rows are held a moment for its header):
+        // nothing holds the whole reply.
+        try await socket.withReply(to: request) { reply in
+            var table = ConnectionTableText.Printer()
             for try await object in reply {
-                if json { printLine(object.jsonText) } else { connections.append(object) }
+                if json {
+                    printLine(object.jsonText)
+                } else if let text = table.add(object) {
+                    printLine(text)
+                }
             }
-            return connections
+            if !json, let text = table.finish() { printLine(text) }
         }
-        if !json { printLine(ConnectionTableText.render(connections)) }
     }
 }
