@@ -8,6 +8,7 @@ import IPVS
 import LVSyncTestSupport
 import Mirror
 import PeerProtocol
+import ServiceLifecycle
 import SyncWire
 import Testing
 
@@ -54,6 +55,25 @@ struct FailSafeTests {
         #expect(host.addresses.addresses.isEmpty, "the VIP stayed on a director that stopped")
         #expect(try host.ipvs.syncDaemons().isEmpty, "a kernel sync daemon outlived the director")
         #expect(!daemon.director.director.vipsHeld)
+    }
+
+    @Test("a graceful shutdown (SIGTERM) ends the daemon without an error, elected or in a fixed role")
+    func gracefulShutdownIsClean() async throws {
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        var fixed = TestDirectorFile(node: "dirb", listen: nil, peers: [("dira", try freePorts(1)[0])])
+        fixed.role = "standby"
+        for yaml in [try Self.alone(pki: pki), try fixed.yaml(pki: pki)] {
+            let daemon = try LVSyncDaemonTests.build(yaml)
+            let group = ServiceGroup(services: [daemon], logger: quietLogger)
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask { try await group.run() }
+                #expect(await eventually { daemon.director.director.role != .initialising })
+                await group.triggerGracefulShutdown()
+                // run() throwing here (a part's CancellationError taken for a failure) would exit 1 on SIGTERM.
+                try await tasks.waitForAll()
+            }
+        }
     }
 
     @Test("a VIP an earlier run left on the host is removed before the boot wait")

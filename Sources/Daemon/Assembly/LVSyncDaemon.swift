@@ -181,6 +181,8 @@ public struct LVSyncDaemon: Service {
         configuration.maximumGracefulShutdownDuration = .seconds(10)
         do {
             try await ServiceGroup(configuration: configuration).run()
+        } catch is CancellationError where Task.isShuttingDownGracefully {
+            // A part cancelled by the graceful shutdown it was asked for: the normal end, not an error.
         } catch is CancellationError where Task.isCancelled {
             throw CancellationError()
         } catch {

@@ -71,11 +71,15 @@ public final class CertificateExpiryMonitor: Service, Sendable {
     }
 
     public func run() async throws {
-        try await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                self.check()
-                try await Task.sleep(for: Self.interval)
+        do {
+            try await cancelWhenGracefulShutdown {
+                while !Task.isCancelled {
+                    self.check()
+                    try await Task.sleep(for: Self.interval)
+                }
             }
+        } catch is CancellationError where Task.isShuttingDownGracefully {
+            // The graceful shutdown cancels the sleep: the service's normal end.
         }
     }
 }
