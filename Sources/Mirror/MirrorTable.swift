@@ -224,6 +224,20 @@ public struct MirrorTable: Sendable {
         return result
     }
 
+    /// The live connections among the `limit` storage positions from `start` (see
+    /// ``forEachConnection(from:limit:now:_:)``), each with the seconds it has left, and the position to go on from
+    /// (nil: the end). Holds O(`limit`).
+    public func connections(
+        from start: Int,
+        limit: Int,
+        now: MirrorTime
+    ) -> (rows: [(connection: SyncConnection, remaining: UInt32)], next: Int?) {
+        var rows: [(connection: SyncConnection, remaining: UInt32)] = []
+        rows.reserveCapacity(limit)
+        let next = forEachConnection(from: start, limit: limit, now: now) { rows.append(($0, $1)) }
+        return (rows, next)
+    }
+
     /// A listing in parts (`lvsync conns`, read a batch at a time under the owner's lock): calls `body` with every
     /// entry alive at `now` among the `limit` storage positions from `start`, and the seconds it has left.
     ///

@@ -221,12 +221,7 @@ public final class SyncSource: Sendable {
         limit: Int
     ) -> (rows: [(connection: SyncConnection, remaining: UInt32)], next: Int?) {
         let now = clock.now
-        var rows: [(connection: SyncConnection, remaining: UInt32)] = []
-        rows.reserveCapacity(limit)
-        let next = state.withLock { state in
-            state.table.forEachConnection(from: start, limit: limit, now: now) { rows.append(($0, $1)) }
-        }
-        return (rows, next)
+        return state.withLock { $0.table.connections(from: start, limit: limit, now: now) }
     }
 }
 
