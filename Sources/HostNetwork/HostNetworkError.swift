@@ -21,8 +21,15 @@ public struct HostNetworkError: Error, Hashable, Sendable, CustomStringConvertib
     /// Whether the call failed for the caller's own lack of resources (descriptors, memory, buffers) rather than
     /// for what it asked about: such a failure says nothing about the interface or address in question.
     public var ownTrouble: Bool {
-        guard let errno else { return false }
-        return [EMFILE, ENFILE, ENOBUFS, ENOMEM].contains(errno)
+        errno.map(Self.isResourceShortage) ?? false
+    }
+
+    /// Whether `errno` says the caller ran out of something of its own: descriptors (`EMFILE`, `ENFILE`), memory or
+    /// buffer space (`ENOMEM`, `ENOBUFS`). The one list the daemon's "own trouble" rules start from (failover
+    /// conditions add the transient `EAGAIN` and `EINTR`; health probes keep their own, which adds a source address
+    /// or route the director lacks).
+    public static func isResourceShortage(_ errno: Int32) -> Bool {
+        [EMFILE, ENFILE, ENOBUFS, ENOMEM].contains(errno)
     }
 
     public var description: String {

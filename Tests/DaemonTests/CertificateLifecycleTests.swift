@@ -108,7 +108,7 @@ struct DaemonCertificateTests {
                 logger: quietLogger
             ).check()
         }
-        #expect(levels(daysBefore: -0.5) == ["node": .error, "ca": .fine])
+        #expect(levels(daysBefore: -0.5) == ["node": .expired, "ca": .fine])
         #expect(levels(daysBefore: 0.5)["node"] == .error)
         // The test CA lasts ten years: a node certificate valid for 60 days more is fine, for 20 a warning.
         let longer = try pki.authority.issue(node: "dira", days: 60)
@@ -141,17 +141,17 @@ struct DaemonCertificateTests {
         defer { pki.remove() }
         let ports = try freePorts(2)
         let now = Date()
-        // dira's certificate expired a day ago; dira itself started while it was valid (its clock says two days ago),
-        // as a daemon that has run through its certificate's end.
+        // dira's certificate ends three seconds from now: dira starts while it is valid and runs through its end,
+        // then dirb starts and links with it.
         let a = try TestDirector(
             name: "dira",
             priority: 150,
             port: ports[0],
             peer: ("dirb", ports[1]),
             pki: pki,
-            certificateWindow: (now.addingTimeInterval(-30 * 86_400), now.addingTimeInterval(-86_400)),
-            clock: { Date().addingTimeInterval(-2 * 86_400) }
+            certificateWindow: (now.addingTimeInterval(-30 * 86_400), now.addingTimeInterval(3))
         )
+        try await Task.sleep(for: .seconds(max(0, now.addingTimeInterval(3.5).timeIntervalSinceNow)))
         let b = try TestDirector(name: "dirb", priority: 100, port: ports[1], peer: ("dira", ports[0]), pki: pki)
         try await whileDirecting([a, b]) { _ in
             // Watches for both directors active at once, from the start to the end of the checks.
@@ -173,6 +173,19 @@ struct DaemonCertificateTests {
             #expect(b.service.director.lastTransition?.from == .initialising)
             #expect(b.service.director.lastTransition?.to == .standby)
             #expect(b.service.director.peers["dira"]?.advert.state == .active)
+            #expect(a.service.director.peers["dirb"]?.advert.inSync != true)
+
+            // dira renews and reloads: its degraded links are made again with the new
+            // material, and dirb gets its mirror stream back without a restart of either.
+            let renewed = try pki.files(node: "dira")
+            let identity = try NodeIdentity.load(
+                certificateFile: renewed.certificate,
+                privateKeyFile: renewed.key,
+                caFile: renewed.ca
+            )
+            a.daemon.tls.replace(with: try PeerTLS(identity: identity, outOfWindowPeers: .acceptDegraded))
+            #expect(await eventually(limit: .seconds(20)) { a.service.director.peers["dirb"]?.advert.inSync == true })
+            #expect(a.role == .active && b.role == .standby)
             watch.cancel()
             let sawBothActive = await watch.value
             #expect(!sawBothActive)

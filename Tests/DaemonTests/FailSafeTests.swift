@@ -34,6 +34,26 @@ struct FailSafeTests {
         return try file.yaml(pki: pki)
     }
 
+    /// Runs `body` with an elected director alone on `host` (``alone(pki:bootWaitMilliseconds:)``) running, after it
+    /// holds its VIPs unless `waitForVIPs` is false; the run is cancelled after `body`.
+    static func whileAlone(
+        on host: InMemoryHost = InMemoryHost(),
+        bootWaitMilliseconds: Int = 100,
+        waitForVIPs: Bool = true,
+        _ body: (LVSyncDaemon) async throws -> Void
+    ) async throws {
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        let daemon = try LVSyncDaemonTests.build(
+            try alone(pki: pki, bootWaitMilliseconds: bootWaitMilliseconds),
+            host: host
+        )
+        let run = Task { try await daemon.run() }
+        defer { run.cancel() }
+        if waitForVIPs { #expect(await eventually { daemon.director.director.vipsHeld }) }
+        try await body(daemon)
+    }
+
     @Test(
         "a part that fails stops the director in order: VIPs released, kernel sync daemons stopped, its error ends run()"
     )
@@ -78,16 +98,13 @@ struct FailSafeTests {
 
     @Test("a VIP an earlier run left on the host is removed before the boot wait")
     func leftoverVIPRemovedAtStart() async throws {
-        let pki = try TestPKI()
-        defer { pki.remove() }
         let host = InMemoryHost()
         _ = try host.addresses.add(Self.vip.virtualAddress)
         // A boot wait far longer than the test: the director stays initialising throughout.
-        let daemon = try LVSyncDaemonTests.build(try Self.alone(pki: pki, bootWaitMilliseconds: 600_000), host: host)
-        let run = Task { try await daemon.run() }
-        defer { run.cancel() }
-        #expect(await eventually { !host.addresses.addresses.contains(Self.vip.virtualAddress) })
-        #expect(daemon.director.director.role == .initialising)
+        try await Self.whileAlone(on: host, bootWaitMilliseconds: 600_000, waitForVIPs: false) { daemon in
+            #expect(await eventually { !host.addresses.addresses.contains(Self.vip.virtualAddress) })
+            #expect(daemon.director.director.role == .initialising)
+        }
     }
 
     @Test("lvsync release removes the VIPs and stops the kernel sync daemons a killed director left")
@@ -113,53 +130,42 @@ struct FailSafeTests {
 
     @Test("a VIP whose add failed is not reported held")
     func vipsHeldMeansHeld() async throws {
-        let pki = try TestPKI()
-        defer { pki.remove() }
         let host = InMemoryHost()
         host.addresses.failEveryCall(
             with: HostNetworkError(operation: "RTM_NEWADDR 10.0.0.100/32 dev eth0", errno: EMFILE)
         )
-        let daemon = try LVSyncDaemonTests.build(try Self.alone(pki: pki), host: host)
-        let run = Task { try await daemon.run() }
-        defer { run.cancel() }
-        #expect(await eventually { daemon.director.director.role == .active })
-        #expect(!daemon.director.director.vipsHeld)
-        #expect(daemon.director.director.heldVIPs.isEmpty)
+        try await Self.whileAlone(on: host, waitForVIPs: false) { daemon in
+            #expect(await eventually { daemon.director.director.role == .active })
+            #expect(!daemon.director.director.vipsHeld)
+            #expect(daemon.director.director.heldVIPs.isEmpty)
+        }
     }
 
     @Test("an interface the host cannot query (no descriptor left) is not an interface failure")
     func ownTroubleIsNotAFault() async throws {
-        let pki = try TestPKI()
-        defer { pki.remove() }
         let host = InMemoryHost()
-        let daemon = try LVSyncDaemonTests.build(try Self.alone(pki: pki), host: host)
-        let run = Task { try await daemon.run() }
-        defer { run.cancel() }
-        #expect(await eventually { daemon.director.director.vipsHeld })
-        host.failInterfaceQueries(with: HostNetworkError(operation: "socket(AF_NETLINK)", errno: EMFILE))
-        // Many heartbeats with every query failing: the condition keeps its verdict, the director its role.
-        try await Task.sleep(for: .milliseconds(500))
-        #expect(daemon.director.director.role == .active)
-        #expect(daemon.director.election.election?.failingConditions.isEmpty == true)
-        // A real failure still counts.
-        host.failInterfaceQueries(with: nil)
-        host.setInterface("eth0", up: false)
-        #expect(await eventually { daemon.director.director.role == .fault })
+        try await FailSafeTests.whileAlone(on: host) { daemon in
+            host.failInterfaceQueries(with: HostNetworkError(operation: "socket(AF_NETLINK)", errno: EMFILE))
+            // Many heartbeats with every query failing: the condition keeps its verdict, the director its role.
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(daemon.director.director.role == .active)
+            #expect(daemon.director.election.election?.failingConditions.isEmpty == true)
+            // A real failure still counts.
+            host.failInterfaceQueries(with: nil)
+            host.setInterface("eth0", up: false)
+            #expect(await eventually { daemon.director.director.role == .fault })
+        }
     }
 
     @Test("the active adds back a VIP that went from the host, and announces it")
     func vipAddedBack() async throws {
-        let pki = try TestPKI()
-        defer { pki.remove() }
         let host = InMemoryHost()
-        let daemon = try LVSyncDaemonTests.build(try Self.alone(pki: pki), host: host)
-        let run = Task { try await daemon.run() }
-        defer { run.cancel() }
-        #expect(await eventually { daemon.director.director.vipsHeld })
-        let announced = host.announcer.rounds
-        _ = try host.addresses.remove(Self.vip.virtualAddress)
-        #expect(await eventually { host.addresses.addresses.contains(Self.vip.virtualAddress) })
-        #expect(await eventually { host.announcer.rounds > announced })
+        try await FailSafeTests.whileAlone(on: host) { daemon in
+            let announced = host.announcer.rounds
+            _ = try host.addresses.remove(Self.vip.virtualAddress)
+            #expect(await eventually { host.addresses.addresses.contains(Self.vip.virtualAddress) })
+            #expect(await eventually { host.announcer.rounds > announced })
+        }
     }
 
     @Test("a peer unheard for the dead interval is reported dead, not as the state it last advertised")
@@ -193,55 +199,48 @@ struct FailSafeTests {
 struct KernelSyncRepairTests {
     @Test("a kernel master stopped from outside (ipvsadm --stop-daemon master) is started again")
     func masterStoppedByHand() async throws {
-        let pki = try TestPKI()
-        defer { pki.remove() }
         let host = InMemoryHost()
-        let daemon = try LVSyncDaemonTests.build(try FailSafeTests.alone(pki: pki), host: host)
-        let run = Task { try await daemon.run() }
-        defer { run.cancel() }
-        #expect(await eventually { daemon.director.director.vipsHeld })
-        try host.ipvs.stopSyncDaemon(.master)
-        #expect(try host.ipvs.syncDaemons().isEmpty)
-        #expect(await eventually { (try? host.ipvs.syncDaemons().map(\.role)) == [.master] })
-        #expect(daemon.director.director.role == .active)
+        try await FailSafeTests.whileAlone(on: host) { daemon in
+            try host.ipvs.stopSyncDaemon(.master)
+            #expect(try host.ipvs.syncDaemons().isEmpty)
+            #expect(await eventually { (try? host.ipvs.syncDaemons().map(\.role)) == [.master] })
+            #expect(daemon.director.director.role == .active)
+        }
     }
 
     @Test("a sync interface re-created under a new index: the kernel master restarted, capture and injector reopened")
     func interfaceRecreated() async throws {
-        let pki = try TestPKI()
-        defer { pki.remove() }
         let host = InMemoryHost()
-        let daemon = try LVSyncDaemonTests.build(try FailSafeTests.alone(pki: pki), host: host)
-        let run = Task { try await daemon.run() }
-        defer { run.cancel() }
-        #expect(await eventually { daemon.director.director.vipsHeld })
-        let before = host.opens
-        let starts = host.ipvs.syncDaemonStarts
-        host.deleteSyncInterface(recreate: true)
-        #expect(await eventually { host.opens.captures > before.captures && host.opens.injectors > before.injectors })
-        #expect(host.ipvs.syncDaemonStarts > starts, "the kernel master was not restarted on the new interface")
-        // The capture works on: what the kernel sends still reaches the mirror.
-        host.master.emit(TestConnections.messages(0..<50))
-        #expect(await eventually { daemon.director.director.source?.table.count == 50 })
+        try await FailSafeTests.whileAlone(on: host) { daemon in
+            let before = host.opens
+            let starts = host.ipvs.syncDaemonStarts
+            host.deleteSyncInterface(recreate: true)
+            #expect(
+                await eventually { host.opens.captures > before.captures && host.opens.injectors > before.injectors }
+            )
+            #expect(host.ipvs.syncDaemonStarts > starts, "the kernel master was not restarted on the new interface")
+            // The capture works on: what the kernel sends still reaches the mirror.
+            host.master.emit(TestConnections.messages(0..<50))
+            #expect(await eventually { daemon.director.director.source?.table.count == 50 })
+        }
     }
 
     @Test("a capture that loses its interface (ENETDOWN) has the interface set up again and goes on capturing")
     func captureLosesInterface() async throws {
-        let pki = try TestPKI()
-        defer { pki.remove() }
         let host = InMemoryHost()
-        let daemon = try LVSyncDaemonTests.build(try FailSafeTests.alone(pki: pki), host: host)
-        let run = Task { try await daemon.run() }
-        defer { run.cancel() }
-        #expect(await eventually { daemon.director.director.vipsHeld })
-        let epoch = daemon.director.director.syncEpoch
-        host.deleteSyncInterface(recreate: false)
-        host.master.failReceiving(with: HostNetworkError(operation: "recvmmsg on lvsync0", errno: ENETDOWN), once: true)
-        #expect(await eventually { daemon.director.director.syncEpoch > epoch })
-        #expect(host.syncInterfaceIndex != nil, "the sync interface was not created again")
-        host.master.emit(TestConnections.messages(0..<50))
-        #expect(await eventually { daemon.director.director.source?.table.count == 50 })
-        #expect(daemon.director.director.role == .active)
+        try await FailSafeTests.whileAlone(on: host) { daemon in
+            let epoch = daemon.director.director.syncEpoch
+            host.deleteSyncInterface(recreate: false)
+            host.master.failReceiving(
+                with: HostNetworkError(operation: "recvmmsg on lvsync0", errno: ENETDOWN),
+                once: true
+            )
+            #expect(await eventually { daemon.director.director.syncEpoch > epoch })
+            #expect(host.syncInterfaceIndex != nil, "the sync interface was not created again")
+            host.master.emit(TestConnections.messages(0..<50))
+            #expect(await eventually { daemon.director.director.source?.table.count == 50 })
+            #expect(daemon.director.director.role == .active)
+        }
     }
 }
 

@@ -24,7 +24,7 @@ struct CertificateLifecycleTests {
         #expect(CertificateExpiry.daysLeft(notValidAfter: Self.end, now: Self.end + 60) == -1)
     }
 
-    @Test("fine above 30 days, a warning below, an error below 7 days and once expired")
+    @Test("fine above 30 days, a warning below, an error below 7 days, expired past the end")
     func levels() {
         func level(_ daysLeft: Double) -> CertificateExpiry.Level {
             CertificateExpiry.level(notValidAfter: Self.end, now: Self.end - daysLeft * Self.day)
@@ -34,8 +34,9 @@ struct CertificateLifecycleTests {
         #expect(level(29.99) == .warning)
         #expect(level(7.01) == .warning)
         #expect(level(6.99) == .error)
-        #expect(level(0) == .error)
-        #expect(level(-3) == .error)
+        #expect(level(0.001) == .error)
+        #expect(level(-0.001) == .expired)
+        #expect(level(-3) == .expired)
     }
 
     @Test("a warning is logged once a day, at once when the level gets worse, never while fine")
@@ -48,6 +49,21 @@ struct CertificateLifecycleTests {
         #expect(CertificateExpiry.isLogDue(.warning, now: now + Self.day, last: (now, .warning)))
         #expect(CertificateExpiry.isLogDue(.error, now: now + 60, last: (now, .warning)))
         #expect(!CertificateExpiry.isLogDue(.warning, now: now + 60, last: (now, .error)))
+        #expect(CertificateExpiry.isLogDue(.expired, now: now + 60, last: (now, .error)))
+    }
+
+    @Test("the next look is when the level changes (one second past), at most the interval, at least a second")
+    func nextCheck() {
+        func next(_ secondsLeft: Double) -> TimeInterval {
+            CertificateExpiry.nextCheck(notValidAfter: Self.end, now: Self.end - secondsLeft, interval: 3_600)
+        }
+        #expect(next(825 * Self.day) == 3_600)
+        #expect(next(30 * Self.day + 100) == 101)
+        #expect(next(7 * Self.day + 10) == 11)
+        #expect(next(40) == 41)
+        #expect(next(0.5) == 1.5)
+        #expect(next(-10) == 3_600)
+        #expect(next(-0.5) == 1)
     }
 
     @Test("a key readable by group or others is refused with the reason; 0600 and 0400 load")

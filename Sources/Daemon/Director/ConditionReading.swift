@@ -1,3 +1,5 @@
+import HostNetwork
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -13,9 +15,10 @@ public enum ConditionReading: Equatable, Sendable {
     /// would fail over for nothing, and flap.
     case unknown(String)
 
-    /// Whether `errno` is the director's own trouble rather than the answer to the question asked.
+    /// Whether `errno` is the director's own trouble rather than the answer to the question asked: a resource
+    /// shortage (``HostNetworkError/isResourceShortage(_:)``) or a call to try again (`EAGAIN`, `EINTR`).
     public static func isOwnTrouble(errno: Int32) -> Bool {
-        [EMFILE, ENFILE, ENOBUFS, ENOMEM, EAGAIN, EINTR].contains(errno)
+        HostNetworkError.isResourceShortage(errno) || errno == EAGAIN || errno == EINTR
     }
 }
 

@@ -7,8 +7,9 @@ import Synchronization
 
 /// Watches the TLS material in use for the end of its validity: the gauge
 /// `lvsync_tls_certificate_expiry_seconds{certificate="node"|"ca"}` (seconds left, negative once expired), and a
-/// warning line with less than 30 days left, an error line with less than 7 (or expired), each repeated once a day
-/// (``CertificateExpiry``'s rules). Checked at start, at each reload and every ``interval``.
+/// warning line with less than 30 days left, an error line with less than 7 and another the moment it expires, each
+/// repeated once a day (``CertificateExpiry``'s rules). Checked at start, at each reload, every ``interval`` and
+/// when a certificate's level is due to change (a node certificate that ends at 14:02:10 is reported expired then).
 public final class CertificateExpiryMonitor: Service, Sendable {
     /// How often the material is checked while nothing else asks: an hour.
     public static let interval: Duration = .seconds(3_600)
@@ -59,7 +60,7 @@ public final class CertificateExpiryMonitor: Service, Sendable {
                 ? "\(what) has expired: renew it and reload (lvsync certs renew, systemctl reload lvsync)"
                 : "\(what) expires soon: renew it and reload (lvsync certs renew, systemctl reload lvsync)"
             logger.log(
-                level: level == .error ? .error : .warning,
+                level: level >= .error ? .error : .warning,
                 message,
                 metadata: [
                     "certificate": "\(label)", "days_left": "\(days)",
@@ -70,12 +71,29 @@ public final class CertificateExpiryMonitor: Service, Sendable {
         return levels
     }
 
+    /// How long to sleep after a check at `now`: until the nearest change of level of any certificate, at most
+    /// ``interval``.
+    func sleepAfterCheck(now: Date) -> Duration {
+        let interval = TimeInterval(Self.interval.components.seconds)
+        let seconds =
+            certificates.map {
+                CertificateExpiry.nextCheck(notValidAfter: $0.notValidAfter, now: now, interval: interval)
+            }.min() ?? interval
+        return .milliseconds(Int64(seconds * 1_000))
+    }
+
     public func run() async throws {
         do {
             try await cancelWhenGracefulShutdown {
                 while !Task.isCancelled {
                     self.check()
-                    try await Task.sleep(for: Self.interval)
+                    // Until the next change of level, or a reload (new material, new dates), whichever is first.
+                    let (generation, deadline) = (
+                        self.store.generation, ContinuousClock.now + self.sleepAfterCheck(now: self.clock())
+                    )
+                    while self.store.generation == generation, ContinuousClock.now < deadline {
+                        try await Task.sleep(for: min(.seconds(1), deadline - ContinuousClock.now))
+                    }
                 }
             }
         } catch is CancellationError where Task.isShuttingDownGracefully {

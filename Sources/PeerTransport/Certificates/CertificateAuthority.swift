@@ -83,10 +83,17 @@ public struct CertificateAuthority: Sendable {
         days: Int = defaultNodeLifetimeDays,
         now: Date = Date()
     ) throws(PeerTransportError) -> IssuedCertificate {
+        try issue(node: node, lifetime: TimeInterval(days) * 86_400, now: now)
+    }
+
+    /// Issues a node certificate valid from a few minutes before `now` until `lifetime` seconds after it.
+    public func issue(node: String, lifetime: TimeInterval, now: Date = Date()) throws(PeerTransportError)
+        -> IssuedCertificate
+    {
         try issue(
             node: node,
             notValidBefore: now.addingTimeInterval(-Self.backdating),
-            notValidAfter: now.addingTimeInterval(TimeInterval(days) * 86_400)
+            notValidAfter: now.addingTimeInterval(lifetime)
         )
     }
 

@@ -54,18 +54,20 @@ public enum CertificateDirectory {
 
     /// `lvsync certs issue`: a node certificate and a new key for `node`, signed by the CA of `directory` (its
     /// `ca.pem` and `ca-key.pem`), written as `NAME.pem` (0644) and `NAME-key.pem` (0600). Existing files are kept
-    /// unless `force` is set.
+    /// unless `force` is set. `lifetime` (seconds) replaces `days` when given: a short-lived certificate for an expiry
+    /// drill.
     @discardableResult
     public static func issue(
         directory: String,
         node: String,
         days: Int = CertificateAuthority.defaultNodeLifetimeDays,
+        lifetime: TimeInterval? = nil,
         force: Bool = false,
         now: Date = Date()
     ) throws(PeerTransportError) -> [WrittenFile] {
         guard NodeName.isValid(node), node != "ca" else { throw .invalidNodeName(node) }
         let authority = try loadAuthority(directory)
-        let issued = try authority.issue(node: node, days: days, now: now)
+        let issued = try authority.issue(node: node, lifetime: lifetime ?? TimeInterval(days) * 86_400, now: now)
         let files = nodeFiles(directory, node)
         if !force,
             let existing = [files.certificate, files.key].first(where: { FileManager.default.fileExists(atPath: $0) })
@@ -77,12 +79,14 @@ public enum CertificateDirectory {
 
     /// `lvsync certs renew`: a new certificate and a new key for `node`, whose certificate `NAME.pem` in `directory`
     /// must exist and name it, signed by the directory's CA. Each file is written beside the old one and renamed over
-    /// it, so a reader sees the old file or the new one, never half of one.
+    /// it, so a reader sees the old file or the new one, never half of one. `lifetime` (seconds) replaces `days` when
+    /// given.
     @discardableResult
     public static func renew(
         directory: String,
         node: String,
         days: Int = CertificateAuthority.defaultNodeLifetimeDays,
+        lifetime: TimeInterval? = nil,
         now: Date = Date()
     ) throws(PeerTransportError) -> [WrittenFile] {
         let files = nodeFiles(directory, node)
@@ -94,7 +98,7 @@ public enum CertificateDirectory {
             )
         }
         let authority = try loadAuthority(directory)
-        let issued = try authority.issue(node: node, days: days, now: now)
+        let issued = try authority.issue(node: node, lifetime: lifetime ?? TimeInterval(days) * 86_400, now: now)
         return try replace(files, with: issued)
     }
 

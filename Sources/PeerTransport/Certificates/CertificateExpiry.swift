@@ -3,9 +3,10 @@ import Foundation
 /// How close a certificate is to the end of its validity, as pure functions of its `notValidAfter` and the time:
 /// the daemon's gauge, its warnings and `lvsync certs show` all use these.
 ///
-/// Less than ``warningThreshold`` (30 days) left is a ``Level/warning``, less than ``errorThreshold`` (7 days) or
-/// expired an ``Level/error``. A log line for a level is repeated once a day (``logInterval``), or at once when the
-/// level gets worse, never per heartbeat.
+/// Less than ``warningThreshold`` (30 days) left is a ``Level/warning``, less than ``errorThreshold`` (7 days) an
+/// ``Level/error``, past its end ``Level/expired``. A log line for a level is repeated once a day (``logInterval``),
+/// or at once when the level gets worse, never per heartbeat; ``nextCheck(notValidAfter:now:interval:)`` says when
+/// to look again so that a level is noticed when it starts, not up to an interval later.
 public enum CertificateExpiry {
     /// How urgent a renewal is.
     public enum Level: Int, Sendable, Comparable, CustomStringConvertible {
@@ -13,8 +14,10 @@ public enum CertificateExpiry {
         case fine
         /// Less than 30 days left.
         case warning
-        /// Less than 7 days left, or expired.
+        /// Less than 7 days left.
         case error
+        /// Past its end: peers refuse it, the link carries adverts only.
+        case expired
 
         public static func < (lhs: Level, rhs: Level) -> Bool { lhs.rawValue < rhs.rawValue }
 
@@ -24,6 +27,7 @@ public enum CertificateExpiry {
             case .fine: "fine"
             case .warning: "warning"
             case .error: "error"
+            case .expired: "expired"
             }
         }
     }
@@ -48,6 +52,7 @@ public enum CertificateExpiry {
     /// The urgency at `now`.
     public static func level(notValidAfter: Date, now: Date) -> Level {
         let left = secondsLeft(notValidAfter: notValidAfter, now: now)
+        if left < 0 { return .expired }
         if left < errorThreshold { return .error }
         if left < warningThreshold { return .warning }
         return .fine
@@ -59,5 +64,13 @@ public enum CertificateExpiry {
         guard level > .fine else { return false }
         guard let last else { return true }
         return level > last.level || now.timeIntervalSince(last.at) >= logInterval
+    }
+
+    /// The seconds from `now` until the certificate should be looked at again: the next moment its level changes
+    /// (30 days, 7 days, the end; one second past it) or `interval`, whichever comes first, and at least a second.
+    public static func nextCheck(notValidAfter: Date, now: Date, interval: TimeInterval) -> TimeInterval {
+        let left = secondsLeft(notValidAfter: notValidAfter, now: now)
+        let crossings = [warningThreshold, errorThreshold, 0].map { left - $0 + 1 }.filter { $0 > 0 }
+        return max(1, min(interval, crossings.min() ?? interval))
     }
 }

@@ -67,16 +67,28 @@ struct CertsCommand: ParsableCommand {
         @Option(help: "How many days the certificate is valid.")
         var days = CertificateAuthority.defaultNodeLifetimeDays
 
+        @Option(help: "How many seconds the certificate is valid, instead of --days: for an expiry drill.")
+        var seconds: Int?
+
         @Flag(help: "Overwrite existing files.")
         var force = false
 
         func validate() throws {
             guard days > 0 else { throw ValidationError("--days must be at least 1.") }
+            guard (seconds ?? 1) > 0 else { throw ValidationError("--seconds must be at least 1.") }
         }
 
         func run() throws {
             do {
-                printWritten(try CertificateDirectory.issue(directory: directory, node: node, days: days, force: force))
+                printWritten(
+                    try CertificateDirectory.issue(
+                        directory: directory,
+                        node: node,
+                        days: days,
+                        lifetime: seconds.map { Double($0) },
+                        force: force
+                    )
+                )
             } catch {
                 throw CLIError(error.description)
             }

@@ -100,11 +100,48 @@ wait_for() {
   until "$@"; do [ $SECONDS -lt $end ] || return 1; sleep 0.5; done
 }
 is_active() { [ "$(status "$1" role)" = active ] && [ "$(status "$1" vips_held)" = true ]; }
+is_standby() { [ "$(status "$1" role)" = standby ]; }
 is_synced_standby() { [ "$(status "$1" role)" = standby ] && [ "$(status "$1" in_sync)" = true ]; }
 # (grep -c, not -q: an early exit of grep would fail the pipe under pipefail)
 holds_vip() { [ "$(ip -n "$1" -4 -o addr show dev eth0 | grep -c ' 10\.0\.0\.100/')" -gt 0 ]; }
 lacks_vip() { ! holds_vip "$1"; }
 tail_log() { tail -n 4 "$1" 2>/dev/null | cut -c1-300 | tr '\n' ' '; }
+log_since() { tail -n +$(($2 + 1)) "$1"; }   # FILE LINES: what FILE got after its first LINES lines
+lines() { wc -l < "$1"; }
+logged_since() { log_since "$1" "$2" | grep -q "$3"; }   # FILE LINES PATTERN: FILE got PATTERN after LINES
+# daemons NS: the kernel sync daemons running in NS ("backup", "master", "backup master" or empty)
+daemons() { ip netns exec "$1" ipvsadm -L --daemon 2>/dev/null | awk '{ print $1 }' | sort | tr '\n' ' ' | sed 's/ $//'; }
+# weight NS SERVER: the weight of SERVER:80 in NS's TCP 10.0.0.100:80 (empty if absent)
+weight() {
+  ip netns exec "$1" ipvsadm -Ln -t 10.0.0.100:80 2>/dev/null | awk -v s="$2:80" '$2 == s { print $4 }'
+}
+weight_is() { [ "$(weight "$1" "$2")" = "$3" ]; }   # NS SERVER WEIGHT (for wait_for: read anew each time)
+weights() { echo "rs1 $(weight "$1" 10.0.0.21), rs2 $(weight "$1" 10.0.0.22)"; }   # NS: rs1's and rs2's
+# scrape NS ADDRESS: GET http://ADDRESS:9788/metrics from NS (python's urllib; no curl in the guest)
+scrape() {
+  ip netns exec "$1" "$PY" -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen("http://%s:9788/metrics" % sys.argv[1], timeout=20).read().decode())' "$2"
+}
+# sample FILE NAME{LABELS}: the sample's value in a scrape (0 when absent)
+sample() { awk -v k="$2" '$1 == k { v = $2 } END { print v + 0 }' "$1"; }
+# connect_round N: N new client connections to the VIP, one echo each (3 s each at most); prints "ok/N"
+connect_round() {
+  ip netns exec client "$PY" - "$1" <<'PY'
+import socket, sys
+n, ok = int(sys.argv[1]), 0
+for i in range(n):
+    s = socket.socket()
+    s.settimeout(3)
+    try:
+        s.connect(("10.0.0.100", 80))
+        s.sendall(b"round-%d" % i)
+        ok += s.recv(100) == b"round-%d" % i
+    except OSError:
+        pass
+    finally:
+        s.close()
+print("%d/%d" % (ok, n))
+PY
+}
 
 # flows_tcp: the TCP connections a phase's flows open (busy + busy6 + idle of FLOWS, lib/flows.py's defaults)
 flows_tcp() {

@@ -20,6 +20,10 @@
 #                          40 connections are made and held: every one of them reaches dirB's kernel
 #   chaos-partition        the peer link cut: dirB goes active too (split brain); healed: dirA alone stays active,
 #                          announces the VIPs again, and the client's neighbour entry for the VIP is dirA's MAC
+#   chaos-cert-expiry      dirA's certificate re-issued for 20 s and reloaded (SIGHUP): warned at once, "has expired"
+#                          logged when it ends; dirB restarted links with the expired certificate: adverts only (dirB
+#                          reports it, lvsync_peer_certificate_invalid{peer="dira"} 1), dirA alone active, served;
+#                          renewed and reloaded: the links are made again, dirB in sync without a restart (gauge 0)
 #   chaos-log-full         dirA's lvsync restarted with its log on /dev/full, made active by a drill: it serves,
 #                          answers status, holds the VIPs alone and counts the lost lines
 #                          (lvsync_log_lines_dropped_total{reason="write_error"})
@@ -71,37 +75,6 @@ virtual_services:
         forwarding: dr
         check: { type: tcp, interval_ms: $LAB_PROBE_INTERVAL_MS, timeout_ms: $LAB_PROBE_TIMEOUT_MS, rise: 2, fall: 2 }
 EOF
-}
-weight() {  # NS SERVER: the weight of SERVER:80 in NS's TCP 10.0.0.100:80 (empty if absent)
-  ip netns exec "$1" ipvsadm -Ln -t 10.0.0.100:80 2>/dev/null | awk -v s="$2:80" '$2 == s { print $4 }'
-}
-weights() { echo "rs1 $(weight "$1" 10.0.0.21), rs2 $(weight "$1" 10.0.0.22)"; }
-scrape() {  # NS ADDRESS: GET /metrics
-  ip netns exec "$1" "$PY" -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen("http://%s:9788/metrics" % sys.argv[1], timeout=20).read().decode())' "$2"
-}
-sample() {  # FILE NAME{LABELS}: the sample's value (0 when absent)
-  awk -v k="$2" 'index($0, k " ") == 1 { v = $2 } END { print v + 0 }' "$1"
-}
-daemons() { ip netns exec "$1" ipvsadm -L --daemon 2>/dev/null | awk '{ print $1 }' | sort | tr '\n' ' ' | sed 's/ $//'; }
-log_since() { tail -n +$(($2 + 1)) "$1"; }   # FILE LINES: what FILE got after its first LINES lines
-lines() { wc -l < "$1"; }
-connect_round() {  # N: N new client connections to the VIP, one echo each; prints "ok/N"
-  ip netns exec client "$PY" - "$1" <<'PY'
-import socket, sys
-n, ok = int(sys.argv[1]), 0
-for i in range(n):
-    s = socket.socket()
-    s.settimeout(3)
-    try:
-        s.connect(("10.0.0.100", 80))
-        s.sendall(b"chaos-%d" % i)
-        ok += s.recv(100) == b"chaos-%d" % i
-    except OSError:
-        pass
-    finally:
-        s.close()
-print("%d/%d" % (ok, n))
-PY
 }
 # hold_start TAG N: N client connections to the VIP held open (an echo every second) until hold_stop; their client
 # ports in OUT/TAG.ports once they are up
@@ -299,6 +272,49 @@ mac=$(ip -n dirA link show eth0 | awk '/link\/ether/ { print $2 }')
 neigh=$(ip -n client neigh show 10.0.0.100 | awk '{ for (i = 1; i < NF; i++) if ($i == "lladdr") print $(i + 1) }')
 [ "$neigh" = "$mac" ] || problem+="the client's neighbour entry for the VIP is '$neigh', dirA's MAC $mac; "
 check chaos-partition "split brain while cut, one active after the heal (dirA), re-announced; client's entry $neigh; served $round" -- no_problem "$problem"
+
+# ---- chaos-cert-expiry: dirA's certificate ends while the pair runs; renewed, mirroring comes back ----
+problem=""
+la=$(lines "$LOGDIR/dira.log")
+CERT_SECONDS=20
+"$LVSYNC" certs issue "$OUT/pki" --node dira --seconds $CERT_SECONDS --force > "$LOGDIR/cert-issue.txt" 2>&1 ||
+  problem+="certs issue --seconds failed: $(tr '\n' ' ' < "$LOGDIR/cert-issue.txt"); "
+issued=$SECONDS
+kill -HUP "${LV_PID[dira]}"
+wait_for 30 logged_since "$LOGDIR/dira.log" "$la" 'TLS material reloaded' || problem+="no reload logged; "
+log_since "$LOGDIR/dira.log" "$la" | grep -q "this node's certificate expires soon" || problem+="no early warning; "
+sleep $((CERT_SECONDS + 2 - (SECONDS - issued) > 0 ? CERT_SECONDS + 2 - (SECONDS - issued) : 0))
+wait_for 20 logged_since "$LOGDIR/dira.log" "$la" "this node's certificate has expired" ||
+  problem+="the expiry itself not logged; "
+# The links up keep the TLS sessions they were made with; dirB restarted makes new ones with dirA's expired
+# certificate: adverts only, no mirroring, and no second active.
+stop_lvsync dirb || true
+LV_LOG=$LOGDIR/dirb-2.log start_lvsync dirb dirB
+wait_for 60 grep -q 'peer certificate out of its validity window' "$LOGDIR/dirb-2.log" ||
+  problem+="dirB did not report dirA's certificate: $(tail -n 3 "$LOGDIR/dirb-2.log" | cut -c1-200 | tr '\n' ' '); "
+wait_for 60 is_standby dirb || problem+="dirB is $(status dirb role); "
+roles=""
+for _ in $(seq 6); do
+  sleep 1
+  roles+="$(status dira role)/$(status dirb role) "
+done
+case "$roles" in *standby/active*|*active/active*|*/fault*) problem+="roles while degraded: $roles; " ;; esac
+holds_vip dirA && lacks_vip dirB || problem+="the VIP: dirA $(holds_vip dirA && echo has || echo lacks) it, dirB $(holds_vip dirB && echo has || echo lacks) it; "
+round=$(connect_round 5)
+[ "$round" = 5/5 ] || problem+="served while degraded: $round; "
+scrape dirB 10.0.1.3 > "$OUT/metrics.cert-expired.txt" 2> "$LOGDIR/scrape.err" || problem+="no scrape of dirB; "
+invalid=$(sample "$OUT/metrics.cert-expired.txt" 'lvsync_peer_certificate_invalid{peer="dira"}')
+[ "$invalid" = 1 ] || problem+="dirB's lvsync_peer_certificate_invalid{peer=dira} is $invalid; "
+# Renewed and reloaded: the degraded links are made again with the new certificate, dirB in sync without a restart.
+lr=$(lines "$LOGDIR/dira.log")
+"$LVSYNC" certs renew "$OUT/pki" --node dira > "$LOGDIR/cert-renew.txt" 2>&1 || problem+="certs renew failed; "
+kill -HUP "${LV_PID[dira]}"
+wait_for 90 linked || problem+="after the renewal: dirA $(status dira role), dirB $(status dirb role)/$(status dirb in_sync); "
+scrape dirB 10.0.1.3 > "$OUT/metrics.cert-renewed.txt" 2> "$LOGDIR/scrape.err" || problem+="no scrape of dirB; "
+invalid_after=$(sample "$OUT/metrics.cert-renewed.txt" 'lvsync_peer_certificate_invalid{peer="dira"}')
+[ "$invalid_after" = 0 ] || problem+="after the renewal dirB's lvsync_peer_certificate_invalid{peer=dira} is $invalid_after; "
+log_since "$LOGDIR/dira.log" "$lr" | grep -q 'TLS material reloaded' || problem+="the renewal's reload not logged; "
+check chaos-cert-expiry "dirA's ${CERT_SECONDS} s certificate warned of and expired; dirB restarted: degraded link (gauge $invalid), roles $roles, served $round; renewed: in sync again (gauge $invalid_after)" -- no_problem "$problem"
 
 # ---- chaos-log-full and chaos-log-pipe: the active's log on /dev/full, then on a pipe that closes ----
 log_fault() {  # NAME HOW: dirA restarted with its log going HOW (full|pipe), made active by a drill

@@ -75,29 +75,6 @@ virtual_services:
         check: { type: udp, payload: "q", expect: "A", interval_ms: $LAB_PROBE_INTERVAL_MS, timeout_ms: $LAB_PROBE_TIMEOUT_MS, rise: 2, fall: 2 }
 EOF
 }
-weight() {  # NS SERVER: the weight of SERVER:80 in NS's TCP 10.0.0.100:80 (empty if absent)
-  ip netns exec "$1" ipvsadm -Ln -t 10.0.0.100:80 2>/dev/null | awk -v s="$2:80" '$2 == s { print $4 }'
-}
-weight_is() { [ "$(weight "$1" "$2")" = "$3" ]; }   # NS SERVER WEIGHT (for wait_for: read anew each time)
-# connect_round N: N new client connections to the VIP, one echo each; prints "ok/N"
-connect_round() {
-  ip netns exec client "$PY" - "$1" <<'PY'
-import socket, sys
-n, ok = int(sys.argv[1]), 0
-for i in range(n):
-    s = socket.socket()
-    s.settimeout(2)
-    try:
-        s.connect(("10.0.0.100", 80))
-        s.sendall(b"health-%d" % i)
-        ok += s.recv(100) == b"health-%d" % i
-    except OSError:
-        pass
-    finally:
-        s.close()
-print("%d/%d" % (ok, n))
-PY
-}
 ms_since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.0f", (b - a) * 1000 }'; }
 
 lab_up

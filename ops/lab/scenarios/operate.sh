@@ -67,12 +67,6 @@ failover:
     - { interface: eth0, response: fault }
 EOF
 }
-scrape() {  # NS ADDRESS: GET /metrics (python's urllib; no curl in the guest)
-  ip netns exec "$1" "$PY" -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen("http://%s:9788/metrics" % sys.argv[1], timeout=10).read().decode())' "$2"
-}
-sample() {  # FILE METRIC: the value of METRIC (exact name with labels) in a scrape
-  awk -v m="$2" '$1 == m { print $2 }' "$1" | head -n 1
-}
 
 lab_up
 for a in 10.0.0.100/24 10.0.0.1/24; do ip -n dirA addr del "$a" dev eth0; done

@@ -80,6 +80,7 @@ extension DirectorService {
             return
         }
         let peer = connection.peer.name
+        let material = tls.generation
         let degraded = isDegraded(connection.peer)
         counters.opened()
         relay.linkOpened(to: peer)
@@ -139,8 +140,17 @@ extension DirectorService {
                 }
                 return await sayGoodbye(outbound)
             case .observer:
-                return try await ObserverLink(peer: peer, configuration: session, adverts: relay)
-                    .serve(pump, first: first, outbound: outbound)
+                let link = ObserverLink(peer: peer, configuration: session, adverts: relay)
+                guard degraded else { return try await link.serve(pump, first: first, outbound: outbound) }
+                // A degraded link ends when this node's TLS material is reloaded: the peer dials again and the new
+                // link is checked with the new material (the peer's own dialled link carries the adverts meanwhile).
+                let served = try await raceToEnd(
+                    { [pump] in try await link.serve(pump, first: first, outbound: outbound) },
+                    until: { await self.untilDegradedRecheck(since: material, periodic: false) }
+                )
+                if let served { return served }
+                try? await outbound.write(.goodbye(reason: "TLS material reloaded: dial again"))
+                return LinkOutcome()
             case .sender:
                 return LinkOutcome(error: PeerProtocolError(.roleConflict(.sender)))
             }

@@ -34,4 +34,15 @@ extension DirectorService {
         }
         return peer.certificateFault != nil || ownOutOfWindow
     }
+
+    /// Returns when a degraded link made with the TLS material of `generation` should be made again: at once when
+    /// this node's material was replaced since (a reload with renewed files), and, if `periodic`, after
+    /// ``Configuration/degradedRecheckInterval`` (a peer that renewed, a certificate that became valid with time).
+    /// Only the dialling side is periodic: it re-makes its link before it drops the old one.
+    func untilDegradedRecheck(since generation: Int, periodic: Bool) async {
+        let deadline = ContinuousClock.now + configuration.degradedRecheckInterval
+        while !Task.isCancelled, tls.generation == generation, !periodic || ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(250))
+        }
+    }
 }

@@ -19,6 +19,7 @@ extension DirectorService {
             let role = director.wantedLink(to: peer.name)
             let (generation, mirroring) = director.mirroring
             let connection: PeerConnection
+            let material = tls.generation
             if let ready = next {
                 connection = ready
                 next = nil
@@ -63,12 +64,17 @@ extension DirectorService {
                     receiver.onSyncStatus = { relay.post(.syncStatus(inSync: $0)) }
                 }
                 let link = receiver
-                end = await whileWanted(role, generation: generation, peer: peer, degraded: false) {
+                end = await whileWanted(role, generation: generation, peer: peer, degraded: nil) {
                     await link.run(connection.channel)
                 }
             } else {
                 let link = ObserverLink(peer: peer.name, configuration: configuration.session, adverts: relay)
-                end = await whileWanted(.observer, generation: nil, peer: peer, degraded: degraded) {
+                end = await whileWanted(
+                    .observer,
+                    generation: nil,
+                    peer: peer,
+                    degraded: degraded ? material : nil
+                ) {
                     await link.run(connection.channel)
                 }
             }
@@ -130,13 +136,14 @@ extension DirectorService {
     /// Runs a dialled link until it ends, or until this director wants another link to the peer. Make before break:
     /// the old link goes on carrying adverts (both ways) while the connection for the new one is dialled, so that a
     /// role change (a planned handover above all) never leaves the pair a dead interval without hearing each other
-    /// while a TLS handshake runs. A `degraded` link (a certificate out of its window) is an observer link whatever
-    /// this director would want.
+    /// while a TLS handshake runs. A `degraded` link (a certificate out of its window; the TLS material's generation it
+    /// was made with) is an observer link whatever this director would want, made again from time to time and after a
+    /// reload of the material (``untilDegradedRecheck(since:periodic:)``).
     func whileWanted(
         _ role: PeerMessage.Role,
         generation: Int?,
         peer: Peer,
-        degraded: Bool,
+        degraded: Int?,
         _ body: @escaping @Sendable () async -> LinkOutcome
     ) async -> LinkEnd {
         let changes = director.changes
@@ -148,12 +155,19 @@ extension DirectorService {
                 let (id, wakeups) = changes.subscribe()
                 defer { changes.unsubscribe(id) }
                 for await _ in wakeups
-                where (degraded ? .observer : director.wantedLink(to: peer.name)) != role
+                where (degraded != nil ? .observer : director.wantedLink(to: peer.name)) != role
                     || (generation != nil && director.mirroring.generation != generation)
                 {
                     return .switched(await connect(peer, within: dialTimeout))
                 }
                 return nil
+            }
+            if let degraded {
+                group.addTask {
+                    await untilDegradedRecheck(since: degraded, periodic: true)
+                    guard !Task.isCancelled else { return nil }
+                    return .switched(await connect(peer, within: dialTimeout))
+                }
             }
             // The first to finish decides; a connection the other one still opened is kept for the next link.
             var first: LinkEnd?

@@ -35,4 +35,20 @@ extension DirectorService {
             return try await group.next() ?? nil
         }
     }
+
+    /// Runs `body` until it ends or `until` returns, whichever is first: `body`'s result, or nil.
+    func raceToEnd<T: Sendable>(
+        _ body: @escaping @Sendable () async throws -> T,
+        until: @escaping @Sendable () async -> Void
+    ) async throws -> T? {
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                await until()
+                return nil
+            }
+            defer { group.cancelAll() }
+            return try await group.next() ?? nil
+        }
+    }
 }

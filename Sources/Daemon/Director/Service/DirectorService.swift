@@ -71,6 +71,10 @@ public struct DirectorService: Service {
         public var vipCheckInterval: Duration = .seconds(2)
         /// How often the kernel's sync daemon and the sync interface are checked against the role.
         public var syncCheckInterval: Duration = .seconds(2)
+        /// How long a degraded link (a certificate out of its validity window) is kept before it is dialled again to
+        /// look at the certificates anew: a peer's renewed certificate, or one that became valid with time, then
+        /// gets a full link. A reload of this node's own TLS material re-makes degraded links at once.
+        public var degradedRecheckInterval: Duration = .seconds(30)
         /// How often expired connections leave the mirror table.
         public var expiryInterval: Duration
         /// How often a line of sync statistics is logged (nil: never).
