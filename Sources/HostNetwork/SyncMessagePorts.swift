@@ -1,3 +1,5 @@
+import SyncWire
+
 /// Where the active director's kernel sync messages come from: the kernel master daemon's multicast, captured
 /// (``PacketCapture``), or an in-memory twin in tests and benchmarks.
 public protocol SyncMessageCapturing: Sendable {
@@ -12,6 +14,21 @@ public protocol SyncMessageCapturing: Sendable {
 public protocol SyncMessageInjecting: Sendable {
     /// Hands one kernel sync message to the kernel backup daemon.
     func inject(_ message: UnsafeRawBufferPointer) throws
+    /// The backup daemon's receive queue, to pace the injections by and to see what it dropped (nil: not known;
+    /// the messages are then sent as fast as they come).
+    var backupQueue: (any BackupQueueReading)? { get }
+}
+
+extension SyncMessageInjecting {
+    /// None known.
+    public var backupQueue: (any BackupQueueReading)? { nil }
+}
+
+extension MulticastInjector {
+    /// The socket of the backup thread that listens on the group and port this injector sends to.
+    public var backupQueue: (any BackupQueueReading)? {
+        ProcBackupQueueReader(group: destination.address, port: destination.port)
+    }
 }
 
 extension PacketCapture: SyncMessageCapturing {

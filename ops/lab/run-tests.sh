@@ -82,6 +82,11 @@ for s in "$LAB"/scenarios/*.sh; do
   if [ -n "${LAB_SCENARIOS:-}" ] && ! grep -qw -- "$name" <<< "$LAB_SCENARIOS"; then continue; fi
   SCEN+=("$s")
 done
+# scale.sh leaves kernel tables of hundreds of thousands of connections, which take the emulated guest minutes to
+# tear down: it runs last.
+for i in "${!SCEN[@]}"; do
+  if [ "$(basename "${SCEN[$i]}")" = scale.sh ]; then SCEN+=("${SCEN[$i]}"); unset "SCEN[$i]"; SCEN=("${SCEN[@]}"); break; fi
+done
 
 if [ "$HOG" = 1 ]; then
   command -v stress-ng > /dev/null || { echo "run-tests.sh: --hog needs stress-ng (ops/lab/setup.sh installs it)" >&2; exit 1; }

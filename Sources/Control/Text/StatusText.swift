@@ -62,9 +62,10 @@ public enum StatusText {
         var parts: [String] = []
         if let position = fields["position"] { parts.append("position \(text(position))") }
         if let size = fields["table_size"] { parts.append("\(text(size)) connections mirrored") }
+        if let held = fields["kernel_connections"] { parts.append("\(text(held)) in the kernel") }
         if let lag = fields["lag_ms_p99"] { parts.append("lag p99 \(text(lag)) ms") }
         for (key, value) in fields.sorted(by: { $0.key < $1.key })
-        where !["position", "table_size", "lag_ms_p99"].contains(key) {
+        where !["position", "table_size", "kernel_connections", "lag_ms_p99"].contains(key) {
             parts.append("\(key) \(text(value))")
         }
         return parts.joined(separator: ", ")

@@ -84,6 +84,9 @@ extension DirectorService.Configuration {
             healthChecks: checks,
             secondPath: secondPath
         )
+        if let path = host.connectionTable {
+            kernelAudit = KernelAuditSettings(interval: .seconds(15)) { KernelBootstrap.readTable(path) }
+        }
         if let refresh = peering.failover?.announceRefreshMilliseconds, refresh > 0 {
             announceRefresh = .milliseconds(refresh)
         }

@@ -119,7 +119,16 @@ public struct DirectorControl: ControlResponder {
                 "position": .integer(Int64(figures.position.sequence)),
                 "stream": .string(String(figures.position.streamID, radix: 16)),
                 "lag_ms_p99": .number(Double(figures.lagMicrosecondsP99) / 1000),
+                "kernel_queued": .integer(Int64(figures.kernelQueued)),
+                "kernel_drops": .integer(Int64(figures.kernelDrops)),
+                "kernel_resent": .integer(Int64(figures.resent)),
+                "kernel_lost": .integer(Int64(figures.kernelLost)),
             ]
+            if let held = figures.kernelConnections {
+                sync["kernel_connections"] = .integer(Int64(held))
+                sync["kernel_missing"] = .integer(Int64(figures.kernelMissing))
+                sync["kernel_repaired"] = .integer(Int64(figures.kernelRepaired))
+            }
         case .idle:
             break
         }

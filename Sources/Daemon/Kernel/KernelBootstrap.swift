@@ -44,6 +44,11 @@ public enum KernelBootstrap {
         return ProcBootstrap.connections(from: ProcConnTable(parsing: text), forwarding: lookup).connections
     }
 
+    /// The kernel's table as text, nil when it cannot be read.
+    public static func readTable(_ path: String = "/proc/net/ip_vs_conn") -> String? {
+        try? readWhole(path)
+    }
+
     static func readWhole(_ path: String) throws -> String {
         let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
         defer { try? handle.close() }

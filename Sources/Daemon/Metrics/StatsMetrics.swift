@@ -12,7 +12,7 @@ public final class StatsMetrics: Sendable {
     /// The stats keys exported as counters.
     public static let counterKeys: Set<String> = [
         "sync.entries", "sync.kernel_messages", "sync.malformed_messages", "sync.batches", "sync.log_dropped_batches",
-        "sync.injection_failures",
+        "sync.injection_failures", "kernel.drops", "kernel.resent", "kernel.lost", "kernel.repaired",
     ]
     /// Stats keys left to the metrics their owners keep themselves, under the same names with labels
     /// (`lvsync_health_changes_total{service,server,to}`): a second metric of the same name would be a conflict the

@@ -74,6 +74,7 @@ struct ReceiverLink {
                     sink.recordLag(capturedAtUnixNanoseconds: capturedAt)
                 }
             case .snapshotBegan(let begin):
+                sink.markNotInSync()
                 onSyncStatus?(false)
                 logger.info(
                     "receiving a snapshot",
@@ -84,14 +85,29 @@ struct ReceiverLink {
                 )
             case .snapshotEnded(let entries, let started):
                 sink.record(session.position)
-                onSyncStatus?(true)
                 let seconds = Double((NIODeadline.now() - started).nanoseconds) / 1e9
                 logger.info(
                     "snapshot received",
                     metadata: ["peer": "\(peer)", "snapshot.entries": "\(entries)", "seconds": "\(seconds)"]
                 )
+                // In sync once the kernel backup daemon has taken it all, not when the mirror has.
+                let (sink, logger, peer, onSyncStatus) = (sink, logger, peer, onSyncStatus)
+                sink.whenKernelHasAll {
+                    let figures = sink.figures
+                    let seconds = Double((NIODeadline.now() - started).nanoseconds) / 1e9
+                    logger.info(
+                        "snapshot in the kernel",
+                        metadata: [
+                            "peer": "\(peer)", "snapshot.entries": "\(entries)", "seconds": "\(seconds)",
+                            "kernel.drops": "\(figures.kernelDrops)", "kernel.resent": "\(figures.resent)",
+                            "kernel.lost": "\(figures.kernelLost)",
+                        ]
+                    )
+                    onSyncStatus?(true)
+                }
             case .resumed(let resume):
-                onSyncStatus?(true)
+                let onSyncStatus = onSyncStatus
+                sink.whenKernelHasAll { onSyncStatus?(true) }
                 logger.info(
                     "stream resumed",
                     metadata: ["peer": "\(peer)", "next_sequence": "\(resume.nextSequence)"]

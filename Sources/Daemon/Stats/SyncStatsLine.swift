@@ -63,6 +63,15 @@ public struct SyncStatsLine: Sendable {
             fields["sync.kernel_messages"] = .stringConvertible(f.messages)
             fields["sync.malformed_messages"] = .stringConvertible(f.malformedMessages)
             fields["sync.injection_failures"] = .stringConvertible(f.injectionFailures)
+            fields["kernel.queued"] = .stringConvertible(f.kernelQueued)
+            fields["kernel.drops"] = .stringConvertible(f.kernelDrops)
+            fields["kernel.resent"] = .stringConvertible(f.resent)
+            fields["kernel.lost"] = .stringConvertible(f.kernelLost)
+            fields["kernel.repaired"] = .stringConvertible(f.kernelRepaired)
+            if let held = f.kernelConnections {
+                fields["kernel.connections"] = .stringConvertible(held)
+                fields["kernel.missing"] = .stringConvertible(f.kernelMissing)
+            }
             fields["sync.position"] = "\(f.position)"
             fields["sync.lag_ms_p50"] = .stringConvertible(Double(f.lagMicrosecondsP50) / 1000)
             fields["sync.lag_ms_p99"] = .stringConvertible(Double(f.lagMicrosecondsP99) / 1000)

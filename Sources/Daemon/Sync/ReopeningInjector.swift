@@ -23,4 +23,8 @@ public final class ReopeningInjector: SyncMessageInjecting {
     public func inject(_ message: UnsafeRawBufferPointer) throws {
         try current.withLock { try $0.inject(message) }
     }
+
+    public var backupQueue: (any BackupQueueReading)? {
+        current.withLock { $0.backupQueue }
+    }
 }

@@ -1,3 +1,4 @@
+import Dispatch
 import Histogram
 import HostNetwork
 import Metrics
@@ -20,8 +21,26 @@ public final class SyncSink: Sendable {
         public var entries = 0
         /// Messages with problems (their bad entries were skipped, as the kernel would).
         public var malformedMessages = 0
-        /// Messages that failed to reach the kernel.
+        /// Messages that failed to reach the kernel (a failed send, or no room in the feeder's queue).
         public var injectionFailures = 0
+        /// Datagrams the kernel backup socket dropped while this sink fed it (each sent again, see ``resent``).
+        public var kernelDrops: UInt64 = 0
+        /// Messages sent to the kernel again after a drop.
+        public var resent = 0
+        /// Drops still seen after the last resend: entries the kernel may lack until the next refresh.
+        public var kernelLost: UInt64 = 0
+        /// Messages waiting for the kernel backup daemon.
+        public var kernelQueued = 0
+        /// Microseconds the feeder waited for room in the backup socket's queue.
+        public var pacedMicroseconds: UInt64 = 0
+        /// The kernel's connections at the last audit (nil: none yet).
+        public var kernelConnections: Int?
+        /// The mirror's connections the kernel lacked at the last audit.
+        public var kernelMissing = 0
+        /// Connections sent to the kernel again because an audit found them missing.
+        public var kernelRepaired = 0
+        /// Audits made.
+        public var audits = 0
         /// Connections in the mirror table.
         public var tableSize = 0
         /// Where the stream stands.
@@ -41,6 +60,11 @@ public final class SyncSink: Sendable {
 
     private struct State {
         var table = MirrorTable()
+        /// Bumped when the table stops being in sync (a snapshot begins): a pending ``whenKernelHasAll(_:)`` of an
+        /// earlier epoch then does nothing.
+        var epoch = 0
+        /// The sync ID of the last message from the peer (what a message sent again carries).
+        var syncID: UInt8 = 0
         var position = PeerMessage.Position.none
         var figures = Figures()
         /// Lag in microseconds, up to an hour.
@@ -48,20 +72,37 @@ public final class SyncSink: Sendable {
     }
 
     private let state = Mutex(State())
-    private let injector: any SyncMessageInjecting
+    private let feeder: KernelFeeder
     /// The kernel backup daemon's largest message: longer ones are split before injection.
     public let maximumMessageLength: Int
     private let clock: MirrorClock
 
-    /// Creates a sink that injects through `injector`.
+    /// Creates a sink that injects through `injector`, paced by its backup queue (``KernelFeeder``).
     public init(
         injector: any SyncMessageInjecting,
         maximumMessageLength: Int = SyncWireLayout.defaultMaximumMessageLength,
         clock: MirrorClock = MirrorClock()
     ) {
-        self.injector = injector
+        self.feeder = KernelFeeder(injector: injector, reader: injector.backupQueue)
         self.maximumMessageLength = maximumMessageLength
         self.clock = clock
+    }
+
+    deinit { feeder.stop() }
+
+    /// The table is no longer in sync (a snapshot begins): a ``whenKernelHasAll(_:)`` still pending is void.
+    public func markNotInSync() {
+        state.withLock { $0.epoch += 1 }
+    }
+
+    /// Runs `body` once the kernel backup daemon has every message applied so far (sent, no drop seen), unless the
+    /// table stopped being in sync meanwhile (``markNotInSync()``): "in sync" then means the kernel has it, not only
+    /// the mirror.
+    public func whenKernelHasAll(_ body: @escaping @Sendable () -> Void) {
+        let epoch = state.withLock { $0.epoch }
+        feeder.whenDone { [weak self] in
+            if let self, self.state.withLock({ $0.epoch }) == epoch { body() }
+        }
     }
 
     /// The last batch applied, for the next link's hello.
@@ -107,6 +148,7 @@ public final class SyncSink: Sendable {
         state: inout State,
         problems: inout [String]
     ) {
+        state.syncID = ingested.syncID
         if ingested.kind == .dropped {
             state.figures.malformedMessages += 1
             problems.append("a message from the peer was dropped: \(ingested.problems.map(\.description))")
@@ -129,13 +171,11 @@ public final class SyncSink: Sendable {
         state: inout State,
         problems: inout [String]
     ) {
-        do {
-            try injector.inject(message)
-            state.figures.messages += 1
+        if feeder.enqueue(message) {
             state.figures.entries += entries
-        } catch {
+        } else {
             state.figures.injectionFailures += 1
-            problems.append("injection into the kernel failed: \(error)")
+            problems.append("the queue into the kernel backup daemon is full: a message was dropped")
         }
     }
 
@@ -149,6 +189,38 @@ public final class SyncSink: Sendable {
             bytes.withUnsafeBytes { inject($0, entries: 0, state: &state, problems: &problems) }
         }
         state.figures.entries += connections.count
+    }
+
+    /// Holds the kernel's table against the mirror (``KernelAudit``) and sends again what the kernel lacks. The
+    /// mirror is copied first; then the audit waits until the feeder has handed the kernel everything queued and the
+    /// backup thread has read its socket empty, so that only connections the kernel should have by then are looked
+    /// for; then `readTable` reads the kernel's table. Blocking (a large table takes a while to read and parse):
+    /// call it from a thread of its own.
+    /// - Returns: the audit, nil when the kernel's table could not be read.
+    public func auditKernel(readTable: () -> String?) -> KernelAudit? {
+        let (mirror, now) = (table, clock.now)
+        let fed = DispatchSemaphore(value: 0)
+        feeder.whenDone { fed.signal() }
+        fed.wait()
+        feeder.waitUntilTheKernelReadItAll(seconds: 5)
+        guard let text = readTable() else { return nil }
+        let audit = KernelAudit.compare(mirror: mirror, now: now, kernel: ProcConnTable(parsing: text))
+        var repaired = 0
+        if !audit.missing.isEmpty {
+            let syncID = state.withLock { $0.syncID }
+            let packer = SyncMessagePacker(version: .v1, syncID: syncID, maximumLength: maximumMessageLength)
+            if let messages = try? packer.pack(audit.missing) {
+                for message in messages { message.withUnsafeBytes { _ = feeder.enqueue($0) } }
+                repaired = audit.missing.count
+            }
+        }
+        state.withLock { state in
+            state.figures.audits += 1
+            state.figures.kernelConnections = audit.kernelConnections
+            state.figures.kernelMissing = audit.missing.count
+            state.figures.kernelRepaired += repaired
+        }
+        return audit
     }
 
     /// Records a batch's lag: from its capture on the active director (Unix nanoseconds) to now. The directors'
@@ -170,8 +242,16 @@ public final class SyncSink: Sendable {
 
     /// Current figures.
     public var figures: Figures {
-        state.withLock { state in
+        let fed = feeder.figures
+        return state.withLock { state in
             var figures = state.figures
+            figures.messages = fed.sent - fed.resent
+            figures.injectionFailures += fed.failures
+            figures.kernelDrops = fed.kernelDrops
+            figures.resent = fed.resent
+            figures.kernelLost = fed.lost
+            figures.kernelQueued = fed.queued
+            figures.pacedMicroseconds = fed.pacedMicroseconds
             figures.tableSize = state.table.count
             figures.position = state.position
             figures.lagSamples = state.lag.totalCount

@@ -1,5 +1,7 @@
 import ArgumentParser
 import Control
+import Daemon
+import Foundation
 import HostNetwork
 import SyncWire
 
@@ -12,7 +14,10 @@ struct ReplayCommand: ParsableCommand {
         discussion: """
             Each message of the input is decoded, encoded again by lvsync (optionally with another sync ID or \
             format version) and sent as a looped multicast datagram (TTL 0: nothing leaves the host) out of \
-            --interface, where the kernel's backup sync daemon must be running. Prints one JSON summary line.
+            --interface, where the kernel's backup sync daemon must be running. The sends are paced by the backup \
+            socket's queue and a datagram the kernel dropped is sent again, as the standby's sink does (--unpaced: \
+            back to back, as sendto() alone would). Prints one JSON summary line: what was sent, what the kernel \
+            dropped, and how many connections the kernel's table (/proc/net/ip_vs_conn) gained.
             """
     )
 
@@ -33,6 +38,9 @@ struct ReplayCommand: ParsableCommand {
     @Option(help: "Re-encode in this format version (0 or 1) instead of each message's own.")
     var version: UInt8?
 
+    @Flag(help: "Send back to back, without pacing or resending (to measure what the kernel loses then).")
+    var unpaced = false
+
     func validate() throws {
         guard IPAddress(group) != nil else { throw ValidationError("--group '\(group)' is not an IP address") }
         if let version, SyncProtocolVersion(rawValue: version) == nil {
@@ -43,6 +51,12 @@ struct ReplayCommand: ParsableCommand {
     func run() throws {
         let input = try input.read(port: port)
         let injector = try MulticastInjector(interface: interface, group: IPAddress(group)!, port: port)
+        let reader = injector.backupQueue
+        let before = Self.kernelConnections()
+        let dropsBefore = reader?.queue()?.drops
+        let feeder = KernelFeeder(injector: injector, reader: unpaced ? nil : reader)
+        defer { feeder.stop() }
+        let started = ContinuousClock.now
         var sent = 0
         var entries = 0
         var bytes = 0
@@ -53,22 +67,51 @@ struct ReplayCommand: ParsableCommand {
             guard var message = decoded.message, !message.connections.isEmpty else { continue }
             if let syncid { message.syncID = syncid }
             if let version { message.version = SyncProtocolVersion(rawValue: version)! }
+            let encoded: [UInt8]
             do {
-                let encoded = try SyncMessageEncoder.encode(message)
-                try injector.send(encoded)
-                sent += 1
-                entries += message.connections.count
-                bytes += encoded.count
-            } catch let error as SyncWireError {
+                encoded = try SyncMessageEncoder.encode(message)
+            } catch {
                 problems.append(item.describe(error))
+                continue
             }
+            let queued = encoded.withUnsafeBytes { feeder.enqueue($0) }
+            if !queued {
+                problems.append("a message was not sent: the queue into the kernel is full")
+                continue
+            }
+            sent += 1
+            entries += message.connections.count
+            bytes += encoded.count
         }
+        let done = DispatchSemaphore(value: 0)
+        feeder.whenDone { done.signal() }
+        done.wait()
+        let elapsed = ContinuousClock.now - started
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        // What the backup thread still has queued goes into the table before it is counted.
+        for _ in 0..<200 where (reader?.queue()?.queued ?? 0) > 0 { usleep(50_000) }
+        let figures = feeder.figures
+        let after = Self.kernelConnections()
+        let dropsAfter = reader?.queue()?.drops
         var summary = JSONLine()
         summary.add("messages", sent)
         summary.add("entries", entries)
         summary.add("bytes", bytes)
         summary.add("interface", interface)
         summary.add("destination", injector.destination.description)
+        summary.add("paced", !unpaced)
+        summary.add("seconds", (seconds * 1000).rounded() / 1000)
+        summary.add("resent", figures.resent)
+        summary.add("pacing_ms", Int(figures.pacedMicroseconds / 1000))
+        summary.add("kernel_drops", Int(figures.kernelDrops))
+        summary.add("lost", Int(figures.lost))
+        if let dropsBefore, let dropsAfter, dropsAfter >= dropsBefore {
+            summary.add("socket_drops", Int(dropsAfter - dropsBefore))
+        }
+        if let before, let after {
+            summary.add("kernel_connections_before", before)
+            summary.add("kernel_connections", after)
+        }
         summary.add("problems", problems.count)
         print(summary.line)
         for problem in problems {
@@ -77,5 +120,16 @@ struct ReplayCommand: ParsableCommand {
             print(line.line)
         }
         if !problems.isEmpty { throw ExitCode(1) }
+    }
+
+    /// The entries in this namespace's `/proc/net/ip_vs_conn` (its header line aside), nil when it cannot be read.
+    static func kernelConnections() -> Int? {
+        guard let handle = FileHandle(forReadingAtPath: "/proc/net/ip_vs_conn") else { return nil }
+        defer { try? handle.close() }
+        var lines = 0
+        while let chunk = try? handle.read(upToCount: 1 << 20), !chunk.isEmpty {
+            lines += chunk.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+        }
+        return max(0, lines - 1)
     }
 }

@@ -78,7 +78,8 @@ EOF
   } > "$OUT/$1.yaml"
 }
 
-# status NAME FIELD: a field of `lvsync status --json` (role, vips_held, in_sync; peer.FIELD: the first peer's)
+# status NAME FIELD: a field of `lvsync status --json` (role, vips_held, in_sync; peer.FIELD: the first peer's;
+# sync.FIELD: the mirror's)
 status() {
   "$LVSYNC" status --json --socket "$SOCK/$1.sock" 2> /dev/null | "$PY" -c '
 import json, sys
@@ -89,6 +90,8 @@ except ValueError:
 key = sys.argv[1]
 if key.startswith("peer."):
     v = (s.get("peers") or [{}])[0].get(key[5:])
+elif key.startswith("sync."):
+    v = (s.get("sync") or {}).get(key[5:])
 else:
     v = s.get(key)
 print(json.dumps(v) if isinstance(v, bool) else v)' "$2" || true

@@ -75,6 +75,9 @@ public struct DirectorService: Service {
         /// look at the certificates anew: a peer's renewed certificate, or one that became valid with time, then
         /// gets a full link. A reload of this node's own TLS material re-makes degraded links at once.
         public var degradedRecheckInterval: Duration = .seconds(30)
+        /// A standby's audit of its kernel against its mirror (nil: none; the in-memory hosts of tests have no
+        /// table).
+        public var kernelAudit: KernelAuditSettings?
         /// How often expired connections leave the mirror table.
         public var expiryInterval: Duration
         /// How often a line of sync statistics is logged (nil: never).
@@ -309,6 +312,12 @@ public struct DirectorService: Service {
                     }
                 }
                 return .other
+            }
+            if let audit = configuration.kernelAudit {
+                group.addTask {
+                    try await auditKernelWhileStandby(audit)
+                    return .other
+                }
             }
             if let interval = configuration.statsInterval {
                 group.addTask {

@@ -1,0 +1,181 @@
+#!/bin/bash
+# The closed loop at the kernel boundary, at the scale directors run (run INSIDE the guest):
+#   scale.sh OUTDIR        (env LVSYNC: the binary; SCALE_CONNECTIONS: the table, default 200 000)
+#
+# N generated TCP connections (lib/gen_sync.py: 10.64.0.0/16 clients to 10.0.0.100:80, DR, one hour) and what the
+# kernels hold of them, read back from /proc/net/ip_vs_conn every time:
+#   scale-replay   the same N into two scratch namespaces' kernel backup daemons, in one boot: back to back as
+#                  sendto() alone would (`lvsync replay --unpaced`) and paced as the standby's sink feeds it; the
+#                  paced one must leave no connection out (the unpaced figure is reported, not judged)
+#   scale-seed     dirA's kernel given the N (paced, into its backup daemon), then dirA's lvsync started alone: it
+#                  becomes active with all N seeded into its mirror from /proc
+#   scale-late     dirB's lvsync started late: in sync, and dirB's kernel holds every one of dirA's N (the two
+#                  kernels' key sets compared); one snapshot; no role change and no link closed for silence on either
+#                  director from dirA's start to the end of the scenario
+#   scale-churn    dirB's kernel emptied (the same N sent again with a 1 s timeout), its lvsync started late again
+#                  while the client opens new connections through dirA: dirB's kernel ends with every one of the N
+#                  and of the new connections
+#   scale-audit    dirB's kernel robbed of connections behind lvsync's back (a few thousand expired by hand): the
+#                  standby's audit finds them missing, sends them again, and its kernel holds all N again
+# Kernel tables this size take minutes to tear down under TCG: run-tests.sh runs this scenario last.
+set -euo pipefail
+OUT=$(realpath "${1:?usage: scale.sh OUTDIR}")
+# shellcheck source=ops/lab/lib/guest.sh
+source "$(dirname "$0")/../lib/guest.sh"
+# shellcheck source=ops/lab/lib/check.sh
+source "$LAB/lib/check.sh"
+REPO=$(cd "$LAB/../.." && pwd)
+LVSYNC=${LVSYNC:-$REPO/.build/debug/lvsync}
+[ -x "$LVSYNC" ] || { fail scale "lvsync not executable: $LVSYNC"; exit 1; }
+N=${SCALE_CONNECTIONS:-200000}
+mkdir -p "$OUT/log"; LOGDIR=$OUT/log
+SOCK=/tmp/lvsync-scale
+mkdir -p "$SOCK"
+T0=$SECONDS
+# shellcheck source=ops/lab/lib/pair.sh
+source "$LAB/lib/pair.sh"
+SCRATCH="scratch1 scratch2"
+cleanup() {
+  pair_cleanup
+  for s in $SCRATCH; do ip netns del "$s" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+
+config() {  # NAME PRIORITY LISTEN PEER PEER_LISTEN SYNC_ADDRESS
+  pair_config "$@" <<EOF
+metrics: { listen: "$3:9788" }
+stats: { interval_seconds: 5 }
+failover:
+  boot_wait_ms: $LAB_BOOT_WAIT_MS
+  vips:
+    - { address: 10.0.0.100/24, interface: eth0 }
+    - { address: 10.0.0.1/24, interface: eth0 }
+EOF
+}
+# table NS: NS's /proc/net/ip_vs_conn into OUT/NS.conn.txt
+table() { ip netns exec "$1" cat /proc/net/ip_vs_conn > "$OUT/$1.conn.txt"; }
+# generated NS: how many of the generated connections NS's kernel holds
+generated() { ip netns exec "$1" awk '$1 == "TCP" && substr($2, 1, 4) == "0A40" { n++ } END { print n + 0 }' /proc/net/ip_vs_conn; }
+has_all() { [ "$(generated "$1")" -ge "$N" ]; }
+has_none() { [ "$(generated "$1")" = 0 ]; }
+backup_ns() {  # NS: a namespace with a sync dummy and the kernel backup daemon on it
+  ip netns add "$1"
+  ip -n "$1" link set lo up
+  ip -n "$1" link add lvsync0 type dummy
+  ip -n "$1" addr add 169.254.77.9/32 dev lvsync0
+  ip -n "$1" link set lvsync0 multicast on up
+  ip netns exec "$1" ipvsadm --start-daemon backup --mcast-interface lvsync0 --syncid "$SYNCID"
+}
+replay() {  # NS FILE [--unpaced]: lvsync replay of FILE into NS's backup daemon; its JSON summary on stdout
+  local ns=$1 file=$2; shift 2
+  ip netns exec "$ns" "$LVSYNC" replay --hex "$file" --interface lvsync0 "$@" 2> "$LOGDIR/replay-$ns.err" | head -n 1
+}
+field() { "$PY" -c 'import json, sys; print(json.loads(sys.argv[1]).get(sys.argv[2], ""))' "$1" "$2"; }
+# elections/silence NAME FROM: role changes and links closed for silence in NAME's log after its first FROM lines
+elections() { log_since "$LOGDIR/$1.log" "$2" | grep -c 'election: ' || true; }
+silences() { log_since "$LOGDIR/$1.log" "$2" | grep -c 'peer_silent' || true; }
+
+t=$SECONDS
+"$PY" "$LAB/lib/gen_sync.py" "$N" --syncid "$SYNCID" > "$OUT/table.hex"
+"$PY" "$LAB/lib/gen_sync.py" "$N" --syncid "$SYNCID" --timeout 1 > "$OUT/expire.hex"
+say "generated $N connections ($(wc -l < "$OUT/table.hex") messages) in $((SECONDS - t)) s"
+lab_up
+for a in 10.0.0.100/24 10.0.0.1/24; do ip -n dirA addr del "$a" dev eth0; done
+for a in fd00::100/64 fd00::1/64; do ip -n dirA addr del "$a" dev eth0; done
+for d in dirA dirB; do
+  ip netns exec $d ipvsadm --stop-daemon master 2>/dev/null || true
+  ip netns exec $d ipvsadm --stop-daemon backup 2>/dev/null || true
+done
+
+# ---- scale-replay: unpaced vs paced into a kernel backup daemon, same boot ----
+backup_ns scratch1
+backup_ns scratch2
+unpaced=$(replay scratch1 "$OUT/table.hex" --unpaced)
+wait_for 60 bash -c "[ \"\$(ip netns exec scratch1 awk 'NR > 1' /proc/net/ip_vs_conn | wc -l)\" -ge $N ]" || true
+held_unpaced=$(generated scratch1)
+paced=$(replay scratch2 "$OUT/table.hex")
+wait_for 60 has_all scratch2 || true
+held_paced=$(generated scratch2)
+echo "unpaced: $unpaced" > "$OUT/replay.txt"; echo "paced: $paced" >> "$OUT/replay.txt"
+ip netns exec scratch1 ipvsadm --stop-daemon backup || true
+ip netns exec scratch2 ipvsadm --stop-daemon backup || true
+problem=""
+[ "$held_paced" -ge "$N" ] || problem+="the paced replay left $((N - held_paced)) of $N out: $paced; "
+check scale-replay "$N connections into a kernel backup daemon: back to back the kernel took $held_unpaced ($(field "$unpaced" seconds) s, socket drops $(field "$unpaced" socket_drops)); paced it took $held_paced ($(field "$paced" seconds) s, $(field "$paced" kernel_drops) drops seen, $(field "$paced" resent) sent again, $(field "$paced" pacing_ms) ms waiting)" -- no_problem "$problem"
+
+# ---- scale-seed: dirA's kernel holds the N, then its lvsync starts alone ----
+problem=""
+ip netns exec dirA ipvsadm --start-daemon backup --mcast-interface lvsync0 --syncid "$SYNCID"
+seeding=$(replay dirA "$OUT/table.hex")
+wait_for 60 has_all dirA || problem+="dirA's kernel holds $(generated dirA) of $N after the replay ($seeding); "
+ip netns exec dirA ipvsadm --stop-daemon backup
+"$LVSYNC" certs init "$OUT/pki" --node dira --node dirb > "$LOGDIR/certs.log" 2>&1
+config dira 150 10.0.1.2 dirb 10.0.1.3 169.254.77.1
+config dirb 100 10.0.1.3 dira 10.0.1.2 169.254.77.2
+t=$SECONDS
+start_lvsync dira dirA
+wait_for 300 is_active dira || problem+="dirA is $(status dira role); "
+la=0
+mirror=$(status dira sync.table_size)
+seeded=$(grep -o 'seeded[^ ]*=[0-9]*' "$LOGDIR/dira.log" | head -n 1 || true)
+[ "${mirror:-0}" -ge "$N" ] 2>/dev/null || problem+="dirA's mirror holds '${mirror}' ($seeded); "
+check scale-seed "dirA's kernel took the $N (paced replay, $(field "$seeding" seconds) s); its lvsync active after $((SECONDS - t)) s with $mirror connections mirrored" -- no_problem "$problem"
+
+# ---- scale-late: dirB starts late and must hold every one in its kernel ----
+problem=""
+t=$SECONDS
+start_lvsync dirb dirB
+wait_for 600 is_synced_standby dirb || problem+="dirB is $(status dirb role), in_sync $(status dirb in_sync); "
+took=$((SECONDS - t))
+table dirA; table dirB
+keys=$("$PY" "$LAB/lib/conn_keys.py" "$OUT/dirA.conn.txt" "$OUT/dirB.conn.txt" --client-prefix 0A40)
+[ "$(field "$keys" missing)" = 0 ] && [ "$(field "$keys" a)" -ge "$N" ] || problem+="dirB's kernel against dirA's: $keys; "
+snapshots=$(grep -c 'sending a snapshot' "$LOGDIR/dira.log" || true)
+[ "$snapshots" = 1 ] || problem+="$snapshots snapshots sent; "
+[ "$(elections dira "$la")" -le 1 ] || problem+="dirA changed role $(elections dira "$la") times; "
+[ "$(elections dirb 0)" -le 1 ] || problem+="dirB changed role $(elections dirb 0) times; "
+[ "$(silences dira 0)" = 0 ] && [ "$(silences dirb 0)" = 0 ] || problem+="links closed for silence: dirA $(silences dira 0), dirB $(silences dirb 0); "
+inkernel=$(grep -o 'snapshot in the kernel.*' "$LOGDIR/dirb.log" | head -n 1 | grep -oE '(seconds|kernel\.[a-z]+)=[0-9.]+' | tr '\n' ' ' || true)
+check scale-late "dirB in sync $took s after its start, its kernel holds $(field "$keys" b) of dirA's $(field "$keys" a) ($(field "$keys" missing) missing); $snapshots snapshot; in the kernel: $inkernel" -- no_problem "$problem"
+
+# ---- scale-churn: dirB emptied, started late again under new connections ----
+problem=""
+stop_lvsync dirb || true
+ip netns exec dirB ipvsadm --start-daemon backup --mcast-interface lvsync0 --syncid "$SYNCID"
+expired=$(replay dirB "$OUT/expire.hex")
+wait_for 120 has_none dirB || problem+="dirB's kernel still holds $(generated dirB) after the expiry ($expired); "
+ip netns exec dirB ipvsadm --stop-daemon backup
+lb=$(lines "$LOGDIR/dirb.log")
+ip netns exec client "$PY" "$LAB/lib/churn.py" 10.0.0.100 80 5 "$OUT/churn.ports" > "$LOGDIR/churn.txt" 2>&1 &
+churn=$!; BG_PIDS+=("$churn")
+sleep 5
+t=$SECONDS
+start_lvsync dirb dirB
+wait_for 600 is_synced_standby dirb || problem+="dirB is $(status dirb role), in_sync $(status dirb in_sync); "
+took=$((SECONDS - t))
+sleep 10   # the churn goes on past the snapshot
+kill "$churn" 2>/dev/null || true; wait "$churn" 2>/dev/null || true
+opened=$(wc -l < "$OUT/churn.ports")
+sleep 5    # the last new connections' sync (the kernel master flushes within ~2 s)
+table dirA; table dirB
+keys=$("$PY" "$LAB/lib/conn_keys.py" "$OUT/dirA.conn.txt" "$OUT/dirB.conn.txt" --client-prefix 0A40)
+[ "$(field "$keys" missing)" = 0 ] || problem+="generated: $keys; "
+churned=$("$PY" "$LAB/lib/conn_keys.py" "$OUT/dirA.conn.txt" "$OUT/dirB.conn.txt" --client-prefix 0A00000A --state ESTABLISHED)
+[ "$(field "$churned" missing)" = 0 ] && [ "$(field "$churned" a)" -gt 0 ] || problem+="the new connections: $churned; "
+[ "$(grep -c 'sending a snapshot' "$LOGDIR/dira.log" || true)" = 2 ] || problem+="$(grep -c 'sending a snapshot' "$LOGDIR/dira.log") snapshots in all; "
+[ "$(silences dira 0)" = 0 ] && [ "$(silences dirb 0)" = 0 ] || problem+="links closed for silence: dirA $(silences dira 0), dirB $(silences dirb 0); "
+check scale-churn "dirB in sync $took s after its start under churn ($(cat "$LOGDIR/churn.txt" | tail -n 1)); its kernel: $(field "$keys" b) of $(field "$keys" a) generated, $(field "$churned" b) of $(field "$churned" a) new established ones (missing $(field "$keys" missing) + $(field "$churned" missing))" -- no_problem "$problem"
+
+# ---- scale-audit: connections taken from dirB's kernel behind lvsync's back ----
+problem=""
+lb=$(lines "$LOGDIR/dirb.log")
+head -n 100 "$OUT/expire.hex" > "$OUT/expire-some.hex"   # 4 000 connections
+taken=$(replay dirB "$OUT/expire-some.hex")
+wait_for 30 bash -c "[ \"\$(ip netns exec dirB awk '\$1 == \"TCP\" && substr(\$2, 1, 4) == \"0A40\" { n++ } END { print n + 0 }' /proc/net/ip_vs_conn)\" -lt $N ]" ||
+  problem+="the expiry did not take from dirB's kernel; "
+low=$(generated dirB)
+wait_for 180 logged_since "$LOGDIR/dirb.log" "$lb" 'the kernel lacked connections of the mirror' ||
+  problem+="no audit found them: $(log_since "$LOGDIR/dirb.log" "$lb" | grep -i kernel | tail -n 2 | cut -c1-200 | tr '\n' ' '); "
+wait_for 120 has_all dirB || problem+="dirB's kernel holds $(generated dirB) of $N after the audit; "
+missing_line=$(log_since "$LOGDIR/dirb.log" "$lb" | grep -o 'kernel.missing=[0-9]*' | head -n 1 || true)
+check scale-audit "4 000 connections expired from dirB's kernel by hand (it held $low): the audit found $missing_line, sent them again; dirB's kernel holds $(generated dirB) of $N" -- no_problem "$problem"
