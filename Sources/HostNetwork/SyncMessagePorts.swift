@@ -7,6 +7,13 @@ public protocol SyncMessageCapturing: Sendable {
     /// without blocking once at least one has. Called from one thread only (the capture thread).
     /// - Returns: the number of messages passed to `body`.
     func receive(timeoutMilliseconds: Int32, _ body: (UnsafeRawBufferPointer) -> Void) throws -> Int
+    /// Messages the capture lost since the last call (a full socket buffer), 0 when it cannot tell.
+    func takeDrops() -> UInt64
+}
+
+extension SyncMessageCapturing {
+    /// None known.
+    public func takeDrops() -> UInt64 { 0 }
 }
 
 /// Where a standby's kernel sync messages go: the kernel backup daemon, reached by looped multicast
@@ -32,6 +39,11 @@ extension MulticastInjector {
 }
 
 extension PacketCapture: SyncMessageCapturing {
+    /// The socket's `PACKET_STATISTICS` drop count since the last call (reading resets it).
+    public func takeDrops() -> UInt64 {
+        (try? statistics()).map { UInt64($0.dropped) } ?? 0
+    }
+
     /// Reads what is queued now in batches (`recvmmsg(2)` into buffers allocated once, up to a few batches), waiting
     /// up to `timeoutMilliseconds` for the first, and passes each sync message to `body`.
     public func receive(timeoutMilliseconds: Int32, _ body: (UnsafeRawBufferPointer) -> Void) throws -> Int {

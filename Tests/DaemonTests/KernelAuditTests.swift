@@ -66,3 +66,43 @@ struct KernelAuditTests {
         #expect(sink.figures.kernelConnections == nil)
     }
 }
+
+/// The active's side: what the kernel holds and the mirror lacks (a capture gap) is taken in and streamed.
+@Suite("SyncSource.reconcile: the active's mirror filled from its kernel's table")
+struct ReconcileTests {
+    @Test("connections the mirror lacks or holds in another state are taken in and batched; unsynced states are not")
+    func takesTheGap() {
+        let source = SyncSource(syncID: 7)
+        for message in TestConnections.messages(0..<100) {
+            message.withUnsafeBytes { _ = source.ingest($0, capturedAtUnixNanoseconds: 0) }
+        }
+        source.flush()
+        let batches = source.figures.batches
+        var kernel = (0..<100).map(TestConnections.connection)
+        // Three the capture never saw, one that moved on to FIN_WAIT, one half-open (the kernel master sends no
+        // SYN_RECV): four to take in.
+        kernel += (100..<103).map(TestConnections.connection)
+        var finished = kernel[10]
+        finished.state = ConnectionState(rawValue: 4)
+        kernel[10] = finished
+        var halfOpen = TestConnections.web(client: 0x0a09_0002, port: 2222, server: 1)
+        halfOpen.state = ConnectionState(rawValue: 3)
+        kernel.append(halfOpen)
+        #expect(source.reconcile(with: kernel) == 4)
+        #expect(source.figures.reconciled == 4 && source.figures.kernelConnections == kernel.count)
+        #expect(source.figures.batches > batches)
+        #expect(source.figures.tableSize == 103)
+        // The same table again: nothing left to take.
+        #expect(source.reconcile(with: kernel) == 0)
+    }
+
+    @Test("capture drops mark a gap once")
+    func gap() {
+        let source = SyncSource(syncID: 7)
+        #expect(!source.takeGap())
+        source.noteCaptureDrops(3)
+        #expect(source.takeGap())
+        #expect(!source.takeGap())
+        #expect(source.figures.captureDrops == 3)
+    }
+}

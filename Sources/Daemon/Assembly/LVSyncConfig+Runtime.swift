@@ -85,7 +85,12 @@ extension DirectorService.Configuration {
             secondPath: secondPath
         )
         if let path = host.connectionTable {
-            kernelAudit = KernelAuditSettings(interval: .seconds(15)) { KernelBootstrap.readTable(path) }
+            let ipvs = host.ipvs
+            kernelAudit = KernelAuditSettings(
+                interval: .seconds(15),
+                readTable: { KernelBootstrap.readTable(path) },
+                readConnections: { KernelBootstrap.readConnections(from: path, ipvs: ipvs) }
+            )
         }
         if let refresh = peering.failover?.announceRefreshMilliseconds, refresh > 0 {
             announceRefresh = .milliseconds(refresh)

@@ -111,7 +111,10 @@ public struct DirectorControl: ControlResponder {
                 "table_size": .integer(Int64(figures.tableSize)),
                 "position": .integer(Int64(figures.lastSequence)),
                 "stream": .string(String(source.streamID, radix: 16)),
+                "capture_drops": .integer(Int64(figures.captureDrops)),
+                "kernel_reconciled": .integer(Int64(figures.reconciled)),
             ]
+            if let held = figures.kernelConnections { sync["kernel_connections"] = .integer(Int64(held)) }
         case .sink(let sink):
             let figures = sink.figures
             sync = [

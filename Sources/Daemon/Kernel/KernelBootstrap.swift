@@ -1,4 +1,5 @@
 import Foundation
+import HostNetwork
 import IPVS
 import Mirror
 import SyncWire
@@ -32,15 +33,21 @@ public enum KernelBootstrap {
         return Outcome(seeded: table.count - before, unusable: unusable.count, problems: proc.problems.count)
     }
 
-    /// The whole file. Not `String(contentsOfFile:)`: a `/proc` file reports size 0, and Foundation then stops after
-    /// the first read, one page of the table (about 40 connections).
     /// The kernel's connections now, as sync entries (the drill re-sends them before a handover); empty when the
     /// table cannot be read.
     public static func connections(
         from path: String = "/proc/net/ip_vs_conn",
         ipvs: any IPVSControl
     ) -> [SyncConnection] {
-        guard let text = try? readWhole(path), let lookup = try? forwardingLookup(ipvs) else { return [] }
+        readConnections(from: path, ipvs: ipvs) ?? []
+    }
+
+    /// The kernel's connections now, as sync entries; nil when the table cannot be read.
+    public static func readConnections(
+        from path: String = "/proc/net/ip_vs_conn",
+        ipvs: any IPVSControl
+    ) -> [SyncConnection]? {
+        guard let text = try? readWhole(path), let lookup = try? forwardingLookup(ipvs) else { return nil }
         return ProcBootstrap.connections(from: ProcConnTable(parsing: text), forwarding: lookup).connections
     }
 
@@ -49,10 +56,13 @@ public enum KernelBootstrap {
         try? readWhole(path)
     }
 
+    /// The whole file, in large reads (``ProcFile``). Not `String(contentsOfFile:)`: a `/proc` file reports size
+    /// 0, and Foundation then stops after the first read, one page of the table (about 40 connections).
     static func readWhole(_ path: String) throws -> String {
-        let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
-        defer { try? handle.close() }
-        return String(decoding: try handle.readToEnd() ?? Data(), as: UTF8.self)
+        guard let text = ProcFile.text(path) else {
+            throw DaemonError("cannot read \(path): \(String(cString: strerror(errno)))")
+        }
+        return text
     }
 
     /// The forwarding method of each (protocol, virtual, real server) the kernel knows, falling back to the real

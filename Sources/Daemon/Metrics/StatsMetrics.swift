@@ -13,6 +13,7 @@ public final class StatsMetrics: Sendable {
     public static let counterKeys: Set<String> = [
         "sync.entries", "sync.kernel_messages", "sync.malformed_messages", "sync.batches", "sync.log_dropped_batches",
         "sync.injection_failures", "kernel.drops", "kernel.resent", "kernel.lost", "kernel.repaired",
+        "sync.capture_drops", "kernel.reconciled",
     ]
     /// Stats keys left to the metrics their owners keep themselves, under the same names with labels
     /// (`lvsync_health_changes_total{service,server,to}`): a second metric of the same name would be a conflict the

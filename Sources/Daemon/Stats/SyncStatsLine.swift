@@ -56,6 +56,9 @@ public struct SyncStatsLine: Sendable {
             fields["sync.batches"] = .stringConvertible(f.batches)
             fields["sync.sequence"] = .stringConvertible(f.lastSequence)
             fields["sync.log_dropped_batches"] = .stringConvertible(f.droppedBatches)
+            fields["sync.capture_drops"] = .stringConvertible(f.captureDrops)
+            fields["kernel.reconciled"] = .stringConvertible(f.reconciled)
+            if let held = f.kernelConnections { fields["kernel.connections"] = .stringConvertible(held) }
             fields["mirror.size"] = .stringConvertible(f.tableSize)
             fields.merge(StandbyProgress.metadata(f.standbys)) { _, new in new }
         case .standby(let f):

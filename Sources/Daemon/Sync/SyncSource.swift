@@ -28,6 +28,15 @@ public final class SyncSource: Sendable {
         public var lastSequence: UInt64 = 0
         /// Batches the log dropped to stay within its capacity.
         public var droppedBatches: UInt64 = 0
+        /// Kernel sync messages the capture socket dropped (its `PACKET_STATISTICS`): gaps, each followed by a
+        /// reconcile with the kernel's table.
+        public var captureDrops: UInt64 = 0
+        /// Connections the kernel's table held that the mirror lacked or held differently, taken in by a reconcile.
+        public var reconciled = 0
+        /// Reconciles made.
+        public var reconciles = 0
+        /// The kernel's connections at the last reconcile (nil: none yet).
+        public var kernelConnections: Int?
         /// The standbys linked now (``StandbyProgress``).
         public var standbys: [String: StandbyProgress.Link] = [:]
 
@@ -43,6 +52,8 @@ public final class SyncSource: Sendable {
         var pendingCapturedAt: UInt64 = 0
         var figures = Figures()
         var waiters: [Int: AsyncStream<Void>.Continuation] = [:]
+        /// Set when the capture lost messages: the next reconcile is due at once.
+        var gap = false
         var nextWaiter = 0
     }
 
@@ -76,6 +87,67 @@ public final class SyncSource: Sendable {
 
     /// The stream's ID.
     public var streamID: UInt64 { state.withLock { $0.log.streamID } }
+
+    /// Records messages the capture socket dropped: a gap that the next reconcile fills.
+    public func noteCaptureDrops(_ count: UInt64) {
+        state.withLock { state in
+            state.figures.captureDrops += count
+            state.gap = true
+        }
+    }
+
+    /// Whether the capture lost messages since the last reconcile (and clears it).
+    public func takeGap() -> Bool {
+        state.withLock { state in
+            defer { state.gap = false }
+            return state.gap
+        }
+    }
+
+    /// Takes in what the kernel's table holds (`connections`, read back from `/proc/net/ip_vs_conn`) that the mirror
+    /// lacks or holds with another state or real server: a message the capture never saw (the capture socket or the
+    /// kernel master dropped it). Those connections go into the table and to the standbys as version 1 messages, as
+    /// if captured.
+    /// - Returns: how many were taken in.
+    @discardableResult
+    public func reconcile(with connections: [SyncConnection]) -> Int {
+        let now = clock.now
+        let changed = state.withLock { state in
+            connections.filter { connection in
+                guard Self.kernelSyncs(connection) else { return false }
+                guard let held = state.table.lookup(connection, now: now) else { return true }
+                return held.state != connection.state || held.destination != connection.destination
+            }
+        }
+        let packer = SyncMessagePacker(version: .v1, syncID: syncID, maximumLength: maximumMessageLength)
+        if !changed.isEmpty, let messages = try? packer.pack(changed) {
+            let capturedAt = unixNanosecondsNow()
+            for message in messages {
+                message.withUnsafeBytes { _ = ingest($0, capturedAtUnixNanoseconds: capturedAt) }
+            }
+            flush()
+        }
+        state.withLock { state in
+            state.figures.reconciles += 1
+            state.figures.reconciled += changed.count
+            state.figures.kernelConnections = connections.count
+        }
+        return changed.count
+    }
+
+    /// Whether the kernel master sends `connection` in its state (`ip_vs_sync_conn_needed()`): TCP only in
+    /// ESTABLISHED, FIN_WAIT, CLOSE, CLOSE_WAIT and TIME_WAIT, SCTP only in ESTABLISHED and its shutdown states;
+    /// templates and other protocols always. A reconcile takes in no more than the kernel itself would have sent.
+    static func kernelSyncs(_ connection: SyncConnection) -> Bool {
+        guard !connection.isTemplate else { return true }
+        switch connection.ipProtocol {
+        case .tcp:
+            return ["ESTABLISHED", "FIN_WAIT", "CLOSE", "CLOSE_WAIT", "TIME_WAIT"].contains(connection.stateName)
+        case .sctp:
+            return ["ESTABLISHED", "S-SENT", "S-RECEIVED", "S-ACK-SENT", "CLOSED"].contains(connection.stateName)
+        default: return true
+        }
+    }
 
     /// Takes one captured kernel message: validates it, updates the table, and queues its entries for the next
     /// batch (the kernel's bytes as they are when the message is clean version 1, re-encoded otherwise).

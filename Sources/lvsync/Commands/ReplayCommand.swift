@@ -124,12 +124,8 @@ struct ReplayCommand: ParsableCommand {
 
     /// The entries in this namespace's `/proc/net/ip_vs_conn` (its header line aside), nil when it cannot be read.
     static func kernelConnections() -> Int? {
-        guard let handle = FileHandle(forReadingAtPath: "/proc/net/ip_vs_conn") else { return nil }
-        defer { try? handle.close() }
-        var lines = 0
-        while let chunk = try? handle.read(upToCount: 1 << 20), !chunk.isEmpty {
-            lines += chunk.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
-        }
+        guard let text = ProcFile.text("/proc/net/ip_vs_conn") else { return nil }
+        let lines = text.utf8.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
         return max(0, lines - 1)
     }
 }

@@ -75,8 +75,8 @@ public struct DirectorService: Service {
         /// look at the certificates anew: a peer's renewed certificate, or one that became valid with time, then
         /// gets a full link. A reload of this node's own TLS material re-makes degraded links at once.
         public var degradedRecheckInterval: Duration = .seconds(30)
-        /// A standby's audit of its kernel against its mirror (nil: none; the in-memory hosts of tests have no
-        /// table).
+        /// The audit of the director's kernel against its mirror, both roles (nil: none; the in-memory hosts of tests
+        /// have no table).
         public var kernelAudit: KernelAuditSettings?
         /// How often expired connections leave the mirror table.
         public var expiryInterval: Duration
@@ -315,7 +315,7 @@ public struct DirectorService: Service {
             }
             if let audit = configuration.kernelAudit {
                 group.addTask {
-                    try await auditKernelWhileStandby(audit)
+                    try await auditKernel(audit)
                     return .other
                 }
             }

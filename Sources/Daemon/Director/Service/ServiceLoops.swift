@@ -19,7 +19,22 @@ func captureLoop(source: SyncSource, capture: any SyncMessageCapturing, director
     try await runOnOwnThread(named: "lvsync-capture") { stop in
         var capture = capture
         var epoch = director.syncEpoch
+        var dropsCheckedAt = ContinuousClock.now
         while !stop.isRaised {
+            // Once a second: did the socket drop messages it could not queue? Each is a gap the reconcile fills.
+            if ContinuousClock.now - dropsCheckedAt >= .seconds(1) {
+                dropsCheckedAt = .now
+                let dropped = capture.takeDrops()
+                if dropped > 0 {
+                    source.noteCaptureDrops(dropped)
+                    troubles.log(
+                        .warning,
+                        kind: "capture_drops",
+                        "the capture socket dropped kernel sync messages: reading the kernel's table to fill the gap",
+                        metadata: ["dropped": "\(dropped)"]
+                    )
+                }
+            }
             if director.syncEpoch != epoch {
                 do {
                     capture = try director.ports.openCapture()
