@@ -1,6 +1,8 @@
 import ArgumentParser
 import Control
+import Foundation
 import IPVS
+import SyncWire
 
 /// `lvsync-bench`: the benchmarks behind BENCHMARKS.md, in an executable of their own (the shipped `lvsync` carries
 /// neither them nor the in-memory twins they run on; `lvsync bench` runs this one when it is installed beside it).
@@ -26,10 +28,21 @@ struct BenchCommand: AsyncParsableCommand {
         @Option(help: "Seconds to run each measurement for, at least.")
         var seconds = 2.0
 
+        @Option(help: "Measure on these messages (one per line, as hex: lvsync capture --hex) instead of generated ones.")
+        var hex: String?
+
         func run() throws {
-            let r = try CodecBenchmark(messageCount: messages, minimumSeconds: seconds).run()
+            var input: [[UInt8]]?
+            if let hex {
+                let text = try String(contentsOfFile: hex, encoding: .utf8)
+                let parsed = HexMessages.parse(text)
+                guard parsed.problems.isEmpty else { throw BenchError("\(hex): \(parsed.problems[0])") }
+                input = parsed.messages.map(\.bytes)
+            }
+            let r = try CodecBenchmark(messageCount: messages, minimumSeconds: seconds, input: input).run()
             var json = JSONLine()
             json.add("benchmark", "codec")
+            json.add("input", hex ?? "generated")
             json.add("messages", r.messages)
             json.add("entries_per_message", r.entriesPerMessage)
             json.add("decode_entries_per_s", r.decodeEntriesPerSecond.rounded())

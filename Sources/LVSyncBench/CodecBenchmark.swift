@@ -32,18 +32,30 @@ public struct CodecBenchmark: Sendable {
     /// Seconds each measurement runs for, at least.
     public var minimumSeconds: Double
 
+    /// Given messages to measure on instead of generated ones (`lvsync bench codec --hex FILE`: the same bytes
+    /// another decoder is measured on).
+    public var input: [[UInt8]]?
+
     /// Creates the benchmark.
-    public init(messageCount: Int = 2048, minimumSeconds: Double = 2) {
+    public init(messageCount: Int = 2048, minimumSeconds: Double = 2, input: [[UInt8]]? = nil) {
         self.messageCount = messageCount
         self.minimumSeconds = minimumSeconds
+        self.input = input
     }
 
     /// Runs every measurement.
     public func run() throws -> Result {
-        var generator = SyntheticConnections()
-        let connections = (0..<(messageCount * 45)).map { generator.connection($0) }
-        let packed = try SyncMessagePacker(version: .v1, syncID: 9).pack(connections)
-        let messages = Array(packed.prefix(messageCount))
+        let messages: [[UInt8]]
+        if let input {
+            // Only what decodes: a message the decoder drops whole would measure nothing.
+            messages = input.filter { SyncMessageDecoder.decode($0).message != nil }
+            guard !messages.isEmpty else { throw BenchError("no message of the input decodes") }
+        } else {
+            var generator = SyntheticConnections()
+            let connections = (0..<(messageCount * 45)).map { generator.connection($0) }
+            let packed = try SyncMessagePacker(version: .v1, syncID: 9).pack(connections)
+            messages = Array(packed.prefix(messageCount))
+        }
         let decodedMessages = messages.map { SyncMessageDecoder.decode($0).message! }
         let entryMessages = decodedMessages.map { $0.connections.map { $0.entry! } }
         let totalEntries = decodedMessages.reduce(0) { $0 + $1.connections.count }

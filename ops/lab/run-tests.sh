@@ -4,6 +4,7 @@
 #
 #   ops/lab/run-tests.sh [--results DIR] [--timeout SECS] [--repeat N] [--hog]   (as root)
 #   env LVSYNC  the binary under test (default: REPO/.build/debug/lvsync)
+#   env LVSYNC_RELEASE  a release build of it, for the scale scenario (default: REPO/.build/release/lvsync)
 #   env LAB_SCENARIOS  a space-separated subset of scenario names (default: all)
 #
 #   --repeat N  the flake detector: the whole lab N times, one boot each (results in DIR/run-K), then every
@@ -74,6 +75,8 @@ if [ ! -x "$LVSYNC" ]; then
   finish || exit 1
 fi
 LVSYNC=$(realpath "$LVSYNC")
+LVSYNC_RELEASE=${LVSYNC_RELEASE:-$REPO/.build/release/lvsync}
+[ ! -e "$LVSYNC_RELEASE" ] || LVSYNC_RELEASE=$(realpath "$LVSYNC_RELEASE")
 
 SCEN=()
 for s in "$LAB"/scenarios/*.sh; do
@@ -102,7 +105,7 @@ for r in "${RUNS[@]}"; do
   t0=$(date +%s)
   rc=0
   "$LAB/vm-run.sh" --rwdir "$r" --timeout "$TIMEOUT" --log "$r/console.log" -- \
-    bash "$LAB/lib/run-scenarios.sh" "$r" "$LVSYNC" "${SCEN[@]}" || rc=$?
+    env "LVSYNC_RELEASE=$LVSYNC_RELEASE" bash "$LAB/lib/run-scenarios.sh" "$r" "$LVSYNC" "${SCEN[@]}" || rc=$?
   echo "lab: guest ran $(( $(date +%s) - t0 )) s (boot included), status $rc"
   case $rc in
     0) ;;
