@@ -28,7 +28,9 @@ struct BenchCommand: AsyncParsableCommand {
         @Option(help: "Seconds to run each measurement for, at least.")
         var seconds = 2.0
 
-        @Option(help: "Measure on these messages (one per line, as hex: lvsync capture --hex) instead of generated ones.")
+        @Option(
+            help: "Measure on these messages (one per line, as hex: lvsync capture --hex) instead of generated ones."
+        )
         var hex: String?
 
         func run() throws {

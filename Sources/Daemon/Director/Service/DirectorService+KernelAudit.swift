@@ -4,7 +4,7 @@ import Synchronization
 
 /// How a standby holds its kernel against its mirror: how often, and how it reads the kernel's table.
 public struct KernelAuditSettings: Sendable {
-    /// The pause between two audits; an audit that took long stretches it (five times its own duration at least),
+    /// The pause between two audits; an audit that took long stretches it (twice its own duration at least: an audit takes at most a third of a thread),
     /// so a large table is not read over and over.
     public var interval: Duration
     /// The kernel's table as text (`/proc/net/ip_vs_conn`), nil when it cannot be read.
@@ -72,7 +72,7 @@ extension DirectorService {
                 metadata: ["kernel.reconciled": "\(count)", "seconds": "\(took)"]
             )
         }
-        return max(settings.interval, took * 5)
+        return max(settings.interval, took * 2)
     }
 
     /// One audit of the standby's kernel; returns the pause before the next.
@@ -105,6 +105,6 @@ extension DirectorService {
                 ]
             )
         }
-        return max(settings.interval, took * 5)
+        return max(settings.interval, took * 2)
     }
 }
