@@ -27,6 +27,9 @@ public final class InMemoryHost: Sendable {
     public var opens: (captures: Int, injectors: Int) { opened.withLock { $0 } }
 
     /// Every interface up, nothing held.
+    /// A file in `/proc/net/ip_vs_conn`'s format the daemon reads as the kernel's table (nil: none, and no audit).
+    public let connectionTable = Mutex<String?>(nil)
+
     public init() {}
 
     /// Takes interface `name` down (a failover health condition fails) or up again.
@@ -84,7 +87,7 @@ public final class InMemoryHost: Sendable {
                 if let error = interfaceQueryFailure.withLock({ $0 }) { return .failure(error) }
                 return .success(!self.down.withLock { $0.contains(name) })
             },
-            connectionTable: nil
+            connectionTable: connectionTable.withLock { $0 }
         )
     }
 }

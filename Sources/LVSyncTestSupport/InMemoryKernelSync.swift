@@ -38,6 +38,20 @@ public final class InMemoryKernelMaster: SyncMessageCapturing {
     /// Messages emitted and not yet received.
     public var pending: Int { queue.withLock { $0.count } }
 
+    private let drops = Mutex<UInt64>(0)
+
+    /// Makes the capture report `count` messages dropped (a full socket buffer), as `PACKET_STATISTICS` would.
+    public func reportDrops(_ count: UInt64) {
+        drops.withLock { $0 += count }
+    }
+
+    public func takeDrops() -> UInt64 {
+        drops.withLock { drops in
+            defer { drops = 0 }
+            return drops
+        }
+    }
+
     public func receive(timeoutMilliseconds: Int32, _ body: (UnsafeRawBufferPointer) -> Void) throws -> Int {
         if let error = failure.withLock({ failure -> HostNetworkError? in
             defer { if failure?.once == true { failure = nil } }

@@ -1,8 +1,10 @@
 import Daemon
 import Foundation
 import LVSyncTestSupport
+import Mirror
 import NIOCore
 import SyncWire
+import Synchronization
 import Testing
 
 /// The standby's audit against a real kernel's table: the golden capture of Tests/Fixtures/kernel-6.1 (the messages
@@ -104,5 +106,31 @@ struct ReconcileTests {
         #expect(source.takeGap())
         #expect(!source.takeGap())
         #expect(source.figures.captureDrops == 3)
+    }
+}
+
+/// The active's closed loop, assembled: a capture that drops messages has the gap filled from the kernel's table.
+@Suite("Capture gaps filled from the kernel's table")
+struct CaptureGapTests {
+    @Test("the capture reports drops: the kernel's table is read at once and what the mirror lacks taken in")
+    func gapFilled() async throws {
+        let host = InMemoryHost()
+        let full = try KernelAuditTests.fixture("dirA.ip_vs_conn")
+        // The kernel's table while the director starts: its header only (nothing to seed from).
+        let table = FileManager.default.temporaryDirectory.appendingPathComponent("ip_vs_conn-\(UUID().uuidString)")
+        try String(full.prefix { $0 != "\n" }).write(to: table, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: table) }
+        host.connectionTable.withLock { $0 = table.path }
+        try await FailSafeTests.whileAlone(on: host) { daemon in
+            let source = try #require(daemon.director.director.source)
+            #expect(source.table.count == 0)
+            // The kernel made 29 connections whose messages the capture lost; the periodic reconcile is 15 s away.
+            try full.write(to: table, atomically: true, encoding: .utf8)
+            host.master.reportDrops(3)
+            #expect(await eventually(limit: .seconds(10)) { source.figures.captureDrops == 3 })
+            #expect(await eventually(limit: .seconds(10)) { source.figures.reconciled > 0 })
+            #expect(source.figures.kernelConnections == 29)
+            #expect(source.table.count == source.figures.reconciled)
+        }
     }
 }
