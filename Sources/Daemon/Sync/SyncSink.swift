@@ -39,8 +39,6 @@ public final class SyncSink: Sendable {
         public var kernelMissing = 0
         /// Connections sent to the kernel again because an audit found them missing.
         public var kernelRepaired = 0
-        /// Audits made.
-        public var audits = 0
         /// Connections in the mirror table.
         public var tableSize = 0
         /// Where the stream stands.
@@ -215,7 +213,6 @@ public final class SyncSink: Sendable {
             }
         }
         state.withLock { state in
-            state.figures.audits += 1
             state.figures.kernelConnections = audit.kernelConnections
             state.figures.kernelMissing = audit.missing.count
             state.figures.kernelRepaired += repaired

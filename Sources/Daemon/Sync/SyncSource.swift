@@ -33,8 +33,6 @@ public final class SyncSource: Sendable {
         public var captureDrops: UInt64 = 0
         /// Connections the kernel's table held that the mirror lacked or held differently, taken in by a reconcile.
         public var reconciled = 0
-        /// Reconciles made.
-        public var reconciles = 0
         /// The kernel's connections at the last reconcile (nil: none yet).
         public var kernelConnections: Int?
         /// The standbys linked now (``StandbyProgress``).
@@ -128,7 +126,6 @@ public final class SyncSource: Sendable {
             flush()
         }
         state.withLock { state in
-            state.figures.reconciles += 1
             state.figures.reconciled += changed.count
             state.figures.kernelConnections = connections.count
         }

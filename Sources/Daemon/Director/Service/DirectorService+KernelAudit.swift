@@ -2,10 +2,10 @@ import Logging
 import SyncWire
 import Synchronization
 
-/// How a standby holds its kernel against its mirror: how often, and how it reads the kernel's table.
+/// How a director holds its kernel against its mirror: how often, and how it reads the kernel's table.
 public struct KernelAuditSettings: Sendable {
-    /// The pause between two audits; an audit that took long stretches it (twice its own duration at least: an audit takes at most a third of a thread),
-    /// so a large table is not read over and over.
+    /// The pause between two audits; an audit that took long stretches it to twice its own duration at least, so
+    /// that auditing a large table takes at most a third of a thread.
     public var interval: Duration
     /// The kernel's table as text (`/proc/net/ip_vs_conn`), nil when it cannot be read.
     public var readTable: @Sendable () -> String?
