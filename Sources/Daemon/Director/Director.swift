@@ -20,9 +20,18 @@ public final class Director: Sendable {
         /// Not yet decided (initialising), or stopped.
         case idle
         /// The active director: the capture feeds this source, the sender links stream it.
-        case source(SyncSource, capture: any SyncMessageCapturing)
+        case source(SyncSource, capture: Capture)
         /// A standby (or a director in fault): the receiver link feeds this sink.
         case sink(SyncSink)
+    }
+
+    /// The capture of the kernel master daemon's messages and the sync epoch it was opened in: a capture opened
+    /// before a repair of the sync interface is bound to the old interface and must be opened again.
+    public struct Capture: Sendable {
+        /// The open capture.
+        public let socket: any SyncMessageCapturing
+        /// ``Director/syncEpoch`` when ``socket`` was opened.
+        public let epoch: Int
     }
 
     /// What the director needs from the host.
@@ -280,8 +289,9 @@ public final class Director: Sendable {
         } else {
             table = ports.kernelTable()
         }
-        // The capture first: the master daemon's first messages must not go by unseen.
-        let capture = try ports.openCapture()
+        // The capture first: the master daemon's first messages must not go by unseen. The epoch is read under
+        // `plumbing`, which a repair holds too: the capture and its epoch agree.
+        let capture = Capture(socket: try ports.openCapture(), epoch: syncEpoch)
         try ports.kernel.run(.master)
         let source = SyncSource(
             syncID: settings.syncID,

@@ -12,13 +12,15 @@ import Logging
 /// interface up again and restart the kernel master on it, then opens itself again on the new interface; so does a
 /// capture whose interface a periodic check found re-created (the director's sync epoch moved). Any other capture
 /// error ends the loop, and with it the daemon, in order.
-func captureLoop(source: SyncSource, capture: any SyncMessageCapturing, director: Director, logger: Logger)
+func captureLoop(source: SyncSource, capture opened: Director.Capture, director: Director, logger: Logger)
     async throws
 {
     let troubles = RateLimitedLog(logger: logger)
     try await runOnOwnThread(named: "lvsync-capture") { stop in
-        var capture = capture
-        var epoch = director.syncEpoch
+        var capture = opened.socket
+        // The epoch the capture was opened in, not the one now: a repair between the opening and this thread's start
+        // must still have the capture opened again.
+        var epoch = opened.epoch
         var dropsCheckedAt = ContinuousClock.now
         while !stop.isRaised {
             // Once a second: did the socket drop messages it could not queue? Each is a gap the reconcile fills.
