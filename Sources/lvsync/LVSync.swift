@@ -9,7 +9,7 @@ struct LVSync: AsyncParsableCommand {
         subcommands: [
             DecodeCommand.self, CaptureCommand.self, ReplayCommand.self, IPVSCommand.self, BenchCommand.self,
             CertsCommand.self, RunCommand.self, NetdevCommand.self, StatusCommand.self, StatsCommand.self,
-            ConnsCommand.self, DrillCommand.self, ReleaseCommand.self,
+            ConnsCommand.self, DrillCommand.self, AuditCommand.self, ReleaseCommand.self,
         ]
     )
 }

@@ -30,6 +30,21 @@ struct KernelConfigTests {
         #expect(try Self.config("priority: 100\n").kernel.sysctls.isEmpty)
     }
 
+    @Test("the audit interval: 15 s unless set, 0 for none on a timer, out of range refused with the key")
+    func auditInterval() throws {
+        #expect(try Self.config("priority: 100\n").kernel.auditIntervalSeconds == 15)
+        #expect(try Self.config("kernel: { audit_interval_seconds: 600 }\n").kernel.auditIntervalSeconds == 600)
+        #expect(try Self.config("kernel: { audit_interval_seconds: 0 }\n").kernel.auditIntervalSeconds == 0)
+        #expect(try Self.config("kernel: { audit_interval_seconds: 0 }\n").kernel.sysctls.isEmpty)
+        #expect(throws: ConfigError.self) { try Self.config("kernel: { audit_interval_seconds: -1 }\n") }
+        do {
+            _ = try Self.config("kernel: { audit_interval_seconds: fast }\n")
+            Issue.record("a word accepted as the interval")
+        } catch {
+            #expect("\(error)".contains("kernel.audit_interval_seconds"), "\(error)")
+        }
+    }
+
     @Test("an unknown sysctl or a value that is not a boolean names the key and the line")
     func errors() {
         func error(_ text: String) -> String {

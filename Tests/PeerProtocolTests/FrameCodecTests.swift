@@ -35,6 +35,20 @@ struct FrameCodecTests {
         .ack(.init(position: .init(streamID: 7, sequence: 43), appliedBytes: 300)),
         .heartbeat(.init(sequence: 43, sentAtUnixNanoseconds: 1_764_000_000_000_000_000)),
         .goodbye(reason: "shutting down"),
+        // The kernel's count is optional: not read yet (nil) is not an empty kernel (0).
+        .advert(.init(node: "dirb", priority: 100, state: .standby, inSync: true, incarnation: 3, sequence: 9)),
+        .advert(
+            .init(
+                node: "dirb", priority: 100, state: .standby, inSync: true, incarnation: 3, sequence: 10,
+                tableSize: 0, kernelConnections: 0
+            )
+        ),
+        .advert(
+            .init(
+                node: "dira", priority: 150, state: .active, inSync: true, incarnation: 1, sequence: 11,
+                tableSize: 200_000, position: .init(streamID: 7, sequence: 43), kernelConnections: 200_037
+            )
+        ),
     ]
 
     func frame(_ message: PeerMessage) throws -> ByteBuffer {

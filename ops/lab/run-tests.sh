@@ -5,8 +5,8 @@
 #   ops/lab/run-tests.sh [--results DIR] [--timeout SECS] [--repeat N] [--hog]   (as root)
 #   env LVSYNC  the binary under test (default: REPO/.build/debug/lvsync)
 #   env LVSYNC_RELEASE  a release build of it, for the scale scenario (default: REPO/.build/release/lvsync)
-#   env LAB_SCENARIOS  a space-separated subset of scenario names (default: all but scale, which runs only when
-#                      named: LAB_SCENARIOS=scale, after swift build -c release --product lvsync)
+#   env LAB_SCENARIOS  a space-separated subset of scenario names (default: all; scale needs the release build,
+#                      swift build -c release --product lvsync, which ops/test.sh makes)
 #
 #   --repeat N  the flake detector: the whole lab N times, one boot each (results in DIR/run-K), then every
 #               check's pass rate over the N runs (DIR/pass-rates.txt); a check that passed in one run and failed
@@ -84,10 +84,6 @@ for s in "$LAB"/scenarios/*.sh; do
   name=$(basename "$s" .sh)
   case $name in record-*) continue ;; esac
   if [ -n "${LAB_SCENARIOS:-}" ] && ! grep -qw -- "$name" <<< "$LAB_SCENARIOS"; then continue; fi
-  # scale.sh only when named: in the emulated guest every read of a 200 000-entry /proc/net/ip_vs_conn costs minutes
-  # of kernel time, and the scenario runs longer than the rest of the lab together (a release build first:
-  # swift build -c release --product lvsync).
-  if [ "$name" = scale ] && [ -z "${LAB_SCENARIOS:-}" ]; then continue; fi
   SCEN+=("$s")
 done
 # scale.sh leaves kernel tables of hundreds of thousands of connections, which take the emulated guest minutes to

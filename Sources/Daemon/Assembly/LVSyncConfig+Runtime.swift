@@ -89,7 +89,8 @@ extension DirectorService.Configuration {
             kernelAudit = KernelAuditSettings(
                 interval: .seconds(15),
                 readTable: { KernelBootstrap.readTable(path) },
-                readConnections: { KernelBootstrap.readConnections(from: path, ipvs: ipvs) }
+                readConnections: { KernelBootstrap.readConnections(from: path, ipvs: ipvs) },
+                countConnections: { try? ipvs.connectionCount().total }
             )
         }
         if let refresh = peering.failover?.announceRefreshMilliseconds, refresh > 0 {

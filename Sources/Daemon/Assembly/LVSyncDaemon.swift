@@ -99,12 +99,14 @@ public struct LVSyncDaemon: Service {
             throw DaemonError("\(path): \(error)")
         }
         expiry = CertificateExpiryMonitor(store: tls, clock: clock, logger: logger)
-        let configuration: DirectorService.Configuration
+        var configuration: DirectorService.Configuration
         do {
             configuration = try DirectorService.Configuration(peering, host: host)
         } catch {
             throw DaemonError("\(path): \(error)")
         }
+        let audit = file.kernel.auditIntervalSeconds
+        configuration.kernelAudit?.interval = audit > 0 ? .seconds(audit) : nil
         let sync = peering.sync
         let ports = Director.Ports(
             kernel: KernelSyncDaemons(ipvs: host.ipvs, sync: sync, logger: logger),

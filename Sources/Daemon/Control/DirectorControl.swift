@@ -9,7 +9,8 @@ import PeerTransport
 import SyncWire
 
 /// The elected director's answers on the control socket: `status`, `stats` (once or `follow`), `conns` (filtered
-/// by VIP or service) and `drill` (progress lines, then the report). The shapes are in the Control module's README.
+/// by VIP or service), `drill` (progress lines, then the report) and `audit` (the kernel held against the mirror
+/// now). The shapes are in the Control module's README.
 public struct DirectorControl: ControlResponder {
     let service: DirectorService
     let startedAt = ContinuousClock.now
@@ -58,9 +59,17 @@ public struct DirectorControl: ControlResponder {
                 try? await writer.write(.object(["progress": .string(step)]))
             }
             try await writer.write(.object(["report": try JSONValue(encoding: report)]))
+        case "audit":
+            let report: KernelAuditReport
+            do {
+                report = try await service.auditNow()
+            } catch {
+                throw ControlError.refused(error.description)
+            }
+            try await writer.write(try JSONValue(encoding: report))
         default:
             throw ControlError.refused(
-                "unknown command \"\(request.command)\" (known: status, stats, conns, drill)"
+                "unknown command \"\(request.command)\" (known: status, stats, conns, drill, audit)"
             )
         }
     }
@@ -152,6 +161,7 @@ public struct DirectorControl: ControlResponder {
                     "table_size": .integer(Int64(view.advert.tableSize)),
                     "ack_sequence": .integer(Int64(view.advert.position.sequence)),
                 ]
+                if let held = view.advert.kernelConnections { peer["kernel_connections"] = .integer(Int64(held)) }
                 if dead { peer["last_advertised"] = .string(view.advert.state.rawValue) }
                 return .object(peer)
             }

@@ -182,16 +182,17 @@ public final class Director: Sendable {
         state.withLock { $0.lastTransition }
     }
 
-    /// The mirror table's size and the stream position, for adverts.
-    public var tableFigures: (size: Int, position: PeerMessage.Position) {
+    /// The mirror table's size, the stream position and the kernel's own count, for adverts.
+    public var tableFigures: (size: Int, position: PeerMessage.Position, kernel: Int?) {
         switch mirroring.mirroring {
-        case .idle: return (0, .none)
+        case .idle: return (0, .none, nil)
         case .source(let source, _):
             let figures = source.figures
-            return (figures.tableSize, PeerMessage.Position(streamID: source.streamID, sequence: figures.lastSequence))
+            let position = PeerMessage.Position(streamID: source.streamID, sequence: figures.lastSequence)
+            return (figures.tableSize, position, figures.kernelConnections)
         case .sink(let sink):
             let figures = sink.figures
-            return (figures.tableSize, figures.position)
+            return (figures.tableSize, figures.position, figures.kernelConnections)
         }
     }
 

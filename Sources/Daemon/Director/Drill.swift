@@ -26,6 +26,11 @@ public struct DrillReport: Codable, Sendable, Hashable {
     public var connectionsAfter: [String: Int]
     /// Connections the old active held that the new active did not have when it took over.
     public var connectionsLost: Int?
+    /// Each director's kernel's own count of its connections before the switch (its real servers' counters: this
+    /// director's read then, the standby's as it last advertised it, at most a few seconds old).
+    public var kernelConnectionsBefore: [String: Int] = [:]
+    /// Each director's kernel's count after: the new active's as it advertised itself active, this one's read last.
+    public var kernelConnectionsAfter: [String: Int] = [:]
     /// Kernel connections re-sent from `/proc/net/ip_vs_conn` before the switch (entries the kernel master daemon
     /// had not sent yet: it holds them for up to 2 s).
     public var reconciledFromKernel: Int
@@ -41,6 +46,8 @@ public struct DrillReport: Codable, Sendable, Hashable {
         case connectionsBefore = "connections_before"
         case connectionsAfter = "connections_after"
         case connectionsLost = "connections_lost"
+        case kernelConnectionsBefore = "kernel_connections_before"
+        case kernelConnectionsAfter = "kernel_connections_after"
         case reconciledFromKernel = "reconciled_from_kernel"
         case unacknowledgedBatchesAtSwitch = "unacknowledged_batches_at_switch"
     }
@@ -109,6 +116,8 @@ extension DirectorService {
             peer.position.streamID == target.streamID
             ? Int(target.sequence &- min(target.sequence, peer.position.sequence)) : nil
         report.connectionsBefore = [node: source.table.count, standby.node: Int(peer.tableSize)]
+        report.kernelConnectionsBefore[node] = kernelCountNow()
+        report.kernelConnectionsBefore[standby.node] = peer.kernelConnections.map(Int.init)
         switch (peer.inSync, caughtUp) {
         case (true, true):
             report.checks.append(
@@ -139,6 +148,7 @@ extension DirectorService {
                 report.handoverMilliseconds =
                     Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
                 report.connectionsAfter[standby.node] = Int(view.advert.tableSize)
+                report.kernelConnectionsAfter[standby.node] = view.advert.kernelConnections.map(Int.init)
                 break
             }
             try? await Task.sleep(for: .milliseconds(2))
@@ -162,7 +172,13 @@ extension DirectorService {
             try? await Task.sleep(for: .milliseconds(20))
         }
         report.connectionsAfter[node] = director.sink?.figures.tableSize ?? 0
+        report.kernelConnectionsAfter[node] = kernelCountNow()
         return report
+    }
+
+    /// This director's kernel's own count now (nil: no kernel to ask, or it did not answer).
+    private func kernelCountNow() -> Int? {
+        configuration.kernelAudit?.countConnections()
     }
 }
 

@@ -138,7 +138,8 @@ struct ElectionDriver {
                 PeerMessage.Advert(
                     advert,
                     tableSize: UInt64(figures.size),
-                    position: figures.position
+                    position: figures.position,
+                    kernelConnections: figures.kernel.map(UInt64.init)
                 )
             )
         }
@@ -175,7 +176,7 @@ extension PeerAdvert {
 
 extension PeerMessage.Advert {
     /// An advert for the wire from the election's, with this director's table figures.
-    init(_ advert: PeerAdvert, tableSize: UInt64, position: PeerMessage.Position) {
+    init(_ advert: PeerAdvert, tableSize: UInt64, position: PeerMessage.Position, kernelConnections: UInt64?) {
         self.init(
             node: advert.node,
             priority: advert.priority,
@@ -185,7 +186,8 @@ extension PeerMessage.Advert {
             sequence: advert.sequence,
             handoverTo: advert.handoverTo,
             tableSize: tableSize,
-            position: position
+            position: position,
+            kernelConnections: kernelConnections
         )
     }
 }

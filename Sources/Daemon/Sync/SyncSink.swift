@@ -33,7 +33,8 @@ public final class SyncSink: Sendable {
         public var kernelQueued = 0
         /// Microseconds the feeder waited for room in the backup socket's queue.
         public var pacedMicroseconds: UInt64 = 0
-        /// The kernel's connections at the last audit (nil: none yet).
+        /// The kernel's own count of its connections (its real servers' counters, read every few seconds; nil: not
+        /// read yet).
         public var kernelConnections: Int?
         /// The mirror's connections the kernel lacked at the last audit.
         public var kernelMissing = 0
@@ -213,7 +214,6 @@ public final class SyncSink: Sendable {
             }
         }
         state.withLock { state in
-            state.figures.kernelConnections = audit.kernelConnections
             state.figures.kernelMissing = audit.missing.count
             state.figures.kernelRepaired += repaired
         }
@@ -235,6 +235,11 @@ public final class SyncSink: Sendable {
     /// Forgets the lag samples so far (a benchmark's warm-up).
     public func resetLag() {
         state.withLock { $0.lag.reset() }
+    }
+
+    /// Records the kernel's own count of its connections (``Figures/kernelConnections``).
+    public func noteKernelCount(_ count: Int) {
+        state.withLock { $0.figures.kernelConnections = count }
     }
 
     /// Current figures.

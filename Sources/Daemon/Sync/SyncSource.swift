@@ -33,7 +33,8 @@ public final class SyncSource: Sendable {
         public var captureDrops: UInt64 = 0
         /// Connections the kernel's table held that the mirror lacked or held differently, taken in by a reconcile.
         public var reconciled = 0
-        /// The kernel's connections at the last reconcile (nil: none yet).
+        /// The kernel's own count of its connections (its real servers' counters, read every few seconds; nil: not
+        /// read yet).
         public var kernelConnections: Int?
         /// The standbys linked now (``StandbyProgress``).
         public var standbys: [String: StandbyProgress.Link] = [:]
@@ -127,7 +128,6 @@ public final class SyncSource: Sendable {
         }
         state.withLock { state in
             state.figures.reconciled += changed.count
-            state.figures.kernelConnections = connections.count
         }
         return changed.count
     }
@@ -257,6 +257,11 @@ public final class SyncSource: Sendable {
     /// Ends a stream of wake-ups.
     public func unsubscribe(_ id: Int) {
         state.withLock { $0.waiters.removeValue(forKey: id) }?.finish()
+    }
+
+    /// Records the kernel's own count of its connections (``Figures/kernelConnections``).
+    public func noteKernelCount(_ count: Int) {
+        state.withLock { $0.figures.kernelConnections = count }
     }
 
     /// Current figures.

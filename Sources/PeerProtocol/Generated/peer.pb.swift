@@ -450,9 +450,22 @@ public nonisolated struct Lvsync_Peer_V1_Advert: Sendable {
 
   public var streamSequence: UInt64 = 0
 
+  /// The sender's kernel's own count of its connections (its real servers' counters), for status and drill reports;
+  /// absent when not read yet (or from an lvsync that does not send it).
+  public var kernelConnections: UInt64 {
+    get {_kernelConnections ?? 0}
+    set {_kernelConnections = newValue}
+  }
+  /// Returns true if `kernelConnections` has been explicitly set.
+  public var hasKernelConnections: Bool {self._kernelConnections != nil}
+  /// Clears the value of `kernelConnections`. Subsequent reads from it will return its default value.
+  public mutating func clearKernelConnections() {self._kernelConnections = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _kernelConnections: UInt64? = nil
 }
 
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
@@ -1032,7 +1045,7 @@ nonisolated extension Lvsync_Peer_V1_Goodbye: SwiftProtobuf.Message, SwiftProtob
 
 nonisolated extension Lvsync_Peer_V1_Advert: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Advert"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}node\0\u{1}priority\0\u{1}state\0\u{3}in_sync\0\u{1}incarnation\0\u{1}sequence\0\u{3}handover_to\0\u{3}table_size\0\u{3}stream_id\0\u{3}stream_sequence\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}node\0\u{1}priority\0\u{1}state\0\u{3}in_sync\0\u{1}incarnation\0\u{1}sequence\0\u{3}handover_to\0\u{3}table_size\0\u{3}stream_id\0\u{3}stream_sequence\0\u{3}kernel_connections\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1050,12 +1063,17 @@ nonisolated extension Lvsync_Peer_V1_Advert: SwiftProtobuf.Message, SwiftProtobu
       case 8: try { try decoder.decodeSingularUInt64Field(value: &self.tableSize) }()
       case 9: try { try decoder.decodeSingularUInt64Field(value: &self.streamID) }()
       case 10: try { try decoder.decodeSingularUInt64Field(value: &self.streamSequence) }()
+      case 11: try { try decoder.decodeSingularUInt64Field(value: &self._kernelConnections) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.node.isEmpty {
       try visitor.visitSingularStringField(value: self.node, fieldNumber: 1)
     }
@@ -1086,6 +1104,9 @@ nonisolated extension Lvsync_Peer_V1_Advert: SwiftProtobuf.Message, SwiftProtobu
     if self.streamSequence != 0 {
       try visitor.visitSingularUInt64Field(value: self.streamSequence, fieldNumber: 10)
     }
+    try { if let v = self._kernelConnections {
+      try visitor.visitSingularUInt64Field(value: v, fieldNumber: 11)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1100,6 +1121,7 @@ nonisolated extension Lvsync_Peer_V1_Advert: SwiftProtobuf.Message, SwiftProtobu
     if lhs.tableSize != rhs.tableSize {return false}
     if lhs.streamID != rhs.streamID {return false}
     if lhs.streamSequence != rhs.streamSequence {return false}
+    if lhs._kernelConnections != rhs._kernelConnections {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

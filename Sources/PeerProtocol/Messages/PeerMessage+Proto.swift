@@ -86,7 +86,8 @@ extension PeerMessage {
                     sequence: a.sequence,
                     handoverTo: a.handoverTo.isEmpty ? nil : a.handoverTo,
                     tableSize: a.tableSize,
-                    position: Position(streamID: a.streamID, sequence: a.streamSequence)
+                    position: Position(streamID: a.streamID, sequence: a.streamSequence),
+                    kernelConnections: a.hasKernelConnections ? a.kernelConnections : nil
                 )
             )
         case nil:
@@ -170,6 +171,7 @@ extension PeerMessage {
                 $0.tableSize = a.tableSize
                 $0.streamID = a.position.streamID
                 $0.streamSequence = a.position.sequence
+                if let held = a.kernelConnections { $0.kernelConnections = held }
             }
         }
         // Every field is set from a valid Swift value, so serialization cannot fail.

@@ -255,6 +255,8 @@ extension PeerMessage {
         public var tableSize: UInt64
         /// The stream position the sender last applied (a standby) or sent (the active).
         public var position: Position
+        /// The sender's kernel's own count of its connections (nil: not read yet, or not sent).
+        public var kernelConnections: UInt64?
 
         /// Creates an advert.
         public init(
@@ -266,7 +268,8 @@ extension PeerMessage {
             sequence: UInt64,
             handoverTo: String? = nil,
             tableSize: UInt64 = 0,
-            position: Position = .none
+            position: Position = .none,
+            kernelConnections: UInt64? = nil
         ) {
             self.node = node
             self.priority = priority
@@ -277,6 +280,7 @@ extension PeerMessage {
             self.handoverTo = handoverTo
             self.tableSize = tableSize
             self.position = position
+            self.kernelConnections = kernelConnections
         }
     }
 }

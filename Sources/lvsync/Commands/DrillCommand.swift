@@ -66,6 +66,10 @@ enum DrillText {
         }
         lines.append("  connections before: \(counts("connections_before"))")
         lines.append("  connections after:  \(counts("connections_after"))")
+        if report["kernel_connections_before"]?.objectValue?.isEmpty == false {
+            lines.append("  kernels before:     \(counts("kernel_connections_before"))")
+            lines.append("  kernels after:      \(counts("kernel_connections_after"))")
+        }
         if let lost = report["connections_lost"]?.integerValue { lines.append("  connections lost:  \(lost)") }
         if let unacked = report["unacknowledged_batches_at_switch"]?.integerValue {
             lines.append("  sync lag at switch: \(unacked) unacknowledged batches")

@@ -4,7 +4,9 @@
     churn.py HOST PORT RATE PORTS_FILE
 
 RATE new connections per second; each held open with a byte echoed every two seconds (so the director's kernel
-master syncs it). PORTS_FILE gets the client ports of the connections that opened, rewritten every second and at
+master syncs it). SIGUSR1 stops the opening and keeps holding: the kernels' tables stand still while a check reads
+them (every read(2) of /proc/net/ip_vs_conn walks the table afresh, so a connection added or removed meanwhile
+makes a read repeat or skip one). PORTS_FILE gets the client ports of the connections that opened, rewritten every second and at
 the end (atomically), for the checks to look each one up in a kernel's table.
 """
 import os
@@ -14,7 +16,7 @@ import sys
 import time
 
 host, port, rate, path = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
-socks, failed, stop = [], 0, False
+socks, failed, stop, opening = [], 0, False, True
 
 
 def on_term(*_):
@@ -22,7 +24,13 @@ def on_term(*_):
     stop = True
 
 
+def on_usr1(*_):
+    global opening
+    opening = False
+
+
 signal.signal(signal.SIGTERM, on_term)
+signal.signal(signal.SIGUSR1, on_usr1)
 
 
 def save():
@@ -34,7 +42,7 @@ def save():
 start, last_save, last_echo = time.time(), 0.0, 0.0
 while not stop:
     now = time.time()
-    while len(socks) + failed < (now - start) * rate and not stop:
+    while opening and len(socks) + failed < (now - start) * rate and not stop:
         s = socket.socket()
         s.settimeout(2)
         try:

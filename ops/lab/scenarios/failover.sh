@@ -130,9 +130,17 @@ run_lvsync() {
   drill=$("$PY" -c '
 import json, sys
 r = json.loads(open(sys.argv[1]).read() or "{}")
-print("handover %s ms, connections lost %s, before %s, after %s, %s unacknowledged batches at the switch" % (
+print("handover %s ms, connections lost %s, before %s, after %s, kernels before %s, after %s, %s unacknowledged batches at the switch" % (
     r.get("handover_ms") and round(r["handover_ms"], 1), r.get("connections_lost"), r.get("connections_before"),
-    r.get("connections_after"), r.get("unacknowledged_batches_at_switch")))' "$PH/drill.json" 2>/dev/null || echo "no report")
+    r.get("connections_after"), r.get("kernel_connections_before"), r.get("kernel_connections_after"),
+    r.get("unacknowledged_batches_at_switch")))' "$PH/drill.json" 2>/dev/null || echo "no report")
+  # The report carries each director's kernel's own count (the standby's from its advert), not only the mirrors'.
+  kernels=$("$PY" -c '
+import json, sys
+r = json.loads(open(sys.argv[1]).read() or "{}")
+k = r.get("kernel_connections_before") or {}
+print("ok" if k.get("dira", 0) > 0 and k.get("dirb", 0) > 0 else "missing")' "$PH/drill.json" 2>/dev/null || echo "missing")
+  [ "$kernels" = ok ] || problem+="the report lacks a kernel count of a director; "
   echo "lvsync a drill_report $(tr -d '\n' < "$PH/drill.json" | head -c 1500)" >> "$OUT/figures.txt"
   check failover-a-drill "tcp $TCP_SURV/$TCP_TOTAL survived, first packet served by dirB $(served_text) after the drill began; report: $drill" -- no_problem "$problem"
 

@@ -159,6 +159,8 @@ public struct DirectorService: Service {
     public let election = ElectionView()
     /// Link events by reason.
     public let counters: PeerCounters
+    /// Audits asked for on the control socket.
+    let auditRequests = KernelAuditRequests()
     let hooks: NotifyHooks?
     let logger: Logger
 
