@@ -6,11 +6,11 @@ struct CLIRenderingTests {
     static let status: JSONValue = [
         "node": "dira", "role": "active", "priority": 150, "effective_priority": 140, "in_sync": true,
         "vips": ["10.0.0.100/32", "10.0.0.101/32"], "vips_held": true,
-        "sync": ["lag_ms_p99": 0.4, "position": 123, "table_size": 42],
+        "sync": ["lag_ms_p99": 0.4, "position": 123, "table_size": 42, "kernel_connections": 45],
         "peers": [
             [
                 "name": "dirb", "state": "standby", "priority": 100, "in_sync": true, "link": "up",
-                "last_heard_ms": 37.4, "ack_sequence": 123,
+                "last_heard_ms": 37.4, "ack_sequence": 123, "table_size": 42, "kernel_connections": 42,
             ]
         ],
         "last_transition": ["from": "standby", "to": "active", "reason": "peer dirb lost", "seconds_ago": 12.5],
@@ -29,10 +29,11 @@ struct CLIRenderingTests {
             priority         150 (effective 140)
             in sync          yes
             vips             10.0.0.100/32, 10.0.0.101/32 (held here)
-            sync             position 123, 42 connections mirrored, lag p99 0.4 ms
+            sync             position 123, 42 connections mirrored, 45 in the kernel, lag p99 0.4 ms
             last transition  standby -> active 12.5s ago: peer dirb lost
             uptime           1h02m
-            peer dirb        standby, priority 100, in sync, link up, heard 37 ms ago, acknowledged batch 123
+            peer dirb        standby, priority 100, in sync, link up, heard 37 ms ago, acknowledged batch 123, \
+            42 connections, 42 in its kernel
             fencing          armed
             """
         #expect(StatusText.render(objects[0]) == expected)

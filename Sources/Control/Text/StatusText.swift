@@ -103,8 +103,10 @@ public enum StatusText {
         }
         if let ack = fields["ack_sequence"] { parts.append("acknowledged batch \(text(ack))") }
         if let size = fields["table_size"] { parts.append("\(text(size)) connections") }
+        if let held = fields["kernel_connections"] { parts.append("\(text(held)) in its kernel") }
         let known: Set<String> = [
             "name", "state", "priority", "in_sync", "link", "last_heard_ms", "ack_sequence", "table_size",
+            "kernel_connections",
         ]
         for (key, value) in fields.sorted(by: { $0.key < $1.key }) where !known.contains(key) {
             parts.append("\(key) \(text(value))")

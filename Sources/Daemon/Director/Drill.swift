@@ -29,7 +29,7 @@ public struct DrillReport: Codable, Sendable, Hashable {
     /// Each director's kernel's own count of its connections before the switch (its real servers' counters: this
     /// director's read then, the standby's as it last advertised it, at most a few seconds old).
     public var kernelConnectionsBefore: [String: Int] = [:]
-    /// Each director's kernel's count after: the new active's as it advertised itself active, this one's read last.
+    /// Each director's kernel's count after: the new active's as its latest advert has it, this one's read last.
     public var kernelConnectionsAfter: [String: Int] = [:]
     /// Kernel connections re-sent from `/proc/net/ip_vs_conn` before the switch (entries the kernel master daemon
     /// had not sent yet: it holds them for up to 2 s).
@@ -173,6 +173,10 @@ extension DirectorService {
         }
         report.connectionsAfter[node] = director.sink?.figures.tableSize ?? 0
         report.kernelConnectionsAfter[node] = kernelCountNow()
+        // The new active counts its kernel within a second of its new role: its latest advert has it by now.
+        if let held = director.peers[standby.node]?.advert.kernelConnections {
+            report.kernelConnectionsAfter[standby.node] = Int(held)
+        }
         return report
     }
 

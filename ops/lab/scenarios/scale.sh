@@ -52,6 +52,10 @@ config() {  # NAME PRIORITY LISTEN PEER PEER_LISTEN SYNC_ADDRESS
   pair_config "$@" <<EOF
 metrics: { listen: "$3:9788" }
 stats: { interval_seconds: 5 }
+# No audit on a timer: at 200 000 entries each read of the table costs the guest 85 s of a CPU or more, and periodic
+# ones beside the checks' own reads made the scenario half again as long; scale-audit asks for them (lvsync audit),
+# the same code the timer runs, and the smaller scenarios run them on the 15 s default.
+kernel: { audit_interval_seconds: 0 }
 failover:
   boot_wait_ms: $LAB_BOOT_WAIT_MS
   vips:
@@ -171,7 +175,7 @@ churned=$("$PY" "$LAB/lib/conn_keys.py" "$OUT/dirA.conn.txt" "$OUT/dirB.conn.txt
 [ "$(field "$churned" missing)" = 0 ] && [ "$(field "$churned" a)" -gt 0 ] || problem+="the new connections: $churned; "
 [ "$(grep -c 'sending a snapshot' "$LOGDIR/dira.log" || true)" = 2 ] || problem+="$(grep -c 'sending a snapshot' "$LOGDIR/dira.log") snapshots in all; "
 [ "$(silences dira 0)" = 0 ] && [ "$(silences dirb 0)" = 0 ] || problem+="links closed for silence: dirA $(silences dira 0), dirB $(silences dirb 0); "
-check scale-churn "dirB in sync again $took s after its restart under churn ($(tail -n 1 "$LOGDIR/churn.txt")); its kernel: $(field "$keys" b) of $(field "$keys" a) generated, $(field "$churned" b) of $(field "$churned" a) new ones (missing $(field "$keys" missing) + $(field "$churned" missing))" -- no_problem "$problem"
+check scale-churn "dirB in sync again $took s after its restart under churn ($(grep -c . "$OUT/churn.ports" || true) connections opened at 5 a second); its kernel: $(field "$keys" b) of $(field "$keys" a) generated, $(field "$churned" b) of $(field "$churned" a) new ones (missing $(field "$keys" missing) + $(field "$churned" missing))" -- no_problem "$problem"
 
 # ---- scale-audit: connections taken from dirB's kernel behind lvsync's back ----
 problem=""
@@ -187,7 +191,7 @@ audit=$("$LVSYNC" audit --json --socket "$SOCK/dirb.sock" 2> "$LOGDIR/audit.err"
 [ -n "$audit" ] || audit='{}'
 echo "$audit" > "$OUT/audit.json"
 missing=$(field "$audit" missing)
-logged=$(log_since "$LOGDIR/dirb.log" "$lb" | grep -o 'kernel.missing=[0-9]*' | head -n 1 || true)
+logged=$(log_since "$LOGDIR/dirb.log" "$lb" | grep 'the kernel lacked' | grep -o 'kernel.missing=[0-9]*' | head -n 1 || true)
 [ "${missing:-0}" -ge 4000 ] 2> /dev/null || [ "${logged#kernel.missing=}" -ge 4000 ] 2> /dev/null ||
   problem+="no audit found the 4 000: lvsync audit said '$audit' $(tr '\n' ' ' < "$LOGDIR/audit.err"), the log '$logged'; "
 sleep 5   # the repair's messages reach the kernel

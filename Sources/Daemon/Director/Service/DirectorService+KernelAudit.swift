@@ -99,6 +99,7 @@ extension DirectorService {
         var pause = settings.interval
         var waited = Duration.zero
         var sinceCount = settings.countInterval
+        var counted: ObjectIdentifier?
         defer {
             for caller in auditRequests.take() {
                 caller.resume(returning: KernelAuditReport(role: "none", seconds: 0, error: "the daemon is stopping"))
@@ -110,8 +111,11 @@ extension DirectorService {
             sinceCount += .seconds(1)
             let mirroring = director.mirroring.mirroring
             let due = pause.map { waited >= $0 } ?? false
-            if sinceCount >= settings.countInterval {
+            // Counted at once for a new source or sink (a new role), so its adverts carry the count from the start.
+            let side = Self.identity(of: mirroring)
+            if sinceCount >= settings.countInterval || side != counted {
                 sinceCount = .zero
+                counted = side
                 await noteKernelCount(settings, mirroring)
             }
             let asked = auditRequests.take()
@@ -211,6 +215,14 @@ extension DirectorService {
             missing: audit.missing.count,
             seconds: seconds
         )
+    }
+
+    private static func identity(of mirroring: Director.Mirroring) -> ObjectIdentifier? {
+        switch mirroring {
+        case .source(let source, _): ObjectIdentifier(source)
+        case .sink(let sink): ObjectIdentifier(sink)
+        case .idle: nil
+        }
     }
 
     private static func seconds(_ duration: Duration) -> Double {
