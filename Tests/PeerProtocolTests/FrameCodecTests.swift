@@ -39,14 +39,27 @@ struct FrameCodecTests {
         .advert(.init(node: "dirb", priority: 100, state: .standby, inSync: true, incarnation: 3, sequence: 9)),
         .advert(
             .init(
-                node: "dirb", priority: 100, state: .standby, inSync: true, incarnation: 3, sequence: 10,
-                tableSize: 0, kernelConnections: 0
+                node: "dirb",
+                priority: 100,
+                state: .standby,
+                inSync: true,
+                incarnation: 3,
+                sequence: 10,
+                tableSize: 0,
+                kernelConnections: 0
             )
         ),
         .advert(
             .init(
-                node: "dira", priority: 150, state: .active, inSync: true, incarnation: 1, sequence: 11,
-                tableSize: 200_000, position: .init(streamID: 7, sequence: 43), kernelConnections: 200_037
+                node: "dira",
+                priority: 150,
+                state: .active,
+                inSync: true,
+                incarnation: 1,
+                sequence: 11,
+                tableSize: 200_000,
+                position: .init(streamID: 7, sequence: 43),
+                kernelConnections: 200_037
             )
         ),
     ]
