@@ -7,7 +7,8 @@
 # lvsync's; rr, DR to rs1 and rs2) and the client sends RATE datagrams a second for SECONDS, each from a source port
 # of its own (lib/udp_new.py): one new IPVS connection per datagram on dirA, sent by its kernel master from the first
 # packet (the lab's sync_threshold "1 2"). Ten seconds after the last, both kernels are counted on that service (the
-# real servers' counters over netlink): what dirA's kernel made, what dirB's holds, the difference lost.
+# real servers' counters over netlink): what dirA's kernel made, what dirB's holds, the difference lost. The UDP
+# timeout is 30 s here, so SECONDS must stay under 20.
 #   kernel   dirA's master and dirB's backup on the directors' link (peer0), as `ipvsadm --start-daemon` alone runs
 #   lvsync   the pair of lvsync daemons: dirA's master on its dummy lvsync0, captured, streamed over TLS to dirB,
 #            injected into dirB's backup (paced, drops sent again)
@@ -47,6 +48,9 @@ print(json.dumps({"path": sys.argv[1], "rate_asked": int(sys.argv[2]), "rate_sen
 lab_up
 : > "$OUT/rates.jsonl"
 for d in dirA dirB; do
+  # UDP connections live 30 s (the counts are taken 10 s after a run's last datagram): the kernel phase's are gone
+  # before lvsync's starts, which would otherwise seed them all from /proc (quadratic in the guest: minutes).
+  ip netns exec $d ipvsadm --set 0 0 30
   for k in "${!RATES[@]}"; do
     for base in 7000 7100; do
       ip netns exec $d ipvsadm -A -u "10.0.0.100:$((base + k))" -s rr
@@ -65,6 +69,7 @@ sleep 2
 for k in "${!RATES[@]}"; do run kernel $((7000 + k)) "${RATES[$k]}"; done
 ip netns exec dirA ipvsadm --stop-daemon master
 ip netns exec dirB ipvsadm --stop-daemon backup
+sleep 35   # the kernel phase's connections expire
 
 # ---- lvsync: the pair as the lab runs it ----
 for a in 10.0.0.100/24 10.0.0.1/24; do ip -n dirA addr del "$a" dev eth0; done
@@ -82,9 +87,9 @@ EOC
 config dira 150 10.0.1.2 dirb 10.0.1.3 169.254.77.1
 config dirb 100 10.0.1.3 dira 10.0.1.2 169.254.77.2
 start_lvsync dira dirA
-wait_for 120 is_active dira || { echo "dirA is $(status dira role)" >&2; exit 1; }
+wait_for 300 is_active dira || { echo "dirA is $(status dira role)" >&2; exit 1; }
 start_lvsync dirb dirB
-wait_for 120 is_synced_standby dirb || { echo "dirB is $(status dirb role)" >&2; exit 1; }
+wait_for 300 is_synced_standby dirb || { echo "dirB is $(status dirb role)" >&2; exit 1; }
 for k in "${!RATES[@]}"; do run lvsync $((7100 + k)) "${RATES[$k]}"; done
 grep -E 'kernel\.(drops|resent|lost)=' "$LOGDIR/dirb.log" | tail -n 1 | grep -oE 'kernel\.(drops|resent|lost)=[0-9]+' \
   | tr '\n' ' ' > "$OUT/dirb-feeder.txt" || true
