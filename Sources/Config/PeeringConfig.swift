@@ -22,6 +22,9 @@ import SyncWire
 ///   port: 8848
 ///   max_message_bytes: 1472        # the kernel daemons' sync_maxlen (default: from the interface MTU)
 ///   log_megabytes: 64              # how much recent sync traffic the active keeps for resuming standbys
+///   capture_buffer_bytes: 8388608  # the active's capture socket's receive buffer (default: the kernel's
+///                                  # net.core.rmem_default); what a burst of the kernel master overflows is a
+///                                  # gap, counted and filled from /proc
 /// timers:
 ///   heartbeat_ms: 100              # send a heartbeat after this long without sending
 ///   dead_ms: 500                   # give up a peer heard nothing from for this long
@@ -128,6 +131,8 @@ public struct PeeringConfig: Hashable, Sendable {
         public var maximumMessageBytes: UInt16?
         /// Bytes of recent batches the active keeps for standbys that reconnect.
         public var logBytes: Int
+        /// The capture socket's receive buffer in bytes (nil: the kernel's default).
+        public var captureBufferBytes: Int?
 
         /// Creates the settings.
         public init(
@@ -138,7 +143,8 @@ public struct PeeringConfig: Hashable, Sendable {
             group: IPv4Address = IPv4Address(224, 0, 0, 81),
             port: UInt16 = 8848,
             maximumMessageBytes: UInt16? = nil,
-            logBytes: Int = 64 << 20
+            logBytes: Int = 64 << 20,
+            captureBufferBytes: Int? = nil
         ) {
             self.role = role
             self.interface = interface
@@ -148,6 +154,7 @@ public struct PeeringConfig: Hashable, Sendable {
             self.port = port
             self.maximumMessageBytes = maximumMessageBytes
             self.logBytes = logBytes
+            self.captureBufferBytes = captureBufferBytes
         }
     }
 
@@ -186,6 +193,7 @@ public struct PeeringConfig: Hashable, Sendable {
         let syncValue = try top.required("sync", in: document)
         let s = try syncValue.mapping(allowed: [
             "role", "interface", "address", "syncid", "group", "port", "max_message_bytes", "log_megabytes",
+            "capture_buffer_bytes",
         ])
         let sync = Sync(
             role: try s["role"]?.oneOf(["active": Sync.Role.active, "standby": .standby]),
@@ -195,7 +203,8 @@ public struct PeeringConfig: Hashable, Sendable {
             group: try s["group"].map(ipv4) ?? IPv4Address(224, 0, 0, 81),
             port: try s["port"]?.integer(UInt16.self, in: 1...65535) ?? 8848,
             maximumMessageBytes: try s["max_message_bytes"]?.integer(UInt16.self, in: 256...65507),
-            logBytes: (try s["log_megabytes"]?.integer(Int.self, in: 1...4096) ?? 64) << 20
+            logBytes: (try s["log_megabytes"]?.integer(Int.self, in: 1...4096) ?? 64) << 20,
+            captureBufferBytes: try s["capture_buffer_bytes"]?.integer(Int.self, in: 1024...(1 << 30))
         )
         guard sync.group.isMulticast else { throw s["group"]!.error("\(sync.group) is not a multicast group") }
         let failoverValue = top["failover"]

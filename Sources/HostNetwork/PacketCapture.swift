@@ -32,10 +32,13 @@ public final class PacketCapture: Sendable {
     ///   - interface: the interface the kernel master sends on.
     ///   - group: the sync group (the kernel's default: 224.0.0.81).
     ///   - ports: the UDP destination ports (the kernel's base port 8848 up to base + `sync_ports` − 1).
+    ///   - receiveBufferBytes: the socket's receive buffer (`SO_RCVBUFFORCE`, past `rmem_max`; nil: the kernel's
+    ///     default). A burst of the kernel master that overflows it is dropped and counted (``statistics()``).
     public init(
         interface: String,
         group: IPAddress = .v4(IPv4Address(224, 0, 0, 81)),
-        ports: ClosedRange<UInt16> = 8848...8848
+        ports: ClosedRange<UInt16> = 8848...8848,
+        receiveBufferBytes: Int? = nil
     ) throws(HostNetworkError) {
         self.interface = interface
         self.group = group
@@ -56,6 +59,20 @@ public final class PacketCapture: Sendable {
             let error = Glibc.errno
             close(fd)
             throw HostNetworkError(operation: "setsockopt(SO_ATTACH_FILTER) for \(interface)", errno: error)
+        }
+        if let receiveBufferBytes {
+            var size = Int32(clamping: receiveBufferBytes)
+            let length = socklen_t(MemoryLayout<Int32>.size)
+            // FORCE passes rmem_max (CAP_NET_ADMIN, which the daemon has); the kernel doubles what it is given.
+            let forced = setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, length) == 0
+            guard forced || setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, length) == 0 else {
+                let error = Glibc.errno
+                close(fd)
+                throw HostNetworkError(
+                    operation: "setsockopt(SO_RCVBUF, \(receiveBufferBytes)) for \(interface)",
+                    errno: error
+                )
+            }
         }
         let allProtocols = CHostNetwork_ethPAllNetworkOrder()
         var address = sockaddr_ll()

@@ -251,6 +251,17 @@ struct PeeringConfigTests {
         #expect(set.metricsListen == Endpoint("127.0.0.1:9788"))
     }
 
+    @Test("the capture's buffer: the kernel's default unless set, 1 KiB to 1 GiB")
+    func captureBuffer() throws {
+        let plain = try #require(try LVSyncConfig(yaml: Self.base, file: "f.yaml").peering)
+        #expect(plain.sync.captureBufferBytes == nil)
+        let yaml = Self.base.replacingOccurrences(of: "syncid: 9 }", with: "syncid: 9, capture_buffer_bytes: 8388608 }")
+        let set = try #require(try LVSyncConfig(yaml: yaml, file: "f.yaml").peering)
+        #expect(set.sync.captureBufferBytes == 8 << 20)
+        let tiny = Self.base.replacingOccurrences(of: "syncid: 9 }", with: "syncid: 9, capture_buffer_bytes: 10 }")
+        #expect(throws: ConfigError.self) { try LVSyncConfig(yaml: tiny, file: "f.yaml") }
+    }
+
     @Test("each error names the file, line, key and what is wrong", arguments: bad)
     func errors(_ c: BadCase) {
         do {

@@ -74,7 +74,12 @@ public struct DaemonHost: Sendable {
                 Result { () throws(HostNetworkError) in try InterfaceState().index(of: sync.interface) }
             },
             openCapture: { sync in
-                try PacketCapture(interface: sync.interface, group: .v4(sync.group), ports: sync.port...sync.port)
+                try PacketCapture(
+                    interface: sync.interface,
+                    group: .v4(sync.group),
+                    ports: sync.port...sync.port,
+                    receiveBufferBytes: sync.captureBufferBytes
+                )
             },
             openInjector: { sync in
                 try MulticastInjector(interface: sync.interface, group: .v4(sync.group), port: sync.port)

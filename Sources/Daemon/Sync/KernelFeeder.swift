@@ -165,10 +165,19 @@ public final class KernelFeeder: Sendable {
         var rise = pacer.dropsSinceLastLook()
         var drops: UInt64 = 0
         var attempts = 0
+        if rise == 0 { pacer.noteClean() }
         while rise > 0, attempts < Self.maximumResends {
             drops += rise
             attempts += 1
-            send(messages, pacer: &pacer, resending: true)
+            // The socket holds less than its size promised (a backup thread restarted with a smaller
+            // sync_sock_size, rmem_max capping it, a competing sender): narrower windows, one after another.
+            pacer.noteDrops()
+            var start = 0
+            while start < messages.count {
+                let end = min(messages.count, start + pacer.window)
+                send(Array(messages[start..<end]), pacer: &pacer, resending: true)
+                start = end
+            }
             usleep(1_000)
             rise = pacer.dropsSinceLastLook()
         }
@@ -238,28 +247,45 @@ public final class KernelFeeder: Sendable {
 }
 
 /// The feeder's view of the backup socket: room before a send, drops after it. Used by the feeder's thread only.
+///
+/// The window and the room waited for start from the socket's size and narrow when drops show the socket holds
+/// less (halved at each drop, down to one message sent into an empty queue), widening again by one message per
+/// window sent without a drop.
 struct Pacer {
     let reader: (any BackupQueueReading)?
     /// The drop count and socket last seen.
     var baseline: BackupSocketQueue?
+    /// The window now, at most ``widest``.
+    private(set) var allowance: Int
 
     init(reader: (any BackupQueueReading)?) {
         self.reader = reader
         baseline = reader?.queue()
+        allowance = Self.widest(reader)
     }
 
-    /// Messages per window: as many as fit in half the socket's capacity at a generous 4 KiB of kernel accounting
-    /// each (a 1.5 KB datagram's truesize), 1 to 16.
-    var window: Int {
+    /// Messages per window as the socket's size allows: as many as fit in half its capacity at a generous 4 KiB of
+    /// kernel accounting each (a 1.5 KB datagram's truesize), 1 to 16.
+    static func widest(_ reader: (any BackupQueueReading)?) -> Int {
         guard let reader else { return 64 }
         return min(16, max(1, reader.capacity / 2 / 4_096))
     }
 
-    /// Waits (up to two seconds) until the socket's queue is below half its capacity; returns the microseconds
-    /// waited.
+    /// Messages per window now.
+    var window: Int { allowance }
+
+    /// Drops seen: half the window (one message at the least).
+    mutating func noteDrops() { allowance = max(1, allowance / 2) }
+
+    /// A window went in without a drop: one message more, up to what the socket's size allows.
+    mutating func noteClean() { allowance = min(Self.widest(reader), allowance + 1) }
+
+    /// Waits (up to two seconds) until the socket's queue has room for the window (under half its capacity, and
+    /// under the window's own size once drops narrowed it); returns the microseconds waited.
     mutating func waitForRoom(stopped: () -> Bool) -> UInt64 {
         guard let reader else { return 0 }
-        let limit = reader.capacity / 2
+        // Narrowed: room means no more queued than the window less one message (one message: an empty queue).
+        let limit = allowance < Self.widest(reader) ? (allowance - 1) * 4_096 : reader.capacity / 2
         var waited: UInt64 = 0
         while let queue = reader.queue(), queue.queued > limit, waited < 2_000_000, !stopped() {
             usleep(200)
