@@ -91,7 +91,7 @@ public struct DirectorControl: ControlResponder {
             "vips": .array(director.settings.vips.map { .string("\($0.address)/\($0.prefixLength)") }),
             "vips_held": .bool(director.vipsHeld),
             "vips_on_host": .array(director.heldVIPs.map { .string("\($0.address)/\($0.prefixLength)") }),
-            "uptime_seconds": .number(seconds(ContinuousClock.now - startedAt)),
+            "uptime_seconds": .number((ContinuousClock.now - startedAt).inSeconds),
         ]
         if let election = service.election.election {
             object["priority"] = .integer(Int64(election.configuration.priority))
@@ -109,7 +109,7 @@ public struct DirectorControl: ControlResponder {
                 "from": .string(transition.from.rawValue),
                 "to": .string(transition.to.rawValue),
                 "reason": .string(transition.reason),
-                "seconds_ago": .number(seconds(ContinuousClock.now - transition.at)),
+                "seconds_ago": .number((ContinuousClock.now - transition.at).inSeconds),
             ])
         }
         var sync: [String: JSONValue] = [:]
@@ -157,7 +157,7 @@ public struct DirectorControl: ControlResponder {
                     "priority": .integer(Int64(view.advert.priority)),
                     "in_sync": .bool(!dead && view.advert.inSync),
                     "link": .string(service.relay.isLinked(to: name) ? "up" : "down"),
-                    "last_heard_ms": .number(seconds(now - view.receivedAt) * 1000),
+                    "last_heard_ms": .number((now - view.receivedAt).inSeconds * 1000),
                     "table_size": .integer(Int64(view.advert.tableSize)),
                     "ack_sequence": .integer(Int64(view.advert.position.sequence)),
                 ]
@@ -189,7 +189,7 @@ public struct DirectorControl: ControlResponder {
             side: side,
             counters: service.counters.all,
             previousEntries: previousEntries,
-            elapsedSeconds: seconds(ContinuousClock.now - since)
+            elapsedSeconds: (ContinuousClock.now - since).inSeconds
         )
         var object: [String: JSONValue] = ["election.role": .string(service.director.role.rawValue)]
         object.merge(health?.statsFields ?? [:]) { _, new in new }
@@ -215,10 +215,6 @@ public struct DirectorControl: ControlResponder {
         case .sink(let sink): return { sink.connections(from: $0, limit: $1) }
         case .idle: return nil
         }
-    }
-
-    private func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 }
 

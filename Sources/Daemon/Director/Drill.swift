@@ -145,8 +145,7 @@ extension DirectorService {
         while ContinuousClock.now < waitUntil {
             if let view = director.peers[standby.node], view.advert.state == .active, view.receivedAt >= started {
                 let elapsed = view.receivedAt - started
-                report.handoverMilliseconds =
-                    Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+                report.handoverMilliseconds = elapsed.inSeconds * 1000
                 report.connectionsAfter[standby.node] = Int(view.advert.tableSize)
                 report.kernelConnectionsAfter[standby.node] = view.advert.kernelConnections.map(Int.init)
                 break

@@ -255,13 +255,13 @@ struct Pacer {
     let reader: (any BackupQueueReading)?
     /// The drop count and socket last seen.
     var baseline: BackupSocketQueue?
-    /// The window now, at most ``widest``.
-    private(set) var allowance: Int
+    /// Messages per window now, at most ``widest(_:)``.
+    private(set) var window: Int
 
     init(reader: (any BackupQueueReading)?) {
         self.reader = reader
         baseline = reader?.queue()
-        allowance = Self.widest(reader)
+        window = Self.widest(reader)
     }
 
     /// Messages per window as the socket's size allows: as many as fit in half its capacity at a generous 4 KiB of
@@ -271,21 +271,18 @@ struct Pacer {
         return min(16, max(1, reader.capacity / 2 / 4_096))
     }
 
-    /// Messages per window now.
-    var window: Int { allowance }
-
     /// Drops seen: half the window (one message at the least).
-    mutating func noteDrops() { allowance = max(1, allowance / 2) }
+    mutating func noteDrops() { window = max(1, window / 2) }
 
     /// A window went in without a drop: one message more, up to what the socket's size allows.
-    mutating func noteClean() { allowance = min(Self.widest(reader), allowance + 1) }
+    mutating func noteClean() { window = min(Self.widest(reader), window + 1) }
 
     /// Waits (up to two seconds) until the socket's queue has room for the window (under half its capacity, and
     /// under the window's own size once drops narrowed it); returns the microseconds waited.
     mutating func waitForRoom(stopped: () -> Bool) -> UInt64 {
         guard let reader else { return 0 }
         // Narrowed: room means no more queued than the window less one message (one message: an empty queue).
-        let limit = allowance < Self.widest(reader) ? (allowance - 1) * 4_096 : reader.capacity / 2
+        let limit = window < Self.widest(reader) ? (window - 1) * 4_096 : reader.capacity / 2
         var waited: UInt64 = 0
         while let queue = reader.queue(), queue.queued > limit, waited < 2_000_000, !stopped() {
             usleep(200)

@@ -226,7 +226,6 @@ extension DirectorService {
     }
 
     private static func seconds(_ duration: Duration) -> Double {
-        let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-        return (seconds * 1000).rounded() / 1000
+        (duration.inSeconds * 1000).rounded() / 1000
     }
 }

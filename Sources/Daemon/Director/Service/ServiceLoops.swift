@@ -110,7 +110,7 @@ func reportStats(
             side: side,
             counters: counters.all,
             previousEntries: previous,
-            elapsedSeconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            elapsedSeconds: elapsed.inSeconds
         )
         logger.info("sync stats", metadata: line.metadata)
         previous = line.entries
