@@ -75,17 +75,8 @@ sleep 35   # the kernel phase's connections expire
 for a in 10.0.0.100/24 10.0.0.1/24; do ip -n dirA addr del "$a" dev eth0; done
 for a in fd00::100/64 fd00::1/64; do ip -n dirA addr del "$a" dev eth0; done
 "$LVSYNC" certs init "$OUT/pki" --node dira --node dirb > "$LOGDIR/certs.log" 2>&1
-config() {  # NAME PRIORITY LISTEN PEER PEER_LISTEN SYNC_ADDRESS
-  pair_config "$@" <<EOC
-failover:
-  boot_wait_ms: $LAB_BOOT_WAIT_MS
-  vips:
-    - { address: 10.0.0.100/24, interface: eth0 }
-    - { address: 10.0.0.1/24, interface: eth0 }
-EOC
-}
-config dira 150 10.0.1.2 dirb 10.0.1.3 169.254.77.1
-config dirb 100 10.0.1.3 dira 10.0.1.2 169.254.77.2
+elected_config dira 150 10.0.1.2 dirb 10.0.1.3 169.254.77.1 < /dev/null
+elected_config dirb 100 10.0.1.3 dira 10.0.1.2 169.254.77.2 < /dev/null
 start_lvsync dira dirA
 wait_for 300 is_active dira || { echo "dirA is $(status dira role)" >&2; exit 1; }
 start_lvsync dirb dirB

@@ -78,6 +78,17 @@ EOF
   } > "$OUT/$1.yaml"
 }
 
+# elected_config NAME PRIORITY LISTEN PEER PEER_LISTEN SYNC_ADDRESS: pair_config for a director the election
+# decides, holding the VIPs 10.0.0.100/24 and 10.0.0.1/24 on eth0 when active (boot wait LAB_BOOT_WAIT_MS); stdin
+# is added before the failover section (give it < /dev/null when there is nothing to add)
+elected_config() {
+  {
+    cat
+    printf '%s\n' "failover:" "  boot_wait_ms: $LAB_BOOT_WAIT_MS" "  vips:" \
+      "    - { address: 10.0.0.100/24, interface: eth0 }" "    - { address: 10.0.0.1/24, interface: eth0 }"
+  } | pair_config "$@"
+}
+
 # status NAME FIELD: a field of `lvsync status --json` (role, vips_held, in_sync; peer.FIELD: the first peer's;
 # sync.FIELD: the mirror's)
 status() {
