@@ -51,7 +51,7 @@ replayed=$(ip netns exec lossb "$LVSYNC" replay --hex "$OUT/table.hex" --interfa
 echo "$replayed" > "$OUT/replay.json"
 held_b=$(held lossb -t 10.0.0.100:80)
 # Whether the socket drops at all depends on how fast the backup thread drains it: on an idle host it can keep up
-# even with one datagram of room (two of four runs saw no drop), so drops are reported, not required; what must
+# even with one datagram of room (two of five runs saw no drop), so drops are reported, not required; what must
 # hold is the outcome.
 [ "$(field "$replayed" lost)" = 0 ] || problem+="lost: $replayed; "
 [ "$held_b" = 20000 ] || problem+="the kernel counts $held_b of 20000; "
