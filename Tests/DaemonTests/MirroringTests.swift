@@ -20,15 +20,18 @@ final class MirroringPair: Sendable {
     let activeHost = InMemoryHost()
     let active: LVSyncDaemon
     private let standbys = Mutex<[String: (host: InMemoryHost, daemon: LVSyncDaemon)]>([:])
+    private let deadMilliseconds: Int
 
-    init(logMegabytes: Int = 256, extra: String = "") throws {
+    /// `deadMilliseconds`: both sides' dead interval (heartbeats every 100 ms).
+    init(logMegabytes: Int = 256, extra: String = "", deadMilliseconds: Int = 5000) throws {
+        self.deadMilliseconds = deadMilliseconds
         pki = try TestPKI()
         port = try freePorts(1)[0]
         var file = TestDirectorFile(node: "dira", listen: port, peers: [("dirb", 1), ("dirc", 1)])
         file.role = "active"
         file.logMegabytes = logMegabytes
         file.extra = extra
-        (file.heartbeatMilliseconds, file.deadMilliseconds) = (100, 5000)
+        (file.heartbeatMilliseconds, file.deadMilliseconds) = (100, deadMilliseconds)
         active = try Self.daemon(file, pki: pki, host: activeHost)
     }
 
@@ -48,14 +51,20 @@ final class MirroringPair: Sendable {
     func activeService() -> LVSyncDaemon { active }
 
     /// The standby `node`'s daemon (one per node: run again, it resumes with its mirror), or a fresh one with
-    /// statistics every `statsIntervalSeconds`, logging to `logger`.
-    func standbyService(node: String = "dirb", statsIntervalSeconds: Int? = nil, logger: Logger? = nil) throws
-        -> LVSyncDaemon
-    {
-        if statsIntervalSeconds == nil, let known = standbys.withLock({ $0[node] }) { return known.daemon }
-        var file = TestDirectorFile(node: node, listen: nil, peers: [("dira", port)])
+    /// statistics every `statsIntervalSeconds`, logging to `logger`, dialling the active at `dialling` (default: where
+    /// it listens).
+    func standbyService(
+        node: String = "dirb",
+        statsIntervalSeconds: Int? = nil,
+        logger: Logger? = nil,
+        dialling: Int? = nil
+    ) throws -> LVSyncDaemon {
+        if statsIntervalSeconds == nil, dialling == nil, let known = standbys.withLock({ $0[node] }) {
+            return known.daemon
+        }
+        var file = TestDirectorFile(node: node, listen: nil, peers: [("dira", dialling ?? port)])
         file.role = "standby"
-        (file.heartbeatMilliseconds, file.deadMilliseconds) = (100, 5000)
+        (file.heartbeatMilliseconds, file.deadMilliseconds) = (100, deadMilliseconds)
         file.statsIntervalSeconds = statsIntervalSeconds ?? 0
         let host = standbys.withLock { $0[node]?.host } ?? InMemoryHost()
         let daemon = try Self.daemon(file, pki: pki, host: host, logger: logger ?? quietLogger)
@@ -187,5 +196,30 @@ struct MirroringTests {
         #expect(pair.activeCounters["snapshots"] == 1, "the first link's empty snapshot only")
         #expect(pair.activeCounters["opened"] == 2)
         #expect(pair.backup.table.count == 30_000)
+    }
+
+    /// The 2026-12-06 CI failure of the lab's scale-late: the active wrote a snapshot's first window (7 MB) to a
+    /// standby that read it slowly; the chunk the first ack let out waited for the channel to drain that window (4 s),
+    /// the standby's acks queued behind a tick meanwhile, and the tick, judged when the loop got to it, closed the
+    /// link as stalled: a second snapshot.
+    @Test("a snapshot written slower than the dead interval is not taken for a stall")
+    func slowSnapshotIsNoStall() async throws {
+        let pair = try MirroringPair(deadMilliseconds: 1000)
+        // 300 000 entries: about 11 MB of snapshot, more than the 8 MB window, 7 s at 1.5 MB/s (what the window's
+        // write leaves beyond the active's socket buffer drains in over 2 s), its acks flowing back all along.
+        let relay = try ThrottledRelay(to: pair.port, bytesPerSecond: 1_500_000)
+        defer { relay.stop() }
+        try await whileRunning([pair.activeService()]) {
+            #expect(await eventually { pair.listeningPort != nil })
+            pair.master.emit(TestConnections.messages(0..<300_000))
+            #expect(await eventually { pair.source.figures.entries == 300_000 })
+            try await whileRunning([try pair.standbyService(dialling: relay.port)]) {
+                #expect(await eventually { pair.converged })
+            }
+        }
+        #expect(pair.activeCounters["snapshots"] == 1)
+        #expect(pair.activeCounters["closed.stalled"] == 0)
+        #expect(pair.activeCounters["closed.peer_silent"] == 0)
+        #expect(pair.backup.table.count == 300_000)
     }
 }

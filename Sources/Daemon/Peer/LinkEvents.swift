@@ -5,7 +5,10 @@ import PeerProtocol
 enum LinkEvent: Sendable {
     case message(PeerMessage)
     case ended((any Error)?)
-    case tick
+    /// The clock, at the time the tick fired. A loop judges liveness at this time, not when it gets to the event:
+    /// a loop held up (a large write to a slow peer) still has the peer's messages that arrived before the tick
+    /// queued ahead of it, so judging at the later time would find a live peer silent, or its acks stalled.
+    case tick(NIODeadline)
     case logAdvanced
     /// An advert arrived (the relay has it): a sign of life.
     case heard
@@ -73,7 +76,7 @@ struct LinkEventPump {
         group.addTask {
             while !Task.isCancelled {
                 try await Task.sleep(for: .nanoseconds(tick.nanoseconds))
-                continuation.yield(.tick)
+                continuation.yield(.tick(.now()))
             }
         }
     }

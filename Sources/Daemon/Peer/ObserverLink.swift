@@ -53,8 +53,8 @@ struct ObserverLink {
                 }
             case .heard:
                 lastHeard = .now()
-            case .tick:
-                let silent = NIODeadline.now() - lastHeard
+            case .tick(let firedAt):
+                let silent = firedAt - lastHeard
                 if silent > configuration.deadInterval {
                     return LinkOutcome(
                         error: PeerProtocolError(.peerSilent(milliseconds: silent.nanoseconds / 1_000_000))

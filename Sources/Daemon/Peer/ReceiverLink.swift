@@ -43,8 +43,8 @@ struct ReceiverLink {
             switch event {
             case .message(let message):
                 actions = session.received(message, now: now)
-            case .tick:
-                actions = session.tick(now: now, unixNanoseconds: unixNanosecondsNow())
+            case .tick(let firedAt):
+                actions = session.tick(now: firedAt, unixNanoseconds: unixNanosecondsNow())
             case .logAdvanced, .heard:
                 actions = []
             case .ended(let error):

@@ -54,8 +54,8 @@ struct SenderLink {
                 actions = []
             case .logAdvanced:
                 actions = source.withLog { session.pump(log: $0, now: now) }
-            case .tick:
-                actions = session.tick(now: now, unixNanoseconds: unixNanosecondsNow())
+            case .tick(let firedAt):
+                actions = session.tick(now: firedAt, unixNanoseconds: unixNanosecondsNow())
             case .ended(let error):
                 return LinkOutcome.from(error)
             }

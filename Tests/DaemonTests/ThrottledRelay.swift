@@ -1,0 +1,115 @@
+import Foundation
+import LVSyncTestSupport
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A TCP relay on 127.0.0.1 for tests: what the dialling side sends passes at once, what the listening side sends
+/// back is held to `bytesPerSecond` (a slow path or a slow reader, as the sender of a snapshot sees it).
+final class ThrottledRelay: Sendable {
+    /// Where the relay listens.
+    let port: Int
+    private let target: Int
+    private let bytesPerSecond: Int
+    private let listener: Int32
+    private let descriptors = Mutex<[Int32]>([])
+
+    init(to target: Int, bytesPerSecond: Int) throws {
+        self.target = target
+        self.bytesPerSecond = bytesPerSecond
+        port = try freePorts(1)[0]
+        listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        var on: Int32 = 1
+        setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
+        var address = Self.loopback(port)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+            }
+        }
+        guard bound, listen(listener, 8) == 0 else {
+            close(listener)
+            throw RelayError(description: "relay on port \(port): \(String(cString: strerror(errno)))")
+        }
+        Thread.detachNewThread { [self] in acceptLoop() }
+    }
+
+    /// Closes the listener and every relayed connection.
+    func stop() {
+        shutdown(listener, Int32(SHUT_RDWR))
+        for fd in descriptors.withLock({ $0 }) { shutdown(fd, Int32(SHUT_RDWR)) }
+    }
+
+    deinit {
+        close(listener)
+        for fd in descriptors.withLock({ $0 }) { close(fd) }
+    }
+
+    private func acceptLoop() {
+        while true {
+            let client = accept(listener, nil, nil)
+            guard client >= 0 else { return }
+            let server = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            // A small receive buffer: the listening side's writes wait for the pace, not for megabytes of buffers.
+            var small: Int32 = 65536
+            setsockopt(server, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
+            var address = Self.loopback(target)
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    connect(server, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+                }
+            }
+            guard connected else {
+                close(server)
+                close(client)
+                continue
+            }
+            descriptors.withLock { $0 += [client, server] }
+            let rate = bytesPerSecond
+            Thread.detachNewThread { Self.copy(from: client, to: server, bytesPerSecond: nil) }
+            Thread.detachNewThread { Self.copy(from: server, to: client, bytesPerSecond: rate) }
+        }
+    }
+
+    /// Copies until either side ends, then shuts both down; with a rate, in pieces paced to it.
+    private static func copy(from source: Int32, to destination: Int32, bytesPerSecond: Int?) {
+        let piece = bytesPerSecond.map { max(1024, $0 / 50) } ?? 65536
+        var buffer = [UInt8](repeating: 0, count: piece)
+        let started = Date()
+        var total = 0
+        defer {
+            shutdown(source, Int32(SHUT_RDWR))
+            shutdown(destination, Int32(SHUT_RDWR))
+        }
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(source, $0.baseAddress, piece) }
+            guard count > 0 else { return }
+            var written = 0
+            while written < count {
+                let n = buffer.withUnsafeBytes { write(destination, $0.baseAddress! + written, count - written) }
+                guard n > 0 else { return }
+                written += n
+            }
+            total += count
+            if let bytesPerSecond {
+                let due = Double(total) / Double(bytesPerSecond) - Date().timeIntervalSince(started)
+                if due > 0 { Thread.sleep(forTimeInterval: due) }
+            }
+        }
+    }
+
+    private static func loopback(_ port: Int) -> sockaddr_in {
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(port).bigEndian
+        address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
+        return address
+    }
+}
+
+/// Why the relay could not listen.
+struct RelayError: Error, CustomStringConvertible {
+    var description: String
+}
