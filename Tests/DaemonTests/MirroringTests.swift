@@ -52,19 +52,22 @@ final class MirroringPair: Sendable {
 
     /// The standby `node`'s daemon (one per node: run again, it resumes with its mirror), or a fresh one with
     /// statistics every `statsIntervalSeconds`, logging to `logger`, dialling the active at `dialling` (default: where
-    /// it listens).
+    /// it listens), with its own dead interval (default: the pair's).
     func standbyService(
         node: String = "dirb",
         statsIntervalSeconds: Int? = nil,
         logger: Logger? = nil,
-        dialling: Int? = nil
+        dialling: Int? = nil,
+        deadMilliseconds: Int? = nil
     ) throws -> LVSyncDaemon {
-        if statsIntervalSeconds == nil, dialling == nil, let known = standbys.withLock({ $0[node] }) {
+        if statsIntervalSeconds == nil, dialling == nil, deadMilliseconds == nil,
+            let known = standbys.withLock({ $0[node] })
+        {
             return known.daemon
         }
         var file = TestDirectorFile(node: node, listen: nil, peers: [("dira", dialling ?? port)])
         file.role = "standby"
-        (file.heartbeatMilliseconds, file.deadMilliseconds) = (100, deadMilliseconds)
+        (file.heartbeatMilliseconds, file.deadMilliseconds) = (100, deadMilliseconds ?? self.deadMilliseconds)
         file.statsIntervalSeconds = statsIntervalSeconds ?? 0
         let host = standbys.withLock { $0[node]?.host } ?? InMemoryHost()
         let daemon = try Self.daemon(file, pki: pki, host: host, logger: logger ?? quietLogger)
@@ -204,10 +207,11 @@ struct MirroringTests {
     /// link as stalled: a second snapshot.
     @Test("a snapshot written slower than the dead interval is not taken for a stall")
     func slowSnapshotIsNoStall() async throws {
-        let pair = try MirroringPair(deadMilliseconds: 1000)
-        // 300 000 entries: about 11 MB of snapshot, more than the 8 MB window, 7 s at 1.5 MB/s (what the window's
-        // write leaves beyond the active's socket buffer drains in over 2 s), its acks flowing back all along.
-        let relay = try ThrottledRelay(to: pair.port, bytesPerSecond: 1_500_000)
+        let pair = try MirroringPair(deadMilliseconds: 2500)
+        // 300 000 entries: about 11 MB of snapshot, more than the 8 MB window, 15 s at 750 kB/s (what the window's
+        // write leaves beyond the active's socket buffer takes 5 s to drain, twice the dead interval), its acks
+        // flowing back all along.
+        let relay = try ThrottledRelay(to: pair.port, bytesPerSecond: 750_000)
         defer { relay.stop() }
         try await whileRunning([pair.activeService()]) {
             #expect(await eventually { pair.listeningPort != nil })
@@ -217,9 +221,31 @@ struct MirroringTests {
                 #expect(await eventually { pair.converged })
             }
         }
-        #expect(pair.activeCounters["snapshots"] == 1)
-        #expect(pair.activeCounters["closed.stalled"] == 0)
-        #expect(pair.activeCounters["closed.peer_silent"] == 0)
+        #expect(pair.activeCounters["snapshots"] == 1, "\(pair.activeCounters.all)")
+        #expect(pair.backup.table.count == 300_000)
+    }
+
+    @Test("a standby whose connection stops delivering mid-snapshot is found stalled, and takes the table again")
+    func frozenPathIsStalled() async throws {
+        let pair = try MirroringPair(deadMilliseconds: 2500)
+        let relay = try ThrottledRelay(to: pair.port, bytesPerSecond: 1_500_000)
+        defer { relay.stop() }
+        try await whileRunning([pair.activeService()]) {
+            #expect(await eventually { pair.listeningPort != nil })
+            pair.master.emit(TestConnections.messages(0..<300_000))
+            #expect(await eventually { pair.source.figures.entries == 300_000 })
+            // The standby itself is alive but would wait a minute: only the active's judgement ends the link (a
+            // frozen standby says nothing).
+            try await whileRunning([try pair.standbyService(dialling: relay.port, deadMilliseconds: 60_000)]) {
+                #expect(await eventually { (pair.sink?.table.count ?? 0) > 0 })
+                // The active's writes fill the buffers and then wait; the session must still see no ack coming.
+                relay.isPaused = true
+                #expect(await eventually(limit: .seconds(30)) { pair.activeCounters["closed.stalled"] >= 1 })
+                relay.isPaused = false
+                #expect(await eventually { pair.converged })
+            }
+        }
+        #expect(pair.activeCounters["snapshots"] >= 2, "\(pair.activeCounters.all)")
         #expect(pair.backup.table.count == 300_000)
     }
 }

@@ -15,6 +15,14 @@ final class ThrottledRelay: Sendable {
     private let bytesPerSecond: Int
     private let listener: Int32
     private let descriptors = Mutex<[Int32]>([])
+    private let paused = Atomic<Bool>(false)
+
+    /// Whether what the listening side sends is held back altogether (a path that stopped delivering: its writes
+    /// fill the buffers, then wait).
+    var isPaused: Bool {
+        get { paused.load(ordering: .relaxed) }
+        set { paused.store(newValue, ordering: .relaxed) }
+    }
 
     init(to target: Int, bytesPerSecond: Int) throws {
         self.target = target
@@ -68,13 +76,14 @@ final class ThrottledRelay: Sendable {
             }
             descriptors.withLock { $0 += [client, server] }
             let rate = bytesPerSecond
-            Thread.detachNewThread { Self.copy(from: client, to: server, bytesPerSecond: nil) }
-            Thread.detachNewThread { Self.copy(from: server, to: client, bytesPerSecond: rate) }
+            Thread.detachNewThread { [self] in copy(from: client, to: server, bytesPerSecond: nil) }
+            Thread.detachNewThread { [self] in copy(from: server, to: client, bytesPerSecond: rate) }
         }
     }
 
-    /// Copies until either side ends, then shuts both down; with a rate, in pieces paced to it.
-    private static func copy(from source: Int32, to destination: Int32, bytesPerSecond: Int?) {
+    /// Copies until either side ends, then shuts both down; with a rate, in pieces paced to it (and held while
+    /// paused).
+    private func copy(from source: Int32, to destination: Int32, bytesPerSecond: Int?) {
         let piece = bytesPerSecond.map { max(1024, $0 / 50) } ?? 65536
         var buffer = [UInt8](repeating: 0, count: piece)
         let started = Date()
@@ -83,7 +92,12 @@ final class ThrottledRelay: Sendable {
             shutdown(source, Int32(SHUT_RDWR))
             shutdown(destination, Int32(SHUT_RDWR))
         }
+        var pausedFor = 0.0
         while true {
+            while bytesPerSecond != nil, isPaused {
+                Thread.sleep(forTimeInterval: 0.01)
+                pausedFor += 0.01
+            }
             let count = buffer.withUnsafeMutableBytes { read(source, $0.baseAddress, piece) }
             guard count > 0 else { return }
             var written = 0
@@ -94,7 +108,7 @@ final class ThrottledRelay: Sendable {
             }
             total += count
             if let bytesPerSecond {
-                let due = Double(total) / Double(bytesPerSecond) - Date().timeIntervalSince(started)
+                let due = Double(total) / Double(bytesPerSecond) - Date().timeIntervalSince(started) + pausedFor
                 if due > 0 { Thread.sleep(forTimeInterval: due) }
             }
         }

@@ -21,29 +21,58 @@ struct SenderLink {
         // The log's growth wakes the session.
         let (waiter, wakeups) = source.subscribe()
         defer { source.unsubscribe(waiter) }
-        return try await withThrowingTaskGroup(of: Void.self) { group in
+        // The frames go out from a task of their own: a window of snapshot chunks can take seconds to drain into a
+        // slow standby's connection (forever into a frozen one's), and the session must meanwhile take in the acks
+        // and judge the peer's liveness, or a frozen standby would hold the link open for as long as TCP does.
+        let (frames, outbox) = AsyncStream<[PeerMessage]>.makeStream()
+        let (writerDone, written) = AsyncStream<Never>.makeStream()
+        return await withTaskGroup(of: Void.self) { group in
             let continuation = pump.continuation
             group.addTask {
                 for await _ in wakeups { continuation.yield(.logAdvanced) }
             }
+            group.addTask {
+                defer { written.finish() }
+                for await batch in frames {
+                    do {
+                        try await outbound.write(contentsOf: batch)
+                    } catch {
+                        continuation.yield(.ended(error))
+                        return
+                    }
+                }
+            }
             defer { group.cancelAll() }
-            return try await stream(pump, first: first, outbound: outbound)
+            let outcome = await stream(pump, first: first, outbox: outbox, outbound: outbound)
+            // What was queued (a goodbye with its reason last) goes out, unless the peer takes nothing for a dead
+            // interval.
+            outbox.finish()
+            await withTaskGroup(of: Void.self) { race in
+                race.addTask { for await _ in writerDone {} }
+                race.addTask { [configuration] in
+                    try? await Task.sleep(for: .nanoseconds(configuration.deadInterval.nanoseconds))
+                }
+                await race.next()
+                race.cancelAll()
+            }
+            return outcome
         }
     }
 
     private func stream(
         _ pump: LinkEventPump,
         first: PeerMessage?,
+        outbox: AsyncStream<[PeerMessage]>.Continuation,
         outbound: NIOAsyncChannelOutboundWriter<PeerMessage>
-    ) async throws -> LinkOutcome {
+    ) async -> LinkOutcome {
         var (session, actions) = source.withLog {
             SenderSession.start(configuration: configuration, peer: peer, log: $0, now: .now())
         }
         defer { source.standbys.remove(peer) }
-        if let outcome = try await perform(actions, on: &session, outbound) { return outcome }
+        if let outcome = perform(actions, on: &session, outbox) { return outcome }
         if let first {
             actions = source.withLog { session.received(first, log: $0, now: .now()) }
-            if let outcome = try await perform(actions, on: &session, outbound) { return outcome }
+            if let outcome = perform(actions, on: &session, outbox) { return outcome }
         }
         for await event in pump.events {
             let now = NIODeadline.now()
@@ -59,18 +88,20 @@ struct SenderLink {
             case .ended(let error):
                 return LinkOutcome.from(error)
             }
-            if let outcome = try await perform(actions, on: &session, outbound) { return outcome }
+            if let outcome = perform(actions, on: &session, outbox) { return outcome }
         }
+        // Cancelled (a role change, a shutdown): the writer is cancelled too, so the goodbye goes out on its own.
         return await sayGoodbye(outbound)
     }
 
     private func perform(
         _ actions: [SenderSession.Action],
         on session: inout SenderSession,
-        _ outbound: NIOAsyncChannelOutboundWriter<PeerMessage>
-    ) async throws -> LinkOutcome? {
+        _ outbox: AsyncStream<[PeerMessage]>.Continuation
+    ) -> LinkOutcome? {
         var pending = actions[...]
         var sends: [PeerMessage] = []
+        defer { if !sends.isEmpty { outbox.yield(sends) } }
         while let action = pending.popFirst() {
             switch action {
             case .send(let message):
@@ -90,11 +121,9 @@ struct SenderLink {
                 }
                 pending = more[...] + pending
             case .close(let error):
-                try? await outbound.write(contentsOf: sends)
                 return LinkOutcome(error: error)
             }
         }
-        if !sends.isEmpty { try await outbound.write(contentsOf: sends) }
         source.standbys.update(peer, session: session, now: .now())
         return nil
     }
