@@ -212,7 +212,13 @@ struct ElectedPairTests {
             #expect(await eventually(limit: .seconds(30)) { b.backup.table.count == 400 })
             // 100 connections the kernel master daemon never sent: the drill re-sends them from the kernel's table.
             let unsent = (400..<500).map(TestConnections.connection)
-            let report = await a.service.drill(force: false, kernelConnections: { unsent }, progress: { _ in })
+            // (the standby's 20 s to catch up, not a director's 3: the whole suite runs beside it)
+            let report = await a.service.drill(
+                force: false,
+                catchUp: .seconds(20),
+                kernelConnections: { unsent },
+                progress: { _ in }
+            )
             #expect(report.completed, "\(report)")
             #expect(report.from == "dira" && report.to == "dirb")
             #expect(report.reconciledFromKernel == 100)

@@ -13,9 +13,16 @@ final class FakeBackupSocket: SyncMessageInjecting, BackupQueueReading, @uncheck
         var drops: UInt64 = 0
     }
     private let state = Mutex(State())
+    private let held = Atomic<Bool>(false)
     let capacity: Int
     let truesize = 4_096
     let readsPerLook: Int
+
+    /// While true, a send waits (a backup thread that does not run): the feeder's own queue fills up.
+    var isHeld: Bool {
+        get { held.load(ordering: .relaxed) }
+        set { held.store(newValue, ordering: .relaxed) }
+    }
 
     init(capacity: Int, readsPerLook: Int) {
         self.capacity = capacity
@@ -23,6 +30,7 @@ final class FakeBackupSocket: SyncMessageInjecting, BackupQueueReading, @uncheck
     }
 
     func inject(_ message: UnsafeRawBufferPointer) throws {
+        while isHeld { usleep(1_000) }
         state.withLock { state in
             if (state.queue.count + 1) * truesize > capacity {
                 state.drops += 1
@@ -119,7 +127,10 @@ struct KernelFeederTests {
         let feeder = KernelFeeder(injector: socket, reader: socket, capacityBytes: 50)
         defer { feeder.stop() }
         var refused = 0
+        // The socket takes nothing meanwhile: whatever the scheduler does, the queue is full after its first message.
+        socket.isHeld = true
         for message in Self.messages(40) { message.withUnsafeBytes { refused += feeder.enqueue($0) ? 0 : 1 } }
+        socket.isHeld = false
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in feeder.whenDone { done.resume() } }
         #expect(refused > 0)
         #expect(feeder.figures.overflowed == refused)

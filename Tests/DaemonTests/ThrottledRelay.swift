@@ -31,12 +31,7 @@ final class ThrottledRelay: Sendable {
         listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         var on: Int32 = 1
         setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
-        var address = Self.loopback(port)
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
-            }
-        }
+        let bound = Self.withLoopback(port) { [listener] in bind(listener, $0, $1) == 0 }
         guard bound, listen(listener, 8) == 0 else {
             close(listener)
             throw RelayError(description: "relay on port \(port): \(String(cString: strerror(errno)))")
@@ -63,13 +58,7 @@ final class ThrottledRelay: Sendable {
             // A small receive buffer: the listening side's writes wait for the pace, not for megabytes of buffers.
             var small: Int32 = 65536
             setsockopt(server, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
-            var address = Self.loopback(target)
-            let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    connect(server, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
-                }
-            }
-            guard connected else {
+            guard Self.withLoopback(target, { connect(server, $0, $1) == 0 }) else {
                 close(server)
                 close(client)
                 continue
@@ -114,12 +103,15 @@ final class ThrottledRelay: Sendable {
         }
     }
 
-    private static func loopback(_ port: Int) -> sockaddr_in {
+    /// `body` with 127.0.0.1:`port` as a socket address and its length.
+    private static func withLoopback(_ port: Int, _ body: (UnsafePointer<sockaddr>, socklen_t) -> Bool) -> Bool {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = UInt16(port).bigEndian
         address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
-        return address
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
     }
 }
 

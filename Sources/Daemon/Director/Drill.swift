@@ -59,10 +59,12 @@ extension DirectorService {
     /// waits for the standby to advertise itself active, and reports. Refuses when a check fails unless `force`.
     ///
     /// - Parameters:
+    ///   - catchUp: how long the standby has to acknowledge the stream up to the re-sent table.
     ///   - kernelConnections: the kernel's connections now (`/proc/net/ip_vs_conn`), re-sent first.
     ///   - progress: told of each step as it happens.
     public func drill(
         force: Bool,
+        catchUp: Duration = .seconds(3),
         kernelConnections: @Sendable () -> [SyncConnection],
         progress: @Sendable (String) async -> Void
     ) async -> DrillReport {
@@ -102,7 +104,7 @@ extension DirectorService {
         report.reconciledFromKernel = source.ingest(connections)
         await progress("re-sent \(connections.count) kernel connections; waiting for \(standby.node) to acknowledge")
         let target = PeerMessage.Position(streamID: source.streamID, sequence: source.figures.lastSequence)
-        let deadline = ContinuousClock.now + .seconds(3)
+        let deadline = ContinuousClock.now + catchUp
         var peer = standby
         while ContinuousClock.now < deadline {
             peer = director.peers[standby.node]?.advert ?? peer
@@ -127,7 +129,7 @@ extension DirectorService {
             return refuse("\(standby.node) is not in sync (its snapshot is not complete); --force to hand over anyway")
         case (_, false) where !force:
             return refuse(
-                "\(standby.node) did not acknowledge the stream within 3 s (at \(peer.position), the stream at "
+                "\(standby.node) did not acknowledge the stream within \(catchUp) (at \(peer.position), the stream at "
                     + "\(target)); --force to hand over anyway"
             )
         default:

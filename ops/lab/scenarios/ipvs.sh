@@ -2,9 +2,10 @@
 # lvsync's IPVS control plane against the real kernel (run INSIDE the guest):
 #   ipvs.sh OUTDIR        (env LVSYNC: the binary; default REPO/.build/debug/lvsync)
 #
-#   ipvs-kernel: <test>      the IPVS module's Swift tests against this kernel (the test binary built next to
-#                            LVSYNC, run with LVSYNC_KERNEL_TESTS=1): every operation read back, every error
-#                            path (ESRCH, ENOENT, EEXIST, ERANGE, EINVAL, ENODEV) driven for real
+#   ipvs-kernel: <test>      the IPVS module's Swift tests against this kernel (the test binary `swift build
+#                            --build-tests` made, env LVSYNC_TESTS, default REPO/.build/debug/lvsyncPackageTests.xctest,
+#                            run with LVSYNC_KERNEL_TESTS=1): every operation read back, every error path (ESRCH,
+#                            ENOENT, EEXIST, ERANGE, EINVAL, ENODEV) driven for real
 #   ipvs-list-dirA           `lvsync ipvs list --namespace dirA --json` equals `ipvsadm -Ln` there, sync
 #                            daemons included (`ipvsadm -L --daemon`)
 #   ipvs-list-no-namespace   a missing namespace is named in a one-line error, exit 1
@@ -15,7 +16,8 @@ source "$(dirname "$0")/../lib/guest.sh"
 source "$LAB/lib/check.sh"
 REPO=$(cd "$LAB/../.." && pwd)
 LVSYNC=${LVSYNC:-$REPO/.build/debug/lvsync}
-TESTS=$(dirname "$LVSYNC")/lvsyncPackageTests.xctest
+# (the unit tests' debug build: the lab's lvsync is the release build, built without its tests)
+TESTS=${LVSYNC_TESTS:-$REPO/.build/debug/lvsyncPackageTests.xctest}
 LOGDIR=$OUT/log
 mkdir -p "$LOGDIR"
 trap 'lab_down >/dev/null 2>&1 || true' EXIT

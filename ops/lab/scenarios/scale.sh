@@ -48,19 +48,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
-config() {  # NAME PRIORITY LISTEN PEER PEER_LISTEN SYNC_ADDRESS
-  pair_config "$@" <<EOF
+config() {  # NAME PRIORITY LISTEN PEER PEER_LISTEN SYNC_ADDRESS: an elected director of the lab's pair
+  elected_config "$@" <<EOF
 metrics: { listen: "$3:9788" }
 stats: { interval_seconds: 5 }
 # No audit on a timer: at 200 000 entries each read of the table costs the guest 85 s of a CPU or more, and periodic
 # ones beside the checks' own reads made the scenario half again as long; scale-audit asks for them (lvsync audit),
 # the same code the timer runs, and the smaller scenarios run them on the 15 s default.
 kernel: { audit_interval_seconds: 0 }
-failover:
-  boot_wait_ms: $LAB_BOOT_WAIT_MS
-  vips:
-    - { address: 10.0.0.100/24, interface: eth0 }
-    - { address: 10.0.0.1/24, interface: eth0 }
 EOF
 }
 # conn_table NS: NS's /proc/net/ip_vs_conn on stdout (large reads: no help against the kernel's walk, no harm)
