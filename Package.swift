@@ -58,6 +58,8 @@ let package = Package(
         .target(name: "SyncWire", swiftSettings: swiftSettings),
         .target(name: "Mirror", dependencies: ["SyncWire", "CPrefetch"], swiftSettings: swiftSettings),
         .target(name: "CPrefetch"),
+        // The build's git revision, given on the command line by the packaging (see BuildInfo).
+        .target(name: "CBuildInfo"),
         // The peer protocol: schema (generated code in Generated/), frames, and the pure sync session machines.
         .target(
             name: "PeerProtocol",
@@ -117,7 +119,7 @@ let package = Package(
             name: "Daemon",
             dependencies: [
                 "SyncWire", "Mirror", "PeerProtocol", "PeerTransport", "HostNetwork", "IPVS", "Config", "Failover",
-                "Control", "Health",
+                "Control", "Health", "CBuildInfo",
                 nioCore, nioPosix, nioHTTP1, logging, metrics, prometheus, serviceLifecycle, dequeModule, histogram,
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"), crypto,
             ],

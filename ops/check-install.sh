@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Checks ops/install.sh by staging an install into a scratch folder (nothing on this machine changes):
 #   ops/check-install.sh [BINARY]      (default .build/debug/lvsync; prints one PASS/FAIL line per check)
-#   install-files      the binary, unit, modules-load file, example config, man page and completions are there
+#   install-files      the binary, unit, modules-load file, /etc/default/lvsync, examples, licence, man page and
+#                      completions are there
 #   install-unit       systemd-analyze verify accepts the unit (Type=notify, the hardening, ExecStart on the binary)
 #   install-man        the man page renders (man -l) and documents lvsync run and lvsync drill
 #   install-complete   the bash completion completes the subcommands
-#   install-keeps      a second install keeps the operator's modules-load file and example config
+#   install-keeps      a second install keeps the operator's /etc/default/lvsync
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BINARY=${1:-.build/debug/lvsync}
@@ -15,23 +16,26 @@ if ! bash ops/install.sh --destdir "$stage" --binary "$BINARY" > "$stage.log" 2>
   echo "FAIL install-files: ops/install.sh failed: $(tail -n 3 "$stage.log" | tr '\n' ' ')"; exit 1
 fi
 missing=""
-for f in usr/local/sbin/lvsync etc/systemd/system/lvsync.service etc/modules-load.d/lvsync.conf \
-  etc/lvsync/lvsync.yaml.example usr/local/share/man/man8/lvsync.8 usr/local/share/bash-completion/completions/lvsync \
+for f in usr/local/sbin/lvsync usr/local/lib/systemd/system/lvsync.service usr/local/lib/modules-load.d/lvsync.conf \
+  etc/default/lvsync usr/local/share/doc/lvsync/examples/director-a.yaml usr/local/share/doc/lvsync/LICENSE \
+  usr/local/share/man/man8/lvsync.8 usr/local/share/bash-completion/completions/lvsync \
   usr/local/share/zsh/site-functions/_lvsync usr/local/share/fish/vendor_completions.d/lvsync.fish; do
   [ -s "$stage/$f" ] || missing+=" $f"
 done
 if [ -z "$missing" ] && [ -x "$stage/usr/local/sbin/lvsync" ]; then
-  echo "PASS install-files: binary, unit, modules-load.d, example config, man page, bash/zsh/fish completions"
+  echo "PASS install-files: binary, unit, modules-load.d, /etc/default/lvsync, examples, licence, man page, bash/zsh/fish completions"
 else
   echo "FAIL install-files: missing or empty:$missing"
 fi
 unit=$stage/lvsync.service
-sed "s|/usr/local/sbin/lvsync|$stage/usr/local/sbin/lvsync|" "$stage/etc/systemd/system/lvsync.service" > "$unit"
+sed "s|/usr/local/sbin/lvsync|$stage/usr/local/sbin/lvsync|" "$stage/usr/local/lib/systemd/system/lvsync.service" > "$unit"
 if ! command -v systemd-analyze > /dev/null; then
   echo "FAIL install-unit: systemd-analyze is not installed (apt-get install systemd)"
 elif out=$(systemd-analyze verify --man=no "$unit" 2>&1) && [ -z "$out" ] &&
-  grep -q '^Type=notify$' "$unit" && grep -q '^CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW$' "$unit"; then
-  echo "PASS install-unit: systemd-analyze verify is silent; Type=notify, WatchdogSec, capabilities NET_ADMIN and NET_RAW only"
+  grep -q '^Type=notify$' "$unit" && grep -q '^CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW$' "$unit" &&
+  grep -q '^ConditionFileNotEmpty=/etc/lvsync/lvsync.yaml$' "$unit" && grep -q '^EnvironmentFile=-/etc/default/lvsync$' "$unit" &&
+  grep -q '^After=time-sync.target$' "$unit"; then
+  echo "PASS install-unit: systemd-analyze verify is silent; Type=notify, WatchdogSec, capabilities NET_ADMIN and NET_RAW only, ConditionFileNotEmpty, EnvironmentFile, After=time-sync.target"
 else
   echo "FAIL install-unit: $(tr '\n' ' ' <<< "$out")"
 fi
@@ -49,12 +53,10 @@ if grep -qw run <<< "$words" && grep -qw drill <<< "$words" && grep -qw stats <<
 else
   echo "FAIL install-complete: bash completion offered: '$words'"
 fi
-echo "# edited" >> "$stage/etc/modules-load.d/lvsync.conf"
-echo "# edited" >> "$stage/etc/lvsync/lvsync.yaml.example"
+echo 'LVSYNC_OPTIONS="--log-level debug"' >> "$stage/etc/default/lvsync"
 bash ops/install.sh --destdir "$stage" --binary "$BINARY" > "$stage.log2" 2>&1
-if tail -n 1 "$stage/etc/modules-load.d/lvsync.conf" | grep -q edited && tail -n 1 "$stage/etc/lvsync/lvsync.yaml.example" | grep -q edited &&
-  grep -q 'kept /etc/modules-load.d/lvsync.conf' "$stage.log2"; then
-  echo "PASS install-keeps: a second install keeps the edited modules-load file and example config"
+if tail -n 1 "$stage/etc/default/lvsync" | grep -q 'log-level debug' && grep -q 'kept /etc/default/lvsync' "$stage.log2"; then
+  echo "PASS install-keeps: a second install keeps the edited /etc/default/lvsync"
 else
   echo "FAIL install-keeps: $(tail -n 5 "$stage.log2" | tr '\n' ' ')"
 fi

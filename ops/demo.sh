@@ -30,9 +30,8 @@ bash ops/install-deps.sh
 bash ops/lab/setup.sh
 if [ -z "${LVSYNC:-}" ]; then
   # Always build: incremental, and a stale binary from an older checkout would demo old code.
-  echo "== swift build -c release"
-  swift build -c release 2>&1 | tail -n 3
-  LVSYNC=$PWD/.build/release/lvsync
+  echo "== ops/build-release.sh (release, the Swift runtime linked in: what the Debian package holds)"
+  LVSYNC=$(bash ops/build-release.sh | tail -n 1)
 fi
 [ -x "$LVSYNC" ] || { echo "demo: no $LVSYNC after the build" >&2; exit 1; }
 case $LVSYNC in /*) ;; *) LVSYNC=$PWD/$LVSYNC ;; esac

@@ -11,9 +11,11 @@
 #   3. swift build and swift test (the pure modules' unit and property tests)
 #   4. the install (ops/install.sh into a scratch folder: the unit verified, the man page rendered, completions)
 #   5. the decoders under libFuzzer + AddressSanitizer for a bounded time (ops/fuzz.sh; FUZZ_SECONDS, default 60)
-#   6. a release build of lvsync: what a director runs, and what the lab tests
-#   7. the lab: a QEMU guest with a Debian IPVS kernel runs the scenarios in ops/lab/scenarios against the
-#      release lvsync just built (ops/lab/run-tests.sh), the scale scenario last
+#   6. the release build of lvsync (ops/build-release.sh: the Swift runtime linked in), its Debian package
+#      (ops/package/build-deb.sh), and the package proven on a clean Debian 12 root made by debootstrap
+#      (ops/package/test-deb.sh: installed with dpkg, run with no Swift anywhere)
+#   7. the lab: a QEMU guest with a Debian IPVS kernel runs the scenarios in ops/lab/scenarios against the lvsync
+#      of that package (ops/lab/run-tests.sh), the scale scenario last
 #
 # The last line is "total: N passed, M failed"; the exit status is 0 only if every step passed.
 set -euo pipefail
@@ -88,14 +90,28 @@ else
     failed=$((failed + 1))
 fi
 
-# The lab runs the release build: it is what a director runs, and a debug build costs the emulated guest a third
-# more time (the chaos scenario: 504 s debug, 321 s release) and minutes at scale.
-step "release build (the lab's binary)"
-swift build -c release --product lvsync 2>&1 | tail -n 3
+# The lab runs the packaged binary: the release build a director runs (a debug build costs the emulated guest a third
+# more time: chaos 504 s debug, 321 s release), from the Debian package proven on a clean Debian 12 root.
+step "release build, the Debian package on a clean debootstrap root"
+binary=$(bash ops/build-release.sh | tail -n 1)
+mkdir -p "$results/package"
+if deb=$(bash ops/package/build-deb.sh --binary "$binary" --out "$results/package" 2> "$results/package/build.log" | tail -n 1) &&
+  [ -f "$deb" ]; then
+    echo "PASS deb-build: $(basename "$deb") ($(( $(stat -c %s "$deb") / 1048576 )) MB)" | tee "$results/package.log"
+    bash ops/package/test-deb.sh "$deb" | tee -a "$results/package.log"
+    dpkg-deb -x "$deb" "$results/package/root"
+    lab_binary=$results/package/root/usr/sbin/lvsync
+else
+    cat "$results/package/build.log"
+    echo "FAIL deb-build: ops/package/build-deb.sh failed (the lab runs the unpackaged release build)" | tee "$results/package.log"
+    lab_binary=$binary
+fi
+passed=$((passed + $(grep -c '^PASS ' "$results/package.log" || true)))
+failed=$((failed + $(grep -c '^FAIL ' "$results/package.log" || true)))
 
 step "real-kernel lab"
 set +e
-LVSYNC="$PWD/.build/release/lvsync" bash ops/lab/run-tests.sh --results "$results/lab" --repeat "$REPEAT" | tee "$results/lab.log"
+LVSYNC="$lab_binary" LVSYNC_RELEASE="$lab_binary" bash ops/lab/run-tests.sh --results "$results/lab" --repeat "$REPEAT" | tee "$results/lab.log"
 lab_status=${PIPESTATUS[0]}
 set -e
 lab_passed=$(grep -oE '^[0-9]+ passed, [0-9]+ failed$' "$results/lab.log" | tail -n 1 | cut -d' ' -f1)

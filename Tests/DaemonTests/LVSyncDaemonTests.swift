@@ -4,6 +4,7 @@ import Foundation
 import IPVS
 import LVSyncTestSupport
 import Mirror
+import Prometheus
 import SyncWire
 import Testing
 
@@ -41,6 +42,31 @@ struct LVSyncDaemonTests {
         } throws: { error in
             "\(error)".contains("node is 'dirx' but") && "\(error)".contains("names 'dira'")
         }
+    }
+
+    @Test("the registry says which lvsync this is: lvsync_build_info with the version and the revision")
+    func buildInfo() throws {
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        var file = TestDirectorFile(node: "dira", listen: 7788, peers: [("dirb", 7789)])
+        file.role = "standby"
+        let registry = PrometheusCollectorRegistry()
+        _ = try LVSyncDaemon(
+            file: try LVSyncConfig(yaml: try file.yaml(pki: pki), file: "test.yaml"),
+            path: "test.yaml",
+            host: InMemoryHost().host,
+            registry: registry,
+            logger: quietLogger
+        )
+        var bytes: [UInt8] = []
+        registry.emit(into: &bytes)
+        // A plain swift build does not know its revision; ops/build-release.sh's does (the package's test reads it).
+        #expect(
+            String(decoding: bytes, as: UTF8.self).contains(
+                #"lvsync_build_info{version="\#(BuildInfo.version)",revision="unknown"} 1"#
+            )
+        )
+        #expect(BuildInfo.version.split(separator: ".").count == 3)
     }
 
     @Test("a fixed active converges the file's services at start and holds no VIP; it mirrors what its kernel sends")

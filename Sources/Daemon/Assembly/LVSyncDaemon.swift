@@ -144,6 +144,15 @@ public struct LVSyncDaemon: Service {
         notifier = SystemdNotifier(environment: environment)
         (self.file, self.path, self.peering, self.host, self.registry, self.logger) =
             (file, path, peering, host, registry, logger)
+        registry.makeGauge(
+            descriptor: MetricNameDescriptor(
+                namespace: "lvsync",
+                metricName: "build",
+                unitName: "info",
+                helpText: "1; the labels say which lvsync this is"
+            ),
+            labels: [("version", BuildInfo.version), ("revision", BuildInfo.revision)]
+        ).set(to: 1)
     }
 
     public func run() async throws {
@@ -153,6 +162,7 @@ public struct LVSyncDaemon: Service {
             "lvsync starts",
             metadata: [
                 "node": "\(peering.node)", "role": "\(peering.sync.role?.rawValue ?? "elected")", "config": "\(path)",
+                "version": "\(BuildInfo.version)", "revision": "\(BuildInfo.revision)",
             ]
         )
         let parts: [any Service] =
