@@ -9,7 +9,8 @@
 #   1. build dependencies (ops/install-deps.sh) and the real-kernel lab (ops/lab/setup.sh)
 #   2. swift format lint, clean
 #   3. swift build and swift test (the pure modules' unit and property tests)
-#   4. the install (ops/install.sh into a scratch folder: the unit verified, the man page rendered, completions)
+#   4. the alert rules (promtool check rules; promtool test rules on series recorded from the lab pair), and the
+#      install (ops/install.sh into a scratch folder: the unit verified, the man page rendered, completions)
 #   5. the decoders under libFuzzer + AddressSanitizer for a bounded time (ops/fuzz.sh; FUZZ_SECONDS, default 60)
 #   6. the release build of lvsync (ops/build-release.sh: the Swift runtime linked in), its Debian package
 #      (ops/package/build-deb.sh), and the package proven on a clean Debian 12 root made by debootstrap
@@ -72,6 +73,25 @@ else
     echo "FAIL swift test: exit status $test_status (log: $results/swift-test.log)"
     failed=$((failed + 1))
 fi
+
+step "the alert rules (promtool)"
+# Checked (syntax, templates), then each alert made to fire on series recorded from the lab pair
+# (ops/prometheus/lab-scrape: the operate scenario's scrapes; that scenario does the same on its own fresh scrapes).
+mkdir -p "$results/alerts"
+if out=$(promtool check rules ops/prometheus/lvsync-alerts.yaml 2>&1); then
+    echo "PASS alerts-check: promtool check rules: $(grep -o '[0-9]* rules found' <<< "$out")" | tee "$results/alerts.log"
+else
+    echo "FAIL alerts-check: $(tr '\n' ' ' <<< "$out")" | tee "$results/alerts.log"
+fi
+if /usr/bin/python3 ops/prometheus/alert-tests.py ops/prometheus/lvsync-alerts.yaml ops/prometheus/lab-scrape/dira-active.txt \
+    ops/prometheus/lab-scrape/dirb-standby.txt "$results/alerts" > "$results/alerts/generate.log" 2>&1 &&
+  promtool test rules "$results/alerts/tests.yaml" > "$results/alerts/promtool.log" 2>&1; then
+    echo "PASS alerts-test: promtool test rules on the lab pair's recorded series: $(cat "$results/alerts/generate.log"), each alert fires on its fault, none on the healthy pair" | tee -a "$results/alerts.log"
+else
+    echo "FAIL alerts-test: $(cat "$results/alerts/generate.log") $(head -c 1000 "$results/alerts/promtool.log")" | tee -a "$results/alerts.log"
+fi
+passed=$((passed + $(grep -c '^PASS ' "$results/alerts.log" || true)))
+failed=$((failed + $(grep -c '^FAIL ' "$results/alerts.log" || true)))
 
 step "the install, staged into a scratch folder"
 bash ops/check-install.sh .build/debug/lvsync | tee "$results/install.log"

@@ -56,19 +56,14 @@ func samples(_ exposition: String) -> [String: Double] {
 struct MetricsTests {
     let logger = Logger(label: "metrics-test")
 
-    @Test("metric names from stats keys")
-    func names() {
-        #expect(StatsMetrics.metricName("sync.lag_ms_p99") == "lvsync_sync_lag_ms_p99")
-        #expect(StatsMetrics.metricName("mirror.size") == "lvsync_mirror_size")
-    }
-
-    @Test("a scrape serves the stats as counters and gauges, the role as a labelled gauge; counters never go down")
+    @Test("a scrape serves the stats as the contract's metrics, the 0.4 names beside them; counters never go down")
     func scrape() async throws {
         let registry = PrometheusCollectorRegistry()
         let stats = StatsMetrics(registry: registry)
         let figures = FiguresBox()
         figures.value = [
-            "election.role": "standby", "sync.entries": 120, "sync.kernel_messages": 4, "mirror.size": 100,
+            "election.role": "standby", "sync.role": "standby", "sync.entries": 120, "sync.kernel_messages": 4,
+            "mirror.size": 100,
             "sync.lag_ms_p99": 0.75, "sync.position": "ab/12", "sync.entries_per_s": 9, "peer.opened": 3,
         ]
         let endpoint = try await MetricsEndpoint.bind(
@@ -88,27 +83,38 @@ struct MetricsTests {
             #expect(first.status == 200)
             #expect(first.headers.contains("text/plain; version=0.0.4"))
             let one = samples(first.body)
-            #expect(one["lvsync_sync_entries_total"] == 120)
+            #expect(one["lvsync_sync_injected_entries_total"] == 120)
+            #expect(one["lvsync_sync_captured_entries_total"] == nil)
             #expect(one["lvsync_sync_kernel_messages_total"] == 4)
+            #expect(one["lvsync_mirror_entries"] == 100)
+            // The deprecated 0.4 names, for one release.
+            #expect(one["lvsync_sync_entries_total"] == 120)
             #expect(one["lvsync_mirror_size"] == 100)
             #expect(one["lvsync_sync_lag_ms_p99"] == 0.75)
+            #expect(
+                first.body.contains(
+                    "# HELP lvsync_mirror_size DEPRECATED (goes in the next release): use lvsync_mirror_entries"
+                )
+            )
             #expect(one[#"lvsync_election_role{role="standby"}"#] == 1)
             #expect(one[#"lvsync_election_role{role="active"}"#] == 0)
             #expect(one["lvsync_sync_entries_per_s"] == nil)
             #expect(one["lvsync_peer_opened"] == nil)
-            #expect(first.body.contains("# TYPE lvsync_sync_entries_total counter"))
-            #expect(first.body.contains("# TYPE lvsync_mirror_size gauge"))
+            #expect(first.body.contains("# TYPE lvsync_sync_injected_entries_total counter"))
+            #expect(first.body.contains("# TYPE lvsync_mirror_entries gauge"))
 
             // A change of role: the new side counts from zero; the counter goes on from 120.
-            figures.value = ["election.role": "active", "sync.entries": 30, "mirror.size": 101]
+            figures.value = ["election.role": "active", "sync.role": "active", "sync.entries": 30, "mirror.size": 101]
             let second = samples(
                 try await httpExchange(
                     port: port,
                     request: "GET /metrics HTTP/1.1\r\nHost: lvsync\r\nConnection: close\r\n\r\n"
                 ).body
             )
+            #expect(second["lvsync_sync_captured_entries_total"] == 30)
+            #expect(second["lvsync_sync_injected_entries_total"] == 120)
             #expect(second["lvsync_sync_entries_total"] == 150)
-            #expect(second["lvsync_mirror_size"] == 101)
+            #expect(second["lvsync_mirror_entries"] == 101)
             #expect(second[#"lvsync_election_role{role="active"}"#] == 1)
             #expect(second[#"lvsync_election_role{role="standby"}"#] == 0)
 

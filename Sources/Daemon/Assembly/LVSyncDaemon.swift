@@ -49,6 +49,8 @@ public struct LVSyncDaemon: Service {
     public let services: IPVSReconciler
     /// What the control socket answers (an elected director only).
     public let control: DirectorControl?
+    /// The statistics the metrics endpoint serves (every director, elected or of a fixed role).
+    let statistics: DirectorControl
     /// The TLS material new peer links use (a reload replaces it).
     public let tls: PeerTLSStore
     /// The TLS certificates' time left.
@@ -130,16 +132,13 @@ public struct LVSyncDaemon: Service {
         )
         health = HealthMonitor()
         services = IPVSReconciler(ipvs: host.ipvs, file: file, monitor: health, logger: logger)
-        if peering.failover != nil {
-            let connectionTable = host.connectionTable
-            let ipvs = host.ipvs
-            control = DirectorControl(service: director, health: health) {
-                guard let connectionTable else { return [] }
-                return KernelBootstrap.connections(from: connectionTable, ipvs: ipvs)
-            }
-        } else {
-            control = nil
+        let connectionTable = host.connectionTable
+        let ipvs = host.ipvs
+        statistics = DirectorControl(service: director, health: health) {
+            guard let connectionTable else { return [] }
+            return KernelBootstrap.connections(from: connectionTable, ipvs: ipvs)
         }
+        control = peering.failover != nil ? statistics : nil
         roster = HealthRoster(file.health.checks)
         notifier = SystemdNotifier(environment: environment)
         (self.file, self.path, self.peering, self.host, self.registry, self.logger) =
@@ -224,12 +223,18 @@ public struct LVSyncDaemon: Service {
         }
         if let listen = peering.metricsListen {
             let stats = StatsMetrics(registry: registry)
-            let control = control
+            let process = ProcessMetrics(registry: registry)
+            let kernel = IPVSMetrics(registry: registry, ipvs: host.ipvs, logger: logger)
+            let statistics = statistics
             let endpoint = try await MetricsEndpoint.bind(
                 host: listen.address.description,
                 port: Int(listen.port),
                 registry: registry,
-                refresh: { stats.update(from: control?.currentStats() ?? [:]) },
+                refresh: {
+                    stats.update(from: statistics.currentStats())
+                    process.update()
+                    kernel.update()
+                },
                 limits: MetricsEndpoint.Limits(
                     connections: peering.limits.metricsConnections,
                     idleTimeout: .milliseconds(Int64(peering.limits.metricsIdleTimeoutMilliseconds))

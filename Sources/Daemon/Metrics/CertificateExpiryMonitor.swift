@@ -42,6 +42,9 @@ public final class CertificateExpiryMonitor: Service, Sendable {
         for (label, notValidAfter) in certificates {
             let seconds = CertificateExpiry.secondsLeft(notValidAfter: notValidAfter, now: now)
             Gauge(label: "lvsync_tls_certificate_expiry_seconds", dimensions: [("certificate", label)]).record(seconds)
+            // The end of validity itself: an alert rule compares it with time(), between two hourly checks too.
+            Gauge(label: "lvsync_tls_certificate_expiry_timestamp_seconds", dimensions: [("certificate", label)])
+                .record(notValidAfter.timeIntervalSince1970)
             let level = CertificateExpiry.level(notValidAfter: notValidAfter, now: now)
             levels[label] = level
             let due = logged.withLock { logged in

@@ -6,7 +6,11 @@
 # datagram), WATCHDOG_USEC=1000000, --log-format json; both serve Prometheus metrics on the peer link.
 #   operate-ready        READY=1 (with a STATUS= line naming the role) once each knows its role; WATCHDOG=1 pings
 #   operate-metrics      a scrape of dirA (active) and dirB (standby) over HTTP: the role gauge, the mirror size
-#                        after traffic, links opened, the lag histogram on the standby, election transitions
+#                        after traffic, links opened, the lag histogram on the standby, election transitions, the
+#                        kernel's IPVS traffic per service and server, build and process metrics; nothing served
+#                        outside the metrics contract (README.md)
+#   operate-alerts       ops/prometheus/lvsync-alerts.yaml under promtool test rules, on series made from these two
+#                        scrapes: every alert fires on its fault, none on the pair as scraped
 #   operate-stats        `lvsync stats --follow` streams JSON lines with sync.entries and mirror.size; the JSON log
 #                        carries "sync stats" lines with numbers as numbers
 #   operate-status       `lvsync status` shows the role, the VIPs held, the peer and the last transition with its reason
@@ -98,21 +102,47 @@ check operate-ready "dirA said '$ready_line', dirB READY=1 as a standby; $(notif
 phase_start operate
 # The kernel flushes its sync buffer every second or two and a busy guest is slow: wait (up to 30 s) for dirB's
 # counter to move rather than for a fixed time, then scrape both.
-dirb_injected() { [ "$(scrape dirB 10.0.1.3 2> /dev/null | grep -c '^lvsync_sync_entries_total [1-9]')" -gt 0 ] || { sleep 0.5; false; }; }
-wait_for 30 dirb_injected || say "dirB's lvsync_sync_entries_total did not move in 30 s: $(scrape dirB 10.0.1.3 2> /dev/null | grep '^lvsync_sync_entries_total')"
+dirb_injected() { [ "$(scrape dirB 10.0.1.3 2> /dev/null | grep -c '^lvsync_sync_injected_entries_total [1-9]')" -gt 0 ] || { sleep 0.5; false; }; }
+wait_for 30 dirb_injected || say "dirB's lvsync_sync_injected_entries_total did not move in 30 s: $(scrape dirB 10.0.1.3 2> /dev/null | grep '^lvsync_sync_injected_entries_total')"
 scrape dirA 10.0.1.2 > "$OUT/metrics.dirA.txt" 2> "$LOGDIR/scrape.dirA.err" || true
 scrape dirB 10.0.1.3 > "$OUT/metrics.dirB.txt" 2> "$LOGDIR/scrape.dirB.err" || true
 problem=""
 is_one() { awk -v v="${1:-x}" 'BEGIN { exit !(v == 1) }'; }
 is_one "$(sample "$OUT/metrics.dirA.txt" 'lvsync_election_role{role="active"}')" || problem+="dirA's role gauge: $(grep election_role "$OUT/metrics.dirA.txt" | tr '\n' ' ')$(head -c 200 "$LOGDIR/scrape.dirA.err"); "
 is_one "$(sample "$OUT/metrics.dirB.txt" 'lvsync_election_role{role="standby"}')" || problem+="dirB's role gauge; "
-size=$(sample "$OUT/metrics.dirA.txt" lvsync_mirror_size)
-awk -v s="${size:-0}" 'BEGIN { exit !(s >= 8) }' || problem+="dirA's lvsync_mirror_size is '${size}' after 8 connections; "
+size=$(sample "$OUT/metrics.dirA.txt" lvsync_mirror_entries)
+awk -v s="${size:-0}" 'BEGIN { exit !(s >= 8) }' || problem+="dirA's lvsync_mirror_entries is '${size}' after 8 connections; "
 grep -q '^lvsync_peer_links_opened_total [1-9]' "$OUT/metrics.dirA.txt" || problem+="no lvsync_peer_links_opened_total on dirA; "
 grep -q '^lvsync_sync_lag_seconds_bucket' "$OUT/metrics.dirB.txt" || problem+="no lag histogram on dirB; "
 grep -q '^lvsync_election_transitions_total{' "$OUT/metrics.dirA.txt" || problem+="no election transitions on dirA; "
-grep -q '^lvsync_sync_entries_total [1-9]' "$OUT/metrics.dirB.txt" || problem+="dirB injected no entries by its counter ($(grep '^lvsync_sync_entries_total' "$OUT/metrics.dirB.txt" | tr '\n' ' ')), its log: $(tail_log "$LOGDIR/dirb.log"); "
-check operate-metrics "scraped both over HTTP: dirA active (mirror $size), dirB standby with $(grep -c '^lvsync_sync_lag_seconds_bucket' "$OUT/metrics.dirB.txt") lag buckets; $(grep -c '^lvsync_' "$OUT/metrics.dirA.txt") samples on dirA" -- no_problem "$problem"
+grep -q '^lvsync_sync_injected_entries_total [1-9]' "$OUT/metrics.dirB.txt" || problem+="dirB injected no entries by its counter ($(grep '^lvsync_sync_injected_entries_total' "$OUT/metrics.dirB.txt" | tr '\n' ' ')), its log: $(tail_log "$LOGDIR/dirb.log"); "
+# The kernel's own IPVS traffic, read by lvsync over generic netlink: the clients' connections to the VIP's service.
+# (The service's label has a space: not for sample, which splits the line on blanks.)
+served=$(grep -F 'lvsync_ipvs_service_connections_total{service="tcp 10.0.0.100:80"} ' "$OUT/metrics.dirA.txt" | awk '{ print $NF }')
+awk -v s="${served:-0}" 'BEGIN { exit !(s >= 8) }' || problem+="dirA's kernel served '${served}' connections by lvsync_ipvs_service_connections_total; "
+grep -q '^lvsync_ipvs_server_active_connections{service="tcp 10.0.0.100:80",server=' "$OUT/metrics.dirA.txt" || problem+="no per-server IPVS gauges on dirA; "
+grep -q '^lvsync_build_info{version="[0-9.]*",revision="[^"]*"} 1' "$OUT/metrics.dirA.txt" || problem+="no lvsync_build_info on dirA; "
+rss=$(sample "$OUT/metrics.dirA.txt" process_resident_memory_bytes)
+awk -v s="${rss:-0}" 'BEGIN { exit !(s > 1000000) }' || problem+="dirA's process_resident_memory_bytes is '$rss'; "
+# Nothing outside the metrics contract (README.md's table) or its deprecated names.
+contract=$(grep -oE '^\| `(lvsync|process)_[^|]*' "$REPO/README.md" | grep -oE '(lvsync|process)_[a-z0-9_]+' | sort -u)
+deprecated=$(sed -n '/^  \*\*Deprecated\*\*/,/^$/p' "$REPO/README.md" | grep -oE 'lvsync_[a-z0-9_]+' | sort -u)
+outside=$(cat "$OUT/metrics.dirA.txt" "$OUT/metrics.dirB.txt" | grep -oE '^(lvsync|process)_[a-z0-9_]+' | sed -E 's/_(bucket|sum|count)$//' | sort -u |
+  comm -23 - <(printf '%s\n' $contract $deprecated | sort -u) | tr '\n' ' ')
+[ -z "$outside" ] || problem+="served outside the contract: $outside; "
+check operate-metrics "scraped both over HTTP: dirA active (mirror $size, its kernel served $served connections to tcp 10.0.0.100:80), dirB standby with $(grep -c '^lvsync_sync_lag_seconds_bucket' "$OUT/metrics.dirB.txt") lag buckets; $(grep -c '^lvsync_' "$OUT/metrics.dirA.txt") samples on dirA, all in the contract" -- no_problem "$problem"
+
+# ---- operate-alerts: each alert rule fires on this pair's series (a fault each), none on the pair as it is ----
+mkdir -p "$OUT/alerts"
+if ! command -v promtool > /dev/null; then
+  check operate-alerts "promtool" -- no_problem "promtool is not installed (apt-get install prometheus)"
+elif "$PY" "$REPO/ops/prometheus/alert-tests.py" "$REPO/ops/prometheus/lvsync-alerts.yaml" "$OUT/metrics.dirA.txt" \
+    "$OUT/metrics.dirB.txt" "$OUT/alerts" > "$OUT/alerts/generate.log" 2>&1 &&
+  promtool test rules "$OUT/alerts/tests.yaml" > "$OUT/alerts/promtool.log" 2>&1; then
+  check operate-alerts "promtool test rules on this pair's scrapes: $(cat "$OUT/alerts/generate.log"), SUCCESS" -- true
+else
+  check operate-alerts "promtool" -- no_problem "$(cat "$OUT/alerts/generate.log") $(head -c 600 "$OUT/alerts/promtool.log")"
+fi
 
 # ---- operate-stats ----
 # (10 s: the CLI itself takes seconds to start under TCG beside a CPU hog)
