@@ -9,7 +9,7 @@ struct IPVSCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ipvs",
         abstract: "The kernel's IPVS services, real servers and sync daemons, over generic netlink.",
-        subcommands: [List.self, Apply.self]
+        subcommands: [List.self, Apply.self, Export.self]
     )
 
     /// Options every `ipvs` subcommand takes.
@@ -29,7 +29,11 @@ struct IPVSCommand: ParsableCommand {
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "list",
-            abstract: "List the virtual services and real servers, like `ipvsadm -Ln`."
+            abstract: "List the virtual services and real servers, like `ipvsadm -Ln` (the same text, byte for byte).",
+            discussion: """
+                In ipvsadm's order (--sort, the default): services by firewall mark, address family, protocol, \
+                address and port; real servers by address and port. --nosort keeps the kernel's order.
+                """
         )
 
         @OptionGroup var target: Target
@@ -37,24 +41,51 @@ struct IPVSCommand: ParsableCommand {
         @Flag(help: "Print one JSON object.")
         var json = false
 
-        @Flag(help: "Add the counters (connections, packets, bytes) to the table.")
+        @Flag(help: "The counters (connections, packets, bytes), like ipvsadm --stats.")
         var stats = false
+
+        @Flag(help: "The kernel's rates (connections, packets, bytes per second), like ipvsadm --rate.")
+        var rate = false
+
+        @Flag(help: "Every digit of the counters and rates, like ipvsadm --exact (otherwise K, M, G, T from 10^8).")
+        var exact = false
+
+        @Flag(help: "Sort services and real servers as ipvsadm does (the default; for ipvsadm's command lines).")
+        var sort = false
+
+        @Flag(help: "The kernel's order, like ipvsadm --nosort.")
+        var nosort = false
+
+        func validate() throws {
+            if stats, rate { throw ValidationError("give --stats or --rate, not both") }
+            if sort, nosort { throw ValidationError("give --sort or --nosort, not both") }
+        }
 
         func run() throws {
             let ipvs = try target.connect()
             do {
                 let info = try ipvs.info()
-                let services = try ipvs.services().sorted { $0.service.key < $1.service.key }
+                var services = try ipvs.services()
+                if !nosort { services.sort { IPVSAdmOrder.services($0.service.key, $1.service.key) } }
                 let servers = try services.map { status throws(IPVSError) in
-                    try ipvs.realServers(of: status.service.key).sorted {
-                        ($0.server.endpoint.description) < ($1.server.endpoint.description)
-                    }
+                    let reals = try ipvs.realServers(of: status.service.key)
+                    return nosort
+                        ? reals : reals.sorted { IPVSAdmOrder.servers($0.server.endpoint, $1.server.endpoint) }
                 }
                 let daemons = try ipvs.syncDaemons()
                 if json {
                     print(IPVSTableJSON.render(info: info, services: services, servers: servers, daemons: daemons))
                 } else {
-                    print(IPVSTableText.render(info: info, services: services, servers: servers, stats: stats))
+                    let columns: IPVSAdmText.Columns = stats ? .stats : rate ? .rate : .standard
+                    print(
+                        IPVSAdmText.render(
+                            info: info,
+                            services: services,
+                            servers: servers,
+                            columns: columns,
+                            exact: exact
+                        )
+                    )
                 }
             } catch {
                 throw CLIError(error.description)
@@ -124,4 +155,40 @@ extension IPVSCommand {
 struct CLIError: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
+}
+
+extension IPVSCommand {
+    struct Export: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "export",
+            abstract: "Print the kernel's running IPVS table as lvsync configuration (what ipvsadm -S is to ipvsadm).",
+            discussion: """
+                Prints a virtual_services section that lvsync ipvs apply (and lvsync run) converge the kernel to: \
+                apply it back and there is no change. It holds what the kernel holds: services, real servers, \
+                weights, thresholds, persistence, tunnels; not the health checks, which live in lvsync only.
+                """
+        )
+
+        @OptionGroup var target: Target
+
+        func run() throws {
+            let ipvs = try target.connect()
+            do {
+                let services = try ipvs.services().sorted { IPVSAdmOrder.services($0.service.key, $1.service.key) }
+                let desired = try services.map { status throws(IPVSError) in
+                    DesiredService(
+                        service: status.service,
+                        realServers: try ipvs.realServers(of: status.service.key).map(\.server).sorted {
+                            IPVSAdmOrder.servers($0.endpoint, $1.endpoint)
+                        }
+                    )
+                }
+                let place = target.namespace.map { "network namespace \($0)" } ?? "this host"
+                print("# lvsync ipvs export: the IPVS table of \(place), \(services.count) services")
+                print(VirtualServicesYAML.render(desired), terminator: "")
+            } catch {
+                throw CLIError(error.description)
+            }
+        }
+    }
 }

@@ -16,6 +16,7 @@
 #                            daemon on dirB's own lvsync0 (same syncid) makes dirB's
 #                            ip_vs_conn_sync list the same entries, Origin SYNC
 #   codec-v1-replay-pe-data  dirB's ip_vs_conn shows the SIP templates' pe_data
+#   codec-conns-kernel       `lvsync conns --kernel` there prints what `ipvsadm -Lnc --persistent-conn` prints
 # So master kernel -> lvsync capture -> lvsync decode/encode -> backup kernel is
 # all lvsync's code; tcpdump is the independent reference for the capture and
 # the decode check. v0 carries no IPv6 and no pe_data: compare.py accounts for that.
@@ -125,6 +126,17 @@ run_version() {
   fi
   if [ "$v" = 1 ]; then
     cmp pedata "codec-v$v-replay-pe-data" "$d/dirA.ip_vs_conn" "$d/dirB.ip_vs_conn"
+    # lvsync conns --kernel against ipvsadm -Lnc --persistent-conn on the table just replayed (nothing else comes or
+    # goes there): the same lines but for the expire column, which ticks between the two reads.
+    ip netns exec dirB ipvsadm -Lnc --persistent-conn > "$d/dirB.ipvsadm-Lnc"
+    ip netns exec dirB "$LVSYNC" conns --kernel > "$d/dirB.conns-kernel.txt" 2> "$d/dirB.conns-kernel.err"
+    masked() { sed -E 's/^(\S+ +)[0-9]+:[0-9]+ /\1--:-- /' "$1"; }
+    rows=$(($(wc -l < "$d/dirB.ipvsadm-Lnc") - 2))
+    if [ "$rows" -gt 10 ] && diff <(masked "$d/dirB.ipvsadm-Lnc") <(masked "$d/dirB.conns-kernel.txt") > "$d/conns-kernel.diff"; then
+      pass codec-conns-kernel "lvsync conns --kernel prints what ipvsadm -Lnc --persistent-conn prints ($rows entries, SIP pe_data included; the expire column aside)"
+    else
+      fail codec-conns-kernel "$rows entries; the difference: $(head -c 600 "$d/conns-kernel.diff" | tr '\n' '|') $(head -c 200 "$d/dirB.conns-kernel.err")"
+    fi
   fi
   lab_down > /dev/null 2>&1
 }

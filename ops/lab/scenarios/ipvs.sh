@@ -8,6 +8,9 @@
 #                            ENOENT, EEXIST, ERANGE, EINVAL, ENODEV) driven for real
 #   ipvs-list-dirA           `lvsync ipvs list --namespace dirA --json` equals `ipvsadm -Ln` there, sync
 #                            daemons included (`ipvsadm -L --daemon`)
+#   ipvs-list-text           `lvsync ipvs list` prints `ipvsadm -Ln`'s text byte for byte, in each format: plain,
+#                            --stats, --stats --exact, --rate, --rate --exact, --sort, --nosort
+#   ipvs-export              `lvsync ipvs export` of dirA, applied back with `ipvs apply --dry-run`: no changes
 #   ipvs-list-no-namespace   a missing namespace is named in a one-line error, exit 1
 set -uo pipefail
 OUT=$(realpath "${1:?usage: ipvs.sh OUTDIR}")
@@ -62,6 +65,27 @@ else
   fail ipvs-list-dirA "lvsync ipvs list exited non-zero: $(head -c 300 "$OUT/dirA.list.err")"
 fi
 "$LVSYNC" ipvs list --namespace dirA > "$OUT/dirA.list.txt" 2>&1 || true
+
+# 2b. The text itself, byte for byte, in each of ipvsadm's listing formats (nothing flows here: the counters and the
+# rates stand still between the two reads).
+differ=""
+for format in "" "--stats" "--stats --exact" "--rate" "--rate --exact" "--sort" "--nosort"; do
+  name=${format// /}; name=${name:-plain}
+  # shellcheck disable=SC2086  # the format's words
+  ip netns exec dirA ipvsadm -Ln $format > "$OUT/dirA.ipvsadm$name.txt" 2>&1
+  # shellcheck disable=SC2086
+  "$LVSYNC" ipvs list --namespace dirA $format > "$OUT/dirA.list$name.txt" 2>&1
+  cmp -s "$OUT/dirA.ipvsadm$name.txt" "$OUT/dirA.list$name.txt" ||
+    differ+="'${format:-(plain)}': $(diff "$OUT/dirA.ipvsadm$name.txt" "$OUT/dirA.list$name.txt" | head -n 4 | tr '\n' '|'); "
+done
+check ipvs-list-text "ipvs list prints ipvsadm -Ln's text byte for byte: plain, --stats, --stats --exact, --rate, --rate --exact, --sort, --nosort" -- no_problem "$differ"
+
+# 2c. The running table exported as lvsync configuration, applied back: no change.
+problem=""
+"$LVSYNC" ipvs export --namespace dirA > "$OUT/dirA.export.yaml" 2> "$OUT/dirA.export.err" || problem+="export exited non-zero: $(head -c 200 "$OUT/dirA.export.err"); "
+"$LVSYNC" ipvs apply "$OUT/dirA.export.yaml" --namespace dirA --dry-run > "$OUT/dirA.export-apply.txt" 2>&1 || problem+="apply of the export failed; "
+grep -q '^no changes: the kernel already has the 7 services' "$OUT/dirA.export-apply.txt" || problem+="apply --dry-run of the export: $(head -c 300 "$OUT/dirA.export-apply.txt" | tr '\n' '|'); "
+check ipvs-export "lvsync ipvs export of dirA's 7 services, applied back: '$(head -n 1 "$OUT/dirA.export-apply.txt")'" -- no_problem "$problem"
 
 # 3. A clear error for a namespace that does not exist.
 rc=0
