@@ -4,7 +4,7 @@
 #   install-files      the binary, unit, modules-load file, /etc/default/lvsync, examples, licence, man page and
 #                      completions are there
 #   install-unit       systemd-analyze verify accepts the unit (Type=notify, the hardening, ExecStart on the binary)
-#   install-man        the man page renders (man -l) and documents lvsync run and lvsync drill
+#   install-man        the man pages render (man -l): lvsync(8) documents run and drill, lvsync.yaml(5) every section
 #   install-complete   the bash completion completes the subcommands
 #   install-keeps      a second install keeps the operator's /etc/default/lvsync
 set -uo pipefail
@@ -18,7 +18,7 @@ fi
 missing=""
 for f in usr/local/sbin/lvsync usr/local/lib/systemd/system/lvsync.service usr/local/lib/modules-load.d/lvsync.conf \
   etc/default/lvsync usr/local/share/doc/lvsync/examples/director-a.yaml usr/local/share/doc/lvsync/LICENSE \
-  usr/local/share/man/man8/lvsync.8 usr/local/share/bash-completion/completions/lvsync \
+  usr/local/share/man/man8/lvsync.8 usr/local/share/man/man5/lvsync.yaml.5 usr/local/share/bash-completion/completions/lvsync \
   usr/local/share/zsh/site-functions/_lvsync usr/local/share/fish/vendor_completions.d/lvsync.fish; do
   [ -s "$stage/$f" ] || missing+=" $f"
 done
@@ -40,10 +40,12 @@ else
   echo "FAIL install-unit: $(tr '\n' ' ' <<< "$out")"
 fi
 page=$(MANWIDTH=100 man -l "$stage/usr/local/share/man/man8/lvsync.8" 2>&1)
-if grep -q 'run ' <<< "$page" && grep -q 'drill' <<< "$page" && grep -q -- '--config' <<< "$page"; then
-  echo "PASS install-man: man -l renders lvsync(8) ($(wc -l <<< "$page") lines) with run, drill and their options"
+config=$(MANWIDTH=100 man -l "$stage/usr/local/share/man/man5/lvsync.yaml.5" 2>&1)
+if grep -q 'run ' <<< "$page" && grep -q 'drill' <<< "$page" && grep -q -- '--config' <<< "$page" &&
+  grep -q 'udp_heartbeat:' <<< "$config" && grep -q 'expire_nodest_conn:' <<< "$config" && grep -q '^HEALTH CHECKS' <<< "$config"; then
+  echo "PASS install-man: man -l renders lvsync(8) ($(wc -l <<< "$page") lines) with run, drill and their options, and lvsync.yaml(5) ($(wc -l <<< "$config") lines, every section)"
 else
-  echo "FAIL install-man: $(head -c 300 <<< "$page")"
+  echo "FAIL install-man: $(head -c 300 <<< "$page") / $(head -c 300 <<< "$config")"
 fi
 words=$(bash -c "source '$stage/usr/local/share/bash-completion/completions/lvsync' 2>/dev/null
   COMP_WORDS=(lvsync ''); COMP_CWORD=1; COMP_LINE='lvsync '; COMP_POINT=7

@@ -6,7 +6,7 @@
 #   ops/install.sh [--prefix DIR] [--destdir DIR] [--binary FILE]     (as root; from anywhere)
 #
 #   --prefix DIR    where the binary and its documentation go (default /usr/local: DIR/sbin/lvsync,
-#                   DIR/share/man/man8/lvsync.8, DIR/share/doc/lvsync/examples, DIR/share/bash-completion/..., zsh, fish)
+#                   DIR/share/man/man8/lvsync.8, DIR/share/man/man5/lvsync.yaml.5, DIR/share/doc/lvsync/examples, DIR/share/bash-completion/..., zsh, fish)
 #   --destdir DIR   stage everything below DIR instead of / (packaging; the tests install into a scratch folder)
 #   --binary FILE   install this lvsync instead of building one (default: swift build -c release)
 #
@@ -69,6 +69,10 @@ swift build --product generate-manual > "$work/man.log" 2>&1 &&
     -o "$work/man" >> "$work/man.log" 2>&1 ||
   { cat "$work/man.log" >&2; echo "install: the man page could not be generated" >&2; exit 1; }
 put 0644 "$work/man/lvsync.8" "$PREFIX/share/man/man8/lvsync.8"
+# lvsync.yaml(5): the configuration reference, from the Config module's doc comments (ops/man/config-man.py).
+python3 ops/man/config-man.py . "$(git log -1 --format=%cd --date=format:%Y-%m-%d 2>/dev/null || date +%Y-%m-%d)" \
+  > "$work/lvsync.yaml.5"
+put 0644 "$work/lvsync.yaml.5" "$PREFIX/share/man/man5/lvsync.yaml.5"
 # The completions: the binary writes them from its command definitions.
 "$BINARY" --generate-completion-script bash > "$work/lvsync.bash"
 "$BINARY" --generate-completion-script zsh > "$work/_lvsync"

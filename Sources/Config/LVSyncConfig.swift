@@ -3,7 +3,11 @@ import Yams
 
 /// A director's configuration file (YAML), validated as it is read: every error names the key and the line.
 ///
-/// The sections DESIGN.md lists are known. The VIPs are part of the `failover` section (``FailoverConfig``).
+/// Its top-level sections: this director and its peers (`node`, `priority`, `listen`, `peers`, `tls`, `sync`,
+/// `timers`, `stats`, `control`, `metrics`, `limits`: ``PeeringConfig``), the election and the VIPs (`failover`:
+/// ``FailoverConfig``), the IPVS services with their real servers' health checks (`virtual_services`:
+/// ``HealthConfig``) and the IPVS sysctls (`kernel`: ``KernelConfig``). A file with only `virtual_services` is what
+/// `lvsync ipvs apply` takes; `lvsync run` needs the peering sections.
 public struct LVSyncConfig: Sendable {
     /// The top-level keys a configuration may have.
     public static let sections: Set<String> = [

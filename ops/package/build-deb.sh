@@ -57,7 +57,7 @@ bash ops/install.sh --prefix /usr --destdir "$root" --binary "$BINARY" > "$work/
 # Swift's backtracer off anyway; a core dump and the unstripped build of the same revision give the names).
 strip --strip-all "$root/usr/sbin/lvsync"
 # Debian's places: man pages compressed, the licence as the copyright file, the changes as changelog.gz.
-gzip -9n "$root/usr/share/man/man8/lvsync.8"
+gzip -9n "$root/usr/share/man/man8/lvsync.8" "$root/usr/share/man/man5/lvsync.yaml.5"
 {
   echo "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/"
   echo "Upstream-Name: lvsync"

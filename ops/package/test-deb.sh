@@ -61,14 +61,15 @@ fi
 # deb-files
 missing_files=""
 for f in lib/systemd/system/lvsync.service etc/default/lvsync usr/share/doc/lvsync/examples/director-a.yaml \
-  usr/share/doc/lvsync/copyright usr/share/man/man8/lvsync.8.gz lib/modules-load.d/lvsync.conf \
+  usr/share/doc/lvsync/copyright usr/share/man/man8/lvsync.8.gz usr/share/man/man5/lvsync.yaml.5.gz \
+  lib/modules-load.d/lvsync.conf \
   etc/systemd/system/multi-user.target.wants/lvsync.service; do
   [ -e "$root/$f" ] || [ -L "$root/$f" ] || missing_files+=" $f"
 done
 mode=$(stat -c %a "$root/etc/lvsync" 2> /dev/null)
 if [ -z "$missing_files" ] && [ "$mode" = 700 ] && [ -z "$(ls -A "$root/etc/lvsync")" ] &&
   grep -q '^ExecStart=/usr/sbin/lvsync run ' "$root/lib/systemd/system/lvsync.service"; then
-  pass "deb-files: the unit in /lib/systemd/system (ExecStart=/usr/sbin/lvsync, enabled), /etc/default/lvsync, examples, copyright, man page, modules-load.d; /etc/lvsync empty, mode 700"
+  pass "deb-files: the unit in /lib/systemd/system (ExecStart=/usr/sbin/lvsync, enabled), /etc/default/lvsync, examples, copyright, lvsync(8) and lvsync.yaml(5), modules-load.d; /etc/lvsync empty, mode 700"
 else
   fail "deb-files: missing:$missing_files; /etc/lvsync mode '$mode'"
 fi
