@@ -113,6 +113,8 @@ let package = Package(
 
         // MARK: - Wiring
         .target(name: "Config", dependencies: ["IPVS", "SyncWire", yams], swiftSettings: swiftSettings),
+        // `lvsync import`: a keepalived configuration read and turned into lvsync's, with a report.
+        .target(name: "KeepalivedImport", dependencies: ["Config", "IPVS", "SyncWire"], swiftSettings: swiftSettings),
 
         // The daemon: capture, relay, inject, as services under swift-service-lifecycle.
         .target(
@@ -152,7 +154,7 @@ let package = Package(
             name: "lvsync",
             dependencies: [
                 "SyncWire", "Mirror", "HostNetwork", "IPVS", "Config", "PeerProtocol", "PeerTransport", "Daemon",
-                "Failover",
+                "Failover", "KeepalivedImport",
                 "Control", argumentParser, logging, metrics, prometheus, serviceLifecycle, nioCore,
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
@@ -162,6 +164,12 @@ let package = Package(
         // MARK: - Tests
         .testTarget(name: "SyncWireTests", dependencies: ["SyncWire", propertyBased], swiftSettings: swiftSettings),
         .testTarget(name: "FailoverTests", dependencies: ["Failover"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "KeepalivedImportTests",
+            dependencies: ["KeepalivedImport", "Config", "IPVS", "SyncWire"],
+            exclude: ["Corpus"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "HealthTests",
             dependencies: ["Health", "PeerTransport", nioCore, nioPosix, nioSSL],

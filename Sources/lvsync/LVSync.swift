@@ -10,7 +10,8 @@ struct LVSync: AsyncParsableCommand {
         version: "lvsync \(BuildInfo.description)",
         subcommands: [
             DecodeCommand.self, CaptureCommand.self, ReplayCommand.self, IPVSCommand.self, BenchCommand.self,
-            CertsCommand.self, CheckCommand.self, RunCommand.self, NetdevCommand.self, StatusCommand.self,
+            CertsCommand.self, CheckCommand.self, ImportCommand.self, RunCommand.self, NetdevCommand.self,
+            StatusCommand.self,
             StatsCommand.self,
             ConnsCommand.self, DrillCommand.self, AuditCommand.self, ReleaseCommand.self,
         ]

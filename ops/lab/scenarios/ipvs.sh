@@ -12,6 +12,9 @@
 #                            --stats, --stats --exact, --rate, --rate --exact, --sort, --nosort
 #   ipvs-export              `lvsync ipvs export` of dirA, applied back with `ipvs apply --dry-run`: no changes
 #   ipvs-list-no-namespace   a missing namespace is named in a one-line error, exit 1
+#   ipvs-import-NAME         `lvsync import` of Tests/KeepalivedImportTests/Corpus/NAME.conf, applied (--dry-run)
+#                            over the table ipvsadm-restore builds from NAME.ipvsadm-rules (the same services as
+#                            keepalived would install them): no change
 set -uo pipefail
 OUT=$(realpath "${1:?usage: ipvs.sh OUTDIR}")
 source "$(dirname "$0")/../lib/guest.sh"
@@ -165,6 +168,28 @@ else
   fail ipvs-apply-kernel-error "exit $rc: $(head -c 300 "$OUT/apply4.txt")"
 fi
 ip netns del "$CFG"
+
+# 4b. keepalived configurations imported: the table keepalived's file describes, as ipvsadm-restore builds it from
+# the same services, is what lvsync ipvs apply of the import converges to (no change against it).
+KA=lvsync-import
+CORPUS=$REPO/Tests/KeepalivedImportTests/Corpus
+ip netns add "$KA"
+for conf in lvs-dr groups sip-udp ipv6-tun include; do
+  problem=""
+  ip netns exec "$KA" ipvsadm -C
+  if ! ip netns exec "$KA" ipvsadm-restore < "$CORPUS/$conf.ipvsadm-rules" > "$OUT/import-$conf.restore.txt" 2>&1; then
+    problem+="ipvsadm-restore refused the rules: $(head -c 200 "$OUT/import-$conf.restore.txt"); "
+  fi
+  "$LVSYNC" import "$CORPUS/$conf.conf" --services-only -o "$OUT/import-$conf.yaml" --report "$OUT/import-$conf.report" \
+    > "$OUT/import-$conf.out" 2>&1 || problem+="lvsync import exited non-zero: $(head -c 200 "$OUT/import-$conf.out"); "
+  expected=$(grep -c '^-A ' "$CORPUS/$conf.ipvsadm-rules")
+  "$LVSYNC" ipvs apply "$OUT/import-$conf.yaml" --namespace "$KA" --dry-run > "$OUT/import-$conf.apply.txt" 2>&1 ||
+    problem+="ipvs apply --dry-run failed; "
+  grep -q "^no changes: the kernel already has the $expected services" "$OUT/import-$conf.apply.txt" ||
+    problem+="against ipvsadm-restore's table: $(head -c 400 "$OUT/import-$conf.apply.txt" | tr '\n' '|'); "
+  check "ipvs-import-$conf" "lvsync import of $conf.conf, applied over ipvsadm-restore of the same $expected services: no change ($(tail -n 1 "$OUT/import-$conf.report"))" -- no_problem "$problem"
+done
+ip netns del "$KA"
 
 # 5. Without CAP_NET_ADMIN the kernel answers EPERM: lvsync must say what is missing.
 rc=0
