@@ -189,4 +189,29 @@ struct KeepalivedImportTests {
         )
         #expect(result.yaml.contains("# keepalived: conf.d/10-web.conf:1") || result.yaml.contains("10-web.conf:1"))
     }
+
+    @Test("random keepalived-like text: read or refused with a reason, never a crash (5 000 texts)")
+    func garbage() {
+        let pieces = [
+            "{", "}", "\n", " ", "\"", "#", "!", "virtual_server", "real_server", "10.0.0.1", "80", "fwmark", "group",
+            "vrrp_instance", "virtual_ipaddress", "TCP_CHECK", "HTTP_GET", "url", "status_code", "200-299",
+            "weight", "-5", "lb_kind", "TUN", "persistence_timeout", "99999999999", "virtual_server_group", "G",
+            "10.0.0.1-300", "fd00::1", "track_interface", "priority", "0", "advert_int", "-1", "include",
+            "misc_path", "lvs_sync_daemon", "id", "maxlen", "global_defs", "router_id", "é", "\u{0}",
+        ]
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<5000 {
+            let text = (0..<Int.random(in: 0...60, using: &generator)).map { _ in
+                pieces.randomElement(using: &generator)!
+            }.joined(separator: Bool.random(using: &generator) ? " " : "")
+            guard let statements = try? KeepalivedParser.parse(text: text, folder: "/nonexistent") else { continue }
+            var translator = KeepalivedTranslator()
+            do {
+                let result = try translator.translate(statements, source: "random.conf")
+                #expect(!result.yaml.isEmpty)
+            } catch {
+                #expect(!"\(error)".isEmpty)
+            }
+        }
+    }
 }
