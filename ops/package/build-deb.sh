@@ -56,7 +56,8 @@ bash ops/install.sh --prefix /usr --destdir "$root" --binary "$BINARY" > "$work/
 # Stripped, as Debian ships binaries (170 MB to 85 MB): a crash trace then has addresses, not names (the unit turns
 # Swift's backtracer off anyway; a core dump and the unstripped build of the same revision give the names).
 strip --strip-all "$root/usr/sbin/lvsync"
-# Debian's places: man pages compressed, the licence as the copyright file, the changes as changelog.gz.
+# Debian's places: man pages compressed, the licence as the copyright file, the release notes (CHANGELOG.md) as
+# changelog.gz.
 gzip -9n "$root/usr/share/man/man8/lvsync.8" "$root/usr/share/man/man5/lvsync.yaml.5"
 {
   echo "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/"
@@ -68,7 +69,7 @@ gzip -9n "$root/usr/share/man/man8/lvsync.8" "$root/usr/share/man/man5/lvsync.ya
   echo " On Debian systems, the full text of the Apache License, Version 2.0 is in"
   echo " /usr/share/common-licenses/Apache-2.0 (and in /usr/share/doc/lvsync/LICENSE)."
 } > "$root/usr/share/doc/lvsync/copyright"
-git log -20 --format='%cd %h %s' --date=short 2>/dev/null | cut -c1-200 | gzip -9n > "$root/usr/share/doc/lvsync/changelog.gz"
+gzip -9nc CHANGELOG.md > "$root/usr/share/doc/lvsync/changelog.gz"
 
 # Depends, from the libraries the binary is linked against.
 mkdir -p "$work/src/debian"
