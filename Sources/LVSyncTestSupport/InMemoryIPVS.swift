@@ -191,6 +191,19 @@ public final class InMemoryIPVS: IPVSControl {
 
     public func flush() throws(IPVSError) { state.withLock { $0.services.removeAll() } }
 
+    /// Sets a service's counters (and its real servers'), as traffic through the kernel would: for tests of what
+    /// reads them.
+    public func setStatistics(_ statistics: IPVSStatistics, of key: ServiceKey) {
+        state.withLock { state in
+            for i in state.services.indices where state.services[i].status.service.key == key {
+                state.services[i].status.statistics = statistics
+                for r in state.services[i].realServers.indices {
+                    state.services[i].realServers[r].statistics = statistics
+                }
+            }
+        }
+    }
+
     // MARK: - The kernel's rules
 
     private static func index(of key: ServiceKey, in state: State, _ operation: IPVSOperation) throws(IPVSError) -> Int

@@ -116,6 +116,42 @@ struct MetricsContractTests {
         #expect(served["lvsync_mirror_entries"] == 0)
     }
 
+    @Test("the kernel's IPVS counters as they are: grown, zeroed (ipvsadm -Z: a reset), a service gone with its series")
+    func ipvsCounters() throws {
+        let ipvs = InMemoryIPVS()
+        let key = ServiceKey.address(.tcp, Endpoint("10.0.0.100:80")!)
+        try ipvs.addService(VirtualService(key: key, scheduler: "rr"))
+        try ipvs.addRealServer(RealServer(endpoint: Endpoint("10.0.0.21:80")!, forwarding: .directRoute), to: key)
+        let registry = PrometheusCollectorRegistry()
+        let metrics = IPVSMetrics(registry: registry, ipvs: ipvs, logger: quietLogger)
+        func read() -> [String: Double] {
+            metrics.update()
+            var bytes: [UInt8] = []
+            registry.emit(into: &bytes)
+            return samples(String(decoding: bytes, as: UTF8.self))
+        }
+        let connections = #"lvsync_ipvs_service_connections_total{service="tcp 10.0.0.100:80"}"#
+        let weight = #"lvsync_ipvs_server_weight{service="tcp 10.0.0.100:80",server="10.0.0.21:80"}"#
+        var statistics = IPVSStatistics()
+        statistics.connections = 10
+        ipvs.setStatistics(statistics, of: key)
+        #expect(read()[connections] == 10)
+        statistics.connections = 15
+        ipvs.setStatistics(statistics, of: key)
+        #expect(read()[connections] == 15)
+        try ipvs.zeroCounters(key)
+        #expect(read()[connections] == 0)
+        statistics.connections = 3
+        ipvs.setStatistics(statistics, of: key)
+        let after = read()
+        #expect(after[connections] == 3)
+        #expect(after[weight] == 1)
+        try ipvs.deleteService(key)
+        let gone = read()
+        #expect(gone[connections] == nil)
+        #expect(gone[weight] == nil)
+    }
+
     @Test("the README's metrics table lists the contract, no more and no less")
     func readme() throws {
         let text = try Self.read("README.md")

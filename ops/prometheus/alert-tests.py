@@ -149,10 +149,14 @@ def main():
         sys.exit(f"alert-tests: no case for {', '.join(missing)}: every alert needs one")
     severity = {rule["alert"]: rule.get("labels", {}).get("severity")
                 for group in rules["groups"] for rule in group["rules"]}
+    # The healthy pair: as recorded, but for two momentary states a scrape can catch (an audit that had just found
+    # entries not yet injected, a snapshot running): held for 80 minutes they would be faults.
+    healthy = {(STANDBY, "lvsync_kernel_missing_connections"): held(0),
+               (ACTIVE, "lvsync_sync_snapshots_in_progress"): held(0)}
     tests = [{
         "name": "the healthy pair as recorded: no alert",
         "interval": "1m",
-        "input_series": pair(active, standby),
+        "input_series": pair(active, standby, healthy),
         "alert_rule_test": [{"eval_time": "80m", "alertname": n, "exp_alerts": []} for n in names],
     }]
     for name, (edits, at, labels) in cases.items():

@@ -13,7 +13,9 @@ public final class IPVSMetrics: Sendable {
     private let ipvs: any IPVSControl
     private let logger: Logger
     /// The series served at the last read, to unregister those that left the kernel.
-    private let served = Mutex<(counters: [String: Counter], gauges: [String: Gauge])>(([:], [:]))
+    private let served = Mutex<(counters: [String: (counter: Counter, value: UInt64)], gauges: [String: Gauge])>(
+        ([:], [:])
+    )
 
     /// Reads `ipvs` into `registry`.
     public init(registry: PrometheusCollectorRegistry, ipvs: any IPVSControl, logger: Logger) {
@@ -58,13 +60,19 @@ public final class IPVSMetrics: Sendable {
             return
         }
         served.withLock { served in
-            var nextCounters: [String: Counter] = [:]
+            var nextCounters: [String: (counter: Counter, value: UInt64)] = [:]
             for (key, series) in counters {
                 let made = registry.makeCounter(name: series.name, labels: series.labels, help: Self.help(series.name))
-                // The kernel's total as it is: reset, then the total.
-                made.reset()
-                made.increment(by: Int64(clamping: series.value))
-                nextCounters[key] = made
+                // The kernel's total as it is: what it grew by since the last read; a total that went down (zeroed,
+                // the service made again) is a reset, then the new total.
+                let before = served.counters[key]?.value ?? 0
+                if series.value >= before {
+                    made.increment(by: Int64(clamping: series.value - before))
+                } else {
+                    made.reset()
+                    made.increment(by: Int64(clamping: series.value))
+                }
+                nextCounters[key] = (made, series.value)
             }
             var nextGauges: [String: Gauge] = [:]
             for (key, series) in gauges {
@@ -72,7 +80,9 @@ public final class IPVSMetrics: Sendable {
                 made.set(to: series.value)
                 nextGauges[key] = made
             }
-            for (key, gone) in served.counters where nextCounters[key] == nil { registry.unregisterCounter(gone) }
+            for (key, gone) in served.counters where nextCounters[key] == nil {
+                registry.unregisterCounter(gone.counter)
+            }
             for (key, gone) in served.gauges where nextGauges[key] == nil { registry.unregisterGauge(gone) }
             served = (nextCounters, nextGauges)
         }

@@ -174,6 +174,8 @@ ip netns del "$CFG"
 KA=lvsync-import
 CORPUS=$REPO/Tests/KeepalivedImportTests/Corpus
 ip netns add "$KA"
+# (lo up: the kernel refuses an IPv4 real server while the namespace has no local routing table, EINVAL)
+ip -n "$KA" link set lo up
 for conf in lvs-dr groups sip-udp ipv6-tun include; do
   problem=""
   ip netns exec "$KA" ipvsadm -C
