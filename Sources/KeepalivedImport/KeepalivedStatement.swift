@@ -18,9 +18,6 @@ public struct KeepalivedStatement: Hashable, Sendable {
         self.location = location
     }
 
-    /// The statements of its block with this keyword.
-    func all(_ keyword: String) -> [KeepalivedStatement] { (block ?? []).filter { $0.keyword == keyword } }
-
     /// The first statement of its block with one of these keywords (keepalived's aliases: `lb_algo`, `lvs_sched`).
     func first(_ keywords: String...) -> KeepalivedStatement? {
         (block ?? []).first { keywords.contains($0.keyword) }
