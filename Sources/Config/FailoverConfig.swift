@@ -17,10 +17,12 @@ import SyncWire
 ///   health:                        # this director's own fitness: a failing condition steps down or lowers priority
 ///     - { interface: eth0, response: fault }
 ///     - { condition: sync-interface, lower_priority: 50 }
-///   udp_heartbeat:                 # optional second path: HMAC-authenticated UDP heartbeats on another interface
+///   udp_heartbeat:                 # the fast failure detector: HMAC-authenticated UDP heartbeats on their own thread
 ///     listen: 192.168.9.2:7789
 ///     peers: [{ name: dirb, address: 192.168.9.3:7789 }]
 ///     key_file: /etc/lvsync/heartbeat.key
+///     interval_ms: 10              # a datagram to each peer this often (and at once on every change)
+///     detect_multiplier: 3         # a peer unheard for interval_ms × detect_multiplier is dead
 /// ```
 public struct FailoverConfig: Hashable, Sendable {
     /// Whether a standby of strictly higher priority, in sync, takes over from a live active.
@@ -45,8 +47,9 @@ public struct FailoverConfig: Hashable, Sendable {
     /// The optional second heartbeat path.
     public var udpHeartbeat: UDPHeartbeat?
 
-    /// Authenticated UDP heartbeats on another interface than the peer link's: a peer is alive while heard on
-    /// either path, so a cut link alone does not make a split brain.
+    /// Authenticated UDP heartbeats, the fast failure detector: a peer heard on this path is dead once unheard for
+    /// `intervalMilliseconds × detectMultiplier`, however recently its peer link delivered an advert; a peer heard on
+    /// either path is alive, so a cut link alone does not make a split brain (see the Failover README).
     public struct UDPHeartbeat: Hashable, Sendable {
         /// This director's heartbeat address.
         public var listen: Endpoint
@@ -54,6 +57,18 @@ public struct FailoverConfig: Hashable, Sendable {
         public var peers: [String: Endpoint]
         /// The file holding the shared HMAC key (at least 16 bytes; both directors hold the same).
         public var keyFile: String
+        /// A datagram to each peer this often while the advert does not change (1 to 1000; default 10).
+        public var intervalMilliseconds: Int = UDPHeartbeat.defaultIntervalMilliseconds
+        /// Missed intervals that make a peer dead (2 to 255; default 3).
+        public var detectMultiplier: Int = UDPHeartbeat.defaultDetectMultiplier
+
+        /// The default interval.
+        public static let defaultIntervalMilliseconds = 10
+        /// The default multiplier.
+        public static let defaultDetectMultiplier = 3
+
+        /// The detection time: interval × multiplier, in milliseconds.
+        public var detectionMilliseconds: Int { intervalMilliseconds * detectMultiplier }
     }
 
     /// One virtual address.
@@ -139,7 +154,9 @@ public struct FailoverConfig: Hashable, Sendable {
             health.append(try self.health(item))
         }
         let udpHeartbeat = try f["udp_heartbeat"].map { value throws(ConfigError) -> UDPHeartbeat in
-            let u = try value.mapping(allowed: ["listen", "peers", "key_file"])
+            let u = try value.mapping(allowed: [
+                "listen", "peers", "key_file", "interval_ms", "detect_multiplier",
+            ])
             var peers: [String: Endpoint] = [:]
             for item in try u.required("peers", in: value).sequence() {
                 let fields = try item.mapping(allowed: ["name", "address"])
@@ -150,11 +167,22 @@ public struct FailoverConfig: Hashable, Sendable {
             guard keyFile.hasPrefix("/") else {
                 throw u["key_file"]!.error("the key file must be an absolute path, found \"\(keyFile)\"")
             }
-            return UDPHeartbeat(
+            var udp = UDPHeartbeat(
                 listen: try PeeringConfig.endpoint(u.required("listen", in: value)),
                 peers: peers,
                 keyFile: keyFile
             )
+            udp.intervalMilliseconds =
+                try u["interval_ms"]?.integer(Int.self, in: 1...1000) ?? UDPHeartbeat.defaultIntervalMilliseconds
+            udp.detectMultiplier =
+                try u["detect_multiplier"]?.integer(Int.self, in: 2...255) ?? UDPHeartbeat.defaultDetectMultiplier
+            guard udp.detectionMilliseconds < deadMilliseconds else {
+                throw value.error(
+                    "interval_ms × detect_multiplier (\(udp.detectionMilliseconds) ms) must be shorter than the dead "
+                        + "interval (\(deadMilliseconds) ms): the UDP path is the fast detector"
+                )
+            }
+            return udp
         }
         var config = FailoverConfig(
             preempt: try f["preempt"]?.bool() ?? false,

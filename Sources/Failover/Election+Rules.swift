@@ -31,7 +31,29 @@ extension Election {
     var me: Candidate { Candidate(node: configuration.node, inSync: inSync, priority: healthPriority) }
 
     func isAlive(_ record: PeerRecord, now: ElectionTime) -> Bool {
-        record.advert.state != .stopped && now - record.lastHeard < configuration.deadInterval
+        record.advert.state != .stopped && now < deathTime(of: record).at
+    }
+
+    /// When `record`'s peer is dead if it is not heard again, and whether the UDP path's detection time decides it.
+    /// With the UDP path configured and heard, its silence for the detection time is death, however recently the
+    /// link delivered an advert (the link's adverts queue behind the mirror stream); a link advert heard *after* the
+    /// UDP path went silent for its detection time says that the path failed, not the peer, and the dead interval
+    /// after the newest sign of life decides again until the path is heard anew.
+    func deathTime(of record: PeerRecord) -> (at: ElectionTime, byUDP: Bool) {
+        let classic = record.lastHeard + configuration.deadInterval
+        guard let detection = configuration.udpDetectionTime, let udp = record.lastHeardOn[.udp] else {
+            return (classic, false)
+        }
+        let udpDeath = udp + detection
+        if let link = record.lastHeardOn[.link], link >= udpDeath { return (classic, false) }
+        return (udpDeath, true)
+    }
+
+    /// Whether the UDP path failed while the peer lives: its link delivered an advert after the UDP heartbeats were
+    /// silent for the detection time.
+    public func udpPathFailed(_ peer: String) -> Bool {
+        guard let record = peers[peer] else { return false }
+        return configuration.udpDetectionTime != nil && record.lastHeardOn[.udp] != nil && !deathTime(of: record).byUDP
     }
 
     func linkUp(_ record: PeerRecord, now: ElectionTime) -> Bool {
@@ -71,6 +93,7 @@ extension Election {
                 || now - handover.at >= configuration.deadInterval
         {
             self.handover = nil
+            preemptSuppressed = false
             let error = FailoverError(.handoverNotTaken(target: handover.target, waited: now - handover.at))
             actions.append(.handoverFailed(error))
         }
@@ -116,20 +139,34 @@ extension Election {
     }
 
     private mutating func evaluateActive(now: ElectionTime) -> [Action] {
+        // Make before break: the handover's target holds the VIPs and advertises itself active; only then does this
+        // director release them.
+        if let target = handover?.target, let record = peers[target], isAlive(record, now: now),
+            record.advert.state == .active
+        {
+            handover = nil
+            return transition(to: .standby, reason: .handoverTo(target), now: now)
+        }
         let myself = me
-        if let winner = alivePeers(in: [.active], now: now).first(where: { candidate($0.advert).outranks(myself) }) {
+        let node = configuration.node
+        // An active peer that hands the VIPs to this director is leaving, not competing.
+        if let winner = alivePeers(in: [.active], now: now).first(where: {
+            $0.advert.handoverTo != node && candidate($0.advert).outranks(myself)
+        }) {
             pendingHandover = nil
+            handover = nil
             let reason = Reason.splitBrain(winner: winner.advert.node, loser: configuration.node)
             return transition(to: .standby, reason: reason, now: now)
         }
         guard let pending = pendingHandover else { return [] }
         let ready = alivePeers(in: [.standby], now: now).first { $0.advert.inSync && linkUp($0, now: now) }
         if let target = ready?.advert.node {
+            // Still active: the advert names the target, which takes the VIPs; this director keeps forwarding
+            // until it hears the target active.
             pendingHandover = nil
             preemptSuppressed = true
-            let actions = transition(to: .standby, reason: .handoverTo(target), now: now)
             handover = (target, now)
-            return actions
+            return []
         }
         guard now >= pending.deadline else { return [] }
         pendingHandover = nil
@@ -150,8 +187,12 @@ extension Election {
     /// Why this director claims the VIPs when nobody is active: a silent active peer if there is one.
     private func claimReason(now: ElectionTime) -> Reason {
         let silent = peers.values.filter { $0.advert.state == .active && !isAlive($0, now: now) }
-            .map(\.advert.node).min()
-        return silent.map { .peerSilent($0) } ?? .noActivePeer
+            .min { $0.advert.node.utf8.lexicographicallyPrecedes($1.advert.node.utf8) }
+        guard let silent else { return .noActivePeer }
+        if silent.advert.state != .stopped, deathTime(of: silent).byUDP {
+            return .udpHeartbeatsStopped(silent.advert.node)
+        }
+        return .peerSilent(silent.advert.node)
     }
 
     /// Moves to `new` and says what the driver must do.
@@ -191,7 +232,7 @@ extension Election {
             inSync: inSync,
             incarnation: incarnation,
             sequence: sequence,
-            handoverTo: state == .standby ? handover?.target : nil
+            handoverTo: handover?.target
         )
     }
 

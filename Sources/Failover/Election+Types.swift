@@ -57,6 +57,8 @@ extension Election {
         case noActivePeer
         /// The active peer was not heard on any path for the dead interval.
         case peerSilent(String)
+        /// The active peer's UDP heartbeats stopped for the UDP path's detection time.
+        case udpHeartbeatsStopped(String)
         /// This standby outranked the active peer, in sync, for the preempt delay.
         case preempted(String)
         /// Both were active; the advert of `winner` decided that `loser` steps down.
@@ -80,6 +82,7 @@ extension Election {
             case .outrankedBy(let peer): "no director is active and \(peer) ranks first"
             case .noActivePeer: "no director is active and this one ranks first"
             case .peerSilent(let peer): "the active \(peer) was not heard for the dead interval"
+            case .udpHeartbeatsStopped(let peer): "the active \(peer)'s UDP heartbeats stopped for the detection time"
             case .preempted(let peer): "preempted \(peer) (higher priority, in sync, after the preempt delay)"
             case .splitBrain(let winner, let loser): "both were active: \(winner) stays, \(loser) steps down"
             case .handoverTo(let peer): "planned handover to \(peer)"

@@ -17,6 +17,11 @@
 ///   the same winner from the same two adverts.
 /// - **Liveness:** a peer is alive while it was heard on any path (link or UDP) less than the dead interval ago:
 ///   heard at `t`, it is dead from exactly `t + deadInterval`. A ``ElectionState/stopped`` advert ends it at once.
+///   With the UDP path's detection time set (``ElectionConfiguration/udpDetectionTime``) and the peer heard on that
+///   path, the UDP path decides alone: last heard there at `u`, the peer is dead from `u + udpDetectionTime`, however
+///   recently its link delivered an advert (the link's adverts can wait behind a snapshot or a retransmission). A
+///   link advert heard at or after `u + udpDetectionTime` says that the UDP path failed, not the peer: the dead
+///   interval decides again, until the UDP path is heard anew.
 /// - **Boot:** a starting director stays ``ElectionState/initialising`` until it hears a peer or the boot wait
 ///   passes. Hearing an active peer makes it a standby. Otherwise (a peer heard that is not active, or the boot wait
 ///   passed) it claims the VIPs only if no live peer is active and no live candidate outranks it. It never goes
@@ -33,11 +38,14 @@
 /// - **Split brain:** an active that hears a live active peer ranking above it steps down at once, on the first
 ///   such advert; one that ranks above stays. Both reach the same decision from the two adverts, so when a
 ///   partition heals exactly one stays active within one heartbeat of their hearing each other.
-/// - **Planned handover** (``requestHandover(now:waitingAtMost:)``): the active picks the best live standby whose
-///   advert says it is in sync and whose link is up (waiting for one up to a deadline), steps down at once, and
-///   advertises ``PeerAdvert/handoverTo``; that standby becomes active as soon as it sees the advert, so the drill
-///   takes one transit, under one heartbeat. The old active claims nothing while it waits (a dead interval at most)
-///   for the new one to advertise itself active.
+/// - **Planned handover** (``requestHandover(now:waitingAtMost:)``), make before break: the active picks the best
+///   live standby whose advert says it is in sync and whose link is up (waiting for one up to a deadline) and, still
+///   active and still holding the VIPs, advertises ``PeerAdvert/handoverTo``; that standby becomes active as soon as
+///   it sees the advert (an active peer that hands over to it is not a rival), and the old active steps down when it
+///   hears the new one advertise itself active. Both hold the VIPs for about one transit, so a client never finds
+///   nobody answering. If the target does not advertise itself active within the dead interval (or dies), the
+///   handover fails and the old active simply stays. (A standby also takes a handover advertised by a director that
+///   already stepped down, as earlier versions do.)
 /// - **Re-announcing:** an active that stays active announces its VIPs again when a peer may have drawn the
 ///   neighbours to itself: when the peer advertises itself active too (it steps down), when that peer then advertises
 ///   another state (it released the VIPs), and when a peer is heard for the first time or in a new incarnation (a
@@ -133,10 +141,9 @@ public struct Election: Sendable {
         let reannounce = isNew && state == .active ? reannounceCause(advert, previous: previous) : nil
         var actions: [Action] = []
         if isNew {
-            if let target = handover?.target, target == advert.node, advert.state == .active { handover = nil }
-            if advert.handoverTo == configuration.node, advert.state != .active, state == .standby,
-                failingFaultCondition == nil
-            {
+            // An active hands over while still active (make before break); a director of an earlier version
+            // advertised the handover once it had stepped down.
+            if advert.handoverTo == configuration.node, state == .standby, failingFaultCondition == nil {
                 actions += transition(to: .active, reason: .handoverFrom(advert.node), now: now)
             }
         }
@@ -201,7 +208,7 @@ public struct Election: Sendable {
         if let lastAdvertAt { times.append(lastAdvertAt + configuration.heartbeatInterval) }
         if state == .initialising { times.append(startedAt + configuration.bootWait) }
         for record in peers.values {
-            times.append(record.lastHeard + configuration.deadInterval)
+            times.append(deathTime(of: record).at)
             if let link = record.lastHeardOn[.link] { times.append(link + configuration.deadInterval) }
         }
         if let preemptCandidateSince { times.append(preemptCandidateSince + configuration.preemptDelay) }

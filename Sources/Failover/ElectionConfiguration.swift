@@ -12,6 +12,10 @@ public struct ElectionConfiguration: Hashable, Sendable {
     public let heartbeatInterval: Duration
     /// A peer not heard from on any path for this long is dead. Longer than the heartbeat interval.
     public let deadInterval: Duration
+    /// The UDP path's detection time (its interval times its multiplier), nil without the path: a peer whose UDP
+    /// heartbeats stop for this long is dead, however recently the peer link delivered an advert — unless the link
+    /// delivers one after that (the UDP path failed, not the peer). See ``Election`` (liveness).
+    public let udpDetectionTime: Duration?
     /// How long a starting director waits to hear a peer before it claims the VIPs on its own. At least the
     /// heartbeat interval; the dead interval plus the peer link's connection time is a good choice.
     public let bootWait: Duration
@@ -30,6 +34,7 @@ public struct ElectionConfiguration: Hashable, Sendable {
         heartbeatInterval: Duration = .milliseconds(100),
         deadInterval: Duration = .milliseconds(500),
         bootWait: Duration = .seconds(2),
+        udpDetectionTime: Duration? = nil,
         healthConditions: [HealthCondition: HealthResponse] = [:]
     ) throws(FailoverError) {
         func refuse(_ key: String, _ detail: String) -> FailoverError {
@@ -58,6 +63,9 @@ public struct ElectionConfiguration: Hashable, Sendable {
                     + "a director that waits less claims the VIPs before its peer can answer"
             )
         }
+        if let udpDetectionTime, udpDetectionTime <= .zero {
+            throw refuse("udp_detection_time", "must be positive, found \(udpDetectionTime)")
+        }
         for (condition, response) in healthConditions.sorted(by: { $0.key < $1.key }) {
             if case .lowerPriority(let penalty) = response, !(1...254).contains(penalty) {
                 throw refuse(
@@ -73,6 +81,7 @@ public struct ElectionConfiguration: Hashable, Sendable {
         self.heartbeatInterval = heartbeatInterval
         self.deadInterval = deadInterval
         self.bootWait = bootWait
+        self.udpDetectionTime = udpDetectionTime
         self.healthConditions = healthConditions
     }
 }

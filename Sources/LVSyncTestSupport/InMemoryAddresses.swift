@@ -15,7 +15,21 @@ public final class InMemoryAddresses: VirtualAddressControlling {
         var interfaces: Set<String>?
         var addresses: Set<VirtualAddress> = []
         var failure: HostNetworkError?
+        var changes: [AddressChange] = []
     }
+
+    /// One address added or removed, and when.
+    public struct AddressChange: Sendable {
+        /// When.
+        public var at: ContinuousClock.Instant
+        /// Added (true) or removed.
+        public var added: Bool
+        /// The address.
+        public var address: VirtualAddress
+    }
+
+    /// Every change so far, oldest first.
+    public var changes: [AddressChange] { state.withLock { $0.changes } }
 
     private let state: Mutex<State>
 
@@ -62,6 +76,7 @@ public final class InMemoryAddresses: VirtualAddressControlling {
                 )
             }
             state.addresses.insert(address)
+            state.changes.append(AddressChange(at: .now, added: true, address: address))
             return true
         }
     }
@@ -72,7 +87,9 @@ public final class InMemoryAddresses: VirtualAddressControlling {
         let what = "remove address \(address.cidr) from \(address.interface)"
         return try state.withLock { state throws(HostNetworkError) -> Bool in
             try Self.check(address, what, state)
-            return state.addresses.remove(address) != nil
+            guard state.addresses.remove(address) != nil else { return false }
+            state.changes.append(AddressChange(at: .now, added: false, address: address))
+            return true
         }
     }
 

@@ -3,7 +3,7 @@ import Synchronization
 
 /// A twin of `NeighbourAnnouncer` that sends nothing: it counts the rounds and keeps the addresses announced.
 public final class InMemoryAnnouncer: NeighbourAnnouncing {
-    private let state = Mutex<(rounds: Int, announced: [VirtualAddress])>((0, []))
+    private let state = Mutex<(rounds: Int, announced: [VirtualAddress], last: ContinuousClock.Instant?)>((0, [], nil))
 
     /// Nothing announced yet.
     public init() {}
@@ -12,12 +12,16 @@ public final class InMemoryAnnouncer: NeighbourAnnouncing {
         state.withLock {
             $0.rounds += 1
             $0.announced += addresses
+            $0.last = .now
         }
         return []
     }
 
     /// Rounds of announcements so far.
     public var rounds: Int { state.withLock { $0.rounds } }
+
+    /// When the last round went out.
+    public var lastRound: ContinuousClock.Instant? { state.withLock { $0.last } }
 
     /// Every address announced, round after round.
     public var announced: [VirtualAddress] { state.withLock { $0.announced } }

@@ -57,6 +57,8 @@ final class TestDirector: Sendable {
                   listen: 127.0.0.1:\(udp.listen)
                   peers: [{ name: \(peer.name), address: 127.0.0.1:\(udp.peer) }]
                   key_file: \(pki.path("\(name)-heartbeat.key"))
+                  interval_ms: 50
+                  detect_multiplier: 6
                 """
         }
         controlSocket = pki.path("\(name)-\(port).sock")
@@ -311,6 +313,48 @@ struct ElectedPairTests {
         }
     }
 
+    @Test("an active that dies without a word is found dead by the UDP path, whose detection time decides")
+    func udpPathDetectsACrash() async throws {
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        let ports = try freePorts(4)
+        let key = Array("a shared heartbeat key, 32 bytes".utf8)
+        let a = try TestDirector(
+            name: "dira",
+            priority: 150,
+            port: ports[0],
+            peer: ("dirb", ports[1]),
+            pki: pki,
+            udp: (ports[2], ports[3], key)
+        )
+        let b = try TestDirector(
+            name: "dirb",
+            priority: 100,
+            port: ports[1],
+            peer: ("dira", ports[0]),
+            pki: pki,
+            udp: (ports[3], ports[2], key)
+        )
+        try await whileDirecting([a, b]) { stop in
+            #expect(await eventually(limit: .seconds(30)) { a.role == .active && b.role == .standby })
+            #expect(
+                await eventually(limit: .seconds(30)) {
+                    b.service.election.election?.peers["dira"]?.lastHeardOn[.udp] != nil
+                }
+            )
+            stop(0)
+            #expect(await eventually(limit: .seconds(30)) { b.role == .active && b.holdsVIP })
+            #expect(
+                b.service.director.lastTransition?.reason
+                    == "the active dira's UDP heartbeats stopped for the detection time"
+            )
+            let steps = try #require(b.service.director.lastTakeover)
+            let added = try #require(steps.vipsAdded)
+            let announced = try #require(steps.announced)
+            #expect(added <= announced && announced <= steps.syncMaster)
+        }
+    }
+
     @Test("with the peer link down, a standby that restarts hears the active again by UDP after one round trip")
     func secondPathAfterRestart() async throws {
         let pki = try TestPKI()
@@ -367,28 +411,32 @@ struct HeartbeatDatagramTests {
 
     @Test("an advert and the nonces go through sealed and opened unchanged")
     func roundTrip() throws {
-        let opened = try codec.open(codec.seal(advert, nonce: 0x0102_0304_0506_0708, echo: .max)).get()
+        let opened = try codec.open(codec.seal(advert, nonce: 0x0102_0304_0506_0708, echo: .max, number: 77)).get()
         #expect(opened.advert == advert && opened.nonce == 0x0102_0304_0506_0708 && opened.echo == .max)
+        #expect(opened.number == 77)
     }
 
     @Test("a damaged, foreign or malformed datagram is refused with its reason")
     func refusals() throws {
-        let sealed = codec.seal(advert, nonce: 1, echo: 2)
+        let sealed = codec.seal(advert, nonce: 1, echo: 2, number: 3)
         let other = try HeartbeatDatagram(key: Array(repeating: 8, count: 32))
         var flippedNonce = sealed
         flippedNonce[10] ^= 1
         var flippedEcho = sealed
         flippedEcho[20] ^= 1
+        var flippedNumber = sealed
+        flippedNumber[28] ^= 1
         var version = sealed
-        version[4] = 1
+        version[4] = 2
         let cases: [([UInt8], String, HeartbeatDatagram.Refusal.Reason)] = [
             (Array(sealed.prefix(50)), "shorter than a header and a tag", .malformed),
             ([0x4c, 0x56, 0x48, 0x43] + sealed.dropFirst(4), "does not start with LVHB", .malformed),
-            (version, "version 1, expected 2", .malformed),
+            (version, "version 2, expected 3", .malformed),
             (sealed + [0], "advert bytes but has", .malformed),
             (flippedNonce, "HMAC does not match", .badMAC),
             (flippedEcho, "HMAC does not match", .badMAC),
-            (other.seal(advert, nonce: 1, echo: 2), "HMAC does not match", .badMAC),
+            (flippedNumber, "HMAC does not match", .badMAC),
+            (other.seal(advert, nonce: 1, echo: 2, number: 3), "HMAC does not match", .badMAC),
         ]
         for (datagram, text, reason) in cases {
             guard case .failure(let refusal) = codec.open(datagram) else {

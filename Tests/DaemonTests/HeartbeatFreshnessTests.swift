@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import PeerProtocol
 import Prometheus
+import SyncWire
 import Synchronization
 import Testing
 
@@ -124,7 +125,7 @@ private final class Lines: Sendable {
 @Suite("The second path's exchange: sealing with the nonces, ignoring and counting")
 struct HeartbeatExchangeTests {
     let codec = try! HeartbeatDatagram(key: Array(repeating: 7, count: 32))
-    let source = try! SocketAddress(ipAddress: "10.0.0.1", port: 7000)
+    let source = Endpoint(IPAddress("10.0.0.1")!, 7000)
     var peers: [UDPHeartbeats.Peer] { [UDPHeartbeats.Peer(name: "dira", address: source)] }
 
     func advert(_ incarnation: UInt64, _ sequence: UInt64, node: String = "dira") -> PeerMessage.Advert {
@@ -155,7 +156,7 @@ struct HeartbeatExchangeTests {
         let registry = PrometheusCollectorRegistry()
         let metrics = PrometheusMetricsFactory(registry: registry)
         let logs = Lines()
-        let peerAddress = try SocketAddress(ipAddress: "10.0.0.2", port: 7000)
+        let peerAddress = Endpoint(IPAddress("10.0.0.2")!, 7000)
         let a = HeartbeatExchange(
             codec: codec,
             peers: [UDPHeartbeats.Peer(name: "dirb", address: peerAddress)],
@@ -191,19 +192,22 @@ struct HeartbeatExchangeTests {
             logger: Lines().logger,
             metrics: PrometheusMetricsFactory(registry: registry)
         )
-        let old = codec.seal(advert(5_000, 10), nonce: 0xA, echo: ours)
+        let old = codec.seal(advert(5_000, 10), nonce: 0xA, echo: ours, number: 10)
         #expect(exchange.receive(old, from: source) == advert(5_000, 10))
         // The peer restarted with its clock stepped back: a lower incarnation (the old code ignored it for good).
-        #expect(exchange.receive(codec.seal(advert(1_000, 1), nonce: 0xB, echo: 0), from: source) == nil)
+        #expect(exchange.receive(codec.seal(advert(1_000, 1), nonce: 0xB, echo: 0, number: 1), from: source) == nil)
         #expect(
             exchange.datagram(advert(7, 1, node: "dirb"), to: "dira")
-                == codec.seal(advert(7, 1, node: "dirb"), nonce: ours, echo: 0xB)
+                == codec.seal(advert(7, 1, node: "dirb"), nonce: ours, echo: 0xB, number: 1)
         )
         #expect(
-            exchange.receive(codec.seal(advert(1_000, 2), nonce: 0xB, echo: ours), from: source) == advert(1_000, 2)
+            exchange.receive(codec.seal(advert(1_000, 2), nonce: 0xB, echo: ours, number: 2), from: source)
+                == advert(1_000, 2)
         )
         // The old life's datagrams, replayed, are refused.
-        #expect(exchange.receive(codec.seal(advert(5_000, 11), nonce: 0xA, echo: ours), from: source) == nil)
+        #expect(
+            exchange.receive(codec.seal(advert(5_000, 11), nonce: 0xA, echo: ours, number: 11), from: source) == nil
+        )
         #expect(exchange.ignored(.stale) == 1 && counted(registry, "stale") == 1)
         #expect(exchange.ignored(.notFresh) == 1 && counted(registry, "not_fresh") == 1)
     }
@@ -223,12 +227,18 @@ struct HeartbeatExchangeTests {
         )
         let foreign = try HeartbeatDatagram(key: Array(repeating: 8, count: 32))
         for sequence in UInt64(1)...100 {
-            #expect(exchange.receive(foreign.seal(advert(1, sequence), nonce: 1, echo: 0xD), from: source) == nil)
+            #expect(
+                exchange.receive(foreign.seal(advert(1, sequence), nonce: 1, echo: 0xD, number: sequence), from: source)
+                    == nil
+            )
         }
         #expect(exchange.receive([1, 2, 3], from: source) == nil)
-        let elsewhere = try SocketAddress(ipAddress: "10.9.9.9", port: 7000)
-        #expect(exchange.receive(codec.seal(advert(1, 1), nonce: 1, echo: 0xD), from: elsewhere) == nil)
-        #expect(exchange.receive(codec.seal(advert(1, 1, node: "dirz"), nonce: 1, echo: 0xD), from: source) == nil)
+        let elsewhere = Endpoint(IPAddress("10.9.9.9")!, 7000)
+        #expect(exchange.receive(codec.seal(advert(1, 1), nonce: 1, echo: 0xD, number: 1), from: elsewhere) == nil)
+        #expect(
+            exchange.receive(codec.seal(advert(1, 1, node: "dirz"), nonce: 1, echo: 0xD, number: 1), from: source)
+                == nil
+        )
         #expect(counted(registry, "bad_mac") == 100 && exchange.ignored(.badMAC) == 100)
         #expect(counted(registry, "malformed") == 1 && exchange.ignored(.malformed) == 1)
         #expect(counted(registry, "unknown_peer") == 2 && exchange.ignored(.unknownPeer) == 2)

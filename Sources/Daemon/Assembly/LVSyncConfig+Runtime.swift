@@ -35,6 +35,7 @@ extension ElectionConfiguration {
                 heartbeatInterval: .milliseconds(peering.heartbeatMilliseconds),
                 deadInterval: .milliseconds(peering.deadMilliseconds),
                 bootWait: .milliseconds(failover.bootWaitMilliseconds),
+                udpDetectionTime: failover.udpHeartbeat.map { .milliseconds($0.detectionMilliseconds) },
                 healthConditions: Dictionary(
                     failover.health.map { health in
                         (
@@ -155,14 +156,10 @@ extension DirectorService.Configuration.SecondPath {
         do {
             let key = try Array(Data(contentsOf: URL(fileURLWithPath: udp.keyFile)))
             self.init(
-                listen: try SocketAddress(ipAddress: udp.listen.address.description, port: Int(udp.listen.port)),
-                peers: try udp.peers.sorted { $0.key < $1.key }.map { name, endpoint in
-                    UDPHeartbeats.Peer(
-                        name: name,
-                        address: try SocketAddress(ipAddress: endpoint.address.description, port: Int(endpoint.port))
-                    )
-                },
-                codec: try HeartbeatDatagram(key: key)
+                listen: udp.listen,
+                peers: udp.peers.sorted { $0.key < $1.key }.map { UDPHeartbeats.Peer(name: $0.key, address: $0.value) },
+                codec: try HeartbeatDatagram(key: key),
+                interval: .milliseconds(udp.intervalMilliseconds)
             )
         } catch {
             throw DaemonError("failover.udp_heartbeat: \(error)")

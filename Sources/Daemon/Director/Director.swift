@@ -9,10 +9,13 @@ import PeerProtocol
 import Synchronization
 
 /// One director's role as the election decides it, carried out on the host: the kernel sync daemons, lvsync's own
-/// mirroring side (capture and send, or receive and inject), and the VIPs — in the order that never leaves a
-/// connection without an owner. Becoming active: capture socket first, then the kernel master daemon, then the VIPs
-/// (the kernel already holds the mirrored connections), then the announcements. Becoming standby: the VIPs go
-/// first, then the master daemon, and the kernel backup daemon takes the stream from the new active.
+/// mirroring side (capture and send, or receive and inject), and the VIPs. Becoming active is a takeover's critical
+/// path: the VIPs and their first announcement come first (the kernel already holds the mirrored connections, so
+/// they forward at once), then the capture socket, then the kernel master daemon, then lvsync's source from the
+/// mirrored table — each step timed (``lastTakeover``). A connection the new active creates in the millisecond before
+/// its master daemon runs is sent to the standbys with its next state change or the periodic re-send, not lost.
+/// Becoming standby: the VIPs go first, then the master daemon, and the kernel backup daemon takes the stream from
+/// the new active.
 public final class Director: Sendable {
     /// lvsync's own side of the mirror in the current role (the glossary: an active director's mirror is the
     /// source, a standby's the sink).
@@ -95,6 +98,18 @@ public final class Director: Sendable {
         }
     }
 
+    /// How long each step of the last takeover took, from the start of the transition.
+    public struct TakeoverSteps: Sendable, Hashable {
+        /// When the transition began.
+        public var at: ContinuousClock.Instant
+        /// To every VIP on its interface (nil: none configured).
+        public var vipsAdded: Duration?
+        /// To the first announcement of the VIPs sent (nil: none held).
+        public var announced: Duration?
+        /// To the capture, the kernel master daemon and the mirror's source ready.
+        public var syncMaster: Duration
+    }
+
     /// A peer as its newest advert describes it.
     public struct PeerView: Sendable {
         /// The advert.
@@ -119,6 +134,7 @@ public final class Director: Sendable {
         var syncEpoch = 0
         var fixed: PeeringConfig.Sync.Role?
         var lastTransition: (from: ElectionState, to: ElectionState, reason: String, at: ContinuousClock.Instant)?
+        var lastTakeover: TakeoverSteps?
     }
 
     let state = Mutex(State())
@@ -181,6 +197,9 @@ public final class Director: Sendable {
     public var lastTransition: (from: ElectionState, to: ElectionState, reason: String, at: ContinuousClock.Instant)? {
         state.withLock { $0.lastTransition }
     }
+
+    /// How long each step of the last takeover took (nil: never active).
+    public var lastTakeover: TakeoverSteps? { state.withLock { $0.lastTakeover } }
 
     /// The mirror table's size, the stream position and the kernel's own count, for adverts.
     public var tableFigures: (size: Int, position: PeerMessage.Position, kernel: Int?) {
@@ -269,12 +288,25 @@ public final class Director: Sendable {
     }
 
     private func becomeActive() {
+        let started = ContinuousClock.now
+        var steps = TakeoverSteps(at: started, vipsAdded: nil, announced: nil, syncMaster: .zero)
+        let (added, failed) = vipOperations.withLock { _ in
+            state.withLock { $0.holdingVIPs = true }
+            return addMissing()
+        }
+        if !settings.vips.isEmpty { steps.vipsAdded = .now - started }
+        if announce() { steps.announced = .now - started }
         do {
             try activate()
         } catch {
             logger.error("cannot become the sync master", metadata: ["error": "\(error)"])
         }
-        takeVIPs()
+        steps.syncMaster = .now - started
+        state.withLock { $0.lastTakeover = steps }
+        logger.info(
+            "took the VIPs",
+            metadata: ["vips": "\(settings.vips.map(\.description))", "added": "\(added)", "failed": "\(failed)"]
+        )
     }
 
     /// The capture, the kernel master daemon and the source, from the mirrored table (or the kernel's).
@@ -383,18 +415,6 @@ public final class Director: Sendable {
         }
     }
 
-    private func takeVIPs() {
-        let (added, failed) = vipOperations.withLock { _ in
-            state.withLock { $0.holdingVIPs = true }
-            return addMissing()
-        }
-        logger.info(
-            "took the VIPs",
-            metadata: ["vips": "\(settings.vips.map(\.description))", "added": "\(added)", "failed": "\(failed)"]
-        )
-        announce()
-    }
-
     /// Adds every VIP the host lacks while the role wants them (an add is idempotent: a VIP already on its
     /// interface counts as held); returns what it added and what it could not. Nothing while the role does not
     /// want them: a release and this never interleave.
@@ -422,14 +442,17 @@ public final class Director: Sendable {
         return (added, failed)
     }
 
-    /// One round of announcements for the VIPs held.
-    public func announce() {
+    /// One round of announcements for the VIPs held; whether it went out.
+    @discardableResult
+    public func announce() -> Bool {
         let held = state.withLock { state in settings.vips.filter { state.heldVIPs.contains($0) } }
-        guard !held.isEmpty else { return }
+        guard !held.isEmpty else { return false }
         do {
             _ = try ports.announcer.announceOnce(held.map(\.virtualAddress))
+            return true
         } catch {
             logger.warning("cannot announce the VIPs", metadata: ["error": "\(error)"])
+            return false
         }
     }
 

@@ -5,7 +5,7 @@ import Synchronization
 
 /// Carries the election's adverts between the election and the peer links: the newest advert of this director out
 /// to every link (each link writes it as soon as it changes), and the peers' adverts and the links' comings and
-/// goings in, as ``ElectionEvent``s.
+/// goings in, as ``ElectionEvent``s into the election's ``ElectionInbox``.
 public final class AdvertRelay: Sendable {
     private struct State {
         var latest: PeerMessage.Advert?
@@ -16,13 +16,12 @@ public final class AdvertRelay: Sendable {
 
     private let state = Mutex(State())
     /// What the election hears.
-    public let events: AsyncStream<ElectionEvent>
-    let eventsContinuation: AsyncStream<ElectionEvent>.Continuation
+    public let inbox: ElectionInbox
     let logger: Logger
 
     /// Creates a relay with nothing to send yet.
     public init(logger: Logger) {
-        (events, eventsContinuation) = AsyncStream<ElectionEvent>.makeStream()
+        inbox = ElectionInbox()
         self.logger = logger
     }
 
@@ -65,7 +64,7 @@ public final class AdvertRelay: Sendable {
             )
             return
         }
-        eventsContinuation.yield(.advert(advert, path: .link))
+        inbox.post(.advert(advert, path: .link))
     }
 
     /// A link to `peer` began.
@@ -79,17 +78,17 @@ public final class AdvertRelay: Sendable {
             state.linksByPeer[peer, default: 1] -= 1
             return state.linksByPeer[peer] ?? 0
         }
-        if left <= 0 { eventsContinuation.yield(.linkLost(peer)) }
+        if left <= 0 { inbox.post(.linkLost(peer)) }
     }
 
     /// Whether any link to `peer` is open.
     public func isLinked(to peer: String) -> Bool { state.withLock { ($0.linksByPeer[peer] ?? 0) > 0 } }
 
     /// Tells the election something else.
-    public func post(_ event: ElectionEvent) { eventsContinuation.yield(event) }
+    public func post(_ event: ElectionEvent) { inbox.post(event) }
 
     /// No election listens (a role fixed by the configuration): what the links report is dropped, not kept.
-    func dropEvents() { eventsContinuation.finish() }
+    func dropEvents() { inbox.close() }
 }
 
 /// What the election hears from the links, the health checks, the mirror and the operator.
@@ -107,6 +106,4 @@ public enum ElectionEvent: Sendable {
     case handover(waitingAtMost: Duration, reply: @Sendable (String?) -> Void)
     /// The daemon is shutting down: release the VIPs and tell the peers.
     case shutdown
-    /// Time passed (the driver's own clock).
-    case tick
 }

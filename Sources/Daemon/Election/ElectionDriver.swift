@@ -1,13 +1,20 @@
 import Failover
 import Foundation
+import HostNetwork
 import Logging
 import PeerProtocol
 import Synchronization
 
-/// Drives the pure ``Election`` with the real clock: feeds it what the relay hears and a tick, and carries out what
-/// it decides — the role change first (``Director/transition(to:reason:)``), then the hooks, then the advert, so
-/// that a director advertises a role only once it holds it. Repeats the VIP announcements after a takeover and
-/// when the election asks for them again (`Election.Action.reannounce`).
+/// Drives the pure ``Election`` with the real clock, on a thread of its own: it takes what the links, the health
+/// checks and the operator post to the ``ElectionInbox``, sends and receives the UDP heartbeats
+/// (``UDPHeartbeats``), wakes exactly when the election's next deadline comes, and carries out what the election
+/// decides — the role change first (``Director/transition(to:reason:)``: on a takeover the VIPs and their
+/// announcement before anything else), then the hooks, then the advert, so that a director advertises a role only
+/// once it holds it. Repeats the VIP announcements after a takeover and when the election asks for them again.
+///
+/// Nothing on this thread waits for Swift concurrency's threads, which encode snapshots and run TLS: from a peer's
+/// last datagram to the VIPs announced, a takeover takes the detection time, one `poll` wake-up and the kernel's
+/// address and packet calls.
 struct ElectionDriver {
     let configuration: ElectionConfiguration
     let relay: AdvertRelay
@@ -15,105 +22,173 @@ struct ElectionDriver {
     let hooks: NotifyHooks?
     let announceCount: Int
     let announceInterval: Duration
+    let udp: UDPHeartbeats?
     let logger: Logger
 
     /// The election as it stands, for `lvsync status`.
     let view: ElectionView
 
-    /// Runs until the shutdown event was handled (the stopped advert published).
-    func run() async {
-        // The election's clock: real time, less the time this process itself was not running (a tick that comes
-        // late because the process was starved, e.g. on an overloaded host). A director that could not run cannot
-        // judge its peer's silence over that time: without this, a starved standby would declare a live active dead
-        // the moment it runs again, with the active's adverts still unread in its socket.
-        let origin = ContinuousClock.now
-        var stalled = Duration.zero
-        var lastTick = origin
-        func now() -> ElectionTime { ElectionTime(ContinuousClock.now - origin - stalled) }
-        let incarnation = UInt64(Date().timeIntervalSince1970 * 1_000_000)
-        var (election, actions) = Election.start(configuration: configuration, incarnation: incarnation, now: now())
-        var announcements = (left: 0, next: ContinuousClock.now)
-        perform(actions, election: election, announcements: &announcements)
-        let tick = min(configuration.heartbeatInterval / 5, .milliseconds(20))
+    /// Runs until the shutdown event was handled (the stopped advert published), or at once without a word when
+    /// the task is cancelled.
+    ///
+    /// - Throws: ``DaemonError`` when the inbox has no wake-up pipe (no file descriptor was left at start).
+    func run() async throws(DaemonError) {
+        let inbox = relay.inbox
+        guard let wakeup = inbox.wakeup else {
+            throw DaemonError("the election cannot start: \(inbox.wakeupError.map { "\($0)" } ?? "no wake-up pipe")")
+        }
+        let pulse = PoolPulse(interval: min(configuration.heartbeatInterval / 5, .milliseconds(20)))
         await withTaskGroup(of: Void.self) { group in
-            let relay = relay
-            group.addTask {
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: tick)
-                    relay.post(.tick)
+            group.addTask { await pulse.run() }
+            await withTaskCancellationHandler {
+                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                    let thread = Thread {
+                        loop(wakeup: wakeup, pulse: pulse)
+                        continuation.resume()
+                    }
+                    thread.name = "lvsync-election"
+                    thread.start()
+                }
+            } onCancel: {
+                inbox.cancel()
+            }
+            group.cancelAll()
+        }
+    }
+
+    /// What the loop carries between wake-ups.
+    private struct Loop {
+        var election: Election
+        var announcements: (left: Int, next: ContinuousClock.Instant)
+        /// The advert as sent last, which the UDP path repeats every interval.
+        var advert: PeerMessage.Advert?
+        var nextDatagram: ContinuousClock.Instant
+    }
+
+    private func loop(wakeup: Wakeup, pulse: PoolPulse) {
+        // Longest sleep: the link's heartbeat over five, at most 20 ms; a wake-up this much later than asked for is a
+        // stall of the thread and credited.
+        let longest = min(configuration.heartbeatInterval / 5, .milliseconds(20))
+        let stallAllowance = max(longest * 5, (udp?.interval ?? longest) * 2)
+        var clock = ElectionClock(origin: .now, followsPool: udp == nil, allowance: stallAllowance)
+        func now() -> ElectionTime { clock.time(at: .now, pulse: pulse.reading) }
+        func instant(_ time: ElectionTime) -> ContinuousClock.Instant { clock.instant(of: time, pulse: pulse.reading) }
+        let inbox = relay.inbox
+        let incarnation = UInt64(Date().timeIntervalSince1970 * 1_000_000)
+        let (election, actions) = Election.start(configuration: configuration, incarnation: incarnation, now: now())
+        var state = Loop(election: election, announcements: (0, .now), advert: nil, nextDatagram: .now)
+        perform(actions, &state)
+        let sockets = udp.map { [$0.socket] } ?? []
+        var lastSuppressedReport = ContinuousClock.now
+        while true {
+            let started = ContinuousClock.now
+            var wake = started + longest
+            if let deadline = state.election.nextDeadline(after: now()) { wake = min(wake, instant(deadline)) }
+            if state.announcements.left > 0 { wake = min(wake, state.announcements.next) }
+            if udp != nil, state.advert != nil { wake = min(wake, state.nextDatagram) }
+            // A deadline of a clock that stands still (the pool's pulse is late) is no reason to spin: the next beat is.
+            if clock.isWaitingForPool(at: started, pulse: pulse.reading) { wake = max(wake, started + pulse.interval) }
+            let readable = wait(readable: sockets, wakeup: wakeup, timeout: wake - started)
+            if inbox.isCancelled { return }
+            let woke = ContinuousClock.now
+            if woke - wake > stallAllowance {
+                clock.threadStalled += woke - wake
+                logger.debug("the election's own thread stalled", metadata: ["stall": "\(woke - wake)"])
+            }
+            // Datagrams first: whatever arrived while this thread waited is a sign of life before any deadline is
+            // judged.
+            if let udp, readable.first == true {
+                for advert in udp.receiveAll() {
+                    director.heard(advert)
+                    let actions = state.election.heartbeatReceived(PeerAdvert(advert), path: .udp, now: now())
+                    perform(actions, &state)
                 }
             }
-            defer { group.cancelAll() }
-            for await event in relay.events {
-                let time = now()
-                switch event {
-                case .tick:
-                    let tickedAt = ContinuousClock.now
-                    let gap = tickedAt - lastTick
-                    lastTick = tickedAt
-                    if gap > tick * 5 {
-                        stalled += gap - tick
-                        logger.debug("the election's own process stalled", metadata: ["stall_ms": "\(gap)"])
-                    }
-                    actions = election.tick(now: now())
-                    if announcements.left > 0, ContinuousClock.now >= announcements.next {
-                        director.announce()
-                        announcements.left -= 1
-                        announcements.next = .now + announceInterval
-                    }
-                case .advert(let advert, let path):
-                    director.heard(advert)
-                    actions = election.heartbeatReceived(PeerAdvert(advert), path: path, now: time)
-                case .linkLost(let peer):
-                    actions = election.peerLinkLost(peer, now: time)
-                case .syncStatus(let inSync):
-                    actions = election.syncStatusChanged(inSync: inSync, now: time)
-                case .health(let name, let ok):
-                    logger.log(
-                        level: ok ? .info : .warning,
-                        ok ? "health condition recovered" : "health condition fails",
-                        metadata: ["condition": "\(name)"]
-                    )
-                    actions = election.healthChanged(HealthCondition(name), ok: ok, now: time)
-                case .handover(let wait, let reply):
-                    actions = election.requestHandover(now: time, waitingAtMost: wait)
-                    let failure = actions.lazy.compactMap { action -> String? in
-                        if case .handoverFailed(let error) = action { return "\(error)" }
-                        return nil
-                    }.first
-                    reply(failure)
-                case .shutdown:
-                    actions = election.shutdown(now: time)
-                    perform(actions, election: election, announcements: &announcements)
-                    // Let the links write the stopped advert before the service ends them.
-                    try? await Task.sleep(for: .milliseconds(50))
-                    return
-                }
-                perform(actions, election: election, announcements: &announcements)
+            for event in inbox.take() {
+                if handle(event, &state, now: now()) { return }
+            }
+            perform(state.election.tick(now: now()), &state)
+            if state.announcements.left > 0, ContinuousClock.now >= state.announcements.next {
+                director.announce()
+                state.announcements.left -= 1
+                state.announcements.next = .now + announceInterval
+            }
+            if let udp, let advert = state.advert, ContinuousClock.now >= state.nextDatagram {
+                udp.send(advert)
+                state.nextDatagram = .now + udp.interval
+            }
+            if let udp, ContinuousClock.now - lastSuppressedReport >= .seconds(10) {
+                // A flood that stopped still gets its "N more suppressed" line.
+                udp.exchange.reportSuppressed()
+                lastSuppressedReport = .now
             }
         }
     }
 
-    private func perform(
-        _ actions: [Election.Action],
-        election: Election,
-        announcements: inout (left: Int, next: ContinuousClock.Instant)
-    ) {
+    /// Takes one event; true when the loop must end (the shutdown was carried out).
+    private func handle(_ event: ElectionEvent, _ state: inout Loop, now time: ElectionTime) -> Bool {
+        let actions: [Election.Action]
+        switch event {
+        case .advert(let advert, let path):
+            director.heard(advert)
+            actions = state.election.heartbeatReceived(PeerAdvert(advert), path: path, now: time)
+        case .linkLost(let peer):
+            actions = state.election.peerLinkLost(peer, now: time)
+        case .syncStatus(let inSync):
+            actions = state.election.syncStatusChanged(inSync: inSync, now: time)
+        case .health(let name, let ok):
+            logger.log(
+                level: ok ? .info : .warning,
+                ok ? "health condition recovered" : "health condition fails",
+                metadata: ["condition": "\(name)"]
+            )
+            actions = state.election.healthChanged(HealthCondition(name), ok: ok, now: time)
+        case .handover(let wait, let reply):
+            actions = state.election.requestHandover(now: time, waitingAtMost: wait)
+            let failure = actions.lazy.compactMap { action -> String? in
+                if case .handoverFailed(let error) = action { return "\(error)" }
+                return nil
+            }.first
+            reply(failure)
+        case .shutdown:
+            perform(state.election.shutdown(now: time), &state)
+            // Let the links write the stopped advert before the service ends them.
+            Thread.sleep(forTimeInterval: 0.05)
+            return true
+        }
+        perform(actions, &state)
+        return false
+    }
+
+    private func perform(_ actions: [Election.Action], _ state: inout Loop) {
         var adverts: [PeerAdvert] = []
         for action in actions {
             switch action {
             case .becomeActive(let reason):
+                let decided = ContinuousClock.now
                 director.transition(to: .active, reason: reason.description)
-                announcements = (max(0, announceCount - 1), .now + announceInterval)
+                state.announcements = (max(0, announceCount - 1), .now + announceInterval)
+                if let steps = director.lastTakeover {
+                    logger.notice(
+                        "took over",
+                        metadata: [
+                            "reason": "\(reason)",
+                            "vips_added_us": "\(steps.vipsAdded.map { $0.wholeMicroseconds } ?? -1)",
+                            "announced_us": "\(steps.announced.map { $0.wholeMicroseconds } ?? -1)",
+                            "sync_master_us": "\(steps.syncMaster.wholeMicroseconds)",
+                            "total_us": "\((ContinuousClock.now - decided).wholeMicroseconds)",
+                        ]
+                    )
+                }
             case .becomeStandby(let reason):
                 director.transition(to: .standby, reason: reason.description)
-                announcements.left = 0
+                state.announcements.left = 0
             case .enterFault(let reason):
                 director.transition(to: .fault, reason: reason.description)
-                announcements.left = 0
+                state.announcements.left = 0
             case .stop(let reason):
                 director.transition(to: .stopped, reason: reason.description)
-                announcements.left = 0
+                state.announcements.left = 0
             case .notify(let old, let new, let reason):
                 logger.notice(
                     "election: \(old) → \(new)",
@@ -124,25 +199,30 @@ struct ElectionDriver {
                 // As after a takeover: now, then the rest of the configured count an interval apart.
                 logger.notice("announcing the VIPs again", metadata: ["reason": "\(cause)"])
                 director.announce()
-                announcements = (max(0, announceCount - 1), .now + announceInterval)
+                state.announcements = (max(0, announceCount - 1), .now + announceInterval)
             case .sendHeartbeat(let advert):
                 adverts.append(advert)
             case .handoverFailed(let error):
                 logger.warning("planned handover failed", metadata: ["error": "\(error)"])
             }
         }
-        view.update(election)
         if let advert = adverts.last {
             let figures = director.tableFigures
-            relay.publish(
-                PeerMessage.Advert(
-                    advert,
-                    tableSize: UInt64(figures.size),
-                    position: figures.position,
-                    kernelConnections: figures.kernel.map(UInt64.init)
-                )
+            let wire = PeerMessage.Advert(
+                advert,
+                tableSize: UInt64(figures.size),
+                position: figures.position,
+                kernelConnections: figures.kernel.map(UInt64.init)
             )
+            // The UDP path first: it is the one a peer's election waits on.
+            if let udp {
+                udp.send(wire)
+                state.nextDatagram = .now + udp.interval
+            }
+            state.advert = wire
+            relay.publish(wire)
         }
+        view.update(state.election)
     }
 }
 
@@ -157,6 +237,13 @@ public final class ElectionView: Sendable {
 
     /// The election as the driver last left it.
     public var election: Election? { state.withLock { $0.election } }
+}
+
+extension Duration {
+    /// The duration in whole microseconds, rounded down.
+    var wholeMicroseconds: Int64 {
+        components.seconds * 1_000_000 + components.attoseconds / 1_000_000_000_000
+    }
 }
 
 extension PeerAdvert {

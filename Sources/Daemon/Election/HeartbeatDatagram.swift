@@ -5,21 +5,23 @@ import PeerProtocol
 /// The second heartbeat path's datagram: an election advert, authenticated with HMAC-SHA256 over a key both
 /// directors share, so that a link failure need not become a split brain (see the Failover README).
 ///
-/// Layout (version 2), integers big-endian:
+/// Layout (version 3), integers big-endian:
 ///
 /// | bytes | field |
 /// |---|---|
 /// | 4 | `LVHB` |
-/// | 1 | version, 2 |
+/// | 1 | version, 3 |
 /// | 8 | the sender's nonce: drawn at random when its process started |
 /// | 8 | the echo: the newest nonce the sender authenticated from the datagram's recipient, 0 for none yet |
+/// | 8 | the datagram's number: the sender's datagrams count up from 1 (the same advert goes out every interval) |
 /// | 2 | the advert's length |
 /// | n | the advert (the peer protocol's frame payload) |
 /// | 32 | HMAC-SHA256 of everything before it |
 ///
 /// The nonces make an old datagram useless: a receiver counts an advert only when it echoes the receiver's own
-/// nonce, which no datagram made before that receiver started can carry (see ``HeartbeatFreshness``). Version 1
-/// (without the nonces) is refused. Anything else is refused with a reason; nothing in a refused datagram reaches the
+/// nonce, which no datagram made before that receiver started can carry (see ``HeartbeatFreshness``), and a datagram
+/// counts only with a number higher than the last one counted. Versions 1 (without the nonces) and 2 (without the
+/// number: the advert's own sequence, which a fast path repeats, stood in for it) are refused. Anything else is refused with a reason; nothing in a refused datagram reaches the
 /// election.
 public struct HeartbeatDatagram: Sendable {
     /// What an authenticated datagram carries.
@@ -30,6 +32,8 @@ public struct HeartbeatDatagram: Sendable {
         public var nonce: UInt64
         /// The nonce the sender echoes back (the recipient's, when the sender has heard it), 0 for none.
         public var echo: UInt64
+        /// The datagram's number among the sender's.
+        public var number: UInt64
     }
 
     /// Why a datagram was refused.
@@ -54,9 +58,9 @@ public struct HeartbeatDatagram: Sendable {
     let key: SymmetricKey
 
     static let magic: [UInt8] = Array("LVHB".utf8)
-    static let version: UInt8 = 2
+    static let version: UInt8 = 3
     static let tagLength = 32
-    static let headerLength = 23
+    static let headerLength = 31
 
     /// A codec with this key (at least 16 bytes).
     public init(key: [UInt8]) throws(DaemonError) {
@@ -68,13 +72,15 @@ public struct HeartbeatDatagram: Sendable {
         self.key = SymmetricKey(data: key)
     }
 
-    /// The datagram for `advert`, with the sender's `nonce` and the `echo` of the recipient's.
-    public func seal(_ advert: PeerMessage.Advert, nonce: UInt64, echo: UInt64) -> [UInt8] {
+    /// The datagram for `advert`, with the sender's `nonce`, the `echo` of the recipient's and the datagram's
+    /// `number`.
+    public func seal(_ advert: PeerMessage.Advert, nonce: UInt64, echo: UInt64, number: UInt64) -> [UInt8] {
         let payload = PeerMessage.advert(advert).serializedBytes()
         var bytes = Self.magic
         bytes.append(Self.version)
         Self.append(nonce, to: &bytes)
         Self.append(echo, to: &bytes)
+        Self.append(number, to: &bytes)
         bytes.append(UInt8(truncatingIfNeeded: payload.count >> 8))
         bytes.append(UInt8(truncatingIfNeeded: payload.count))
         bytes += payload
@@ -94,7 +100,7 @@ public struct HeartbeatDatagram: Sendable {
         guard datagram[4] == Self.version else {
             return refuse(.malformed, "version \(datagram[4]), expected \(Self.version)")
         }
-        let length = Int(datagram[21]) << 8 | Int(datagram[22])
+        let length = Int(datagram[29]) << 8 | Int(datagram[30])
         guard datagram.count == Self.headerLength + length + Self.tagLength else {
             return refuse(
                 .malformed,
@@ -112,7 +118,12 @@ public struct HeartbeatDatagram: Sendable {
                 return refuse(.malformed, "it carries no advert")
             }
             return .success(
-                Opened(advert: advert, nonce: Self.integer(datagram[5..<13]), echo: Self.integer(datagram[13..<21]))
+                Opened(
+                    advert: advert,
+                    nonce: Self.integer(datagram[5..<13]),
+                    echo: Self.integer(datagram[13..<21]),
+                    number: Self.integer(datagram[21..<29])
+                )
             )
         } catch {
             return refuse(.malformed, "its advert does not decode: \(error)")

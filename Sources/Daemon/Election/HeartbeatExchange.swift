@@ -1,7 +1,7 @@
 import Logging
 import Metrics
-import NIOCore
 import PeerProtocol
+import SyncWire
 import Synchronization
 
 /// The second path's datagrams in and out, without the socket: each outgoing advert sealed with this process's nonce
@@ -29,6 +29,7 @@ public final class HeartbeatExchange: Sendable {
     private let codec: HeartbeatDatagram
     private let peers: [UDPHeartbeats.Peer]
     private let state: Mutex<HeartbeatFreshness>
+    private let sent = Atomic<UInt64>(0)
     private let counts = Mutex<[IgnoredReason: Int]>([:])
     private let log: RateLimitedLog
     private let logger: Logger
@@ -56,12 +57,13 @@ public final class HeartbeatExchange: Sendable {
 
     /// The datagram that carries `advert` to `peer`.
     public func datagram(_ advert: PeerMessage.Advert, to peer: String) -> [UInt8] {
-        codec.seal(advert, nonce: nonce, echo: state.withLock { $0.echo(for: peer) })
+        let number = sent.add(1, ordering: .relaxed).newValue
+        return codec.seal(advert, nonce: nonce, echo: state.withLock { $0.echo(for: peer) }, number: number)
     }
 
     /// The advert in `datagram` from `source` when it is a sign of life of a configured peer; nil when it is
     /// ignored (counted and logged).
-    public func receive(_ datagram: [UInt8], from source: SocketAddress) -> PeerMessage.Advert? {
+    public func receive(_ datagram: [UInt8], from source: Endpoint) -> PeerMessage.Advert? {
         let opened: HeartbeatDatagram.Opened
         switch codec.open(datagram) {
         case .failure(let refusal):
@@ -71,7 +73,7 @@ public final class HeartbeatExchange: Sendable {
         case .success(let value): opened = value
         }
         let advert = opened.advert
-        guard let peer = peers.first(where: { $0.name == advert.node }), peer.address.ipAddress == source.ipAddress
+        guard let peer = peers.first(where: { $0.name == advert.node }), peer.address.address == source.address
         else {
             ignore(
                 .unknownPeer,
@@ -84,7 +86,7 @@ public final class HeartbeatExchange: Sendable {
             $0.receive(
                 from: advert.node,
                 incarnation: advert.incarnation,
-                sequence: advert.sequence,
+                sequence: opened.number,
                 senderNonce: opened.nonce,
                 echo: opened.echo
             )
@@ -117,6 +119,16 @@ public final class HeartbeatExchange: Sendable {
             )
             return nil
         }
+    }
+
+    /// Logs that the kernel refused to send a heartbeat to `peer` (a few lines at most).
+    func sendFailed(to peer: String, errno: Int32) {
+        log.log(
+            .warning,
+            kind: "heartbeat.send",
+            "a heartbeat datagram could not be sent",
+            metadata: ["peer": "\(peer)", "errno": "\(errno)"]
+        )
     }
 
     /// Logs how many lines of each kind were suppressed in windows that ended (call now and then).

@@ -1,6 +1,7 @@
 import Config
 import Failover
 import Foundation
+import HostNetwork
 import Logging
 import NIOCore
 import NIOPosix
@@ -84,7 +85,7 @@ public struct DirectorService: Service {
         public var statsInterval: Duration?
         /// The health conditions to watch, each read every heartbeat interval.
         public var healthChecks: [String: Condition]
-        /// The optional second heartbeat path: authenticated UDP datagrams on another interface.
+        /// The optional UDP heartbeat path, the fast failure detector.
         public var secondPath: SecondPath?
 
         /// A failover health condition: how to read it, and how many failing readings in a row fail it.
@@ -101,20 +102,29 @@ public struct DirectorService: Service {
             }
         }
 
-        /// Where the second path listens, its peers, and the key.
+        /// Where the UDP heartbeat path listens, its peers, the key and the interval (the election's configuration
+        /// holds the detection time).
         public struct SecondPath: Sendable {
-            /// The local address (on another interface than the peer link's).
-            public var listen: SocketAddress
+            /// The local address.
+            public var listen: Endpoint
             /// The peers' heartbeat addresses.
             public var peers: [UDPHeartbeats.Peer]
             /// The HMAC codec with the shared key.
             public var codec: HeartbeatDatagram
+            /// A datagram to each peer this often while the advert does not change.
+            public var interval: Duration
 
             /// Creates the settings.
-            public init(listen: SocketAddress, peers: [UDPHeartbeats.Peer], codec: HeartbeatDatagram) {
+            public init(
+                listen: Endpoint,
+                peers: [UDPHeartbeats.Peer],
+                codec: HeartbeatDatagram,
+                interval: Duration = .milliseconds(10)
+            ) {
                 self.listen = listen
                 self.peers = peers
                 self.codec = codec
+                self.interval = interval
             }
         }
 
@@ -235,16 +245,35 @@ public struct DirectorService: Service {
     /// the election, told to shut down, has released the VIPs and told the peers (within a bound), so that a part's
     /// error is an orderly stop and not a director that vanishes holding its VIPs.
     private func runParts(election: ElectionConfiguration?) async throws {
+        let udp = try configuration.secondPath.map { path throws(DaemonError) in
+            try UDPHeartbeats(
+                listen: path.listen,
+                peers: path.peers,
+                interval: path.interval,
+                exchange: HeartbeatExchange(codec: path.codec, peers: path.peers, logger: logger),
+                logger: logger
+            )
+        }
+        if let udp, election != nil {
+            logger.info(
+                "heartbeats on the UDP path",
+                metadata: [
+                    "address": "\(udp.socket.listen)", "peers": "\(udp.peers.map(\.name))",
+                    "interval": "\(udp.interval)",
+                ]
+            )
+        }
         try await withThrowingTaskGroup(of: Part.self) { group in
             if let election {
                 group.addTask {
-                    await ElectionDriver(
+                    try await ElectionDriver(
                         configuration: election,
                         relay: relay,
                         director: director,
                         hooks: hooks,
                         announceCount: configuration.announceCount,
                         announceInterval: configuration.announceInterval,
+                        udp: udp,
                         logger: logger,
                         view: self.election
                     ).run()
@@ -257,19 +286,6 @@ public struct DirectorService: Service {
                 if let hooks {
                     group.addTask {
                         await hooks.runQueued()
-                        return .other
-                    }
-                }
-                if let path = configuration.secondPath {
-                    let heartbeats = UDPHeartbeats(
-                        listen: path.listen,
-                        peers: path.peers,
-                        codec: path.codec,
-                        relay: relay,
-                        logger: logger
-                    )
-                    group.addTask {
-                        try await heartbeats.run()
                         return .other
                     }
                 }
