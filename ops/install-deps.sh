@@ -8,11 +8,12 @@
 #   dpkg-dev binutils             the Debian package: dpkg-shlibdeps (its Depends), strip, readelf
 #   debootstrap                   the package's test: a clean Debian 12 root to install it in
 #   prometheus python3-yaml       promtool: the alert rules checked and tested on the lab pair's series
+#   nftables                      the failover soak (ops/bench/soak.sh): random loss on a namespace's loopback
 # Idempotent: runs apt-get update and install only when a package is missing,
 # so a run with everything present is silent and fast.
 set -euo pipefail
 
-PKGS="libnl-3-dev libnl-genl-3-dev libnl-route-3-dev libssl-dev pkg-config systemd man-db dpkg-dev binutils debootstrap prometheus python3-yaml"
+PKGS="libnl-3-dev libnl-genl-3-dev libnl-route-3-dev libssl-dev pkg-config systemd man-db dpkg-dev binutils debootstrap prometheus python3-yaml nftables"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"

@@ -49,6 +49,11 @@ extension Election {
         return (udpDeath, true)
     }
 
+    /// Whether `peer` is alive at `now` (heard within its detection time or dead interval, and not stopped).
+    public func isAlive(peer: String, now: ElectionTime) -> Bool {
+        peers[peer].map { isAlive($0, now: now) } ?? false
+    }
+
     /// Whether the UDP path failed while the peer lives: its link delivered an advert after the UDP heartbeats were
     /// silent for the detection time.
     public func udpPathFailed(_ peer: String) -> Bool {

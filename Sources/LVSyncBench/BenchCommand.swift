@@ -182,41 +182,124 @@ extension BenchCommand {
             commandName: "failover",
             abstract: "lvsync's share of a failover, in one process: planned drills and crashes of an elected pair.",
             discussion: """
-                Two directors over mutual TLS on loopback with the production timers (heartbeat 100 ms, dead \
-                interval 500 ms) and in-memory kernels and VIPs. Each round: a drill (request to the new active's \
-                advert, and to its VIPs), then the new active stopped without a word (to the standby's VIPs), then \
-                its return and resync. Prints the median and the largest of each. The kernel's share is the lab's.
+                Two directors over mutual TLS on loopback, in-memory kernels and VIPs, the timers given (by \
+                default the production ones: link heartbeat 100 ms, dead interval 500 ms, the UDP path every \
+                10 ms × 3). Each round: a drill (request to the new active's advert, to its VIPs held and \
+                announced, and how long nobody held them), then the new active stopped without a word (to the \
+                standby's VIPs held and announced), then its return and resync. Prints p50/p99/max of each as one \
+                JSON line. With --soak: no rounds; the pair runs for that long under load (see --hogs, --churn) \
+                with the standby's link cut whenever it is in sync, so that a snapshot of the whole table always \
+                streams on it, and every role change is counted as a false failover.
                 """
         )
 
         @Option(help: "Rounds (each: a drill, a crash, a rejoin).")
-        var rounds = 10
+        var rounds = 50
 
         @Option(help: "Connections mirrored.")
         var connections = 100_000
 
+        @Option(help: "The link's heartbeat interval, milliseconds.")
+        var heartbeatMs = 100
+
+        @Option(help: "The link's dead interval, milliseconds.")
+        var deadMs = 500
+
+        @Option(help: "The UDP path's interval, milliseconds (0: no UDP path, the link alone).")
+        var udpIntervalMs = 10
+
+        @Option(help: "The UDP path's multiplier: a peer unheard for interval × multiplier is dead.")
+        var detectMultiplier = 3
+
+        @Option(help: "Soak for this many seconds instead of the rounds.")
+        var soak: Int?
+
+        @Option(help: "Soak: busy processes to run beside the pair (default: one per core).")
+        var hogs: Int?
+
+        @Option(help: "Soak: connections updated per second on the active while its snapshots stream.")
+        var churn = 20_000
+
+        @Option(help: "Soak: a note on the peer link's loss, printed as is (ops/bench/soak.sh sets it).")
+        var lossNote = "none"
+
         func run() async throws {
-            let r = try await FailoverBenchmark(rounds: rounds, connections: connections).run()
-            func median(_ values: [Double]) -> Double {
-                let sorted = values.sorted()
-                return sorted.isEmpty ? 0 : sorted[sorted.count / 2]
-            }
-            func round1(_ value: Double) -> Double { (value * 10).rounded() / 10 }
+            var timers = FailoverBenchmark.Timers()
+            timers.heartbeatMilliseconds = heartbeatMs
+            timers.deadMilliseconds = deadMs
+            timers.udpIntervalMilliseconds = udpIntervalMs > 0 ? udpIntervalMs : nil
+            timers.detectMultiplier = detectMultiplier
             var json = JSONLine()
+            if let soak {
+                let r = try await FailoverSoak(
+                    seconds: soak,
+                    connections: connections,
+                    timers: timers,
+                    hogs: hogs ?? ProcessInfo.processInfo.activeProcessorCount,
+                    churnPerSecond: churn
+                ).run()
+                json.add("benchmark", "failover-soak")
+                json.add("timers", "\(timers)")
+                json.add("seconds", soak)
+                json.add("connections", r.connections)
+                json.add("hogs", r.hogs)
+                json.add("loss", lossNote)
+                json.add("snapshots_completed", r.snapshotsCompleted)
+                json.add("snapshot_bytes_streamed", r.snapshotBytes)
+                json.add("false_failovers", r.falseFailovers)
+                json.add("role_changes", r.roleChanges.joined(separator: "; "))
+                json.add("udp_longest_silence_ms", Self.round1(r.longestSilenceMilliseconds))
+                json.add("udp_datagrams_received", r.datagramsReceived)
+                print(json.line)
+                return
+            }
+            let r = try await FailoverBenchmark(rounds: rounds, connections: connections, timers: timers).run()
             json.add("benchmark", "failover")
+            json.add("timers", "\(timers)")
             json.add("rounds", rounds)
             json.add("connections", r.connections)
-            json.add("drill_handover_ms_p50", round1(median(r.drillHandoverMilliseconds)))
-            json.add("drill_handover_ms_max", round1(r.drillHandoverMilliseconds.max() ?? 0))
-            json.add("drill_vips_ms_p50", round1(median(r.drillVIPMilliseconds)))
-            json.add("drill_vips_ms_max", round1(r.drillVIPMilliseconds.max() ?? 0))
+            Self.add(&json, "crash_vips_held_ms", r.crashHeldMilliseconds)
+            Self.add(&json, "crash_vips_announced_ms", r.crashAnnouncedMilliseconds)
+            json.add(
+                "crash_reasons",
+                r.crashReasons.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: "; ")
+            )
+            Self.add(&json, "drill_handover_ms", r.drillHandoverMilliseconds)
+            Self.add(&json, "drill_vips_ms", r.drillVIPMilliseconds)
+            Self.add(&json, "drill_gap_ms", r.drillGapMilliseconds)
+            Self.add(&json, "drill_overlap_ms", r.drillOverlapMilliseconds)
             json.add("drill_connections_lost", r.drillConnectionsLost)
-            json.add("crash_vips_ms_p50", round1(median(r.crashVIPMilliseconds)))
-            json.add("crash_vips_ms_max", round1(r.crashVIPMilliseconds.max() ?? 0))
-            json.add("rejoin_s_p50", (median(r.rejoinSeconds) * 100).rounded() / 100)
+            json.add("rejoin_s_p50", (Percentiles(r.rejoinSeconds).p50 * 100).rounded() / 100)
             print(json.line)
         }
+
+        static func round1(_ value: Double) -> Double { (value * 10).rounded() / 10 }
+
+        static func add(_ json: inout JSONLine, _ name: String, _ values: [Double]) {
+            let p = Percentiles(values)
+            json.add("\(name)_p50", round1(p.p50))
+            json.add("\(name)_p99", round1(p.p99))
+            json.add("\(name)_max", round1(p.max))
+        }
     }
+}
+
+/// Nearest-rank percentiles of a sample.
+struct Percentiles {
+    let sorted: [Double]
+
+    init(_ values: [Double]) { sorted = values.sorted() }
+
+    /// The value at `fraction` (0…1) by the nearest-rank method; 0 for no values.
+    func at(_ fraction: Double) -> Double {
+        guard !sorted.isEmpty else { return 0 }
+        let rank = Int((fraction * Double(sorted.count)).rounded(.up))
+        return sorted[Swift.min(sorted.count, Swift.max(1, rank)) - 1]
+    }
+
+    var p50: Double { at(0.5) }
+    var p99: Double { at(0.99) }
+    var max: Double { sorted.last ?? 0 }
 }
 
 extension BenchCommand {

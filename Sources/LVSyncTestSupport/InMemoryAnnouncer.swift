@@ -3,7 +3,7 @@ import Synchronization
 
 /// A twin of `NeighbourAnnouncer` that sends nothing: it counts the rounds and keeps the addresses announced.
 public final class InMemoryAnnouncer: NeighbourAnnouncing {
-    private let state = Mutex<(rounds: Int, announced: [VirtualAddress], last: ContinuousClock.Instant?)>((0, [], nil))
+    private let state = Mutex<(rounds: Int, announced: [VirtualAddress], times: [ContinuousClock.Instant])>((0, [], []))
 
     /// Nothing announced yet.
     public init() {}
@@ -12,7 +12,7 @@ public final class InMemoryAnnouncer: NeighbourAnnouncing {
         state.withLock {
             $0.rounds += 1
             $0.announced += addresses
-            $0.last = .now
+            $0.times.append(.now)
         }
         return []
     }
@@ -20,8 +20,8 @@ public final class InMemoryAnnouncer: NeighbourAnnouncing {
     /// Rounds of announcements so far.
     public var rounds: Int { state.withLock { $0.rounds } }
 
-    /// When the last round went out.
-    public var lastRound: ContinuousClock.Instant? { state.withLock { $0.last } }
+    /// When each round went out, oldest first.
+    public var roundTimes: [ContinuousClock.Instant] { state.withLock { $0.times } }
 
     /// Every address announced, round after round.
     public var announced: [VirtualAddress] { state.withLock { $0.announced } }

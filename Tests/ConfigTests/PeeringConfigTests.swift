@@ -225,6 +225,36 @@ struct PeeringConfigTests {
         }
     }
 
+    @Test("udp_heartbeat: 10 ms × 3 by default; the interval, the multiplier and their product are checked")
+    func udpHeartbeat() throws {
+        func udp(_ extra: String) throws -> FailoverConfig.UDPHeartbeat? {
+            try LVSyncConfig(
+                yaml: Self.elected + "timers: { heartbeat_ms: 100, dead_ms: 500 }\n"
+                    + "failover:\n  udp_heartbeat: { listen: 10.9.0.2:7789, peers: [{ name: dirb, address: 10.9.0.3:7789 }], "
+                    + "key_file: /etc/lvsync/heartbeat.key\(extra) }\n",
+                file: "f.yaml"
+            ).peering?.failover?.udpHeartbeat
+        }
+        let plain = try #require(try udp(""))
+        #expect(plain.intervalMilliseconds == 10 && plain.detectMultiplier == 3 && plain.detectionMilliseconds == 30)
+        let set = try #require(try udp(", interval_ms: 20, detect_multiplier: 5"))
+        #expect(set.intervalMilliseconds == 20 && set.detectMultiplier == 5)
+        for (extra, message) in [
+            (", interval_ms: 0", "interval_ms: expected a whole number from 1 to 1000, found \"0\""),
+            (", detect_multiplier: 1", "detect_multiplier: expected a whole number from 2 to 255, found \"1\""),
+            (
+                ", interval_ms: 100, detect_multiplier: 5",
+                "interval_ms × detect_multiplier (500 ms) must be shorter than the dead interval (500 ms)"
+            ),
+        ] {
+            #expect {
+                try udp(extra)
+            } throws: { error in
+                "\(error)".contains(message)
+            }
+        }
+    }
+
     @Test("the control socket's path is optional: nil by default, the configured absolute path otherwise")
     func controlSocket() throws {
         let plain = try #require(try LVSyncConfig(yaml: Self.base, file: "f.yaml").peering)

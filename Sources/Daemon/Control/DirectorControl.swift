@@ -112,6 +112,17 @@ public struct DirectorControl: ControlResponder {
                 "seconds_ago": .number((ContinuousClock.now - transition.at).inSeconds),
             ])
         }
+        if let steps = director.lastTakeover {
+            // Each step from the start of the takeover: the VIPs on their interfaces, their first announcement,
+            // then the capture, the kernel master daemon and the mirror's source.
+            var takeover: [String: JSONValue] = [
+                "sync_master_ms": .number(steps.syncMaster.inSeconds * 1000),
+                "seconds_ago": .number((ContinuousClock.now - steps.at).inSeconds),
+            ]
+            if let added = steps.vipsAdded { takeover["vips_added_ms"] = .number(added.inSeconds * 1000) }
+            if let announced = steps.announced { takeover["announced_ms"] = .number(announced.inSeconds * 1000) }
+            object["last_takeover"] = .object(takeover)
+        }
         var sync: [String: JSONValue] = [:]
         switch director.mirroring.mirroring {
         case .source(let source, _):
@@ -146,11 +157,18 @@ public struct DirectorControl: ControlResponder {
         }
         object["sync"] = .object(sync)
         let now = ContinuousClock.now
+        let election = service.election.election
+        let electionNow = service.election.electionTimeNow
+        let heartbeats = service.heartbeats.peers
         object["peers"] = .array(
             director.peers.sorted { $0.key < $1.key }.map { name, view in
-                // A peer unheard for the dead interval is dead, whatever it last said: a monitoring script must
-                // never see two actives because one of them crashed.
-                let dead = now - view.receivedAt > service.deadInterval
+                // A peer the election finds dead (unheard for the UDP path's detection time, or the dead interval)
+                // is dead, whatever it last said: a monitoring script must never see two actives because one of
+                // them crashed.
+                let dead =
+                    view.advert.state != .stopped
+                    && (election.map { !$0.isAlive(peer: name, now: electionNow) }
+                        ?? (now - view.receivedAt > service.deadInterval))
                 var peer: [String: JSONValue] = [
                     "name": .string(name),
                     "state": .string(dead ? "dead" : view.advert.state.rawValue),
@@ -163,6 +181,15 @@ public struct DirectorControl: ControlResponder {
                 ]
                 if let held = view.advert.kernelConnections { peer["kernel_connections"] = .integer(Int64(held)) }
                 if dead { peer["last_advertised"] = .string(view.advert.state.rawValue) }
+                if let udp = heartbeats[name] {
+                    var path: [String: JSONValue] = [
+                        "received": .integer(Int64(udp.received)),
+                        "longest_silence_ms": .number(udp.longestSilence.inSeconds * 1000),
+                        "failed": .bool(election?.udpPathFailed(name) ?? false),
+                    ]
+                    if let last = udp.lastReceived { path["last_heard_ms"] = .number((now - last).inSeconds * 1000) }
+                    peer["udp"] = .object(path)
+                }
                 return .object(peer)
             }
         )

@@ -63,6 +63,8 @@ struct ElectionDriver {
         /// The advert as sent last, which the UDP path repeats every interval.
         var advert: PeerMessage.Advert?
         var nextDatagram: ContinuousClock.Instant
+        /// The election's time at this wake-up.
+        var time = ElectionTime.origin
     }
 
     private func loop(wakeup: Wakeup, pulse: PoolPulse) {
@@ -95,6 +97,7 @@ struct ElectionDriver {
                 clock.threadStalled += woke - wake
                 logger.debug("the election's own thread stalled", metadata: ["stall": "\(woke - wake)"])
             }
+            state.time = now()
             // Datagrams first: whatever arrived while this thread waited is a sign of life before any deadline is
             // judged.
             if let udp, readable.first == true {
@@ -222,21 +225,29 @@ struct ElectionDriver {
             state.advert = wire
             relay.publish(wire)
         }
-        view.update(state.election)
+        view.update(state.election, at: state.time)
     }
 }
 
 /// The election's state for readers outside its loop (`lvsync status`, the drill).
 public final class ElectionView: Sendable {
-    private let state = Mutex<(election: Election?, updated: ContinuousClock.Instant)>((nil, .now))
+    private let state = Mutex<(election: Election?, time: ElectionTime, updated: ContinuousClock.Instant)>(
+        (nil, .origin, .now)
+    )
 
     /// Nothing yet.
     public init() {}
 
-    func update(_ election: Election) { state.withLock { $0 = (election, .now) } }
+    func update(_ election: Election, at time: ElectionTime) { state.withLock { $0 = (election, time, .now) } }
 
     /// The election as the driver last left it.
     public var election: Election? { state.withLock { $0.election } }
+
+    /// The election's time now, as near as a reader outside its loop can tell (its time at the last update, plus
+    /// the real time since).
+    public var electionTimeNow: ElectionTime {
+        state.withLock { $0.time + (ContinuousClock.now - $0.updated) }
+    }
 }
 
 extension Duration {

@@ -36,6 +36,8 @@ public struct UDPHeartbeats: Sendable {
     let exchange: HeartbeatExchange
     /// How often the advert goes out while it does not change.
     let interval: Duration
+    /// What the path saw of each peer.
+    let statistics: HeartbeatStatistics
     let logger: Logger
 
     /// Binds the path's socket to `listen`.
@@ -46,6 +48,7 @@ public struct UDPHeartbeats: Sendable {
         peers: [Peer],
         interval: Duration,
         exchange: HeartbeatExchange,
+        statistics: HeartbeatStatistics = HeartbeatStatistics(),
         logger: Logger
     ) throws(DaemonError) {
         do {
@@ -56,6 +59,7 @@ public struct UDPHeartbeats: Sendable {
         self.peers = peers
         self.interval = interval
         self.exchange = exchange
+        self.statistics = statistics
         self.logger = logger
     }
 
@@ -72,7 +76,10 @@ public struct UDPHeartbeats: Sendable {
     func receiveAll() -> [PeerMessage.Advert] {
         var adverts: [PeerMessage.Advert] = []
         while let (bytes, source) = socket.receive() {
-            if let advert = exchange.receive(bytes, from: source) { adverts.append(advert) }
+            if let advert = exchange.receive(bytes, from: source) {
+                statistics.received(from: advert.node, at: .now)
+                adverts.append(advert)
+            }
         }
         return adverts
     }

@@ -14,11 +14,18 @@ declare -A LV_PID   # name -> pid of a running `lvsync run`
 # the scenarios report the timing figures they measure rather than fail on them:
 #   LAB_BOOT_WAIT_MS  a director started alone waits this long for its peer's link (production: 1.5 s)
 #   DEAD_MS           a peer silent this long is dead (production: 500 ms); heartbeats stay at 100 ms
+#   LAB_UDP_INTERVAL_MS, LAB_UDP_MULTIPLIER   the UDP heartbeat path (the fast failure detector) of the scenarios
+#                          that run it (udp_heartbeat_yaml): production 10 ms x 3 = 30 ms; here 100 ms x 10 = 1 s,
+#                          a quarter of the link's dead interval (the election's thread, which sends and reads the
+#                          datagrams, is starved far less than the daemon's others, but a 30 x slower guest shared
+#                          with the flows' generators still leaves it without a CPU for hundreds of milliseconds)
 #   LAB_PROBE_TIMEOUT_MS   a real-server health probe's timeout (a python responder in a starved guest)
 #   LAB_PROBE_INTERVAL_MS  between a server's probes: each probe of a debug build costs the guest tens of ms of CPU,
 #                          and eight checks every 300 ms starved both daemons into false takeovers
 LAB_BOOT_WAIT_MS=${LAB_BOOT_WAIT_MS:-10000}
 DEAD_MS=${DEAD_MS:-4000}
+LAB_UDP_INTERVAL_MS=${LAB_UDP_INTERVAL_MS:-100}
+LAB_UDP_MULTIPLIER=${LAB_UDP_MULTIPLIER:-10}
 # shellcheck disable=SC2034  # used by the scenarios that source this
 LAB_PROBE_TIMEOUT_MS=${LAB_PROBE_TIMEOUT_MS:-1500}
 # shellcheck disable=SC2034
@@ -76,6 +83,20 @@ limits: { hello_timeout_ms: $LAB_HELLO_TIMEOUT_MS }
 EOF
     cat
   } > "$OUT/$1.yaml"
+}
+
+# udp_heartbeat_yaml LISTEN PEER PEER_ADDRESS: the failover section's udp_heartbeat lines (indented for it) with the
+# lab's timers, port 7789, the key OUT/pki/heartbeat.key (written once, 32 random bytes, shared by the pair)
+udp_heartbeat_yaml() {
+  [ -s "$OUT/pki/heartbeat.key" ] || { mkdir -p "$OUT/pki"; head -c 32 /dev/urandom > "$OUT/pki/heartbeat.key"; }
+  cat <<EOF
+  udp_heartbeat:
+    listen: "$1:7789"
+    peers: [{ name: $2, address: "$3:7789" }]
+    key_file: $OUT/pki/heartbeat.key
+    interval_ms: $LAB_UDP_INTERVAL_MS
+    detect_multiplier: $LAB_UDP_MULTIPLIER
+EOF
 }
 
 # elected_config NAME PRIORITY LISTEN PEER PEER_LISTEN SYNC_ADDRESS: pair_config for a director the election

@@ -13,10 +13,12 @@
 # a real server after the fault.
 #
 # lvsync: both directors run `lvsync run` with a failover section (heartbeat 100 ms, the lab's dead interval DEAD_MS, eth0 as a
-# fault condition, the peer link on peer0); lvsync moves the VIPs, the kernel sync daemons and its own role.
+# fault condition, the peer link on peer0, the UDP heartbeat path on peer0 too at the lab's LAB_UDP_INTERVAL_MS x
+# LAB_UDP_MULTIPLIER: the failure detector); lvsync moves the VIPs, the kernel sync daemons and its own role.
 #   failover-pair            dirA becomes active (VIPs held), dirB standby and in sync
 #   failover-a-drill         `lvsync drill` on dirA: dirB takes over; nothing lost; the report's figures
-#   failover-b-kill          SIGKILL of the active's lvsync (dirB): dirA takes over within the dead interval
+#   failover-b-kill          SIGKILL of the active's lvsync (dirB): dirA takes over within the UDP path's detection
+#                            time, and says so (its reason: the UDP heartbeats stopped)
 #   failover-b-restart       the killed director's lvsync comes back as a standby, gives up the VIPs it left behind
 #   failover-c-link-cut      dirA's link to the client network cut (the bridge side of its eth0 down): its health
 #                            condition fails, it steps down, dirB takes over
@@ -85,6 +87,7 @@ failover:
   announce: { count: 3, interval_ms: 100 }
   health:
     - { interface: eth0, response: fault }
+$(udp_heartbeat_yaml "$3" "$4" "$5")
 stats: { interval_seconds: 5 }
 EOF
 }
@@ -123,8 +126,8 @@ run_lvsync() {
   # for a dead interval and a second more
   sleep $(( DEAD_MS / 1000 + 2 ))
   since_drill() { tail -n +$((lines_a + 1)) "$LOGDIR/dira.log"; tail -n +$((lines_b + 1)) "$LOGDIR/dirb.log"; }
-  bounced=$(since_drill | grep -c 'both were active\|was not heard for the dead interval' || true)
-  [ "$bounced" = 0 ] || problem+="the handover bounced: $(since_drill | grep 'both were active\|was not heard' | head -n 2 | cut -c1-200 | tr '\n' ' ' || true); "
+  bounced=$(since_drill | grep -c "both were active\|was not heard for the dead interval\|UDP heartbeats stopped" || true)
+  [ "$bounced" = 0 ] || problem+="the handover bounced: $(since_drill | grep "both were active\|was not heard\|UDP heartbeats stopped" | head -n 2 | cut -c1-200 | tr '\n' ' ' || true); "
   is_active dirb || problem+="dirB is $(status dirb role) 2 s after the drill; "
   [ "$RESULT_OK" = 1 ] || problem+="$RESULT; "
   drill=$("$PY" -c '
@@ -154,7 +157,9 @@ print("ok" if k.get("dira", 0) > 0 and k.get("dirb", 0) > 0 else "missing")' "$P
   problem=""
   wait_for 10 is_active dira || problem+="dirA is $(status dira role); "
   [ "$RESULT_OK" = 1 ] || problem+="$RESULT; "
-  check failover-b-kill "tcp $TCP_SURV/$TCP_TOTAL survived; first packet served by dirA $(served_text) after the SIGKILL (dead interval $DEAD_MS ms)" -- no_problem "$problem"
+  took=$(grep -E 'took over' "$LOGDIR/dira.log" | tail -n 1 | grep -oE '(vips_added_us|announced_us|sync_master_us|total_us)=[0-9-]*' | tr '\n' ' ' || true)
+  grep -q "dirb's UDP heartbeats stopped" "$LOGDIR/dira.log" || problem+="dirA did not take over on the UDP path's detection: $(grep 'election:' "$LOGDIR/dira.log" | tail -n 1 | cut -c1-200); "
+  check failover-b-kill "tcp $TCP_SURV/$TCP_TOTAL survived; first packet served by dirA $(served_text) after the SIGKILL (UDP path ${LAB_UDP_INTERVAL_MS} ms x $LAB_UDP_MULTIPLIER, dead interval $DEAD_MS ms); takeover steps: ${took:-none logged}" -- no_problem "$problem"
   start_lvsync dirb dirB
   if wait_for 60 is_synced_standby dirb && wait_for 10 lacks_vip dirB && is_active dira; then
     pass failover-b-restart "the killed director's lvsync came back a standby in sync and gave up the VIPs it had left behind"

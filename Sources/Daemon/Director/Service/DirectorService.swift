@@ -169,6 +169,8 @@ public struct DirectorService: Service {
     public let election = ElectionView()
     /// Link events by reason.
     public let counters: PeerCounters
+    /// What the UDP heartbeat path saw of each peer.
+    public let heartbeats = HeartbeatStatistics()
     /// Audits asked for on the control socket.
     let auditRequests = KernelAuditRequests()
     let hooks: NotifyHooks?
@@ -251,6 +253,7 @@ public struct DirectorService: Service {
                 peers: path.peers,
                 interval: path.interval,
                 exchange: HeartbeatExchange(codec: path.codec, peers: path.peers, logger: logger),
+                statistics: heartbeats,
                 logger: logger
             )
         }

@@ -1,30 +1,31 @@
 import Foundation
-import LVSyncTestSupport
 import Synchronization
 
 #if canImport(Glibc)
     import Glibc
 #endif
 
-/// A TCP relay on 127.0.0.1 for tests: what the dialling side sends passes at once, what the listening side sends
-/// back is held to `bytesPerSecond` (a slow path or a slow reader, as the sender of a snapshot sees it).
-final class ThrottledRelay: Sendable {
+/// A TCP relay on 127.0.0.1 for tests and benchmarks: what the dialling side sends passes at once, what the
+/// listening side sends back is held to `bytesPerSecond` (a slow path or a slow reader, as the sender of a snapshot
+/// sees it; nil: unpaced), and can be paused or cut.
+public final class ThrottledRelay: Sendable {
     /// Where the relay listens.
-    let port: Int
+    public let port: Int
     private let target: Int
-    private let bytesPerSecond: Int
+    private let bytesPerSecond: Int?
     private let listener: Int32
     private let descriptors = Mutex<[Int32]>([])
     private let paused = Atomic<Bool>(false)
 
     /// Whether what the listening side sends is held back altogether (a path that stopped delivering: its writes
     /// fill the buffers, then wait).
-    var isPaused: Bool {
+    public var isPaused: Bool {
         get { paused.load(ordering: .relaxed) }
         set { paused.store(newValue, ordering: .relaxed) }
     }
 
-    init(to target: Int, bytesPerSecond: Int) throws {
+    /// A relay to 127.0.0.1:`target` on a free port.
+    public init(to target: Int, bytesPerSecond: Int?) throws {
         self.target = target
         self.bytesPerSecond = bytesPerSecond
         port = try freePorts(1)[0]
@@ -40,8 +41,13 @@ final class ThrottledRelay: Sendable {
     }
 
     /// Closes the listener and every relayed connection.
-    func stop() {
+    public func stop() {
         shutdown(listener, Int32(SHUT_RDWR))
+        cut()
+    }
+
+    /// Ends every connection relayed now (both sides see it close, as after a reset); the relay takes new ones.
+    public func cut() {
         for fd in descriptors.withLock({ $0 }) { shutdown(fd, Int32(SHUT_RDWR)) }
     }
 
@@ -65,8 +71,22 @@ final class ThrottledRelay: Sendable {
             }
             descriptors.withLock { $0 += [client, server] }
             let rate = bytesPerSecond
-            Thread.detachNewThread { [self] in copy(from: client, to: server, bytesPerSecond: nil) }
-            Thread.detachNewThread { [self] in copy(from: server, to: client, bytesPerSecond: rate) }
+            // The second copy to end closes both sockets.
+            let ended = Ended()
+            let finish: @Sendable () -> Void = { [self] in
+                guard ended.count.add(1, ordering: .acquiringAndReleasing).newValue == 2 else { return }
+                descriptors.withLock { $0.removeAll { $0 == client || $0 == server } }
+                close(client)
+                close(server)
+            }
+            Thread.detachNewThread { [self] in
+                copy(from: client, to: server, bytesPerSecond: nil)
+                finish()
+            }
+            Thread.detachNewThread { [self] in
+                copy(from: server, to: client, bytesPerSecond: rate)
+                finish()
+            }
         }
     }
 
@@ -115,7 +135,12 @@ final class ThrottledRelay: Sendable {
     }
 }
 
+/// How many of a connection's two copies ended.
+private final class Ended: Sendable {
+    let count = Atomic<Int>(0)
+}
+
 /// Why the relay could not listen.
-struct RelayError: Error, CustomStringConvertible {
-    var description: String
+public struct RelayError: Error, CustomStringConvertible {
+    public var description: String
 }
