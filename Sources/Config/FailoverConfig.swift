@@ -23,6 +23,7 @@ import SyncWire
 ///     key_file: /etc/lvsync/heartbeat.key
 ///     interval_ms: 10              # a datagram to each peer this often (and at once on every change)
 ///     detect_multiplier: 3         # a peer unheard for interval_ms × detect_multiplier is dead
+///     realtime_priority: 10        # the election's thread runs SCHED_FIFO at this priority (0: not real-time)
 /// ```
 public struct FailoverConfig: Hashable, Sendable {
     /// Whether a standby of strictly higher priority, in sync, takes over from a live active.
@@ -61,11 +62,16 @@ public struct FailoverConfig: Hashable, Sendable {
         public var intervalMilliseconds: Int = UDPHeartbeat.defaultIntervalMilliseconds
         /// Missed intervals that make a peer dead (2 to 255; default 3).
         public var detectMultiplier: Int = UDPHeartbeat.defaultDetectMultiplier
+        /// The election's thread, which sends and reads the datagrams, runs `SCHED_FIFO` at this priority (1 to 99;
+        /// 0: the normal scheduler; default 10), so that busy processes on every core do not hold a heartbeat back.
+        public var realtimePriority: Int = UDPHeartbeat.defaultRealtimePriority
 
         /// The default interval.
         public static let defaultIntervalMilliseconds = 10
         /// The default multiplier.
         public static let defaultDetectMultiplier = 3
+        /// The default real-time priority of the election's thread.
+        public static let defaultRealtimePriority = 10
 
         /// The detection time: interval × multiplier, in milliseconds.
         public var detectionMilliseconds: Int { intervalMilliseconds * detectMultiplier }
@@ -155,7 +161,7 @@ public struct FailoverConfig: Hashable, Sendable {
         }
         let udpHeartbeat = try f["udp_heartbeat"].map { value throws(ConfigError) -> UDPHeartbeat in
             let u = try value.mapping(allowed: [
-                "listen", "peers", "key_file", "interval_ms", "detect_multiplier",
+                "listen", "peers", "key_file", "interval_ms", "detect_multiplier", "realtime_priority",
             ])
             var peers: [String: Endpoint] = [:]
             for item in try u.required("peers", in: value).sequence() {
@@ -176,6 +182,8 @@ public struct FailoverConfig: Hashable, Sendable {
                 try u["interval_ms"]?.integer(Int.self, in: 1...1000) ?? UDPHeartbeat.defaultIntervalMilliseconds
             udp.detectMultiplier =
                 try u["detect_multiplier"]?.integer(Int.self, in: 2...255) ?? UDPHeartbeat.defaultDetectMultiplier
+            udp.realtimePriority =
+                try u["realtime_priority"]?.integer(Int.self, in: 0...99) ?? UDPHeartbeat.defaultRealtimePriority
             guard udp.detectionMilliseconds < deadMilliseconds else {
                 throw value.error(
                     "interval_ms × detect_multiplier (\(udp.detectionMilliseconds) ms) must be shorter than the dead "

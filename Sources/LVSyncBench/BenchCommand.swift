@@ -211,6 +211,9 @@ extension BenchCommand {
         @Option(help: "The UDP path's multiplier: a peer unheard for interval × multiplier is dead.")
         var detectMultiplier = 3
 
+        @Option(help: "The election thread's SCHED_FIFO priority (0: the normal scheduler).")
+        var realtimePriority = 10
+
         @Option(help: "Soak for this many seconds instead of the rounds.")
         var soak: Int?
 
@@ -229,6 +232,7 @@ extension BenchCommand {
             timers.deadMilliseconds = deadMs
             timers.udpIntervalMilliseconds = udpIntervalMs > 0 ? udpIntervalMs : nil
             timers.detectMultiplier = detectMultiplier
+            timers.realtimePriority = realtimePriority
             var json = JSONLine()
             if let soak {
                 let r = try await FailoverSoak(
@@ -264,6 +268,7 @@ extension BenchCommand {
                 "crash_reasons",
                 r.crashReasons.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: "; ")
             )
+            Self.add(&json, "drill_checks_ms", r.drillChecksMilliseconds)
             Self.add(&json, "drill_handover_ms", r.drillHandoverMilliseconds)
             Self.add(&json, "drill_vips_ms", r.drillVIPMilliseconds)
             Self.add(&json, "drill_gap_ms", r.drillGapMilliseconds)

@@ -21,7 +21,7 @@ import SyncWire
 ///
 /// Each round: a planned handover with `lvsync drill`'s procedure (the request to the new active's advert, to its
 /// VIPs held and announced, and the time nobody held them), then the new active stopped without a word (its service
-/// cancelled: no goodbye, its election thread ends at once, the peer must notice the silence), timed to the
+/// halted: no goodbye, its election thread ends at once, the peer must notice the silence), timed to the
 /// standby's VIPs held and announced; the stopped director comes back and resyncs before the next round.
 public struct FailoverBenchmark: Sendable {
     /// The timers both directors run with.
@@ -34,12 +34,15 @@ public struct FailoverBenchmark: Sendable {
         public var udpIntervalMilliseconds: Int? = 10
         /// The UDP path's multiplier.
         public var detectMultiplier = 3
+        /// The election thread's `SCHED_FIFO` priority (0: the normal scheduler).
+        public var realtimePriority = 10
 
         /// The production defaults.
         public init() {}
 
         public var description: String {
-            let udp = udpIntervalMilliseconds.map { "udp \($0) ms × \(detectMultiplier)" } ?? "no udp path"
+            let realtime = realtimePriority > 0 ? ", SCHED_FIFO \(realtimePriority)" : ", not real-time"
+            let udp = udpIntervalMilliseconds.map { "udp \($0) ms × \(detectMultiplier)\(realtime)" } ?? "no udp path"
             return "link \(heartbeatMilliseconds)/\(deadMilliseconds) ms, \(udp)"
         }
     }
@@ -50,7 +53,9 @@ public struct FailoverBenchmark: Sendable {
         public var connections: Int
         /// Drill: request to the new active's advert as active, milliseconds.
         public var drillHandoverMilliseconds: [Double] = []
-        /// Drill: request to the new active's VIPs held and announced, milliseconds.
+        /// Drill: the checks before the handover (the kernel's table re-sent and acknowledged), milliseconds.
+        public var drillChecksMilliseconds: [Double] = []
+        /// Drill: the handover request to the new active's VIPs held and announced, milliseconds.
         public var drillVIPMilliseconds: [Double] = []
         /// Drill: how long no director held the VIPs (0 when the new one held them before the old one let go).
         public var drillGapMilliseconds: [Double] = []
@@ -130,7 +135,9 @@ public struct FailoverBenchmark: Sendable {
                 throw DaemonError("failover bench: the VIPs did not move from \(old.name) to \(taker.name)")
             }
             result.drillHandoverMilliseconds.append(handover)
-            result.drillVIPMilliseconds.append(Self.milliseconds(max(added, announced) - started))
+            let checks = report.checksMilliseconds ?? 0
+            result.drillChecksMilliseconds.append(checks)
+            result.drillVIPMilliseconds.append(Self.milliseconds(max(added, announced) - started) - checks)
             result.drillGapMilliseconds.append(max(0, Self.milliseconds(added - removed)))
             result.drillOverlapMilliseconds.append(max(0, Self.milliseconds(removed - added)))
             result.drillConnectionsLost += report.connectionsLost ?? 0
@@ -145,7 +152,10 @@ public struct FailoverBenchmark: Sendable {
             else {
                 throw DaemonError("failover bench: \(members[survivor].name) did not resync after the drill")
             }
+            // The election's thread ends first: a cancelled service shuts down gracefully (a `stopped` advert),
+            // which a crash does not.
             let crashAt = ContinuousClock.now
+            members[crashed].service.halt()
             tasks[crashed].cancel()
             let rescuer = members[survivor]
             guard
@@ -240,6 +250,7 @@ final class PairMember: Sendable {
                   key_file: \(pki.path("\(name)-heartbeat.key"))
                   interval_ms: \(interval)
                   detect_multiplier: \(timers.detectMultiplier)
+                  realtime_priority: \(timers.realtimePriority)
                 """
         }
         let config = try LVSyncConfig(yaml: try file.yaml(pki: pki), file: "\(name).yaml")

@@ -237,11 +237,13 @@ struct PeeringConfigTests {
         }
         let plain = try #require(try udp(""))
         #expect(plain.intervalMilliseconds == 10 && plain.detectMultiplier == 3 && plain.detectionMilliseconds == 30)
-        let set = try #require(try udp(", interval_ms: 20, detect_multiplier: 5"))
-        #expect(set.intervalMilliseconds == 20 && set.detectMultiplier == 5)
+        #expect(plain.realtimePriority == 10)
+        let set = try #require(try udp(", interval_ms: 20, detect_multiplier: 5, realtime_priority: 0"))
+        #expect(set.intervalMilliseconds == 20 && set.detectMultiplier == 5 && set.realtimePriority == 0)
         for (extra, message) in [
             (", interval_ms: 0", "interval_ms: expected a whole number from 1 to 1000, found \"0\""),
             (", detect_multiplier: 1", "detect_multiplier: expected a whole number from 2 to 255, found \"1\""),
+            (", realtime_priority: 100", "realtime_priority: expected a whole number from 0 to 99, found \"100\""),
             (
                 ", interval_ms: 100, detect_multiplier: 5",
                 "interval_ms × detect_multiplier (500 ms) must be shorter than the dead interval (500 ms)"

@@ -342,6 +342,8 @@ struct ElectedPairTests {
                     b.service.election.election?.peers["dira"]?.lastHeardOn[.udp] != nil
                 }
             )
+            // A crash: the election's thread ends without a stopped advert (a cancelled service says goodbye).
+            a.service.halt()
             stop(0)
             #expect(await eventually(limit: .seconds(30)) { b.role == .active && b.holdsVIP })
             #expect(

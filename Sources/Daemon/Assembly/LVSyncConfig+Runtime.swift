@@ -159,7 +159,8 @@ extension DirectorService.Configuration.SecondPath {
                 listen: udp.listen,
                 peers: udp.peers.sorted { $0.key < $1.key }.map { UDPHeartbeats.Peer(name: $0.key, address: $0.value) },
                 codec: try HeartbeatDatagram(key: key),
-                interval: .milliseconds(udp.intervalMilliseconds)
+                interval: .milliseconds(udp.intervalMilliseconds),
+                realtimePriority: udp.realtimePriority
             )
         } catch {
             throw DaemonError("failover.udp_heartbeat: \(error)")

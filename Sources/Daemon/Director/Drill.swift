@@ -18,6 +18,9 @@ public struct DrillReport: Codable, Sendable, Hashable {
     public var to: String?
     /// When the handover began (ISO 8601, UTC).
     public var startedAt: String
+    /// From the drill's start to the handover request: the kernel's table re-sent and acknowledged by the standby,
+    /// in milliseconds (the old active forwards throughout).
+    public var checksMilliseconds: Double?
     /// From the handover request to the new active's first advert as active, in milliseconds.
     public var handoverMilliseconds: Double?
     /// Connections each director held before the switch (the old active's table, the standby's).
@@ -42,6 +45,7 @@ public struct DrillReport: Codable, Sendable, Hashable {
     enum CodingKeys: String, CodingKey {
         case completed, refusal, forced, from, to, checks
         case startedAt = "started_at"
+        case checksMilliseconds = "checks_ms"
         case handoverMilliseconds = "handover_ms"
         case connectionsBefore = "connections_before"
         case connectionsAfter = "connections_after"
@@ -69,6 +73,7 @@ extension DirectorService {
         progress: @Sendable (String) async -> Void
     ) async -> DrillReport {
         let node = configuration.session.node
+        let drillStarted = ContinuousClock.now
         var report = DrillReport(
             completed: false,
             forced: force,
@@ -111,7 +116,7 @@ extension DirectorService {
             if peer.inSync, peer.position.streamID == target.streamID, peer.position.sequence >= target.sequence {
                 break
             }
-            try? await Task.sleep(for: .milliseconds(10))
+            try? await Task.sleep(for: .milliseconds(1))
         }
         let caughtUp = peer.position.streamID == target.streamID && peer.position.sequence >= target.sequence
         report.unacknowledgedBatchesAtSwitch =
@@ -137,6 +142,7 @@ extension DirectorService {
         }
         await progress("handing over to \(standby.node)")
         let started = ContinuousClock.now
+        report.checksMilliseconds = (started - drillStarted).inSeconds * 1000
         let failure = await withCheckedContinuation { continuation in
             relay.post(.handover(waitingAtMost: .seconds(1), reply: { continuation.resume(returning: $0) }))
         }

@@ -39,12 +39,12 @@ public final class ElectionInbox: Sendable {
         if wake { wakeup?.signal() }
     }
 
-    /// Takes every event queued, oldest first.
+    /// Takes every event queued, oldest first; none once cancelled (a crash says nothing more).
     func take() -> [ElectionEvent] {
         wakeup?.clear()
         return state.withLock { state in
             defer { state.events.removeAll(keepingCapacity: true) }
-            return state.events
+            return state.cancelled ? [] : state.events
         }
     }
 

@@ -36,6 +36,8 @@ public struct UDPHeartbeats: Sendable {
     let exchange: HeartbeatExchange
     /// How often the advert goes out while it does not change.
     let interval: Duration
+    /// The election thread's `SCHED_FIFO` priority (0: the normal scheduler).
+    let realtimePriority: Int
     /// What the path saw of each peer.
     let statistics: HeartbeatStatistics
     let logger: Logger
@@ -47,6 +49,7 @@ public struct UDPHeartbeats: Sendable {
         listen: Endpoint,
         peers: [Peer],
         interval: Duration,
+        realtimePriority: Int = 0,
         exchange: HeartbeatExchange,
         statistics: HeartbeatStatistics = HeartbeatStatistics(),
         logger: Logger
@@ -58,6 +61,7 @@ public struct UDPHeartbeats: Sendable {
         }
         self.peers = peers
         self.interval = interval
+        self.realtimePriority = realtimePriority
         self.exchange = exchange
         self.statistics = statistics
         self.logger = logger

@@ -113,18 +113,22 @@ public struct DirectorService: Service {
             public var codec: HeartbeatDatagram
             /// A datagram to each peer this often while the advert does not change.
             public var interval: Duration
+            /// The election thread's `SCHED_FIFO` priority (0: the normal scheduler).
+            public var realtimePriority: Int
 
             /// Creates the settings.
             public init(
                 listen: Endpoint,
                 peers: [UDPHeartbeats.Peer],
                 codec: HeartbeatDatagram,
-                interval: Duration = .milliseconds(10)
+                interval: Duration = .milliseconds(10),
+                realtimePriority: Int = 0
             ) {
                 self.listen = listen
                 self.peers = peers
                 self.codec = codec
                 self.interval = interval
+                self.realtimePriority = realtimePriority
             }
         }
 
@@ -197,6 +201,12 @@ public struct DirectorService: Service {
         if case .fixed = configuration.role { relay.dropEvents() }
     }
 
+    /// Ends the election's thread at once, without a word to the peers (no `stopped` advert, no more datagrams):
+    /// what a crash of the process looks like to them. For benchmarks and tests, which then cancel the service.
+    public func halt() {
+        relay.inbox.cancel()
+    }
+
     /// The built-in health condition that fails while the kernel's sync cannot be repaired (its response: `fault`
     /// unless the file's `failover.health` sets another).
     public static let kernelSyncCondition = "kernel-sync"
@@ -252,6 +262,7 @@ public struct DirectorService: Service {
                 listen: path.listen,
                 peers: path.peers,
                 interval: path.interval,
+                realtimePriority: path.realtimePriority,
                 exchange: HeartbeatExchange(codec: path.codec, peers: path.peers, logger: logger),
                 statistics: heartbeats,
                 logger: logger
