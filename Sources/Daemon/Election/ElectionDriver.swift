@@ -27,6 +27,8 @@ struct ElectionDriver {
 
     /// The election as it stands, for `lvsync status`.
     let view: ElectionView
+    /// The table's figures the adverts carry, kept fresh on the pool.
+    let figures = AdvertFigures()
 
     /// Runs until the shutdown event was handled (the stopped advert published), or at once without a word when
     /// the task is cancelled.
@@ -38,8 +40,18 @@ struct ElectionDriver {
             throw DaemonError("the election cannot start: \(inbox.wakeupError.map { "\($0)" } ?? "no wake-up pipe")")
         }
         let pulse = PoolPulse(interval: min(configuration.heartbeatInterval / 5, .milliseconds(20)))
+        let figures = figures
+        let director = director
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await pulse.run() }
+            // The table's figures for the adverts, read on the pool: reading them takes the mirror's lock, which a
+            // snapshot holds for a long time, and the election's thread must never wait for it.
+            group.addTask {
+                while !Task.isCancelled {
+                    figures.store(director.tableFigures)
+                    try? await Task.sleep(for: .milliseconds(10))
+                }
+            }
             await withTaskCancellationHandler {
                 await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                     let thread = Thread {
@@ -101,16 +113,15 @@ struct ElectionDriver {
             state.time = now()
             // Datagrams first: whatever arrived while this thread waited is a sign of life before any deadline is
             // judged.
-            if let udp, readable.first == true {
-                for advert in udp.receiveAll() {
-                    director.heard(advert)
-                    let actions = state.election.heartbeatReceived(PeerAdvert(advert), path: .udp, now: now())
-                    perform(actions, &state)
-                }
-            }
+            if let udp, readable.first == true { receive(udp.receiveAll(), &state, now: now()) }
             for event in inbox.take() {
                 if handle(event, &state, now: now()) { return }
             }
+            // Whatever came while the events were handled is read before time is judged, and time this thread
+            // spent busy beyond the allowance (a takeover's netlink calls, a lock) is credited like a late wake-up.
+            if let udp { receive(udp.receiveAll(), &state, now: now()) }
+            let busy = ContinuousClock.now - woke
+            if busy > stallAllowance { clock.threadStalled += busy - stallAllowance }
             perform(state.election.tick(now: now()), &state)
             if state.announcements.left > 0, ContinuousClock.now >= state.announcements.next {
                 director.announce()
@@ -147,6 +158,14 @@ struct ElectionDriver {
                 "the election's thread cannot run real-time: it runs at the normal priority, and busy processes can delay its heartbeats",
                 metadata: ["priority": "\(priority)", "error": "\(String(cString: strerror(status)))"]
             )
+        }
+    }
+
+    /// Takes the adverts that came by the UDP path.
+    private func receive(_ adverts: [PeerMessage.Advert], _ state: inout Loop, now time: ElectionTime) {
+        for advert in adverts {
+            director.heard(advert)
+            perform(state.election.heartbeatReceived(PeerAdvert(advert), path: .udp, now: time), &state)
         }
     }
 
@@ -232,7 +251,7 @@ struct ElectionDriver {
             }
         }
         if let advert = adverts.last, !relay.inbox.isCancelled {
-            let figures = director.tableFigures
+            let figures = self.figures.load() ?? director.tableFigures
             let wire = PeerMessage.Advert(
                 advert,
                 tableSize: UInt64(figures.size),
@@ -249,6 +268,17 @@ struct ElectionDriver {
         }
         view.update(state.election, at: state.time)
     }
+}
+
+/// The table's figures for the adverts, as last read on the pool (the mirror's lock can be held for long).
+final class AdvertFigures: Sendable {
+    private let value = Mutex<(size: Int, position: PeerMessage.Position, kernel: Int?)?>(nil)
+
+    func store(_ figures: (size: Int, position: PeerMessage.Position, kernel: Int?)) {
+        value.withLock { $0 = figures }
+    }
+
+    func load() -> (size: Int, position: PeerMessage.Position, kernel: Int?)? { value.withLock { $0 } }
 }
 
 /// The election's state for readers outside its loop (`lvsync status`, the drill).
