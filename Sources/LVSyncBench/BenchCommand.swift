@@ -13,6 +13,7 @@ struct BenchCommand: AsyncParsableCommand {
         abstract: "Run a benchmark and print its results as one JSON line (build with -c release).",
         subcommands: [
             Codec.self, MirrorTable.self, IPVSControlPlane.self, Relay.self, FailoverPair.self, Conns.self,
+            SoakMember.self,
         ]
     )
 
@@ -226,6 +227,9 @@ extension BenchCommand {
         @Option(help: "Soak: a note on the peer link's loss, printed as is (ops/bench/soak.sh sets it).")
         var lossNote = "none"
 
+        @Flag(help: "Soak: each director in a process of its own (as on two machines), not both in this one.")
+        var processes = false
+
         func run() async throws {
             var timers = FailoverBenchmark.Timers()
             timers.heartbeatMilliseconds = heartbeatMs
@@ -235,18 +239,20 @@ extension BenchCommand {
             timers.realtimePriority = realtimePriority
             var json = JSONLine()
             if let soak {
-                let r = try await FailoverSoak(
+                let pair = FailoverSoak(
                     seconds: soak,
                     connections: connections,
                     timers: timers,
                     hogs: hogs ?? ProcessInfo.processInfo.activeProcessorCount,
                     churnPerSecond: churn
-                ).run()
+                )
+                let r = processes ? try await FailoverSoakProcesses(soak: pair).run() : try await pair.run()
                 json.add("benchmark", "failover-soak")
                 json.add("timers", "\(timers)")
                 json.add("seconds", soak)
                 json.add("connections", r.connections)
                 json.add("hogs", r.hogs)
+                json.add("directors", processes ? "a process each" : "one process")
                 json.add("loss", lossNote)
                 json.add("snapshots_completed", r.snapshotsCompleted)
                 json.add("snapshot_bytes_streamed", r.snapshotBytes)
@@ -285,6 +291,43 @@ extension BenchCommand {
             json.add("\(name)_p50", round1(p.p50))
             json.add("\(name)_p99", round1(p.p99))
             json.add("\(name)_max", round1(p.max))
+        }
+    }
+
+    struct SoakMember: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "failover-soak-member",
+            abstract: "One director of `failover --soak --processes` (the soak starts it; not for direct use).",
+            shouldDisplay: false
+        )
+
+        @Option(help: "The director's configuration file.")
+        var config: String
+
+        @Option(help: "The director's name.")
+        var name: String
+
+        @Option(help: "The peer's name.")
+        var peer: String
+
+        @Flag(help: "The UDP path is configured.")
+        var udp = false
+
+        @Option(help: "Connections to put in the table once active (0: none).")
+        var table = 0
+
+        @Option(help: "Connections updated per second once armed.")
+        var churn = 20_000
+
+        func run() async throws {
+            try await FailoverSoakMember(
+                configFile: config,
+                name: name,
+                peer: peer,
+                fastPath: udp,
+                table: table,
+                churnPerSecond: churn
+            ).run()
         }
     }
 }

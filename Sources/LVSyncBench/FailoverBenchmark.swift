@@ -218,7 +218,7 @@ final class PairMember: Sendable {
     /// - Parameters:
     ///   - peer: the peer's name and the port this director dials it at (its listener, or a relay to it).
     ///   - udp: this director's UDP heartbeat port and the peer's.
-    init(
+    convenience init(
         name: String,
         priority: Int,
         port: Int,
@@ -228,8 +228,45 @@ final class PairMember: Sendable {
         logMegabytes: Int = 256,
         pki: TestPKI
     ) throws {
+        let yaml = try Self.configuration(
+            name: name,
+            priority: priority,
+            port: port,
+            peer: peer,
+            udp: udp,
+            timers: timers,
+            logMegabytes: logMegabytes,
+            pki: pki
+        )
+        try self.init(name: name, peerName: peer.name, fastPath: timers.udpIntervalMilliseconds != nil, yaml: yaml)
+    }
+
+    /// A director built from the configuration text `yaml` (``configuration(name:priority:port:peer:udp:timers:logMegabytes:pki:)``
+    /// wrote it, perhaps in another process).
+    init(name: String, peerName: String, fastPath: Bool, yaml: String) throws {
         self.name = name
-        peerName = peer.name
+        self.peerName = peerName
+        self.fastPath = fastPath
+        let config = try LVSyncConfig(yaml: yaml, file: "\(name).yaml")
+        daemon = try LVSyncDaemon(
+            file: config,
+            path: "\(name).yaml",
+            host: machine.host,
+            logger: Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() }
+        )
+    }
+
+    /// The configuration file of a benchmark director: certificates issued by `pki`, the VIP, the timers.
+    static func configuration(
+        name: String,
+        priority: Int,
+        port: Int,
+        peer: (name: String, port: Int),
+        udp: (listen: Int, peer: Int),
+        timers: FailoverBenchmark.Timers,
+        logMegabytes: Int,
+        pki: TestPKI
+    ) throws -> String {
         var file = TestDirectorFile(node: name, listen: port, peers: [peer])
         file.priority = priority
         (file.heartbeatMilliseconds, file.deadMilliseconds) = (timers.heartbeatMilliseconds, timers.deadMilliseconds)
@@ -239,7 +276,6 @@ final class PairMember: Sendable {
             vips: [{ address: 10.0.0.100/32, interface: eth0 }]
             announce: { count: 3, interval_ms: 100 }
             """
-        fastPath = timers.udpIntervalMilliseconds != nil
         if let interval = timers.udpIntervalMilliseconds {
             try pki.write(String(decoding: Self.key, as: UTF8.self), to: "\(name)-heartbeat.key")
             file.failover! += """
@@ -253,13 +289,7 @@ final class PairMember: Sendable {
                   realtime_priority: \(timers.realtimePriority)
                 """
         }
-        let config = try LVSyncConfig(yaml: try file.yaml(pki: pki), file: "\(name).yaml")
-        daemon = try LVSyncDaemon(
-            file: config,
-            path: "\(name).yaml",
-            host: machine.host,
-            logger: Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() }
-        )
+        return try file.yaml(pki: pki)
     }
 
     var service: DirectorService { daemon.director }

@@ -165,7 +165,15 @@ final class Hogs: Sendable {
             let words = ["/bin/sh", "-c", "while :; do :; done"]
             let argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
             defer { for pointer in argv { free(pointer) } }
-            let status = posix_spawn(&pid, "/bin/sh", nil, nil, argv, environ)
+            // The spawning thread may block signals (NIO's threads do): the busy process starts with none blocked.
+            var attributes = posix_spawnattr_t()
+            posix_spawnattr_init(&attributes)
+            defer { posix_spawnattr_destroy(&attributes) }
+            var none = sigset_t()
+            sigemptyset(&none)
+            posix_spawnattr_setsigmask(&attributes, &none)
+            posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK))
+            let status = posix_spawn(&pid, "/bin/sh", nil, &attributes, argv, environ)
             guard status == 0 else {
                 throw DaemonError("cannot start a busy process: \(String(cString: strerror(status)))")
             }
