@@ -24,6 +24,16 @@ import SyncWire
 ///         lower_threshold: 0
 ///         tunnel: { type: gue, port: 6080, checksum: true, remote_checksum: false }
 /// ```
+///
+/// With `mh` or `sh`, the order of `real_servers` matters: those schedulers build their lookup tables walking the
+/// kernel's list of real servers (ties go to the first), and the kernel puts each new server at the head of that
+/// list, so the same servers added in another order make another table. lvsync keeps the kernel's list as the
+/// file's order reversed whatever happened before (a server inserted in the middle of the list is added, then the
+/// servers listed after it are deleted and added again, each at once; their packets in that instant are dropped,
+/// or with `expire_nodest_conn` their connections end): directors whose files list the same servers in the same
+/// order build the same table and schedule a new flow alike. Add new servers at the end of the list. `lvsync ipvs
+/// fingerprint` (and `scheduling` in `lvsync status`) prints a fingerprint of the tables' inputs as the kernel holds
+/// them, to compare across directors.
 enum VirtualServicesConfig {
     static let serviceKeys: Set<String> = [
         "name", "protocol", "address", "port", "fwmark", "family", "scheduler", "persistence", "one_packet",

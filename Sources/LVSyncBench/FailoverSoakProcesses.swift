@@ -18,6 +18,8 @@ struct FailoverSoakProcesses: Sendable {
     let soak: FailoverSoak
 
     func run() async throws -> FailoverSoak.Result {
+        // A director's process that ends while its standard input is written to is an error, not the soak's end.
+        signal(SIGPIPE, SIG_IGN)
         let pki = try TestPKI()
         defer { pki.remove() }
         let ports = try freePorts(4)
@@ -60,7 +62,9 @@ struct FailoverSoakProcesses: Sendable {
         }
         var result = FailoverSoak.Result(connections: soak.connections, hogs: soak.hogs)
         guard await FailoverBenchmark.until(.seconds(30), { a.state.role == "active" && b.state.synced }) else {
-            throw DaemonError("failover soak: the pair did not form within 30 s (\(a.state.exited ?? b.state.exited ?? ""))")
+            throw DaemonError(
+                "failover soak: the pair did not form within 30 s (\(a.state.exited ?? b.state.exited ?? ""))"
+            )
         }
         guard await FailoverBenchmark.until(.seconds(300), { b.state.tableCount >= soak.connections }) else {
             throw DaemonError("failover soak: the standby did not mirror \(soak.connections) connections within 300 s")
@@ -222,7 +226,9 @@ struct FailoverSoakMember: Sendable {
         let stop = StopFlag()
         let messages = table > 0 ? RelayBenchmark.messages(table) : []
         loop: while true {
-            for command in commands.withLock({ list in defer { list.removeAll() }; return list }) {
+            for command in commands.withLock({ list in
+                defer { list.removeAll() }; return list
+            }) {
                 switch command {
                 case "arm":
                     armed = .now

@@ -109,7 +109,9 @@ public final class InMemoryIPVS: IPVSControl {
             guard !state.services[index].realServers.contains(where: { $0.server.endpoint == server.endpoint }) else {
                 throw operation.error(errno: EEXIST)
             }
-            state.services[index].realServers.append(RealServerStatus(server: server))
+            // The kernel puts a new real server at the head of the service's list (`list_add_rcu`), and lists
+            // them in that order: the order-sensitive schedulers' tables depend on it.
+            state.services[index].realServers.insert(RealServerStatus(server: server), at: 0)
         }
     }
 

@@ -111,7 +111,10 @@ public final class ThrottledRelay: Sendable {
             guard count > 0 else { return }
             var written = 0
             while written < count {
-                let n = buffer.withUnsafeBytes { write(destination, $0.baseAddress! + written, count - written) }
+                // MSG_NOSIGNAL: a peer gone (a cut) is an error here, not a SIGPIPE for the whole process.
+                let n = buffer.withUnsafeBytes {
+                    send(destination, $0.baseAddress! + written, count - written, Int32(MSG_NOSIGNAL))
+                }
                 guard n > 0 else { return }
                 written += n
             }

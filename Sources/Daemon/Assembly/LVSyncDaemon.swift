@@ -134,7 +134,11 @@ public struct LVSyncDaemon: Service {
         services = IPVSReconciler(ipvs: host.ipvs, file: file, monitor: health, logger: logger)
         let connectionTable = host.connectionTable
         let ipvs = host.ipvs
-        statistics = DirectorControl(service: director, health: health) {
+        statistics = DirectorControl(
+            service: director,
+            health: health,
+            scheduling: { try? SchedulingFingerprint(IPVSPlanner.current(of: ipvs)) }
+        ) {
             guard let connectionTable else { return [] }
             return KernelBootstrap.connections(from: connectionTable, ipvs: ipvs)
         }

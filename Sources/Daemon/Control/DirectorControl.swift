@@ -2,6 +2,7 @@ import Config
 import Control
 import Failover
 import Foundation
+import IPVS
 import Logging
 import Mirror
 import PeerProtocol
@@ -18,15 +19,19 @@ public struct DirectorControl: ControlResponder {
     let kernelConnections: @Sendable () -> [SyncConnection]
     /// The real servers' health (nil: no checks).
     let health: HealthMonitor?
+    /// The order-sensitive schedulers' inputs as the kernel holds them now (nil: not known here).
+    let scheduling: (@Sendable () -> SchedulingFingerprint?)?
 
     /// Answers for `service`.
     public init(
         service: DirectorService,
         health: HealthMonitor? = nil,
+        scheduling: (@Sendable () -> SchedulingFingerprint?)? = nil,
         kernelConnections: @escaping @Sendable () -> [SyncConnection]
     ) {
         self.service = service
         self.health = health
+        self.scheduling = scheduling
         self.kernelConnections = kernelConnections
     }
 
@@ -103,6 +108,22 @@ public struct DirectorControl: ControlResponder {
         }
         if let health {
             object["servers_down"] = health.downList
+        }
+        if let fingerprint = scheduling?(), !fingerprint.services.isEmpty {
+            // Equal on two directors of the same kernel: they schedule a new flow to the same real server.
+            object["scheduling"] = .object([
+                "fingerprint": .string(fingerprint.fingerprint),
+                "services": .array(
+                    fingerprint.services.map { service in
+                        .object([
+                            "service": .string("\(service.key)"),
+                            "scheduler": .string(service.scheduler),
+                            "fingerprint": .string(service.fingerprint),
+                            "real_servers": .array(service.realServers.map { .string("\($0)") }),
+                        ])
+                    }
+                ),
+            ])
         }
         if let transition = director.lastTransition {
             object["last_transition"] = .object([

@@ -27,6 +27,14 @@ public enum IPVSChange: Hashable, Sendable {
 /// The fewest changes that turn the kernel's table into the desired one, in an order that never leaves a
 /// service without real servers it keeps: new services and real servers first, edits next, removals last.
 /// A real server whose settings change is edited, never deleted and re-added, so its live connections stay.
+///
+/// Real servers are added in the order the desired service lists them. For the order-sensitive schedulers (`mh`,
+/// `sh`: their lookup tables are built walking the kernel's list of real servers, and ties go to the first), the
+/// kernel's list must come out the same on every director whose file lists the same servers in the same order,
+/// whatever each director's history: the kernel puts each new real server at the head of its list, so the list is
+/// the desired order reversed. A server added at the end of the desired list lands at the head with no other
+/// change; one inserted elsewhere (or restored after a health removal) needs the servers listed after it deleted
+/// and added again after it (``ServerOrder``), which the plan does, each delete right before its add.
 public enum IPVSPlanner {
     /// The changes from `current` (what the kernel lists) to `desired`.
     public static func plan(current: [DesiredService], desired: [DesiredService]) -> [IPVSChange] {
@@ -48,8 +56,12 @@ public enum IPVSPlanner {
                 uniquingKeysWith: { first, _ in first }
             )
             let targetEndpoints = Set(target.realServers.map(\.endpoint))
+            let readd =
+                target.service.isOrderSensitive ? ServerOrder.readditions(existing: existing, target: target) : []
             for server in target.realServers {
-                if let old = existingServers[server.endpoint] {
+                if readd.contains(server.endpoint) {
+                    additions += [.deleteRealServer(server.endpoint, key), .addRealServer(server, key)]
+                } else if let old = existingServers[server.endpoint] {
                     if old != server { edits.append(.editRealServer(server, key, from: old)) }
                 } else {
                     additions.append(.addRealServer(server, key))
@@ -155,4 +167,45 @@ extension RealServer {
         if a.tunnel != b.tunnel { parts.append("tunnel changed") }
         return parts.joined(separator: ", ")
     }
+}
+
+/// The order of a service's real servers in the kernel's list, for the order-sensitive schedulers.
+public enum ServerOrder {
+    /// The schedulers whose tables depend on the order of the kernel's list of real servers.
+    public static let sensitiveSchedulers: Set<String> = ["mh", "sh"]
+
+    /// The kernel list `target` asks for: its real servers reversed (the kernel adds each at the head).
+    public static func kernelOrder(of target: DesiredService) -> [Endpoint] {
+        target.realServers.map(\.endpoint).reversed()
+    }
+
+    /// The servers of `existing` (kernel order) that must be deleted and added again so that, with the servers
+    /// `target` adds, the kernel's list comes out as ``kernelOrder(of:)``: those the kernel already holds that
+    /// must end up ahead of a server added now, or out of order among themselves. The servers kept in place are
+    /// the longest tail of the wanted list that the kernel already holds in that order.
+    public static func readditions(existing: DesiredService, target: DesiredService) -> Set<Endpoint> {
+        let wanted = kernelOrder(of: target)
+        let wantedSet = Set(wanted)
+        let held = existing.realServers.map(\.endpoint).filter { wantedSet.contains($0) }
+        let heldSet = Set(held)
+        // The longest tail of `wanted` whose servers the kernel holds, in the same relative order, at its end.
+        var start = wanted.count
+        var cursor = held.count
+        while start > 0, cursor > 0, wanted[start - 1] == held[cursor - 1] {
+            start -= 1
+            cursor -= 1
+        }
+        // Every held server outside the kept tail moves.
+        return heldSet.subtracting(wanted[start...])
+    }
+
+    /// Whether the kernel's list of `current` is the one `desired` asks for (same servers, same order).
+    public static func isCanonical(current: DesiredService, desired: DesiredService) -> Bool {
+        current.realServers.map(\.endpoint) == kernelOrder(of: desired)
+    }
+}
+
+extension VirtualService {
+    /// Whether the scheduler's table depends on the order of the kernel's list of real servers (`mh`, `sh`).
+    public var isOrderSensitive: Bool { ServerOrder.sensitiveSchedulers.contains(scheduler) }
 }

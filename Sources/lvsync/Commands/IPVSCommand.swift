@@ -1,5 +1,6 @@
 import ArgumentParser
 import Config
+import Control
 import Foundation
 import IPVS
 import SyncWire
@@ -9,7 +10,7 @@ struct IPVSCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ipvs",
         abstract: "The kernel's IPVS services, real servers and sync daemons, over generic netlink.",
-        subcommands: [List.self, Apply.self, Export.self]
+        subcommands: [List.self, Apply.self, Export.self, Fingerprint.self]
     )
 
     /// Options every `ipvs` subcommand takes.
@@ -176,11 +177,13 @@ extension IPVSCommand {
             do {
                 let services = try ipvs.services().sorted { IPVSAdmOrder.services($0.service.key, $1.service.key) }
                 let desired = try services.map { status throws(IPVSError) in
-                    DesiredService(
+                    let held = try ipvs.realServers(of: status.service.key).map(\.server)
+                    // mh and sh: the file's order is the kernel's list reversed (ServerOrder), so that the export
+                    // applied on another director builds the same table; others in ipvsadm's order.
+                    return DesiredService(
                         service: status.service,
-                        realServers: try ipvs.realServers(of: status.service.key).map(\.server).sorted {
-                            IPVSAdmOrder.servers($0.endpoint, $1.endpoint)
-                        }
+                        realServers: status.service.isOrderSensitive
+                            ? held.reversed() : held.sorted { IPVSAdmOrder.servers($0.endpoint, $1.endpoint) }
                     )
                 }
                 let place = target.namespace.map { "network namespace \($0)" } ?? "this host"
@@ -188,6 +191,59 @@ extension IPVSCommand {
                 print(VirtualServicesYAML.render(desired), terminator: "")
             } catch {
                 throw CLIError(error.description)
+            }
+        }
+    }
+
+    struct Fingerprint: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "fingerprint",
+            abstract: "The fingerprint of the mh and sh services' tables, as the kernel holds them.",
+            discussion: """
+                Their lookup tables are built from each service's scheduler, flags and real servers in the \
+                kernel's list order, with their weights: two directors of the same kernel whose fingerprints are \
+                equal schedule a new flow to the same real server. Prints the fingerprint of all of them, then a \
+                line per service (its fingerprint and the kernel's list); `lvsync status` shows the same.
+                """
+        )
+
+        @OptionGroup var target: Target
+
+        @Flag(help: "Print one JSON object.")
+        var json = false
+
+        func run() throws {
+            let ipvs = try target.connect()
+            let fingerprint: SchedulingFingerprint
+            do {
+                fingerprint = SchedulingFingerprint(try IPVSPlanner.current(of: ipvs))
+            } catch {
+                throw CLIError(error.description)
+            }
+            if json {
+                var line = JSONLine()
+                line.add("fingerprint", fingerprint.fingerprint)
+                let services = fingerprint.services.map { service in
+                    var object = JSONLine()
+                    object.add("service", "\(service.key)")
+                    object.add("scheduler", service.scheduler)
+                    object.add("fingerprint", service.fingerprint)
+                    var list = "["
+                    for (index, server) in service.realServers.enumerated() {
+                        if index > 0 { list += ", " }
+                        JSONString.append("\(server)", to: &list)
+                    }
+                    object.add("real_servers", raw: list + "]")
+                    return object.line
+                }
+                line.add("services", raw: "[" + services.joined(separator: ", ") + "]")
+                print(line.line)
+                return
+            }
+            print("\(fingerprint.fingerprint) (\(fingerprint.services.count) mh or sh services)")
+            for service in fingerprint.services {
+                let list = service.realServers.map { "\($0)" }.joined(separator: " ")
+                print("\(service.fingerprint) \(service.key) \(service.scheduler): \(list)")
             }
         }
     }

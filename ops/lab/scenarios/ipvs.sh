@@ -12,6 +12,8 @@
 #                            --stats, --stats --exact, --rate, --rate --exact, --sort, --nosort
 #   ipvs-export              `lvsync ipvs export` of dirA, applied back with `ipvs apply --dry-run`: no changes
 #   ipvs-list-no-namespace   a missing namespace is named in a one-line error, exit 1
+#   ipvs-mh-order            an mh service's real servers in the kernel's list, and `lvsync ipvs fingerprint`: the
+#                            same after an insertion as after a fresh apply (ipvsadm's same history differs)
 #   ipvs-import-NAME         `lvsync import` of Tests/KeepalivedImportTests/Corpus/NAME.conf, applied (--dry-run)
 #                            over the table ipvsadm-restore builds from NAME.ipvsadm-rules (the same services as
 #                            keepalived would install them): no change
@@ -168,6 +170,43 @@ else
   fail ipvs-apply-kernel-error "exit $rc: $(head -c 300 "$OUT/apply4.txt")"
 fi
 ip netns del "$CFG"
+
+# 4a. mh and sh build their tables walking the kernel's list of real servers, which the kernel keeps newest first:
+# lvsync keeps that list the file's order reversed whatever the history (IPVSPlanner, ServerOrder), so directors
+# with the same file schedule alike. ord1 applies rs1, rs3 and then rs1, rs2, rs3 (an insertion: rs3 must move);
+# ord2 applies rs1, rs2, rs3 at once; ord3 is the same history made with ipvsadm, as the baseline.
+order_file() {  # SERVER... : an mh service with these real servers, in this order
+  printf 'virtual_services:\n  - { protocol: tcp, address: 10.0.0.100, port: 80, scheduler: mh, real_servers: [ '
+  local sep=""
+  for s in "$@"; do printf '%s{ address: %s, forwarding: dr }' "$sep" "$s"; sep=", "; done
+  printf ' ] }\n'
+}
+order_list() { ip netns exec "$1" ipvsadm -Ln --nosort -t 10.0.0.100:80 | awk '/->/ && $2 != "RemoteAddress:Port" { printf "%s ", $2 }'; }
+for ns in lvsync-ord1 lvsync-ord2 lvsync-ord3; do ip netns add "$ns"; ip -n "$ns" link set lo up; done
+order_file 10.0.0.21 10.0.0.23 > "$OUT/order-before.yaml"
+order_file 10.0.0.21 10.0.0.22 10.0.0.23 > "$OUT/order-after.yaml"
+{
+  "$LVSYNC" ipvs apply "$OUT/order-before.yaml" --namespace lvsync-ord1
+  "$LVSYNC" ipvs apply "$OUT/order-after.yaml" --namespace lvsync-ord1
+} > "$OUT/order-ord1.txt" 2>&1
+"$LVSYNC" ipvs apply "$OUT/order-after.yaml" --namespace lvsync-ord2 > "$OUT/order-ord2.txt" 2>&1
+ip netns exec lvsync-ord3 sh -c 'ipvsadm -A -t 10.0.0.100:80 -s mh && ipvsadm -a -t 10.0.0.100:80 -r 10.0.0.21:80 -g &&
+  ipvsadm -a -t 10.0.0.100:80 -r 10.0.0.23:80 -g && ipvsadm -a -t 10.0.0.100:80 -r 10.0.0.22:80 -g'
+list1=$(order_list lvsync-ord1); list2=$(order_list lvsync-ord2); list3=$(order_list lvsync-ord3)
+fp1=$("$LVSYNC" ipvs fingerprint --namespace lvsync-ord1 2>&1 | head -n 1 | cut -d" " -f1)
+fp2=$("$LVSYNC" ipvs fingerprint --namespace lvsync-ord2 2>&1 | head -n 1 | cut -d" " -f1)
+fp3=$("$LVSYNC" ipvs fingerprint --namespace lvsync-ord3 2>&1 | head -n 1 | cut -d" " -f1)
+problem=""
+[ "$list1" = "10.0.0.23:80 10.0.0.22:80 10.0.0.21:80 " ] || problem+="ord1's list is '$list1'; "
+[ "$list2" = "$list1" ] || problem+="ord2's list '$list2' differs; "
+[ "$list3" = "10.0.0.22:80 10.0.0.23:80 10.0.0.21:80 " ] || problem+="the baseline's list is '$list3' (the kernel no longer adds at the head?); "
+grep -q "^- real server 10.0.0.23:80" "$OUT/order-ord1.txt" && grep -q "^+ real server 10.0.0.23:80" "$OUT/order-ord1.txt" ||
+  problem+="the insertion did not move rs3: $(tr '\n' '|' < "$OUT/order-ord1.txt" | head -c 300); "
+case $fp1 in [0-9a-f]*) ;; *) problem+="no fingerprint: '$fp1'; " ;; esac
+[ "$fp1" = "$fp2" ] || problem+="fingerprints differ: $fp1 $fp2; "
+[ "$fp3" != "$fp1" ] || problem+="the baseline's fingerprint equals lvsync's: it does not see the order; "
+check ipvs-mh-order "mh after an insertion lists [$list1] as a fresh apply does, fingerprint $fp1 on both; ipvsadm's same history: [$list3], $fp3" -- no_problem "$problem"
+for ns in lvsync-ord1 lvsync-ord2 lvsync-ord3; do ip netns del "$ns"; done
 
 # 4b. keepalived configurations imported: the table keepalived's file describes, as ipvsadm-restore builds it from
 # the same services, is what lvsync ipvs apply of the import converges to (no change against it).
