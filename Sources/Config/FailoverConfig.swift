@@ -21,8 +21,8 @@ import SyncWire
 ///     listen: 192.168.9.2:7789
 ///     peers: [{ name: dirb, address: 192.168.9.3:7789 }]
 ///     key_file: /etc/lvsync/heartbeat.key
-///     interval_ms: 10              # a datagram to each peer this often (and at once on every change)
-///     detect_multiplier: 3         # a peer unheard for interval_ms × detect_multiplier is dead
+///     interval_ms: 9               # a datagram to each peer this often (and at once on every change)
+///     detect_multiplier: 5         # a peer unheard for interval_ms × detect_multiplier (45 ms) is dead
 ///     realtime_priority: 10        # the election's thread runs SCHED_FIFO at this priority (0: not real-time)
 /// ```
 public struct FailoverConfig: Hashable, Sendable {
@@ -67,9 +67,9 @@ public struct FailoverConfig: Hashable, Sendable {
         public var realtimePriority: Int = UDPHeartbeat.defaultRealtimePriority
 
         /// The default interval.
-        public static let defaultIntervalMilliseconds = 10
+        public static let defaultIntervalMilliseconds = 9
         /// The default multiplier.
-        public static let defaultDetectMultiplier = 3
+        public static let defaultDetectMultiplier = 5
         /// The default real-time priority of the election's thread.
         public static let defaultRealtimePriority = 10
 

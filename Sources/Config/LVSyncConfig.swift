@@ -63,6 +63,17 @@ public struct LVSyncConfig: Sendable {
                     + "connections stay pinned to the removed server, their packets dropped, until they time out"
             )
         }
+        let ordered = Set(virtualServices.filter(\.service.isOrderSensitive).map(\.service.key))
+        let reordering = removed.filter { ordered.contains($0.service) }
+        if !reordering.isEmpty {
+            advice.append(
+                "\(reordering.count) real server(s) of mh or sh services are removed when they fail "
+                    + "(\(reordering[0].server) of \(reordering[0].service) first): when one comes back, the servers "
+                    + "listed after it are deleted and added again to keep the kernel's order (their packets in that "
+                    + "instant dropped, or their connections ended by expire_nodest_conn); on_failure: quiesce keeps the "
+                    + "order (mh leaves a server of weight 0 out of its table; sh skips it with scheduler_flags [1])"
+            )
+        }
         let persistent = Set(
             virtualServices.filter { $0.service.flags.contains(.persistent) }.map(\.service.key)
         )

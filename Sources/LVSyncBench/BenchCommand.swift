@@ -185,7 +185,7 @@ extension BenchCommand {
             discussion: """
                 Two directors over mutual TLS on loopback, in-memory kernels and VIPs, the timers given (by \
                 default the production ones: link heartbeat 100 ms, dead interval 500 ms, the UDP path every \
-                10 ms × 3). Each round: a drill (request to the new active's advert, to its VIPs held and \
+                9 ms × 5). Each round: a drill (request to the new active's advert, to its VIPs held and \
                 announced, and how long nobody held them), then the new active stopped without a word (to the \
                 standby's VIPs held and announced), then its return and resync. Prints p50/p99/max of each as one \
                 JSON line. With --soak: no rounds; the pair runs for that long under load (see --hogs, --churn) \
@@ -207,10 +207,10 @@ extension BenchCommand {
         var deadMs = 500
 
         @Option(help: "The UDP path's interval, milliseconds (0: no UDP path, the link alone).")
-        var udpIntervalMs = 10
+        var udpIntervalMs = 9
 
         @Option(help: "The UDP path's multiplier: a peer unheard for interval × multiplier is dead.")
-        var detectMultiplier = 3
+        var detectMultiplier = 5
 
         @Option(help: "The election thread's SCHED_FIFO priority (0: the normal scheduler).")
         var realtimePriority = 10

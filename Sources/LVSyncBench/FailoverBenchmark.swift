@@ -14,7 +14,7 @@ import SyncWire
 
 /// The failover paths of an elected pair in one process, at this machine's speed: two ``DirectorService``s over
 /// mutual TLS on loopback, built from configuration files with the timers given (the production defaults: link
-/// heartbeat 100 ms, dead interval 500 ms, the UDP path every 10 ms with a multiplier of 3), whose kernels and VIPs
+/// heartbeat 100 ms, dead interval 500 ms, the UDP path every 9 ms with a multiplier of 5), whose kernels and VIPs
 /// are in-memory twins that note when each VIP was added or removed and each announcement sent. What it measures is
 /// lvsync's own share of a failover; the kernel's share (netlink calls, the sync threads, announcements) is the
 /// lab's (`ops/lab/scenarios/failover.sh`).
@@ -31,9 +31,9 @@ public struct FailoverBenchmark: Sendable {
         /// The link's dead interval.
         public var deadMilliseconds = 500
         /// The UDP path's interval; nil: no UDP path (the link alone).
-        public var udpIntervalMilliseconds: Int? = 10
+        public var udpIntervalMilliseconds: Int? = 9
         /// The UDP path's multiplier.
-        public var detectMultiplier = 3
+        public var detectMultiplier = 5
         /// The election thread's `SCHED_FIFO` priority (0: the normal scheduler).
         public var realtimePriority = 10
 

@@ -53,16 +53,9 @@ public struct FailoverSoak: Sendable {
 
     /// Runs the soak.
     public func run() async throws -> Result {
-        let pki = try TestPKI()
-        defer { pki.remove() }
-        let ports = try freePorts(4)
-        // Each director dials the other through a relay the soak can cut.
-        let toA = try ThrottledRelay(to: ports[0], bytesPerSecond: nil)
-        let toB = try ThrottledRelay(to: ports[1], bytesPerSecond: nil)
-        defer {
-            toA.stop()
-            toB.stop()
-        }
+        let network = try SoakNetwork()
+        defer { network.remove() }
+        let (pki, ports, toA, toB) = (network.pki, network.ports, network.toA, network.toB)
         let a = try PairMember(
             name: "dira",
             priority: 150,
@@ -151,6 +144,29 @@ public struct FailoverSoak: Sendable {
             }
         }
         return result
+    }
+}
+
+/// What both soaks set up first: certificates, four ports (each director's listener, then each one's UDP port) and
+/// a relay to each listener, which each director dials the other through and the soak cuts.
+struct SoakNetwork {
+    let pki: TestPKI
+    let ports: [Int]
+    /// The relay to dira's listener (dirb dials it), and to dirb's.
+    let toA: ThrottledRelay
+    let toB: ThrottledRelay
+
+    init() throws {
+        pki = try TestPKI()
+        ports = try freePorts(4)
+        toA = try ThrottledRelay(to: ports[0], bytesPerSecond: nil)
+        toB = try ThrottledRelay(to: ports[1], bytesPerSecond: nil)
+    }
+
+    func remove() {
+        toA.stop()
+        toB.stop()
+        pki.remove()
     }
 }
 

@@ -20,15 +20,9 @@ struct FailoverSoakProcesses: Sendable {
     func run() async throws -> FailoverSoak.Result {
         // A director's process that ends while its standard input is written to is an error, not the soak's end.
         signal(SIGPIPE, SIG_IGN)
-        let pki = try TestPKI()
-        defer { pki.remove() }
-        let ports = try freePorts(4)
-        let toA = try ThrottledRelay(to: ports[0], bytesPerSecond: nil)
-        let toB = try ThrottledRelay(to: ports[1], bytesPerSecond: nil)
-        defer {
-            toA.stop()
-            toB.stop()
-        }
+        let network = try SoakNetwork()
+        defer { network.remove() }
+        let (pki, ports, toA, toB) = (network.pki, network.ports, network.toA, network.toB)
         var files: [String] = []
         for (index, name) in ["dira", "dirb"].enumerated() {
             let yaml = try PairMember.configuration(

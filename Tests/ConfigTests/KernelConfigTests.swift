@@ -1,4 +1,5 @@
 import Config
+import Foundation
 import IPVS
 import Testing
 
@@ -82,5 +83,14 @@ struct KernelConfigTests {
             "kernel: { expire_quiescent_template: true }\n" + Self.services(onFailure: "quiesce", persistent: true)
         )
         #expect(quiescedFixed.advice.isEmpty)
+    }
+
+    @Test("removal from an mh or sh service is advised against: a recovery moves the servers listed after it")
+    func orderAdvice() throws {
+        let text = "kernel: { expire_nodest_conn: true }\n" + Self.services(onFailure: "remove", persistent: false)
+        let mh = try Self.config(text.replacingOccurrences(of: "port: 53\n", with: "port: 53\n    scheduler: mh\n"))
+        #expect(mh.advice.count == 1)
+        #expect(mh.advice.first?.contains("of mh or sh services are removed when they fail") == true)
+        #expect(try Self.config(text).advice.isEmpty)
     }
 }

@@ -236,7 +236,7 @@ struct PeeringConfigTests {
             ).peering?.failover?.udpHeartbeat
         }
         let plain = try #require(try udp(""))
-        #expect(plain.intervalMilliseconds == 10 && plain.detectMultiplier == 3 && plain.detectionMilliseconds == 30)
+        #expect(plain.intervalMilliseconds == 9 && plain.detectMultiplier == 5 && plain.detectionMilliseconds == 45)
         #expect(plain.realtimePriority == 10)
         let set = try #require(try udp(", interval_ms: 20, detect_multiplier: 5, realtime_priority: 0"))
         #expect(set.intervalMilliseconds == 20 && set.detectMultiplier == 5 && set.realtimePriority == 0)

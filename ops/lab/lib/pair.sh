@@ -15,7 +15,7 @@ declare -A LV_PID   # name -> pid of a running `lvsync run`
 #   LAB_BOOT_WAIT_MS  a director started alone waits this long for its peer's link (production: 1.5 s)
 #   DEAD_MS           a peer silent this long is dead (production: 500 ms); heartbeats stay at 100 ms
 #   LAB_UDP_INTERVAL_MS, LAB_UDP_MULTIPLIER   the UDP heartbeat path (the fast failure detector) of the scenarios
-#                          that run it (udp_heartbeat_yaml): production 10 ms x 3 = 30 ms; here 100 ms x 10 = 1 s,
+#                          that run it (udp_heartbeat_yaml): production 9 ms x 5 = 45 ms; here 100 ms x 10 = 1 s,
 #                          a quarter of the link's dead interval (the election's thread, which sends and reads the
 #                          datagrams, is starved far less than the daemon's others, but a 30 x slower guest shared
 #                          with the flows' generators still leaves it without a CPU for hundreds of milliseconds)
