@@ -71,7 +71,8 @@ public struct LVSyncConfig: Sendable {
                     + "(\(reordering[0].server) of \(reordering[0].service) first): when one comes back, the servers "
                     + "listed after it are deleted and added again to keep the kernel's order (their packets in that "
                     + "instant dropped, or their connections ended by expire_nodest_conn); on_failure: quiesce keeps the "
-                    + "order (mh leaves a server of weight 0 out of its table; sh skips it with scheduler_flags [1])"
+                    + "order and the table (the server keeps its slots; with scheduler_flags [1], fallback, its new "
+                    + "flows go to another server)"
             )
         }
         let persistent = Set(

@@ -5,6 +5,10 @@ import SyncWire
 /// their weights. The kernel builds the table from exactly these (with fixed hash keys and its compile-time table
 /// size), so two directors of the same kernel build whose fingerprints are equal schedule a new flow to the same
 /// real server. Read from the kernel, never from the configuration: what `lvsync status` shows is what schedules.
+///
+/// One input the kernel does not report: `mh` gives a quiesced server (weight 0) the slots of its last non-zero
+/// weight, and a server added at weight 0 none, so a server quiesced on one director and added quiesced on another
+/// leave the fingerprints equal and the tables not.
 public struct SchedulingFingerprint: Hashable, Sendable {
     /// One order-sensitive service.
     public struct Service: Hashable, Sendable {
