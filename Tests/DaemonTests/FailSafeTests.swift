@@ -50,7 +50,12 @@ struct FailSafeTests {
         )
         let run = Task { try await daemon.run() }
         defer { run.cancel() }
-        if waitForVIPs { #expect(await eventually { daemon.director.director.vipsHeld }) }
+        // The whole takeover, not its first step: the VIPs come before the capture and the mirror's source.
+        if waitForVIPs {
+            #expect(
+                await eventually { daemon.director.director.vipsHeld && daemon.director.director.lastTakeover != nil }
+            )
+        }
         try await body(daemon)
     }
 
