@@ -53,7 +53,7 @@ public struct FailoverSoak: Sendable {
 
     /// Runs the soak.
     public func run() async throws -> Result {
-        let network = try SoakNetwork()
+        var network = try SoakNetwork()
         defer { network.remove() }
         let (pki, ports, toA, toB) = (network.pki, network.ports, network.toA, network.toB)
         let a = try PairMember(
@@ -91,36 +91,20 @@ public struct FailoverSoak: Sendable {
         let busy = try Hogs(count: hogs)
         defer { busy.stop() }
         let transitions = [a, b].map { $0.service.director.lastTransition?.at }
-        let stop = Atomic<Bool>(false)
-        // The active updates its connections without a pause: the stream goes on beside the snapshots.
-        let entriesPerMessage = max(1, connections / max(1, messages.count))
-        let messagesPerTick = max(1, churnPerSecond / 100 / entriesPerMessage)
-        let churn = Task.detached {
-            var next = 0
-            while !stop.load(ordering: .relaxed) {
-                let first = next % messages.count
-                let slice = messages[first..<min(messages.count, first + messagesPerTick)]
-                a.master.emit(Array(slice))
-                next += slice.count
-                try? await Task.sleep(for: .milliseconds(10))
-            }
-        }
+        let stop = StopFlag()
+        let churn = Self.churn(
+            a.master,
+            messages: messages,
+            connections: connections,
+            perSecond: churnPerSecond,
+            stop: stop
+        )
         a.service.heartbeats.resetLongestSilence()
         b.service.heartbeats.resetLongestSilence()
         let end = ContinuousClock.now + .seconds(seconds)
-        var cutAt: ContinuousClock.Instant?
         var seen = transitions
         while ContinuousClock.now < end {
-            let inSync = b.isSyncedStandby
-            if let at = cutAt, !inSync || ContinuousClock.now - at > .seconds(2) {
-                cutAt = nil  // the new link's snapshot began (or the cut found nothing to cut)
-            } else if cutAt == nil, inSync {
-                // In sync: cut the links, and a new snapshot of the whole table begins on the next one.
-                result.snapshotsCompleted += 1
-                toA.cut()
-                toB.cut()
-                cutAt = .now
-            }
+            network.cut(ifInSync: b.isSyncedStandby)
             for (index, member) in [a, b].enumerated() {
                 guard let last = member.service.director.lastTransition, last.at != seen[index] else { continue }
                 seen[index] = last.at
@@ -129,10 +113,9 @@ public struct FailoverSoak: Sendable {
             }
             try await Task.sleep(for: .milliseconds(5))
         }
-        stop.store(true, ordering: .relaxed)
+        stop.raised.store(true, ordering: .relaxed)
         _ = await churn.value
-        // The first cut follows the initial sync, not a soak snapshot.
-        result.snapshotsCompleted = max(0, result.snapshotsCompleted - 1)
+        result.snapshotsCompleted = network.snapshotsCompleted
         result.snapshotBytes = result.snapshotsCompleted * bytesPerSnapshot
         for member in [a, b] {
             for (_, figures) in member.service.heartbeats.peers {
@@ -163,10 +146,62 @@ struct SoakNetwork {
         toB = try ThrottledRelay(to: ports[1], bytesPerSecond: nil)
     }
 
+    /// When the links were last cut (nil: the standby has been out of sync since, or never cut).
+    private var cutAt: ContinuousClock.Instant?
+    /// Cuts made.
+    private var cuts = 0
+
     func remove() {
         toA.stop()
         toB.stop()
         pki.remove()
+    }
+
+    /// Called every few milliseconds with whether the standby is in sync: once it is, both links are cut, and a new
+    /// snapshot of the whole table begins on the next one; the next cut waits until the standby has been out of sync
+    /// (the new link's snapshot began) or 2 s have passed (the cut found nothing to cut).
+    mutating func cut(ifInSync inSync: Bool) {
+        if let at = cutAt, !inSync || ContinuousClock.now - at > .seconds(2) {
+            cutAt = nil
+        } else if cutAt == nil, inSync {
+            cuts += 1
+            toA.cut()
+            toB.cut()
+            cutAt = .now
+        }
+    }
+
+    /// Snapshots the standby received in full: one per cut, but the first cut follows the initial sync.
+    var snapshotsCompleted: Int { max(0, cuts - 1) }
+}
+
+/// A flag a task polls to end.
+final class StopFlag: Sendable {
+    let raised = Atomic<Bool>(false)
+}
+
+extension FailoverSoak {
+    /// The active's connections updated without a pause, `perSecond` of the `connections` in `messages` a second in
+    /// ticks of 10 ms, until `stop` is raised: the stream goes on beside the snapshots.
+    static func churn(
+        _ master: InMemoryKernelMaster,
+        messages: [[UInt8]],
+        connections: Int,
+        perSecond: Int,
+        stop: StopFlag
+    ) -> Task<Void, Never> {
+        let entriesPerMessage = max(1, connections / max(1, messages.count))
+        let messagesPerTick = max(1, perSecond / 100 / entriesPerMessage)
+        return Task.detached {
+            var next = 0
+            while !stop.raised.load(ordering: .relaxed) {
+                let first = next % messages.count
+                let slice = messages[first..<min(messages.count, first + messagesPerTick)]
+                master.emit(Array(slice))
+                next += slice.count
+                try? await Task.sleep(for: .milliseconds(10))
+            }
+        }
     }
 }
 

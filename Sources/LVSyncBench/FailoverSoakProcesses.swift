@@ -20,7 +20,7 @@ struct FailoverSoakProcesses: Sendable {
     func run() async throws -> FailoverSoak.Result {
         // A director's process that ends while its standard input is written to is an error, not the soak's end.
         signal(SIGPIPE, SIG_IGN)
-        let network = try SoakNetwork()
+        var network = try SoakNetwork()
         defer { network.remove() }
         let (pki, ports, toA, toB) = (network.pki, network.ports, network.toA, network.toB)
         var files: [String] = []
@@ -69,17 +69,8 @@ struct FailoverSoakProcesses: Sendable {
         a.send("arm")
         b.send("arm")
         let end = ContinuousClock.now + .seconds(soak.seconds)
-        var cutAt: ContinuousClock.Instant?
         while ContinuousClock.now < end {
-            let inSync = b.state.synced
-            if let at = cutAt, !inSync || ContinuousClock.now - at > .seconds(2) {
-                cutAt = nil
-            } else if cutAt == nil, inSync {
-                result.snapshotsCompleted += 1
-                toA.cut()
-                toB.cut()
-                cutAt = .now
-            }
+            network.cut(ifInSync: b.state.synced)
             if let exited = a.state.exited ?? b.state.exited {
                 throw DaemonError("failover soak: a director's process ended: \(exited)")
             }
@@ -90,7 +81,7 @@ struct FailoverSoakProcesses: Sendable {
         guard await FailoverBenchmark.until(.seconds(30), { a.state.final != nil && b.state.final != nil }) else {
             throw DaemonError("failover soak: the directors did not report at the end")
         }
-        result.snapshotsCompleted = max(0, result.snapshotsCompleted - 1)
+        result.snapshotsCompleted = network.snapshotsCompleted
         result.snapshotBytes = result.snapshotsCompleted * bytesPerSnapshot
         for child in [a, b] {
             let state = child.state
@@ -214,7 +205,7 @@ struct FailoverSoakMember: Sendable {
         }
         reader.start()
         var emitted = false
-        var armed: ContinuousClock.Instant?
+        var armed = false
         var seen: ContinuousClock.Instant?
         var churn: Task<Void, Never>?
         let stop = StopFlag()
@@ -225,22 +216,17 @@ struct FailoverSoakMember: Sendable {
             }) {
                 switch command {
                 case "arm":
-                    armed = .now
+                    armed = true
                     seen = member.service.director.lastTransition?.at
                     member.service.heartbeats.resetLongestSilence()
                     if !messages.isEmpty, churn == nil {
-                        // The active updates its connections without a pause, as in the one-process soak.
-                        let perTick = max(1, churnPerSecond / 100 / max(1, table / messages.count))
-                        churn = Task.detached {
-                            var next = 0
-                            while !stop.raised.load(ordering: .relaxed) {
-                                let first = next % messages.count
-                                let slice = messages[first..<min(messages.count, first + perTick)]
-                                member.master.emit(Array(slice))
-                                next += slice.count
-                                try? await Task.sleep(for: .milliseconds(10))
-                            }
-                        }
+                        churn = FailoverSoak.churn(
+                            member.master,
+                            messages: messages,
+                            connections: table,
+                            perSecond: churnPerSecond,
+                            stop: stop
+                        )
                     }
                 case "stop":
                     break loop
@@ -252,7 +238,7 @@ struct FailoverSoakMember: Sendable {
                 member.master.emit(messages)
                 emitted = true
             }
-            if armed != nil, let last = member.service.director.lastTransition, last.at != seen {
+            if armed, let last = member.service.director.lastTransition, last.at != seen {
                 seen = last.at
                 Self.say("change \(name): \(last.from) → \(last.to) (\(last.reason))")
             }
@@ -279,9 +265,4 @@ struct FailoverSoakMember: Sendable {
         let bytes = Array((line + "\n").utf8)
         bytes.withUnsafeBytes { buffer in _ = write(1, buffer.baseAddress, buffer.count) }
     }
-}
-
-/// A flag a task polls to end.
-final class StopFlag: Sendable {
-    let raised = Atomic<Bool>(false)
 }

@@ -111,19 +111,7 @@ public struct DirectorControl: ControlResponder {
         }
         if let fingerprint = scheduling?(), !fingerprint.services.isEmpty {
             // Equal on two directors of the same kernel: they schedule a new flow to the same real server.
-            object["scheduling"] = .object([
-                "fingerprint": .string(fingerprint.fingerprint),
-                "services": .array(
-                    fingerprint.services.map { service in
-                        .object([
-                            "service": .string("\(service.key)"),
-                            "scheduler": .string(service.scheduler),
-                            "fingerprint": .string(service.fingerprint),
-                            "real_servers": .array(service.realServers.map { .string("\($0)") }),
-                        ])
-                    }
-                ),
-            ])
+            object["scheduling"] = fingerprint.json
         }
         if let transition = director.lastTransition {
             object["last_transition"] = .object([

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Config
 import Control
+import Daemon
 import Foundation
 import IPVS
 import SyncWire
@@ -221,23 +222,7 @@ extension IPVSCommand {
                 throw CLIError(error.description)
             }
             if json {
-                var line = JSONLine()
-                line.add("fingerprint", fingerprint.fingerprint)
-                let services = fingerprint.services.map { service in
-                    var object = JSONLine()
-                    object.add("service", "\(service.key)")
-                    object.add("scheduler", service.scheduler)
-                    object.add("fingerprint", service.fingerprint)
-                    var list = "["
-                    for (index, server) in service.realServers.enumerated() {
-                        if index > 0 { list += ", " }
-                        JSONString.append("\(server)", to: &list)
-                    }
-                    object.add("real_servers", raw: list + "]")
-                    return object.line
-                }
-                line.add("services", raw: "[" + services.joined(separator: ", ") + "]")
-                print(line.line)
+                print(fingerprint.json.jsonText)
                 return
             }
             print("\(fingerprint.fingerprint) (\(fingerprint.services.count) mh or sh services)")
