@@ -118,18 +118,7 @@ public struct FailoverConfig: Hashable, Sendable {
 
     static func parse(_ value: YAMLValue, deadMilliseconds: Int) throws(ConfigError) -> FailoverConfig {
         let f = try value.mapping(allowed: keys)
-        var vips: [VIP] = []
-        for item in try f["vips"]?.sequence() ?? [] {
-            let fields = try item.mapping(allowed: ["address", "interface"])
-            let vip = try self.vip(
-                fields.required("address", in: item),
-                interface: PeeringConfig.interfaceName(fields.required("interface", in: item))
-            )
-            guard !vips.contains(where: { $0.address == vip.address }) else {
-                throw item.error("the VIP \(vip.address) is listed twice")
-            }
-            vips.append(vip)
-        }
+        let vips = try self.vips(f["vips"])
         var count = 3
         var interval = 100
         var refresh = 0
@@ -206,6 +195,23 @@ public struct FailoverConfig: Hashable, Sendable {
         )
         config.announceRefreshMilliseconds = refresh
         return config
+    }
+
+    /// A `vips` list: each an address[/prefix] on an interface, none twice.
+    static func vips(_ value: YAMLValue?) throws(ConfigError) -> [VIP] {
+        var vips: [VIP] = []
+        for item in try value?.sequence() ?? [] {
+            let fields = try item.mapping(allowed: ["address", "interface"])
+            let vip = try self.vip(
+                fields.required("address", in: item),
+                interface: PeeringConfig.interfaceName(fields.required("interface", in: item))
+            )
+            guard !vips.contains(where: { $0.address == vip.address }) else {
+                throw item.error("the VIP \(vip.address) is listed twice")
+            }
+            vips.append(vip)
+        }
+        return vips
     }
 
     private static func vip(_ value: YAMLValue, interface: String) throws(ConfigError) -> VIP {

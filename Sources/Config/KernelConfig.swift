@@ -10,6 +10,8 @@ import IPVS
 ///                                     # until it times out: 300 s for UDP, 15 min for an established TCP one)
 ///   expire_quiescent_template: true   # a persistence template pointing at a quiesced server (weight 0) ends, so
 ///                                     # the client's next connection goes to a live server
+///   sloppy_tcp: true                  # a TCP packet other than a SYN may create an entry: the director takes up a
+///   sloppy_sctp: true                 # flow it did not see begin (on by default in a cluster, ClusterConfig)
 ///   audit_interval_seconds: 15        # how often the kernel's table is held against the mirror (stretched to ten
 ///                                     # times an audit's own duration; 0: only after a capture gap and when
 ///                                     # `lvsync audit` asks)

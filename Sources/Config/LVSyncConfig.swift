@@ -5,14 +5,14 @@ import Yams
 ///
 /// Its top-level sections: this director and its peers (`node`, `priority`, `listen`, `peers`, `tls`, `sync`,
 /// `timers`, `stats`, `control`, `metrics`, `limits`: ``PeeringConfig``), the election and the VIPs (`failover`:
-/// ``FailoverConfig``), the IPVS services with their real servers' health checks (`virtual_services`:
+/// ``FailoverConfig``) or the cluster mode (`cluster`: ``ClusterConfig``), the IPVS services with their real servers' health checks (`virtual_services`:
 /// ``HealthConfig``) and the IPVS sysctls (`kernel`: ``KernelConfig``). A file with only `virtual_services` is what
 /// `lvsync ipvs apply` takes; `lvsync run` needs the peering sections.
 public struct LVSyncConfig: Sendable {
     /// The top-level keys a configuration may have.
     public static let sections: Set<String> = [
         "node", "priority", "listen", "peers", "tls", "sync", "failover", "virtual_services", "timers", "stats",
-        "metrics", "control", "kernel", "limits",
+        "metrics", "control", "kernel", "limits", "cluster",
     ]
 
     /// The virtual services and their real servers (`virtual_services`).
@@ -49,6 +49,12 @@ public struct LVSyncConfig: Sendable {
             } ?? HealthConfig()
         peering = try PeeringConfig.parse(top, document: document)
         kernel = try top["kernel"].map(KernelConfig.parse) ?? KernelConfig()
+        if peering?.cluster != nil {
+            // A member must take up the flows the routers move to it mid-stream.
+            for sloppy in [IPVSSysctl.sloppyTCP, .sloppySCTP] where kernel.sysctls[sloppy] == nil {
+                kernel.sysctls[sloppy] = 1
+            }
+        }
     }
 
     /// Settings that are valid but leave the clients of a failed real server stuck, each as a sentence that says

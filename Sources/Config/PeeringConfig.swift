@@ -60,8 +60,10 @@ public struct PeeringConfig: Hashable, Sendable {
     public var deadMilliseconds: Int
     /// Seconds between lines of sync statistics in the log (0: none).
     public var statsIntervalSeconds: Int
-    /// The election and the VIPs (nil: `sync.role` fixes the role).
+    /// The election and the VIPs (nil: `sync.role` fixes the role, or `cluster` makes this director a member).
     public var failover: FailoverConfig?
+    /// The cluster mode (nil: a pair, or a fixed role).
+    public var cluster: ClusterConfig? = nil
     /// The control socket's path (`control.socket`, an absolute path); nil: the default, `/run/lvsync/lvsync.sock`.
     public var controlSocket: String? = nil
     /// Where the Prometheus endpoint listens (`metrics.listen`); nil: no endpoint.
@@ -158,7 +160,9 @@ public struct PeeringConfig: Hashable, Sendable {
         }
     }
 
-    static let keys: Set<String> = ["node", "priority", "listen", "peers", "tls", "sync", "timers", "failover"]
+    static let keys: Set<String> = [
+        "node", "priority", "listen", "peers", "tls", "sync", "timers", "failover", "cluster",
+    ]
 
     static func parse(_ top: [String: YAMLValue], document: YAMLValue) throws(ConfigError) -> PeeringConfig? {
         guard let nodeValue = top["node"] else {
@@ -208,10 +212,34 @@ public struct PeeringConfig: Hashable, Sendable {
         )
         guard sync.group.isMulticast else { throw s["group"]!.error("\(sync.group) is not a multicast group") }
         let failoverValue = top["failover"]
+        let clusterValue = top["cluster"]
+        if let clusterValue {
+            if let failoverValue {
+                throw failoverValue.error(
+                    "a cluster member is active for the flows the routers send it, with no election: remove "
+                        + "'failover' (or 'cluster' for an active/standby pair)"
+                )
+            }
+            if sync.role != nil {
+                throw s["role"]!.error("every cluster member is active and standby at once: remove 'role' from 'sync'")
+            }
+            guard listen != nil else {
+                throw document.error("a cluster member needs 'listen' (where the other members connect)")
+            }
+            guard peers.count < ClusterConfig.maximumMembers else {
+                throw clusterValue.error(
+                    "a cluster has at most \(ClusterConfig.maximumMembers) members; 'peers' lists \(peers.count) "
+                        + "besides this director"
+                )
+            }
+        }
         switch (sync.role, failoverValue) {
+        case (nil, nil) where clusterValue != nil:
+            break
         case (nil, nil):
             throw syncValue.error(
-                "needs 'role' (active or standby), or a top-level 'failover' section so that the election decides"
+                "needs 'role' (active or standby), or a top-level 'failover' section so that the election decides, "
+                    + "or a 'cluster' section"
             )
         case (.some, let failover?):
             throw failover.error("'failover' lets the election decide the role: remove 'role' from 'sync'")
@@ -259,6 +287,7 @@ public struct PeeringConfig: Hashable, Sendable {
         let failover = try failoverValue.map { value throws(ConfigError) in
             try FailoverConfig.parse(value, deadMilliseconds: dead)
         }
+        let cluster = try clusterValue.map(ClusterConfig.parse)
         for name in (failover?.udpHeartbeat?.peers.keys).map(Array.init) ?? []
         where !peers.contains(where: { $0.name == name }) {
             throw failoverValue!.error("udp_heartbeat names the peer '\(name)', which is not among 'peers'")
@@ -274,6 +303,7 @@ public struct PeeringConfig: Hashable, Sendable {
             deadMilliseconds: dead,
             statsIntervalSeconds: statsInterval ?? 10,
             failover: failover,
+            cluster: cluster,
             controlSocket: controlSocket,
             metricsListen: metricsListen,
             limits: limits

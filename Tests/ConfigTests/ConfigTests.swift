@@ -72,7 +72,7 @@ struct ConfigTests {
         BadCase(
             yaml: "virtual_servces: []\n",
             message:
-                "f.yaml:1:1: virtual_servces: unknown key (known here: control, failover, kernel, limits, listen, metrics, node, peers, priority, stats, sync, timers, tls, virtual_services)"
+                "f.yaml:1:1: virtual_servces: unknown key (known here: cluster, control, failover, kernel, limits, listen, metrics, node, peers, priority, stats, sync, timers, tls, virtual_services)"
         ),
         BadCase(
             yaml: "virtual_services:\n  - fwmark: 7\n    port: 80\n",

@@ -1,5 +1,6 @@
 import Config
 import Foundation
+import IPVS
 import SyncWire
 import Testing
 
@@ -38,6 +39,29 @@ struct PeeringConfigTests {
     func servicesOnly() throws {
         let config = try LVSyncConfig(yaml: "virtual_services: []\n", file: "f.yaml")
         #expect(config.peering == nil)
+    }
+
+    @Test("the example cluster reads: three members, each naming the two others, VIPs on lo, sloppy TCP and SCTP on")
+    func exampleCluster() throws {
+        let files = try ["a", "b", "c"].map { try Self.example("cluster-\($0).yaml") }
+        let members = try files.map { try #require($0.peering) }
+        #expect(members.map(\.node) == ["dira", "dirb", "dirc"])
+        for member in members {
+            #expect(member.cluster != nil && member.failover == nil && member.sync.role == nil)
+            #expect(Set(member.peers.map(\.name) + [member.node]) == ["dira", "dirb", "dirc"])
+            #expect(member.cluster?.vips.map(\.description) == ["192.0.2.10/32 dev lo", "2001:db8::10/128 dev lo"])
+        }
+        for file in files {
+            #expect(
+                file.kernel.isOn(.sloppyTCP) && file.kernel.isOn(.sloppySCTP) && file.kernel.isOn(.expireNodestConn)
+            )
+            #expect(file.virtualServices.map(\.service.scheduler) == ["mh"])
+        }
+        // Set off in the file, it stays off.
+        let off = try LVSyncConfig(yaml: Self.elected + "cluster: {}\nkernel: { sloppy_sctp: false }\n", file: "f.yaml")
+        #expect(off.kernel.sysctls[.sloppySCTP] == 0 && off.kernel.sysctls[.sloppyTCP] == 1)
+        // A pair's file sets neither.
+        #expect(try Self.example("director-a.yaml").kernel.sysctls[.sloppyTCP] == nil)
     }
 
     static let base = """
@@ -114,7 +138,29 @@ struct PeeringConfigTests {
         BadCase(
             yaml: base.replacingOccurrences(of: "role: active, ", with: ""),
             message:
-                "f.yaml:6:7: sync: needs 'role' (active or standby), or a top-level 'failover' section so that the election decides"
+                "f.yaml:6:7: sync: needs 'role' (active or standby), or a top-level 'failover' section so that the election decides, or a 'cluster' section"
+        ),
+        BadCase(
+            yaml: base + "cluster: {}\n",
+            message:
+                "f.yaml:6:15: sync.role: every cluster member is active and standby at once: remove 'role' from 'sync'"
+        ),
+        BadCase(
+            yaml: elected + "cluster: {}\nfailover: {}\n",
+            message:
+                "f.yaml:8:11: failover: a cluster member is active for the flows the routers send it, with no election: remove 'failover' (or 'cluster' for an active/standby pair)"
+        ),
+        BadCase(
+            yaml: elected.replacingOccurrences(of: "listen: 10.0.0.2:7788\n", with: "") + "cluster: {}\n",
+            message: "f.yaml:1:1: a cluster member needs 'listen' (where the other members connect)"
+        ),
+        BadCase(
+            yaml: elected + "cluster: { vips: [{ address: 192.0.2.10 }] }\n",
+            message: "f.yaml:7:19: cluster.vips[0]: missing the key 'interface'"
+        ),
+        BadCase(
+            yaml: elected + "cluster: { members: 3 }\n",
+            message: "f.yaml:7:12: cluster.members: unknown key (known here: vips)"
         ),
         BadCase(
             yaml: base + "failover: { vips: [{ address: 10.0.0.100, interface: eth0 }] }\n",

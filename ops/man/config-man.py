@@ -14,6 +14,7 @@ ROOT, DATE = sys.argv[1], sys.argv[2]
 SECTIONS = [
     ("THE DIRECTOR AND ITS PEERS", "PeeringConfig.swift", "PeeringConfig"),
     ("FAILOVER", "FailoverConfig.swift", "FailoverConfig"),
+    ("CLUSTER", "ClusterConfig.swift", "ClusterConfig"),
     ("VIRTUAL SERVICES", "VirtualServicesConfig.swift", "VirtualServicesConfig"),
     ("HEALTH CHECKS", "HealthConfig.swift", "HealthConfig"),
     ("KERNEL", "KernelConfig.swift", "KernelConfig"),
@@ -96,7 +97,7 @@ page += [
     "the configuration lvsync.service starts \\fBlvsync run\\fR with",
     ".TP",
     "\\fB/usr/share/doc/lvsync/examples/\\fR",
-    "commented configurations of a pair's two directors",
+    "commented configurations of a pair's two directors and of a cluster's three members",
     ".TP",
     "\\fB/etc/default/lvsync\\fR",
     "more options for \\fBlvsync run\\fR (LVSYNC_OPTIONS)",

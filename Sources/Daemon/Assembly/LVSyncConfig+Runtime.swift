@@ -69,6 +69,9 @@ extension DirectorService.Configuration {
             announceInterval = .milliseconds(failover.announceIntervalMilliseconds)
             checks = Self.conditions(failover, sync: peering.sync, host: host)
             secondPath = try failover.udpHeartbeat.map { udp throws(DaemonError) in try SecondPath(udp) }
+        } else if peering.cluster != nil {
+            guard peering.listen != nil else { throw DaemonError("'cluster' needs 'listen'") }
+            role = .cluster
         } else {
             role = .fixed(peering.sync.role ?? .standby)
         }
@@ -90,7 +93,10 @@ extension DirectorService.Configuration {
             kernelAudit = KernelAuditSettings(
                 interval: .seconds(15),
                 readTable: { KernelBootstrap.readTable(path) },
-                readConnections: { KernelBootstrap.readConnections(from: path, ipvs: ipvs) },
+                // A cluster member takes in only what its own traffic made: the others' entries are theirs.
+                readConnections: { [own = peering.cluster != nil] in
+                    KernelBootstrap.readConnections(from: path, ipvs: ipvs, ownOnly: own)
+                },
                 countConnections: { try? ipvs.connectionCount().total }
             )
         }
@@ -177,7 +183,7 @@ extension Director.Settings {
                 peering.sync.maximumMessageBytes ?? UInt16(SyncWireLayout.defaultMaximumMessageLength)
             ),
             logCapacityBytes: peering.sync.logBytes,
-            vips: peering.failover?.vips ?? []
+            vips: peering.failover?.vips ?? peering.cluster?.vips ?? []
         )
     }
 }

@@ -117,6 +117,7 @@ public struct LVSyncDaemon: Service {
             openCapture: { try host.openCapture(sync) },
             openInjector: { try host.openInjector(sync) },
             kernelTable: { Self.seededTable(host, logger: logger) },
+            ownKernelTable: { Self.seededTable(host, ownOnly: true, logger: logger) },
             prepareSyncInterface: { try host.prepareSyncInterface(sync) },
             syncInterfaceIndex: { host.syncInterfaceIndex(sync) }
         )
@@ -344,14 +345,20 @@ public struct LVSyncDaemon: Service {
     }
 
     /// The mirror table seeded from the kernel's connection table: what the kernel already holds when lvsync starts
-    /// late.
-    static func seededTable(_ host: DaemonHost, logger: Logger) -> MirrorTable {
+    /// late (`ownOnly`: what its own traffic made, for a cluster member).
+    static func seededTable(_ host: DaemonHost, ownOnly: Bool = false, logger: Logger) -> MirrorTable {
         var table = MirrorTable()
         guard let path = host.connectionTable else { return table }
         do {
-            let outcome = try KernelBootstrap.seed(&table, from: path, ipvs: host.ipvs, now: MirrorClock().now)
+            let outcome = try KernelBootstrap.seed(
+                &table,
+                from: path,
+                ipvs: host.ipvs,
+                now: MirrorClock().now,
+                ownOnly: ownOnly
+            )
             logger.info(
-                "mirror table seeded from \(path)",
+                ownOnly ? "mirror table seeded from \(path), own connections only" : "mirror table seeded from \(path)",
                 metadata: [
                     "connections": "\(outcome.seeded)", "unusable": "\(outcome.unusable)",
                     "unparsed": "\(outcome.problems)",

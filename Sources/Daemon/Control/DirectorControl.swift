@@ -165,6 +165,7 @@ public struct DirectorControl: ControlResponder {
             break
         }
         object["sync"] = .object(sync)
+        if let cluster = clusterStatus() { object["cluster"] = cluster }
         let now = ContinuousClock.now
         let election = service.election.election
         let electionNow = service.election.electionTimeNow

@@ -27,13 +27,15 @@ extension Director {
         case failed(String)
     }
 
-    /// The kernel sync daemon the role needs now; nil: none (not decided, stopped).
-    var wantedSyncDaemon: SyncDaemon.Role? {
+    /// The kernel sync daemons the role needs now: the master on an active director, the backup on a standby, both
+    /// on a cluster member; nil: none (not decided, stopped).
+    var wantedSyncDaemons: Set<SyncDaemon.Role>? {
         state.withLock { state in
-            if let fixed = state.fixed { return fixed == .active ? .master : .backup }
+            if state.members != nil { return [.master, .backup] }
+            if let fixed = state.fixed { return fixed == .active ? [.master] : [.backup] }
             switch state.role {
-            case .active: return .master
-            case .standby, .fault: return .backup
+            case .active: return [.master]
+            case .standby, .fault: return [.backup]
             case .initialising, .stopped: return nil
             }
         }
@@ -50,7 +52,7 @@ extension Director {
     /// Checks the sync interface's index and the kernel's sync daemons against the role, and repairs what drifted.
     public func checkKernelSync() -> KernelSyncCheck {
         plumbing.withLock { _ in
-            guard let role = wantedSyncDaemon else { return .inOrder }
+            guard let roles = wantedSyncDaemons else { return .inOrder }
             let index: Int32?
             switch ports.syncInterfaceIndex() {
             case .success(let current): index = current
@@ -60,14 +62,16 @@ extension Director {
             do {
                 if index == nil || index != state.withLock({ $0.syncIndex }) {
                     let was = state.withLock { $0.syncIndex }
-                    try replumb(role)
+                    try replumb(roles)
                     let cause = index == nil ? "the sync interface was missing" : "the sync interface was re-created"
                     return .repaired(["\(cause) (index \(was.map(String.init) ?? "none") → \(syncIndexText))"])
                 }
-                guard try !ports.kernel.runsAsWanted(role) else { return .inOrder }
-                try ports.kernel.run(role)
+                guard try !ports.kernel.runsAsWanted(roles) else { return .inOrder }
+                try ports.kernel.run(roles)
                 Counter(label: "lvsync_kernel_sync_repairs_total", dimensions: [("what", "daemon")]).increment()
-                return .repaired(["the kernel \(role) sync daemon was not running as lvsync set it: started again"])
+                let names = roles.map(\.description).sorted().joined(separator: " and ")
+                let was = roles.count == 1 ? "daemon was" : "daemons were"
+                return .repaired(["the kernel \(names) sync \(was) not running as lvsync set it: started again"])
             } catch {
                 return .failed("\(error)")
             }
@@ -79,8 +83,8 @@ extension Director {
     /// - Throws: when the interface cannot be set up again.
     public func repairAfterCaptureFailure(seenInEpoch epoch: Int) throws {
         try plumbing.withLock { _ throws in
-            guard state.withLock({ $0.syncEpoch }) == epoch, let role = wantedSyncDaemon else { return }
-            try replumb(role)
+            guard state.withLock({ $0.syncEpoch }) == epoch, let roles = wantedSyncDaemons else { return }
+            try replumb(roles)
         }
     }
 
@@ -88,9 +92,9 @@ extension Director {
 
     /// The interface set up again, the role's kernel daemon restarted on it, the injector opened on it; the capture
     /// follows the epoch. Called with `plumbing` held.
-    private func replumb(_ role: SyncDaemon.Role) throws {
+    private func replumb(_ roles: Set<SyncDaemon.Role>) throws {
         let index = try ports.prepareSyncInterface()
-        try ports.kernel.restart(role)
+        try ports.kernel.restart(roles)
         try state.withLock { $0.injector }?.reopen()
         state.withLock {
             $0.syncIndex = index
@@ -98,8 +102,8 @@ extension Director {
         }
         Counter(label: "lvsync_kernel_sync_repairs_total", dimensions: [("what", "interface")]).increment()
         logger.warning(
-            "the sync interface was set up again: kernel \(role) sync daemon restarted on it",
-            metadata: ["index": "\(index)"]
+            "the sync interface was set up again: kernel sync daemons restarted on it",
+            metadata: ["index": "\(index)", "daemons": "\(roles.map(\.description).sorted())"]
         )
     }
 

@@ -51,6 +51,9 @@ public final class Director: Sendable {
         public var openInjector: @Sendable () throws -> any SyncMessageInjecting
         /// The kernel's connections when there is no mirrored table to start from (`/proc/net/ip_vs_conn`).
         public var kernelTable: @Sendable () -> MirrorTable
+        /// The kernel's connections its own traffic made, without those its backup daemon took from the other members
+        /// (`/proc/net/ip_vs_conn_sync` marks them `SYNC`): a cluster member's stream starts from these.
+        public var ownKernelTable: @Sendable () -> MirrorTable
         /// Makes sure the sync interface exists and is set up; returns its index.
         public var prepareSyncInterface: @Sendable () throws -> Int32
         /// The sync interface's index now (nil: missing), or why the host cannot tell.
@@ -64,6 +67,7 @@ public final class Director: Sendable {
             openCapture: @escaping @Sendable () throws -> any SyncMessageCapturing,
             openInjector: @escaping @Sendable () throws -> any SyncMessageInjecting,
             kernelTable: @escaping @Sendable () -> MirrorTable,
+            ownKernelTable: (@Sendable () -> MirrorTable)? = nil,
             prepareSyncInterface: @escaping @Sendable () throws -> Int32 = { 1 },
             syncInterfaceIndex: @escaping @Sendable () -> Result<Int32?, HostNetworkError> = { .success(1) }
         ) {
@@ -73,6 +77,7 @@ public final class Director: Sendable {
             self.openCapture = openCapture
             self.openInjector = openInjector
             self.kernelTable = kernelTable
+            self.ownKernelTable = ownKernelTable ?? kernelTable
             self.prepareSyncInterface = prepareSyncInterface
             self.syncInterfaceIndex = syncInterfaceIndex
         }
@@ -133,6 +138,8 @@ public final class Director: Sendable {
         /// Counts the sync plumbing's repairs: a capture opened in an older epoch is opened again.
         var syncEpoch = 0
         var fixed: PeeringConfig.Sync.Role?
+        /// A cluster member: each other member's stream, by its name (nil: not a member).
+        var members: [String: SyncSink]?
         var lastTransition: (from: ElectionState, to: ElectionState, reason: String, at: ContinuousClock.Instant)?
         var lastTakeover: TakeoverSteps?
     }
@@ -142,7 +149,7 @@ public final class Director: Sendable {
     /// starts the daemon of a role being left.
     let plumbing = Mutex(())
     /// Held through every sequence of VIP changes (take, release, re-add), so that they never interleave.
-    private let vipOperations = Mutex(())
+    let vipOperations = Mutex(())
     let ports: Ports
     /// The settings.
     public let settings: Settings
@@ -233,6 +240,8 @@ public final class Director: Sendable {
     /// and the peer advertises itself active, else adverts only.
     public func wantedLink(to peer: String) -> PeerMessage.Role {
         state.withLock { state in
+            // A cluster member takes every other member's stream.
+            if state.members != nil { return .receiver }
             if let fixed = state.fixed { return fixed == .standby ? .receiver : .observer }
             guard state.role == .standby || state.role == .fault, case .sink = state.mirroring,
                 state.peers[peer]?.advert.state == .active
@@ -264,6 +273,14 @@ public final class Director: Sendable {
         }
         state.withLock { $0.role = role == .active ? .active : .standby }
         changes.signal()
+    }
+
+    /// The sink that takes `peer`'s stream when this director receives it: a cluster member's sink for that member,
+    /// or a standby's one sink (nil: this director takes no stream now).
+    public func sink(receivingFrom peer: String, in mirroring: Mirroring) -> SyncSink? {
+        if let members = state.withLock({ $0.members }) { return members[peer] }
+        if case .sink(let sink) = mirroring { return sink }
+        return nil
     }
 
     /// Carries out a change of role the election decided.
@@ -426,7 +443,7 @@ public final class Director: Sendable {
         }
     }
 
-    private func addMissing() -> (added: [String], failed: [String]) {
+    func addMissing() -> (added: [String], failed: [String]) {
         var added: [String] = []
         var failed: [String] = []
         for vip in settings.vips {
@@ -445,6 +462,8 @@ public final class Director: Sendable {
     /// One round of announcements for the VIPs held; whether it went out.
     @discardableResult
     public func announce() -> Bool {
+        // A cluster member's VIPs are the routers' business, not ARP's.
+        guard state.withLock({ $0.members == nil }) else { return false }
         let held = state.withLock { state in settings.vips.filter { state.heldVIPs.contains($0) } }
         guard !held.isEmpty else { return false }
         do {
@@ -456,7 +475,7 @@ public final class Director: Sendable {
         }
     }
 
-    private func releaseVIPs() {
+    func releaseVIPs() {
         vipOperations.withLock { _ in
             state.withLock { $0.holdingVIPs = false }
             removeVIPs()

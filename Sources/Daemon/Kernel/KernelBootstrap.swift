@@ -18,15 +18,18 @@ public enum KernelBootstrap {
         public var problems: Int
     }
 
-    /// Reads `path` and seeds `table`.
+    /// Reads `path` and seeds `table`; `ownOnly`: only with the connections the kernel's own traffic made (a cluster
+    /// member's, ``ownConnections(of:syncTable:)``).
     public static func seed(
         _ table: inout MirrorTable,
         from path: String = "/proc/net/ip_vs_conn",
         ipvs: any IPVSControl,
-        now: MirrorTime
+        now: MirrorTime,
+        ownOnly: Bool = false
     ) throws -> Outcome {
         let text = try readWhole(path)
-        let proc = ProcConnTable(parsing: text)
+        var proc = ProcConnTable(parsing: text)
+        if ownOnly { proc = ownConnections(of: proc, syncTable: try readWhole(syncTablePath(path))) }
         let lookup = try forwardingLookup(ipvs)
         let before = table.count
         let unusable = table.seed(from: proc, forwarding: lookup, now: now)
@@ -42,14 +45,45 @@ public enum KernelBootstrap {
         readConnections(from: path, ipvs: ipvs) ?? []
     }
 
-    /// The kernel's connections now, as sync entries; nil when the table cannot be read.
+    /// The kernel's connections now, as sync entries; nil when the table cannot be read. `ownOnly`: only those its
+    /// own traffic made (``ownConnections(of:syncTable:)``).
     public static func readConnections(
         from path: String = "/proc/net/ip_vs_conn",
-        ipvs: any IPVSControl
+        ipvs: any IPVSControl,
+        ownOnly: Bool = false
     ) -> [SyncConnection]? {
         guard let text = try? readWhole(path), let lookup = try? forwardingLookup(ipvs) else { return nil }
-        return ProcBootstrap.connections(from: ProcConnTable(parsing: text), forwarding: lookup).connections
+        var table = ProcConnTable(parsing: text)
+        if ownOnly {
+            guard let origins = try? readWhole(syncTablePath(path)) else { return nil }
+            table = ownConnections(of: table, syncTable: origins)
+        }
+        return ProcBootstrap.connections(from: table, forwarding: lookup).connections
     }
+
+    /// The entries of `table` (`/proc/net/ip_vs_conn`, read first) that `syncTable` (`/proc/net/ip_vs_conn_sync`,
+    /// read after it) lists with origin `LOCAL`: made by this kernel's own traffic, not taken by its backup daemon
+    /// from a master (`IP_VS_CONN_F_SYNC`). An entry gone by the second read is left out (it is gone from the kernel
+    /// too). A cluster member streams only these: the others' entries are theirs to stream.
+    public static func ownConnections(of table: ProcConnTable, syncTable: String) -> ProcConnTable {
+        struct Tuple: Hashable {
+            var ipProtocol: IPProtocol
+            var client: Endpoint
+            var virtual: Endpoint
+        }
+        var local = Set<Tuple>()
+        for line in ProcConnTable(parsing: syncTable).entries where line.origin == .local {
+            local.insert(Tuple(ipProtocol: line.ipProtocol, client: line.client, virtual: line.virtual))
+        }
+        var own = table
+        own.entries = table.entries.filter {
+            local.contains(Tuple(ipProtocol: $0.ipProtocol, client: $0.client, virtual: $0.virtual))
+        }
+        return own
+    }
+
+    /// `/proc/net/ip_vs_conn_sync` beside `/proc/net/ip_vs_conn` (the same table with each entry's origin).
+    static func syncTablePath(_ path: String) -> String { path + "_sync" }
 
     /// The kernel's table as text, nil when it cannot be read.
     public static func readTable(_ path: String = "/proc/net/ip_vs_conn") -> String? {

@@ -120,7 +120,10 @@ extension DirectorService {
                     try? await outbound.write(.goodbye(reason: "not the active director"))
                     return LinkOutcome(error: PeerProtocolError(.roleConflict(.receiver)))
                 }
-                logger.info("standby connected", metadata: ["peer": "\(peer)"])
+                logger.info(
+                    isMember ? "member connected for the stream" : "standby connected",
+                    metadata: ["peer": "\(peer)"]
+                )
                 let link = SenderLink(
                     peer: peer,
                     source: source,

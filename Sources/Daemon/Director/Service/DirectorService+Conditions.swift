@@ -89,7 +89,7 @@ extension DirectorService {
                 logger.error("the kernel's sync drifted and cannot be repaired", metadata: ["reason": "\(reason)"])
                 reading = .fails(reason)
             }
-            if let holds = verdict.observe(reading), fixedRole == nil {
+            if let holds = verdict.observe(reading), isElected {
                 relay.post(.health(DirectorService.kernelSyncCondition, ok: holds))
             }
         }

@@ -9,7 +9,7 @@ import ServiceLifecycle
 import SyncWire
 
 /// The dial loops: one per peer, keeping one link open to it — the mirror stream when this director is a standby of
-/// that peer, adverts only otherwise — with jittered backoff, and make before break when the wanted link changes.
+/// that peer (or a cluster member: every peer's stream), adverts only otherwise — with jittered backoff, and make before break when the wanted link changes.
 extension DirectorService {
     func dial(_ peer: Peer) async {
         var backoff = Backoff()
@@ -47,9 +47,9 @@ extension DirectorService {
             relay.linkOpened(to: peer.name)
             let started = ContinuousClock.now
             let end: LinkEnd
-            if role == .receiver, !degraded, case .sink(let sink) = mirroring {
+            if role == .receiver, !degraded, let sink = director.sink(receivingFrom: peer.name, in: mirroring) {
                 logger.info(
-                    "connected to the active director",
+                    isMember ? "connected to a member for its stream" : "connected to the active director",
                     metadata: ["peer": "\(peer.name)", "position": "\(sink.position)"]
                 )
                 var receiver = ReceiverLink(
@@ -58,7 +58,7 @@ extension DirectorService {
                     configuration: configuration.session,
                     logger: logger
                 )
-                if fixedRole == nil {
+                if isElected {
                     receiver.adverts = relay
                     let relay = relay
                     receiver.onSyncStatus = { relay.post(.syncStatus(inSync: $0)) }
@@ -88,10 +88,12 @@ extension DirectorService {
                 next = successor
             case .ended(let outcome, let successor):
                 counters.closed(outcome.code)
-                if fixedRole == .standby, case .sink(let sink) = mirroring {
-                    // A fixed standby's one link is its stream: where it stopped matters for the resume.
+                if fixedRole == .standby || isMember, let sink = director.sink(receivingFrom: peer.name, in: mirroring)
+                {
+                    // A fixed standby's one link is its stream, a member's link to a member that member's stream:
+                    // where it stopped matters for the resume.
                     logger.warning(
-                        "link to the active director closed",
+                        isMember ? "link to a member's stream closed" : "link to the active director closed",
                         metadata: [
                             "peer": "\(peer.name)", "reason": "\(outcome.code)", "detail": "\(outcome)",
                             "position": "\(sink.position)",

@@ -122,8 +122,14 @@ extension DirectorService {
             let report: KernelAuditReport
             switch mirroring {
             case .source(let source, _):
-                guard !asked.isEmpty || due || source.takeGap() else { continue }
-                report = try await reconcileKernel(source, settings)
+                let gap = source.takeGap()
+                guard !asked.isEmpty || due || gap else { continue }
+                var reconciled = try await reconcileKernel(source, settings)
+                // A cluster member is also every other member's backup: their streams are looked for in its kernel.
+                if director.isMember, !asked.isEmpty || due {
+                    reconciled = try await auditMembers(reconciled, settings)
+                }
+                report = reconciled
             case .sink(let sink):
                 guard !asked.isEmpty || due else { continue }
                 report = try await auditKernel(sink, settings)
@@ -215,6 +221,56 @@ extension DirectorService {
             missing: audit.missing.count,
             seconds: seconds
         )
+    }
+
+    /// A cluster member's audit of the other members' streams in its kernel: one read of the table, every member's
+    /// sink looked for in it (``SyncSink/auditKernel(readTable:)``), what the kernel lacked sent again. Adds the
+    /// figures to `report` (the reconcile of its own stream) and names the role `member`.
+    private func auditMembers(_ report: KernelAuditReport, _ settings: KernelAuditSettings) async throws
+        -> KernelAuditReport
+    {
+        let started = ContinuousClock.now
+        let members = director.members
+        let found = Mutex<(checked: Int, missing: Int, table: Int?, unread: Bool)>((0, 0, nil, false))
+        try await runOnOwnThread(named: "lvsync-audit") { _ in
+            let text = Mutex<String??>(nil)
+            let read: () -> String? = {
+                text.withLock { cached in
+                    if let cached { return cached }
+                    let read = settings.readTable()
+                    cached = .some(read)
+                    return read
+                }
+            }
+            for (_, sink) in members.sorted(by: { $0.key < $1.key }) {
+                guard let audit = sink.auditKernel(readTable: read) else {
+                    found.withLock { $0.unread = true }
+                    return
+                }
+                found.withLock {
+                    $0.checked += audit.mirrorConnections
+                    $0.missing += audit.missing.count
+                    $0.table = audit.kernelConnections
+                }
+            }
+        }
+        let figures = found.withLock { $0 }
+        var combined = report
+        combined.role = "member"
+        combined.seconds = report.seconds + Self.seconds(ContinuousClock.now - started)
+        guard !figures.unread else {
+            combined.error = "cannot read the kernel's table"
+            return combined
+        }
+        combined.mirrorChecked = figures.checked
+        combined.missing = figures.missing
+        if figures.missing > 0 {
+            logger.warning(
+                "the kernel lacked connections of the other members' streams: sent them again",
+                metadata: ["kernel.missing": "\(figures.missing)", "mirror.checked": "\(figures.checked)"]
+            )
+        }
+        return combined
     }
 
     private static func identity(of mirroring: Director.Mirroring) -> ObjectIdentifier? {

@@ -27,6 +27,9 @@ public struct DirectorService: Service {
         /// By the configuration (`sync.role`), for good: mirroring only, no election, no VIPs. A fixed active
         /// listens for its standbys; a fixed standby dials every peer for the stream.
         case fixed(PeeringConfig.Sync.Role)
+        /// A cluster member (`cluster`), for good: active for the flows the routers send it and a backup of every
+        /// peer at once. It listens for every peer (each takes its stream) and dials every peer (for theirs).
+        case cluster
     }
 
     /// A peer to dial and accept.
@@ -198,7 +201,7 @@ public struct DirectorService: Service {
         self.counters = counters
         self.logger = logger
         relay = AdvertRelay(logger: logger)
-        if case .fixed = configuration.role { relay.dropEvents() }
+        if !isElected { relay.dropEvents() }
     }
 
     /// Ends the election's thread at once, without a word to the peers (no `stopped` advert, no more datagrams):
@@ -217,7 +220,19 @@ public struct DirectorService: Service {
     /// The link's dead interval (the election's too).
     var deadInterval: Duration { .nanoseconds(configuration.session.deadInterval.nanoseconds) }
 
-    /// The role the configuration fixes; nil: elected.
+    /// Whether the election decides the role.
+    var isElected: Bool {
+        if case .elected = configuration.role { return true }
+        return false
+    }
+
+    /// Whether this director is a cluster member.
+    var isMember: Bool {
+        if case .cluster = configuration.role { return true }
+        return false
+    }
+
+    /// The role the configuration fixes; nil: elected, or a cluster member.
     var fixedRole: PeeringConfig.Sync.Role? {
         if case .fixed(let role) = configuration.role { return role }
         return nil
@@ -237,11 +252,19 @@ public struct DirectorService: Service {
             }
         case .fixed(let role):
             try director.start(fixed: role)
-            do {
-                try await cancelWhenGracefulShutdown { try await runParts(election: nil) }
-            } catch is CancellationError where Task.isShuttingDownGracefully {
-                // A graceful shutdown cancels the parts: the service's normal end for a fixed role.
-            }
+            try await runUntilShutdown()
+        case .cluster:
+            try director.start(memberOf: configuration.peers.map(\.name))
+            try await runUntilShutdown()
+        }
+    }
+
+    /// The parts of a role the configuration fixes (or a cluster member's), until a graceful shutdown.
+    private func runUntilShutdown() async throws {
+        do {
+            try await cancelWhenGracefulShutdown { try await runParts(election: nil) }
+        } catch is CancellationError where Task.isShuttingDownGracefully {
+            // A graceful shutdown cancels the parts: the service's normal end without an election.
         }
     }
 
@@ -304,7 +327,7 @@ public struct DirectorService: Service {
                     }
                 }
             }
-            // The listener: every elected director, and a fixed active for its standbys.
+            // The listener: every elected director and cluster member, and a fixed active for its standbys.
             if fixedRole != .standby {
                 guard let listen = configuration.listen else { throw DaemonError.noListener }
                 group.addTask {
@@ -312,7 +335,7 @@ public struct DirectorService: Service {
                     return .other
                 }
             }
-            // The dial loops: every elected director, and a fixed standby for the stream.
+            // The dial loops: every elected director and cluster member, and a fixed standby for the stream.
             if fixedRole != .active {
                 for peer in configuration.peers {
                     group.addTask {
@@ -336,13 +359,7 @@ public struct DirectorService: Service {
                 }
             }
             group.addTask {
-                try await repeatEvery(configuration.expiryInterval) {
-                    switch director.mirroring.mirroring {
-                    case .source(let source, _): source.expire()
-                    case .sink(let sink): sink.expire()
-                    case .idle: break
-                    }
-                }
+                try await repeatEvery(configuration.expiryInterval) { director.expireMirrors() }
                 return .other
             }
             if let audit = configuration.kernelAudit {

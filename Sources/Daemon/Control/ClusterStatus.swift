@@ -1,0 +1,45 @@
+import Control
+import PeerProtocol
+
+extension DirectorControl {
+    /// The `cluster` block of a member's `status`: each other member, the link to it, where its stream stands here
+    /// (position, table, lag, the kernel's drops while injecting it) and how far it has taken this member's own
+    /// stream (`own_stream`); `own_connections`: the connections this member's own traffic made (its stream's table).
+    func clusterStatus() -> JSONValue? {
+        let director = service.director
+        guard director.isMember, let source = director.source else { return nil }
+        let own = source.figures
+        let members = director.members.sorted { $0.key < $1.key }.map { name, sink -> JSONValue in
+            let figures = sink.figures
+            var member: [String: JSONValue] = [
+                "name": .string(name),
+                "link": .string(service.relay.isLinked(to: name) ? "up" : "down"),
+                "stream": .string(String(figures.position.streamID, radix: 16)),
+                "position": .integer(Int64(figures.position.sequence)),
+                "table_size": .integer(Int64(figures.tableSize)),
+                "lag_ms_p99": .number(Double(figures.lagMicrosecondsP99) / 1000),
+                "kernel_drops": .integer(Int64(figures.kernelDrops)),
+                "kernel_lost": .integer(Int64(figures.kernelLost)),
+                "kernel_missing": .integer(Int64(figures.kernelMissing)),
+            ]
+            if let taking = own.standbys[name] {
+                var stream: [String: JSONValue] = [
+                    "state": .string(taking.state),
+                    "acknowledged": .integer(Int64(taking.acknowledgedSequence)),
+                    "behind": .integer(Int64(own.lastSequence &- min(own.lastSequence, taking.acknowledgedSequence))),
+                ]
+                if let snapshot = taking.snapshot {
+                    stream["snapshot_sent"] = .integer(Int64(snapshot.sent))
+                    stream["snapshot_total"] = .integer(Int64(snapshot.total))
+                }
+                member["own_stream"] = .object(stream)
+            }
+            return .object(member)
+        }
+        return .object([
+            "members": .array(members),
+            "own_connections": .integer(Int64(own.tableSize)),
+            "received_connections": .integer(Int64(director.members.values.reduce(0) { $0 + $1.figures.tableSize })),
+        ])
+    }
+}
