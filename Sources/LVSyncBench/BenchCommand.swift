@@ -12,8 +12,8 @@ struct BenchCommand: AsyncParsableCommand {
         commandName: "lvsync-bench",
         abstract: "Run a benchmark and print its results as one JSON line (build with -c release).",
         subcommands: [
-            Codec.self, MirrorTable.self, IPVSControlPlane.self, Relay.self, FailoverPair.self, Conns.self,
-            SoakMember.self,
+            Codec.self, MirrorTable.self, IPVSControlPlane.self, Relay.self, Cluster.self, FailoverPair.self,
+            Conns.self, SoakMember.self,
         ]
     )
 
@@ -172,6 +172,60 @@ extension BenchCommand {
             json.add("bytes_per_connection", (r.bytesPerConnection * 10).rounded() / 10)
             json.add("active_side_entries_per_s", r.activeSideEntriesPerSecond.rounded())
             json.add("standby_side_entries_per_s", r.standbySideEntriesPerSecond.rounded())
+            print(json.line)
+        }
+    }
+}
+
+extension BenchCommand {
+    struct Cluster: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "cluster",
+            abstract: "A cluster in one process: every member streams its own connections to every other one.",
+            discussion: """
+                N members over mutual TLS on loopback, in-memory kernels (each master emits the member's own \
+                connections, each backup counts). Prints how many entries each member captured and streamed, and \
+                took in from the others, per second while all emit at once; then, at a fixed rate of new \
+                connections at every member, the lag of every stream at every other member (capture to \
+                injection): the worst stream's p50 and p99, and the largest of all.
+                """
+        )
+
+        @Option(help: "Members (2 to 8).")
+        var members = 4
+
+        @Option(help: "Each member's own connections in the throughput run.")
+        var connections = 250_000
+
+        @Option(help: "The lag run's new connections per second at each member.")
+        var rate = 100_000
+
+        @Option(help: "The lag run's length in seconds.")
+        var seconds = 5.0
+
+        func validate() throws {
+            guard (2...8).contains(members) else { throw ValidationError("--members: 2 to 8") }
+        }
+
+        func run() async throws {
+            let r = try await ClusterBenchmark(
+                members: members,
+                connections: connections,
+                rate: rate,
+                seconds: seconds
+            ).run()
+            var json = JSONLine()
+            json.add("benchmark", "cluster")
+            json.add("members", r.members)
+            json.add("connections_per_member", r.connectionsPerMember)
+            json.add("seconds", (r.seconds * 1000).rounded() / 1000)
+            json.add("own_entries_per_s", r.ownEntriesPerSecond.rounded())
+            json.add("received_entries_per_s", r.receivedEntriesPerSecond.rounded())
+            json.add("offered_per_member_per_s", r.offeredPerMember)
+            json.add("lag_p50_ms", Double(r.lagP50Microseconds) / 1000)
+            json.add("lag_p99_ms", Double(r.lagP99Microseconds) / 1000)
+            json.add("lag_max_ms", Double(r.lagMaxMicroseconds) / 1000)
+            json.add("lag_batches", Int(r.lagSamples))
             print(json.line)
         }
     }

@@ -182,11 +182,12 @@ public struct RelayBenchmark: Sendable {
     /// Distinct connections (one in twenty IPv6, the rest IPv4 TCP, as ``SyntheticConnections`` shapes them but
     /// with a client address and port unique to each) as full 1472-byte version 1 messages, as a busy kernel master
     /// sends them.
-    static func messages(_ count: Int) -> [[UInt8]] {
+    /// `offset`: the first connection's number (another block of clients).
+    static func messages(_ count: Int, offset: Int = 0) -> [[UInt8]] {
         var generator = SyntheticConnections()
         var entries: [SyncEntry] = []
         entries.reserveCapacity(count)
-        for n in 0..<count {
+        for n in offset..<offset + count {
             var entry = generator.connection(n % 20 == 0 ? 0 : 4).entry!
             let unique = UInt64(n)
             entry.clientAddress =

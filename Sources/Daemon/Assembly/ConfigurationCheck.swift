@@ -44,7 +44,10 @@ public struct ConfigurationCheck: Sendable {
                 let caDays = Int(authority.timeIntervalSince(now) / 86_400)
                 findings.append("tls: \(peering.tls.ca) valid for \(caDays) more days")
             }
-            let role = peering.sync.role.map { "fixed role \($0.rawValue)" } ?? "elected role"
+            let role =
+                peering.cluster != nil
+                ? "cluster member (\(peering.peers.count + 1) members)"
+                : peering.sync.role.map { "fixed role \($0.rawValue)" } ?? "elected role"
             findings.append(
                 "peering: node '\(peering.node)', \(role), \(peering.peers.count) peer(s), sync on "
                     + "\(peering.sync.interface) (syncid \(peering.sync.syncID))"

@@ -23,7 +23,7 @@ import SyncWire
 ///
 /// | service | what it does |
 /// | --- | --- |
-/// | control socket | `lvsync status`, `stats`, `conns`, `drill` (elected only) |
+/// | control socket | `lvsync status`, `stats`, `conns`, `drill` (elected directors and cluster members) |
 /// | metrics endpoint | Prometheus text on `metrics.listen` |
 /// | reload | `SIGHUP`: the file read again and applied, the TLS files for new peer links included |
 /// | certificate expiry | the TLS certificates' time left: a gauge, warnings from 30 days left (hourly check) |
@@ -47,7 +47,7 @@ public struct LVSyncDaemon: Service {
     public let health: HealthMonitor
     /// The one writer of the kernel's IPVS services.
     public let services: IPVSReconciler
-    /// What the control socket answers (an elected director only).
+    /// What the control socket answers (an elected director or a cluster member only).
     public let control: DirectorControl?
     /// The statistics the metrics endpoint serves (every director, elected or of a fixed role).
     let statistics: DirectorControl
@@ -143,7 +143,7 @@ public struct LVSyncDaemon: Service {
             guard let connectionTable else { return [] }
             return KernelBootstrap.connections(from: connectionTable, ipvs: ipvs)
         }
-        control = peering.failover != nil ? statistics : nil
+        control = peering.failover != nil || peering.cluster != nil ? statistics : nil
         roster = HealthRoster(file.health.checks)
         notifier = SystemdNotifier(environment: environment)
         (self.file, self.path, self.peering, self.host, self.registry, self.logger) =
@@ -165,7 +165,9 @@ public struct LVSyncDaemon: Service {
         logger.info(
             "lvsync starts",
             metadata: [
-                "node": "\(peering.node)", "role": "\(peering.sync.role?.rawValue ?? "elected")", "config": "\(path)",
+                "node": "\(peering.node)",
+                "role": "\(peering.cluster != nil ? "cluster" : peering.sync.role?.rawValue ?? "elected")",
+                "config": "\(path)",
                 "version": "\(BuildInfo.version)", "revision": "\(BuildInfo.revision)",
             ]
         )

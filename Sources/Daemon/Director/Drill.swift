@@ -89,6 +89,12 @@ extension DirectorService {
             report.checks.append("refused: \(reason)")
             return report
         }
+        guard !director.isMember else {
+            return refuse(
+                "this director is a cluster member: there is no standby to hand its VIPs to (a member is drained by "
+                    + "taking its routes away)"
+            )
+        }
         guard director.role == .active, let source = director.source else {
             let active = director.peers.first { $0.value.advert.state == .active }?.key
             return refuse(

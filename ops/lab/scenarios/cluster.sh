@@ -1,0 +1,335 @@
+#!/bin/bash
+# A cluster of active directors behind a router's ECMP, against the real kernel (run INSIDE the guest):
+#   cluster.sh OUTDIR        (env LVSYNC: the binary; default REPO/.build/debug/lvsync)
+#
+# Its own topology (namespaces named c*, m*: it runs beside nothing else): a client (ccl 10.9.0.10) behind a router
+# (crt), and on one bridge behind the router (10.9.1.0/24) four members m1-m4 (.11-.14) and three real servers
+# crs1-crs3 (.21-.23, direct routing: the VIP 192.0.2.10 on their lo, ARP for it suppressed, an echo server on :80).
+# The router sends the VIP's flows over a kernel ECMP route with an L4 hash (fib_multipath_hash_policy 1) to the
+# members that are up: a static route changed by this script as a routing daemon would change it (BFD taking a dead
+# member out, a member announcing once it is ready). Each member: the VIP on lo, TCP 192.0.2.10:80 rr (a
+# non-consistent scheduler: a flow that moves survives only if the new member knows it) and, for the fingerprint,
+# TCP 192.0.2.10:81 mh; sloppy_tcp on in every mode.
+#
+# Each mode runs the same phases with fresh flows (lib/cluster_flows.py: 30 TCP connections echoing every 200 ms,
+# 12 idle ones quiet after three echoes), each checked by one more echo on every connection:
+#   (a) kill   m1 dies (its lvsync SIGKILLed, its link down) and leaves the route; its flows move to m2 and m3
+#   (c) join   m4 starts late, takes the cluster's connections, then enters the route: flows move to it
+# lvsync: every member runs `lvsync run` with a cluster section (examples/cluster-a.yaml's shape).
+#   cluster-members        the three members link to one another, each taking both others' streams
+#   cluster-daemons        each member's kernel runs a master and a backup sync daemon (ipvsadm -L --daemon)
+#   cluster-fingerprint    the mh service's scheduling fingerprint is equal on every member, though m2's kernel held
+#                          the service with another history before lvsync started
+#   cluster-sync           every member's kernel holds every connection of the batch; each is LOCAL on one member
+#                          (/proc/net/ip_vs_conn_sync), and what each member streams is what its own traffic made
+#   cluster-a-kill         0 connections broken when m1 dies
+#   cluster-c-join         m4 holds the batch before it enters the route; 0 broken when flows move to it
+# none: no sync at all; kernel: the kernel's own sync daemons, master and backup on every member, multicast on the
+# bridge (m4's started when it joins). Their broken connections are measured and reported, not required:
+#   cluster-baseline-none-a, -none-c, -kernel-a, -kernel-c
+# Last: cluster-report (OUTDIR/report.txt: the broken connections of every mode and phase side by side).
+set -euo pipefail
+OUT=$(realpath "${1:?usage: cluster.sh OUTDIR}")
+# shellcheck source=ops/lab/lib/guest.sh
+source "$(dirname "$0")/../lib/guest.sh"
+# shellcheck source=ops/lab/lib/check.sh
+source "$LAB/lib/check.sh"
+REPO=$(cd "$LAB/../.." && pwd)
+LVSYNC=${LVSYNC:-$REPO/.build/debug/lvsync}
+[ -x "$LVSYNC" ] || { fail cluster "lvsync not executable: $LVSYNC"; exit 1; }
+mkdir -p "$OUT/log" "$OUT/flows"; LOGDIR=$OUT/log
+SOCK=/tmp/lvsync-cluster   # control sockets (the guest's /tmp is writable)
+mkdir -p "$SOCK"
+T0=$SECONDS
+# shellcheck source=ops/lab/lib/pair.sh
+source "$LAB/lib/pair.sh"
+VIP=192.0.2.10
+MEMBERS="m1 m2 m3 m4"
+SERVERS="crs1 crs2 crs3"
+NSS="ccl crt $MEMBERS $SERVERS"
+BUSY=${CLUSTER_BUSY:-30} IDLE=${CLUSTER_IDLE:-12}
+: > "$OUT/report.txt"
+addr() { case $1 in m*) echo "10.9.1.1${1#m}" ;; crs*) echo "10.9.1.2${1#crs}" ;; crt) echo 10.9.1.1 ;; esac; }
+
+cluster_down() {
+  local ns
+  stop_all_lvsync
+  for p in ${BG_PIDS[@]+"${BG_PIDS[@]}"}; do kill "$p" 2>/dev/null || true; done
+  for ns in $NSS; do
+    ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
+    ip link del "c-$ns" 2>/dev/null || true
+    ip netns del "$ns" 2>/dev/null || true
+  done
+  ip link del cbr0 2>/dev/null || true
+}
+trap cluster_down EXIT
+
+cluster_up() {
+  local ns
+  for m in ip_vs ip_vs_rr ip_vs_mh dummy veth bridge; do modprobe "$m" 2>/dev/null || true; done
+  ip link add cbr0 type bridge
+  ip link set cbr0 up
+  for ns in $NSS; do
+    ip netns add "$ns"
+    ip -n "$ns" link set lo up
+    ip netns exec "$ns" sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
+  done
+  ip link add eth0 netns ccl type veth peer name eth1 netns crt
+  ip -n ccl addr add 10.9.0.10/24 dev eth0
+  ip -n ccl link set eth0 up
+  ip -n ccl route add default via 10.9.0.1
+  ip -n crt addr add 10.9.0.1/24 dev eth1
+  ip -n crt link set eth1 up
+  for ns in crt $MEMBERS $SERVERS; do
+    ip link add "c-$ns" type veth peer name eth0 netns "$ns"
+    ip link set "c-$ns" master cbr0 up
+    ip -n "$ns" addr add "$(addr "$ns")/24" dev eth0
+    ip -n "$ns" link set eth0 up
+    [ "$ns" = crt ] || ip -n "$ns" route add default via 10.9.1.1
+  done
+  ip netns exec crt sysctl -qw net.ipv4.ip_forward=1 net.ipv4.fib_multipath_hash_policy=1
+  for ns in $SERVERS; do
+    ip -n "$ns" addr add "$VIP/32" dev lo
+    ip netns exec "$ns" sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2
+    ip netns exec "$ns" "$PY" "$LAB/lib/cluster_flows.py" serve 80 > "$LOGDIR/$ns.log" 2>&1 &
+    BG_PIDS+=($!)
+  done
+  for ns in $MEMBERS; do
+    ip netns exec "$ns" sysctl -qw net.ipv4.ip_forward=1 net.ipv4.vs.sloppy_tcp=1
+  done
+}
+# route M...: the router's ECMP route to the VIP over members M
+route() {
+  local hops=() m
+  for m in "$@"; do hops+=(nexthop via "$(addr "$m")"); done
+  ip -n crt route replace "$VIP/32" "${hops[@]}"
+}
+# services NS: the VIP on lo and the two services, by ipvsadm (the baselines; lvsync's own file has the same)
+services() {
+  ip -n "$1" addr add "$VIP/32" dev lo 2>/dev/null || true
+  ip netns exec "$1" ipvsadm -C
+  ip netns exec "$1" ipvsadm -A -t "$VIP:80" -s rr
+  ip netns exec "$1" ipvsadm -A -t "$VIP:81" -s mh
+  for rs in $SERVERS; do
+    ip netns exec "$1" ipvsadm -a -t "$VIP:80" -r "$(addr "$rs"):80" -g
+    ip netns exec "$1" ipvsadm -a -t "$VIP:81" -r "$(addr "$rs"):80" -g
+  done
+}
+# flows TAG: a batch of flows from the client (OUT/flows/TAG), waited for until every connection echoed
+flows() {
+  local dir=$OUT/flows/$1
+  mkdir -p "$dir"
+  ip netns exec ccl "$PY" "$LAB/lib/cluster_flows.py" "$dir" "$VIP" 80 "$BUSY" "$IDLE" 200 > "$LOGDIR/flows-$1.log" 2>&1 &
+  BG_PIDS+=($!)
+  FLOWS_PID=$!
+  for _ in $(seq 1800); do [ -f "$dir/ready" ] && return 0; sleep 0.1; done
+  echo "flows $1: not ready in 180 s" >&2; return 1
+}
+# finish_flows TAG: every connection echoes once more; BROKEN and the detail set from the batch's result
+finish_flows() {
+  local dir=$OUT/flows/$1
+  touch "$dir/check"
+  wait "$FLOWS_PID" || true
+  BROKEN=$("$PY" -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["broken_busy"] + r["broken_idle"])' \
+    "$dir/result.json" 2>/dev/null || echo "?")
+  FLOWS_DETAIL=$(tail -n 1 "$LOGDIR/flows-$1.log")
+  echo "$MODE $2 broken=$BROKEN of $((BUSY + IDLE)) ($FLOWS_DETAIL)" >> "$OUT/report.txt"
+}
+# held_by TAG M...: every member M holds every connection of the batch; each is LOCAL on exactly one of them
+held_by() {
+  local tag=$1 until=$((SECONDS + 90)); shift
+  while [ $SECONDS -lt $until ]; do
+    if "$PY" "$LAB/lib/cluster_check.py" "$OUT/flows/$tag/ports" "$VIP" 80 "$@" > "$LOGDIR/held-$tag.txt" 2>&1; then
+      CHECK_DETAIL="$(tr '\n' ';' < "$LOGDIR/held-$tag.txt")"
+      return 0
+    fi
+    sleep 1
+  done
+  CHECK_DETAIL="$(tr '\n' ';' < "$LOGDIR/held-$tag.txt")"
+  return 1
+}
+# holds_all TAG M: member M's kernel holds every connection of the batch (LOCAL or not)
+holds_all() {
+  local n until=$((SECONDS + 180))
+  n=$(wc -l < "$OUT/flows/$1/ports")
+  while [ $SECONDS -lt $until ]; do
+    "$PY" "$LAB/lib/cluster_check.py" "$OUT/flows/$1/ports" "$VIP" 80 "$2" > "$LOGDIR/holds-$1-$2.txt" 2>&1 || true
+    grep -q "holds $n/$n" "$LOGDIR/holds-$1-$2.txt" && { CHECK_DETAIL=$(head -n 1 "$LOGDIR/holds-$1-$2.txt"); return 0; }
+    sleep 1
+  done
+  CHECK_DETAIL=$(head -n 1 "$LOGDIR/holds-$1-$2.txt"); return 1
+}
+kill_member() {  # M: as a dead machine: out of the route first (BFD's part), then its lvsync and its link gone
+  local left=()
+  for m in $UP; do [ "$m" = "$1" ] || left+=("$m"); done
+  UP="${left[*]}"
+  route $UP
+  stop_lvsync "$1" KILL > /dev/null 2>&1 || true
+  ip -n "$1" link set eth0 down
+}
+broken_zero() { CHECK_DETAIL="$FLOWS_DETAIL"; [ "$BROKEN" = 0 ]; }
+
+# =====================================================================================================================
+cluster_up
+"$LVSYNC" certs init "$OUT/pki" --node m1 --node m2 --node m3 --node m4 > "$LOGDIR/certs.log" 2>&1
+member_config() {  # M: OUT/M.yaml, a cluster member of m1-m4 on the bridge
+  local m=$1 peers=""
+  for p in $MEMBERS; do [ "$p" = "$m" ] || peers+="  - { name: $p, address: \"$(addr "$p"):7788\" }"$'\n'; done
+  cat > "$OUT/$m.yaml" <<EOF
+node: $m
+listen: "$(addr "$m"):7788"
+peers:
+$peers
+tls: { ca: $OUT/pki/ca.pem, certificate: $OUT/pki/$m.pem, key: $OUT/pki/$m-key.pem }
+sync: { interface: lvsync0, address: 169.254.77.$((10 + ${m#m})), syncid: $SYNCID }
+control: { socket: $SOCK/$m.sock }
+timers: { heartbeat_ms: 100, dead_ms: $DEAD_MS }
+limits: { hello_timeout_ms: $LAB_HELLO_TIMEOUT_MS }
+stats: { interval_seconds: 5 }
+cluster:
+  vips: [{ address: $VIP, interface: lo }]
+kernel: { audit_interval_seconds: 0 }
+virtual_services:
+  - { protocol: tcp, address: $VIP, port: 80, scheduler: rr, real_servers: [
+      { address: $(addr crs1), forwarding: dr }, { address: $(addr crs2), forwarding: dr },
+      { address: $(addr crs3), forwarding: dr } ] }
+  - { protocol: tcp, address: $VIP, port: 81, scheduler: mh, real_servers: [
+      { address: $(addr crs1), forwarding: dr }, { address: $(addr crs2), forwarding: dr },
+      { address: $(addr crs3), forwarding: dr } ] }
+EOF
+}
+for m in $MEMBERS; do member_config "$m"; done
+
+# ---- lvsync ----
+MODE=lvsync
+say "lvsync: m1-m3 start (m2's kernel holds the mh service with another history first)"
+ip netns exec m2 ipvsadm -A -t "$VIP:81" -s mh
+ip netns exec m2 ipvsadm -a -t "$VIP:81" -r "$(addr crs3):80" -g
+ip netns exec m2 ipvsadm -a -t "$VIP:81" -r "$(addr crs1):80" -g
+for m in m1 m2 m3; do start_lvsync "$m" "$m"; done
+UP="m1 m2 m3"
+# linked M...: each member's sinks of the others are linked to their streams, and caught up (before any traffic:
+# under traffic two status calls never see the same position)
+linked() {
+  "$PY" - "$SOCK" "$LVSYNC" "$@" <<'PY'
+import json, subprocess, sys
+sock, lvsync, members = sys.argv[1], sys.argv[2], sys.argv[3:]
+status = {}
+for m in members:
+    r = subprocess.run([lvsync, "status", "--json", "--socket", f"{sock}/{m}.sock"], capture_output=True, text=True)
+    try:
+        status[m] = json.loads(r.stdout)
+    except ValueError:
+        print(f"{m}: no status"); sys.exit(1)
+bad = []
+for m, s in status.items():
+    for e in s.get("cluster", {}).get("members", []):
+        if e["name"] not in status:
+            continue
+        own = status[e["name"]]["sync"]
+        if e["link"] != "up" or e["stream"] != own["stream"] or e["position"] != own["position"]:
+            bad.append(f"{m}<-{e['name']}: link {e['link']} stream {e['stream']}/{own['stream']} "
+                       f"position {e['position']}/{own['position']}")
+print("; ".join(bad) or "linked")
+sys.exit(1 if bad else 0)
+PY
+}
+wait_linked() {  # at most 180 s (a status call of a debug build takes seconds in the guest)
+  local until=$((SECONDS + 180))
+  while [ $SECONDS -lt $until ]; do
+    CHECK_DETAIL=$(linked "$@" 2>&1) && return 0
+    sleep 1
+  done
+  return 1
+}
+check cluster-members "m1, m2, m3 each linked to both others' streams" -- wait_linked m1 m2 m3
+daemons_both() {
+  local m out
+  for m in m1 m2 m3; do
+    out=$(ip netns exec "$m" ipvsadm -L --daemon)
+    grep -q "master sync daemon.*lvsync0" <<< "$out" && grep -q "backup sync daemon.*lvsync0" <<< "$out" ||
+      { CHECK_DETAIL="$m: $out"; return 1; }
+  done
+}
+check cluster-daemons "master and backup sync daemons on lvsync0 in m1, m2, m3" -- daemons_both
+fingerprints() {
+  local m fp first=""
+  for m in m1 m2 m3; do
+    fp=$("$LVSYNC" status --json --socket "$SOCK/$m.sock" | "$PY" -c \
+      'import json,sys; print(json.load(sys.stdin).get("scheduling", {}).get("fingerprint", ""))')
+    [ -n "$fp" ] || { CHECK_DETAIL="$m: no scheduling fingerprint"; return 1; }
+    [ -z "$first" ] || [ "$fp" = "$first" ] || { CHECK_DETAIL="$m: $fp, m1: $first"; return 1; }
+    first=$fp
+  done
+  CHECK_DETAIL="$first on m1, m2, m3"
+}
+check cluster-fingerprint -- fingerprints
+route m1 m2 m3
+flows lvsync-a
+check cluster-sync -- held_by lvsync-a m1 m2 m3
+# What each member streams is what its own traffic made: its stream's table is its LOCAL connections.
+own_is_local() {
+  local m own local_n
+  for m in m1 m2 m3; do
+    own=$("$LVSYNC" status --json --socket "$SOCK/$m.sock" | "$PY" -c \
+      'import json,sys; print(json.load(sys.stdin)["cluster"]["own_connections"])')
+    local_n=$(ip netns exec "$m" cat /proc/net/ip_vs_conn_sync | awk '$9 == "LOCAL"' | wc -l)
+    [ "$own" = "$local_n" ] || { CHECK_DETAIL="$m streams $own connections, its kernel made $local_n"; return 1; }
+    CHECK_DETAIL+="$m $own; "
+  done
+}
+check cluster-streams-own "each member streams only what its kernel made" -- own_is_local
+say "(a) m1 dies"
+kill_member m1
+sleep 3
+finish_flows lvsync-a a
+check cluster-a-kill "m1 dead: its flows moved to m2, m3" -- broken_zero
+say "(c) m4 joins late"
+flows lvsync-c
+start_lvsync m4 m4
+check cluster-c-holds "m4 holds every connection before it enters the route" -- holds_all lvsync-c m4
+UP="m2 m3 m4"
+route $UP
+sleep 3
+finish_flows lvsync-c c
+check cluster-c-join "m4 in the route: flows moved to it" -- broken_zero
+stop_all_lvsync
+
+# ---- the baselines ----
+for MODE in none kernel; do
+  say "$MODE: m1-m3 up, m4 out"
+  for m in $MEMBERS; do
+    ip -n "$m" link set eth0 up
+    services "$m"
+    ip netns exec "$m" ipvsadm --stop-daemon master 2>/dev/null || true
+    ip netns exec "$m" ipvsadm --stop-daemon backup 2>/dev/null || true
+  done
+  if [ "$MODE" = kernel ]; then
+    for m in m1 m2 m3; do
+      ip netns exec "$m" ipvsadm --start-daemon master --mcast-interface eth0 --syncid "$SYNCID"
+      ip netns exec "$m" ipvsadm --start-daemon backup --mcast-interface eth0 --syncid "$SYNCID"
+    done
+  fi
+  UP="m1 m2 m3"
+  route $UP
+  flows "$MODE-a"
+  sleep 3
+  kill_member m1
+  ip netns exec m1 ipvsadm --stop-daemon master 2>/dev/null || true
+  sleep 3
+  finish_flows "$MODE-a" a
+  pass "cluster-baseline-$MODE-a" "broken $BROKEN of $((BUSY + IDLE))"
+  flows "$MODE-c"
+  if [ "$MODE" = kernel ]; then
+    ip netns exec m4 ipvsadm --start-daemon master --mcast-interface eth0 --syncid "$SYNCID"
+    ip netns exec m4 ipvsadm --start-daemon backup --mcast-interface eth0 --syncid "$SYNCID"
+  fi
+  sleep 5
+  UP="m2 m3 m4"
+  route $UP
+  sleep 3
+  finish_flows "$MODE-c" c
+  pass "cluster-baseline-$MODE-c" "broken $BROKEN of $((BUSY + IDLE))"
+done
+check cluster-report "$(tr '\n' ';' < "$OUT/report.txt")" -- true
+say "done"
