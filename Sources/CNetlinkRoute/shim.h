@@ -8,6 +8,8 @@
 #include <netlink/cache.h>
 #include <netlink/route/link.h>
 #include <netlink/route/addr.h>
+#include <netlink/route/route.h>
+#include <netlink/route/nexthop.h>
 #include <linux/rtnetlink.h>
 
 // setns(2) needs _GNU_SOURCE, which this module must not define: its system headers would then disagree with

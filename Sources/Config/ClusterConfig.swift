@@ -7,6 +7,15 @@
 /// cluster:
 ///   vips:                          # on every member: local addresses the routers route to (no ARP announcement)
 ///     - { address: 192.0.2.10, interface: lo }
+///   announce:                      # absent: lvsync announces nothing (the routes are the operator's)
+///     table: 200                   # the kernel routing table lvsync puts each VIP's host route in while this
+///                                  # member should attract traffic; the routing daemon exports that table (FRR:
+///                                  # `ip import-table 200` and `redistribute table 200` under `router bgp`)
+///     wait_ms: 10000               # at start, how long a member unreachable from here may keep the
+///                                  # announcement waiting for its stream (a reachable member's snapshot is always
+///                                  # waited for)
+///     drain_ms: 5000               # on a planned stop: the routes withdrawn, then this long for the routers to
+///                                  # move the flows, then the stop
 /// kernel:
 ///   sloppy_tcp: true               # the default in a cluster (see below)
 ///   sloppy_sctp: true
@@ -15,22 +24,65 @@
 /// A member must take up a flow the routers moved to it before that flow's entry arrived from the member that
 /// scheduled it: `kernel.sloppy_tcp` and `kernel.sloppy_sctp` are set on in a cluster unless the `kernel` section says
 /// otherwise. The `cluster` section excludes `failover` and `sync.role`.
+///
+/// With `announce`, the member attracts traffic only once it holds the cluster's connections: it puts its VIPs'
+/// routes in the table when every other member's stream has reached its kernel (a snapshot taken), or the member is
+/// unreachable for `wait_ms` since the start; it takes them out at a planned stop (SIGTERM) and waits `drain_ms`
+/// before it stops mirroring, so that the flows the routers move away keep being streamed to the members that take
+/// them.
 public struct ClusterConfig: Hashable, Sendable {
     /// The VIPs every member holds while it runs (added at start, removed at stop).
     public var vips: [FailoverConfig.VIP]
+    /// How lvsync makes the routing daemon announce the VIPs (nil: it does not).
+    public var announce: Announce?
+
+    /// The announcement of the VIPs through a routing table the routing daemon exports.
+    public struct Announce: Hashable, Sendable {
+        /// The kernel routing table (1 to 2³²−1, not 253–255: the kernel's default, main and local).
+        public var table: UInt32
+        /// How long an unreachable member may hold the first announcement back.
+        public var waitMilliseconds: Int = 10_000
+        /// How long a planned stop waits between the withdrawal and the stop.
+        public var drainMilliseconds: Int = 5_000
+
+        /// Creates the settings.
+        public init(table: UInt32, waitMilliseconds: Int = 10_000, drainMilliseconds: Int = 5_000) {
+            self.table = table
+            self.waitMilliseconds = waitMilliseconds
+            self.drainMilliseconds = drainMilliseconds
+        }
+    }
 
     /// Creates the settings.
-    public init(vips: [FailoverConfig.VIP] = []) {
+    public init(vips: [FailoverConfig.VIP] = [], announce: Announce? = nil) {
         self.vips = vips
+        self.announce = announce
     }
 
     /// The most members a cluster has (this director and seven peers).
     public static let maximumMembers = 8
 
-    static let keys: Set<String> = ["vips"]
+    static let keys: Set<String> = ["vips", "announce"]
 
     static func parse(_ value: YAMLValue) throws(ConfigError) -> ClusterConfig {
         let fields = try value.mapping(allowed: keys)
-        return ClusterConfig(vips: try FailoverConfig.vips(fields["vips"]))
+        let vips = try FailoverConfig.vips(fields["vips"])
+        let announce = try fields["announce"].map { value throws(ConfigError) in
+            let a = try value.mapping(allowed: ["table", "wait_ms", "drain_ms"])
+            let tableValue = try a.required("table", in: value)
+            let table = try tableValue.integer(UInt32.self, in: 1...UInt32.max)
+            guard !(253...255).contains(table) else {
+                throw tableValue.error(
+                    "table \(table) is the kernel's own (253 default, 254 main, 255 local): take another"
+                )
+            }
+            guard !vips.isEmpty else { throw value.error("announces the VIPs: list them in cluster.vips") }
+            return Announce(
+                table: table,
+                waitMilliseconds: try a["wait_ms"]?.integer(Int.self, in: 0...600_000) ?? 10_000,
+                drainMilliseconds: try a["drain_ms"]?.integer(Int.self, in: 0...600_000) ?? 5_000
+            )
+        }
+        return ClusterConfig(vips: vips, announce: announce)
     }
 }

@@ -18,6 +18,8 @@ public final class InMemoryHost: Sendable {
     public let addresses = InMemoryAddresses()
     /// The VIPs' announcements.
     public let announcer = InMemoryAnnouncer()
+    /// The announced routes' twin.
+    public let routes = InMemoryRoutes()
     private let down = Mutex<Set<String>>([])
     private let interfaceQueryFailure = Mutex<HostNetworkError?>(nil)
     private let syncIndex = Mutex<(current: Int32?, next: Int32)>((nil, 100))
@@ -87,7 +89,8 @@ public final class InMemoryHost: Sendable {
                 if let error = interfaceQueryFailure.withLock({ $0 }) { return .failure(error) }
                 return .success(!self.down.withLock { $0.contains(name) })
             },
-            connectionTable: connectionTable.withLock { $0 }
+            connectionTable: connectionTable.withLock { $0 },
+            routes: routes
         )
     }
 }

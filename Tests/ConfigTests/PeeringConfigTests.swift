@@ -50,6 +50,10 @@ struct PeeringConfigTests {
             #expect(member.cluster != nil && member.failover == nil && member.sync.role == nil)
             #expect(Set(member.peers.map(\.name) + [member.node]) == ["dira", "dirb", "dirc"])
             #expect(member.cluster?.vips.map(\.description) == ["192.0.2.10/32 dev lo", "2001:db8::10/128 dev lo"])
+            #expect(
+                member.cluster?.announce
+                    == ClusterConfig.Announce(table: 200, waitMilliseconds: 10_000, drainMilliseconds: 5_000)
+            )
         }
         for file in files {
             #expect(
@@ -159,8 +163,17 @@ struct PeeringConfigTests {
             message: "f.yaml:7:19: cluster.vips[0]: missing the key 'interface'"
         ),
         BadCase(
+            yaml: elected + "cluster: { vips: [{ address: 192.0.2.10, interface: lo }], announce: { table: 254 } }\n",
+            message:
+                "f.yaml:7:79: cluster.announce.table: table 254 is the kernel's own (253 default, 254 main, 255 local): take another"
+        ),
+        BadCase(
+            yaml: elected + "cluster: { announce: { table: 200 } }\n",
+            message: "f.yaml:7:22: cluster.announce: announces the VIPs: list them in cluster.vips"
+        ),
+        BadCase(
             yaml: elected + "cluster: { members: 3 }\n",
-            message: "f.yaml:7:12: cluster.members: unknown key (known here: vips)"
+            message: "f.yaml:7:12: cluster.members: unknown key (known here: announce, vips)"
         ),
         BadCase(
             yaml: base + "failover: { vips: [{ address: 10.0.0.100, interface: eth0 }] }\n",

@@ -2,6 +2,7 @@ import Config
 import Control
 import Daemon
 import Foundation
+import HostNetwork
 import IPVS
 import LVSyncTestSupport
 import Mirror
@@ -27,8 +28,9 @@ final class ClusterHarness: Sendable {
 
     deinit { pki.remove() }
 
-    /// The member `name`'s daemon, made afresh on a fresh host (`fresh`), or the one made before.
-    func member(_ name: String, fresh: Bool = false) throws -> LVSyncDaemon {
+    /// The member `name`'s daemon, made afresh on a fresh host (`fresh`), or the one made before; `announce`: the
+    /// body of its `cluster.announce` (nil: none).
+    func member(_ name: String, fresh: Bool = false, announce: String? = nil) throws -> LVSyncDaemon {
         if !fresh, let known = members.withLock({ $0[name] }) { return known.daemon }
         var file = TestDirectorFile(
             node: name,
@@ -37,6 +39,7 @@ final class ClusterHarness: Sendable {
         )
         (file.heartbeatMilliseconds, file.deadMilliseconds) = (100, 5000)
         file.extra = "cluster:\n  vips: [{ address: 192.0.2.10, interface: lo }]\n"
+        if let announce { file.extra += "  announce: { \(announce) }\n" }
         let host = InMemoryHost()
         let daemon = try MirroringPair.daemon(file, pki: pki, host: host)
         members.withLock { $0[name] = (host, daemon) }
@@ -156,6 +159,38 @@ struct ClusterTests {
                 #expect(await eventually { cluster.holdsTheOthers("dirc", among: ["dira", "dirb", "dirc"]) })
                 #expect(cluster.injected("dirc").count == 40_000)
             }
+        }
+    }
+
+    @Test("announce: the routes go in once the member holds every linked member's stream, out first at a planned stop")
+    func announceWhenInSync() async throws {
+        let cluster = try ClusterHarness(["dira", "dirb", "dirc"])
+        let announce = "table: 200, wait_ms: 1500, drain_ms: 400"
+        let route = AnnouncedRoute(address: .v4(IPv4Address(192, 0, 2, 10)), interface: "lo", table: 200)
+        let a = try cluster.member("dira", announce: announce)
+        try await whileRunning([a]) {
+            // Alone (dirb and dirc unreachable): it announces once the wait is over.
+            #expect(await eventually { cluster.host("dira").routes.routes == [route] })
+            cluster.host("dira").master.emit(ClusterTests.messages(0..<30_000))
+            #expect(await eventually { cluster.own("dira").count == 30_000 })
+            // dirb starts: it links to dira, and announces only once dira's 30 000 connections are in its kernel.
+            let b = try cluster.member("dirb", announce: announce)
+            let group = ServiceGroup(services: [b], logger: quietLogger)
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask { try await group.run() }
+                #expect(await eventually { !cluster.host("dirb").routes.routes.isEmpty })
+                #expect(cluster.injected("dirb").count == 30_000)
+                #expect(cluster.director("dirb").members["dira"]?.inSync == true)
+                // Someone deletes the route: it is put back.
+                cluster.host("dirb").routes.remove(route)
+                #expect(await eventually { cluster.host("dirb").routes.routes == [route] })
+                // A planned stop: the route out first, the member still mirroring through the drain.
+                await group.triggerGracefulShutdown()
+                #expect(await eventually { cluster.host("dirb").routes.routes.isEmpty })
+                #expect(cluster.director("dirb").source != nil)
+                try await tasks.waitForAll()
+            }
+            #expect(cluster.host("dirb").routes.log.filter { $0.hasPrefix("-") }.count == 1)
         }
     }
 }

@@ -4,8 +4,8 @@ import IPVS
 import SyncWire
 
 /// The kernel and host edges a daemon works through: the IPVS control plane, the sync interface, the capture of the
-/// kernel master daemon's messages and the injection into the backup daemon, the VIPs and their announcements, the
-/// interfaces' states and the kernel's connection table. ``linux()`` is the real host; tests and benchmarks use
+/// kernel master daemon's messages and the injection into the backup daemon, the VIPs and their announcements (and a
+/// cluster member's routes), the interfaces' states and the kernel's connection table. ``linux()`` is the real host; tests and benchmarks use
 /// in-memory twins (`DaemonHost.inMemory()` in the test-support library), so that a daemon built from a
 /// configuration file runs the same code either way.
 public struct DaemonHost: Sendable {
@@ -15,6 +15,8 @@ public struct DaemonHost: Sendable {
     public var addresses: any VirtualAddressControlling
     /// The VIPs' announcements: gratuitous ARP, unsolicited neighbour advertisements.
     public var announcer: any NeighbourAnnouncing
+    /// The routes by which a routing daemon announces a cluster member's VIPs.
+    public var routes: any RouteAnnouncing
     /// Makes sure the sync interface exists, is up, carries its address and multicast; returns its index.
     public var prepareSyncInterface: @Sendable (PeeringConfig.Sync) throws -> Int32
     /// The sync interface's index now (nil: it is missing), or why the host could not tell.
@@ -40,8 +42,10 @@ public struct DaemonHost: Sendable {
         openCapture: @escaping @Sendable (PeeringConfig.Sync) throws -> any SyncMessageCapturing,
         openInjector: @escaping @Sendable (PeeringConfig.Sync) throws -> any SyncMessageInjecting,
         interfaceIsUp: @escaping @Sendable (String) -> Result<Bool, HostNetworkError>,
-        connectionTable: String?
+        connectionTable: String?,
+        routes: any RouteAnnouncing = NoRoutes()
     ) {
+        self.routes = routes
         self.ipvs = ipvs
         self.addresses = addresses
         self.announcer = announcer
@@ -87,7 +91,8 @@ public struct DaemonHost: Sendable {
             interfaceIsUp: { name in
                 Result { () throws(HostNetworkError) in try InterfaceState.query(name: name).isRunning }
             },
-            connectionTable: "/proc/net/ip_vs_conn"
+            connectionTable: "/proc/net/ip_vs_conn",
+            routes: NetlinkRoutes()
         )
     }
 }

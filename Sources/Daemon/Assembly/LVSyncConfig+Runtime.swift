@@ -100,6 +100,12 @@ extension DirectorService.Configuration {
                 countConnections: { try? ipvs.connectionCount().total }
             )
         }
+        if let settings = peering.cluster?.announce {
+            announce = DirectorService.AnnounceSettings(
+                wait: .milliseconds(settings.waitMilliseconds),
+                drain: .milliseconds(settings.drainMilliseconds)
+            )
+        }
         if let refresh = peering.failover?.announceRefreshMilliseconds, refresh > 0 {
             announceRefresh = .milliseconds(refresh)
         }
@@ -185,5 +191,6 @@ extension Director.Settings {
             logCapacityBytes: peering.sync.logBytes,
             vips: peering.failover?.vips ?? peering.cluster?.vips ?? []
         )
+        announceTable = peering.cluster?.announce?.table
     }
 }

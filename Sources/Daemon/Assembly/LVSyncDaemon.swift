@@ -114,6 +114,7 @@ public struct LVSyncDaemon: Service {
             kernel: KernelSyncDaemons(ipvs: host.ipvs, sync: sync, logger: logger),
             addresses: host.addresses,
             announcer: host.announcer,
+            routes: host.routes,
             openCapture: { try host.openCapture(sync) },
             openInjector: { try host.openInjector(sync) },
             kernelTable: { Self.seededTable(host, logger: logger) },

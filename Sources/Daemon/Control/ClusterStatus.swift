@@ -4,7 +4,8 @@ import PeerProtocol
 extension DirectorControl {
     /// The `cluster` block of a member's `status`: each other member, the link to it, where its stream stands here
     /// (position, table, lag, the kernel's drops while injecting it) and how far it has taken this member's own
-    /// stream (`own_stream`); `own_connections`: the connections this member's own traffic made (its stream's table).
+    /// stream (`own_stream`); `own_connections`: the connections this member's own traffic made (its stream's table);
+    /// `announce`: whether its VIPs' routes are in the announcement table, since when, or whose streams it waits for.
     func clusterStatus() -> JSONValue? {
         let director = service.director
         guard director.isMember, let source = director.source else { return nil }
@@ -36,10 +37,23 @@ extension DirectorControl {
             }
             return .object(member)
         }
-        return .object([
+        var cluster: [String: JSONValue] = [
             "members": .array(members),
             "own_connections": .integer(Int64(own.tableSize)),
             "received_connections": .integer(Int64(director.members.values.reduce(0) { $0 + $1.figures.tableSize })),
-        ])
+        ]
+        if let table = director.settings.announceTable {
+            // The routes the routing daemon exports: in the table once this member holds the cluster's connections.
+            var announce: [String: JSONValue] = [
+                "table": .integer(Int64(table)),
+                "announcing": .bool(director.isAnnouncing),
+                "waiting_for": .array(service.announcementWaitsFor.map { .string($0) }),
+            ]
+            if let since = director.announcingSince {
+                announce["seconds"] = .number((ContinuousClock.now - since).inSeconds)
+            }
+            cluster["announce"] = .object(announce)
+        }
+        return .object(cluster)
     }
 }

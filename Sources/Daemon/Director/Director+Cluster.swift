@@ -1,5 +1,6 @@
 import Config
 import Failover
+import HostNetwork
 import IPVS
 import Logging
 import Mirror
@@ -15,6 +16,9 @@ extension Director {
     /// Whether this director is a cluster member.
     public var isMember: Bool { state.withLock { $0.members != nil } }
 
+    /// When this director became a cluster member (nil: it is not one).
+    public var memberSince: ContinuousClock.Instant? { state.withLock { $0.memberSince } }
+
     /// A cluster member's sinks, one per other member, by name (empty: not a member).
     public var members: [String: SyncSink] { state.withLock { $0.members ?? [:] } }
 
@@ -23,6 +27,12 @@ extension Director {
     /// member, and the VIPs (added, never announced: the routing daemon attracts the traffic). A failure is thrown,
     /// for the daemon to stop with.
     public func start(memberOf peers: [String]) throws {
+        // Routes an earlier run left (a SIGKILL, a crash): this member must not attract traffic before it holds the
+        // cluster's connections again.
+        let leftover = withdrawRoutes()
+        if !leftover.isEmpty {
+            logger.warning("withdrew VIP routes left from an earlier run", metadata: ["routes": "\(leftover)"])
+        }
         try prepare()
         guard let injector = state.withLock({ $0.injector }) else {
             throw DaemonError("no way into the kernel backup daemon: the director was not prepared")
@@ -43,6 +53,7 @@ extension Director {
                 sinks[peer] = SyncSink(injector: injector, maximumMessageLength: settings.maximumMessageLength)
             }
             state.withLock {
+                $0.memberSince = .now
                 $0.members = sinks
                 $0.mirroring = .source(source, capture: capture)
                 $0.generation += 1
@@ -77,5 +88,63 @@ extension Director {
         case .idle: break
         }
         for sink in members.values { sink.expire() }
+    }
+}
+
+// MARK: - The announcement of the VIPs
+
+extension Director {
+    /// The routes of this member's VIPs in its announcement table (empty: it announces nothing).
+    var announcedRoutes: [AnnouncedRoute] {
+        guard let table = settings.announceTable else { return [] }
+        return settings.vips.map {
+            AnnouncedRoute(address: $0.address, interface: $0.interface, table: table)
+        }
+    }
+
+    /// Whether the member's VIP routes are in the announcement table (as the last put or take left them).
+    public var isAnnouncing: Bool { state.withLock { $0.announcing } }
+
+    /// When the routes were put in, nil while they are not.
+    public var announcingSince: ContinuousClock.Instant? { state.withLock { $0.announcedAt } }
+
+    /// Puts every VIP's route in the announcement table (again: a route someone took out is put back).
+    /// - Returns: the routes the table lacked, and those that could not be put in.
+    @discardableResult
+    public func announceRoutes() -> (added: [String], failed: [String]) {
+        var added: [String] = []
+        var failed: [String] = []
+        for route in announcedRoutes {
+            do {
+                if try ports.routes.announce(route) { added.append(route.description) }
+            } catch {
+                failed.append(route.description)
+                logger.error("cannot announce a VIP's route", metadata: ["route": "\(route)", "error": "\(error)"])
+            }
+        }
+        state.withLock { state in
+            if !state.announcing { state.announcedAt = .now }
+            state.announcing = true
+        }
+        return (added, failed)
+    }
+
+    /// Takes every VIP's route out of the announcement table (idempotent; failures are logged).
+    /// - Returns: the routes that were there.
+    @discardableResult
+    public func withdrawRoutes() -> [String] {
+        var withdrawn: [String] = []
+        for route in announcedRoutes {
+            do {
+                if try ports.routes.withdraw(route) { withdrawn.append(route.description) }
+            } catch {
+                logger.error("cannot withdraw a VIP's route", metadata: ["route": "\(route)", "error": "\(error)"])
+            }
+        }
+        state.withLock { state in
+            state.announcing = false
+            state.announcedAt = nil
+        }
+        return withdrawn
     }
 }

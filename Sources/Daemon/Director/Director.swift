@@ -45,6 +45,8 @@ public final class Director: Sendable {
         public var addresses: any VirtualAddressControlling
         /// Announces the VIPs (gratuitous ARP, unsolicited neighbour advertisements).
         public var announcer: any NeighbourAnnouncing
+        /// Puts and takes the routes by which a routing daemon announces a cluster member's VIPs.
+        public var routes: any RouteAnnouncing
         /// Opens the capture of the kernel master daemon's messages (called on becoming active).
         public var openCapture: @Sendable () throws -> any SyncMessageCapturing
         /// Opens the way into the kernel backup daemon (once, by ``Director/prepare()``).
@@ -64,6 +66,7 @@ public final class Director: Sendable {
             kernel: KernelSyncDaemons,
             addresses: any VirtualAddressControlling,
             announcer: any NeighbourAnnouncing,
+            routes: any RouteAnnouncing = NoRoutes(),
             openCapture: @escaping @Sendable () throws -> any SyncMessageCapturing,
             openInjector: @escaping @Sendable () throws -> any SyncMessageInjecting,
             kernelTable: @escaping @Sendable () -> MirrorTable,
@@ -74,6 +77,7 @@ public final class Director: Sendable {
             self.kernel = kernel
             self.addresses = addresses
             self.announcer = announcer
+            self.routes = routes
             self.openCapture = openCapture
             self.openInjector = openInjector
             self.kernelTable = kernelTable
@@ -93,6 +97,8 @@ public final class Director: Sendable {
         public var logCapacityBytes: Int
         /// The VIPs.
         public var vips: [FailoverConfig.VIP]
+        /// A cluster member's announcement table (`cluster.announce.table`; nil: it announces nothing).
+        public var announceTable: UInt32?
 
         /// Creates the settings.
         public init(syncID: UInt8, maximumMessageLength: Int, logCapacityBytes: Int, vips: [FailoverConfig.VIP]) {
@@ -140,8 +146,12 @@ public final class Director: Sendable {
         var fixed: PeeringConfig.Sync.Role?
         /// A cluster member: each other member's stream, by its name (nil: not a member).
         var members: [String: SyncSink]?
+        var memberSince: ContinuousClock.Instant?
         var lastTransition: (from: ElectionState, to: ElectionState, reason: String, at: ContinuousClock.Instant)?
         var lastTakeover: TakeoverSteps?
+        /// A cluster member's VIP routes are in the announcement table (as far as the last put or take knows).
+        var announcing = false
+        var announcedAt: ContinuousClock.Instant?
     }
 
     let state = Mutex(State())
@@ -392,6 +402,7 @@ public final class Director: Sendable {
     /// the kernel's sync daemons (lvsync's own mirror is the process's, and goes with it). Idempotent; failures are logged (there is nobody left to
     /// throw to).
     public func relinquish() {
+        withdrawRoutes()
         plumbing.withLock { _ in
             releaseVIPs()
             for role in [SyncDaemon.Role.master, .backup] {

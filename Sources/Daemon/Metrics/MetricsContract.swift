@@ -222,6 +222,13 @@ public enum MetricsContract {
             ["certificate"],
             "seconds until the certificate expires (negative: expired)"
         ),
+        // A cluster member.
+        Metric(
+            "lvsync_cluster_announcing",
+            .gauge,
+            [],
+            "1 while a cluster member's VIP routes are in its announcement table (cluster.announce), 0 before and after"
+        ),
         // The kernel sync daemons and the IPVS services.
         Metric(
             "lvsync_kernel_sync_repairs_total",

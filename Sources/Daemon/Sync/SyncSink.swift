@@ -62,6 +62,8 @@ public final class SyncSink: Sendable {
         /// Bumped when the table stops being in sync (a snapshot begins): a pending ``whenKernelHasAll(_:)`` of an
         /// earlier epoch then does nothing.
         var epoch = 0
+        /// The kernel holds the stream (see ``SyncSink/inSync``).
+        var inSync = false
         /// The sync ID of the last message from the peer (what a message sent again carries).
         var syncID: UInt8 = 0
         var position = PeerMessage.Position.none
@@ -91,16 +93,29 @@ public final class SyncSink: Sendable {
 
     /// The table is no longer in sync (a snapshot begins): a ``whenKernelHasAll(_:)`` still pending is void.
     public func markNotInSync() {
-        state.withLock { $0.epoch += 1 }
+        state.withLock {
+            $0.epoch += 1
+            $0.inSync = false
+        }
     }
+
+    /// Whether the kernel holds the stream: a snapshot (or a resume) and everything since reached the kernel backup
+    /// daemon, and no snapshot began since (``whenKernelHasAll(_:)``, ``markNotInSync()``).
+    public var inSync: Bool { state.withLock { $0.inSync } }
 
     /// Runs `body` once the kernel backup daemon has every message applied so far (sent, no drop seen), unless the
     /// table stopped being in sync meanwhile (``markNotInSync()``): "in sync" then means the kernel has it, not only
-    /// the mirror.
+    /// the mirror (``inSync`` is true from then on).
     public func whenKernelHasAll(_ body: @escaping @Sendable () -> Void) {
         let epoch = state.withLock { $0.epoch }
         feeder.whenDone { [weak self] in
-            if let self, self.state.withLock({ $0.epoch }) == epoch { body() }
+            guard let self else { return }
+            let current = self.state.withLock { state in
+                guard state.epoch == epoch else { return false }
+                state.inSync = true
+                return true
+            }
+            if current { body() }
         }
     }
 

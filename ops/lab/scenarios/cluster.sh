@@ -14,19 +14,26 @@
 # Each mode runs the same phases with fresh flows (lib/cluster_flows.py: 30 TCP connections echoing every 200 ms,
 # 12 idle ones quiet after three echoes), each checked by one more echo on every connection:
 #   (a) kill   m1 dies (its lvsync SIGKILLed, its link down) and leaves the route; its flows move to m2 and m3
+#   (b) drain  m2 is stopped as planned: out of the route first, stopped after the drain; its flows move to m3
 #   (c) join   m4 starts late, takes the cluster's connections, then enters the route: flows move to it
-# lvsync: every member runs `lvsync run` with a cluster section (examples/cluster-a.yaml's shape).
+# lvsync: every member runs `lvsync run` with a cluster section (examples/cluster-a.yaml's shape) that announces
+# the VIP through table 200; follow_routes plays the routing daemon (BGP and BFD): the router's ECMP route is over
+# the members whose link is up and whose table 200 holds the VIP's route. So lvsync decides when a member enters the
+# route (once in sync) and when it leaves it on a planned stop (withdrawn at SIGTERM, then the drain).
 #   cluster-members        the three members link to one another, each taking both others' streams
 #   cluster-daemons        each member's kernel runs a master and a backup sync daemon (ipvsadm -L --daemon)
 #   cluster-fingerprint    the mh service's scheduling fingerprint is equal on every member, though m2's kernel held
 #                          the service with another history before lvsync started
 #   cluster-sync           every member's kernel holds every connection of the batch; each is LOCAL on one member
 #                          (/proc/net/ip_vs_conn_sync), and what each member streams is what its own traffic made
+#   cluster-announce       m1-m3 announce the VIP (m4, never started, waited for LAB_ANNOUNCE_WAIT_MS)
 #   cluster-a-kill         0 connections broken when m1 dies
-#   cluster-c-join         m4 holds the batch before it enters the route; 0 broken when flows move to it
+#   cluster-b-withdrawn, cluster-b-drain   m2's SIGTERM withdraws its route first; 0 broken through its drain
+#   cluster-c-announce, cluster-c-holds, cluster-c-join   m4 announces once in sync, holds the batch when it enters
+#                          the route; 0 broken when flows move to it
 # none: no sync at all; kernel: the kernel's own sync daemons, master and backup on every member, multicast on the
 # bridge (m4's started when it joins). Their broken connections are measured and reported, not required:
-#   cluster-baseline-none-a, -none-c, -kernel-a, -kernel-c
+#   cluster-baseline-none-a, -none-b, -none-c, -kernel-a, -kernel-b, -kernel-c
 # Last: cluster-report (OUTDIR/report.txt: the broken connections of every mode and phase side by side).
 set -euo pipefail
 OUT=$(realpath "${1:?usage: cluster.sh OUTDIR}")
@@ -48,6 +55,11 @@ MEMBERS="m1 m2 m3 m4"
 SERVERS="crs1 crs2 crs3"
 NSS="ccl crt $MEMBERS $SERVERS"
 BUSY=${CLUSTER_BUSY:-30} IDLE=${CLUSTER_IDLE:-12}
+# The announcement's timers, scaled for the emulated guest (production defaults: 10 s and 5 s): how long an
+# unreachable member holds the first announcement back, and how long a planned stop drains after the withdrawal (the
+# route follower below moves the router within a second; the guest's processes are slow to move their flows).
+LAB_ANNOUNCE_WAIT_MS=${LAB_ANNOUNCE_WAIT_MS:-8000}
+LAB_DRAIN_MS=${LAB_DRAIN_MS:-5000}
 : > "$OUT/report.txt"
 addr() { case $1 in m*) echo "10.9.1.1${1#m}" ;; crs*) echo "10.9.1.2${1#crs}" ;; crt) echo 10.9.1.1 ;; esac; }
 
@@ -148,16 +160,44 @@ held_by() {
   CHECK_DETAIL="$(tr '\n' ';' < "$LOGDIR/held-$tag.txt")"
   return 1
 }
-# holds_all TAG M: member M's kernel holds every connection of the batch (LOCAL or not)
-holds_all() {
-  local n until=$((SECONDS + 180))
-  n=$(wc -l < "$OUT/flows/$1/ports")
-  while [ $SECONDS -lt $until ]; do
-    "$PY" "$LAB/lib/cluster_check.py" "$OUT/flows/$1/ports" "$VIP" 80 "$2" > "$LOGDIR/holds-$1-$2.txt" 2>&1 || true
-    grep -q "holds $n/$n" "$LOGDIR/holds-$1-$2.txt" && { CHECK_DETAIL=$(head -n 1 "$LOGDIR/holds-$1-$2.txt"); return 0; }
-    sleep 1
+# follow_routes: the routing daemon's part, emulated (BGP and BFD between the router and each member): every 0.3 s
+# the router's ECMP route to the VIP goes over the members whose link is up and whose table 200 holds the VIP's
+# route (what lvsync announces); each change is logged to LOGDIR/routes.log with its time
+follow_routes() {
+  local last="-" up m
+  while true; do
+    up=""
+    for m in $MEMBERS; do
+      ip -n "$m" link show eth0 2>/dev/null | grep -q "state UP" || continue
+      ip -n "$m" route show table 200 2>/dev/null | grep -q "^$VIP " && up+=" $m"
+    done
+    up=${up# }
+    if [ "$up" != "$last" ]; then
+      # shellcheck disable=SC2086  # a list of members
+      if [ -n "$up" ]; then route $up; else ip -n crt route del "$VIP/32" 2>/dev/null || true; fi
+      echo "$SECONDS ${up:-none}" >> "$LOGDIR/routes.log"
+      last=$up
+    fi
+    sleep 0.3
   done
-  CHECK_DETAIL=$(head -n 1 "$LOGDIR/holds-$1-$2.txt"); return 1
+}
+# routed M...: the router's route is over exactly members M (at most 120 s)
+routed() {
+  local want="$*" until=$((SECONDS + 120))
+  while [ $SECONDS -lt $until ]; do
+    [ "$(tail -n 1 "$LOGDIR/routes.log" 2>/dev/null | cut -d' ' -f2-)" = "$want" ] && return 0
+    sleep 0.2
+  done
+  CHECK_DETAIL="the route is over '$(tail -n 1 "$LOGDIR/routes.log" | cut -d' ' -f2-)', not '$want'"
+  return 1
+}
+# holds_now TAG M: member M's kernel holds every connection of the batch now (one read)
+holds_now() {
+  local n
+  n=$(wc -l < "$OUT/flows/$1/ports")
+  "$PY" "$LAB/lib/cluster_check.py" "$OUT/flows/$1/ports" "$VIP" 80 "$2" > "$LOGDIR/holds-$1-$2.txt" 2>&1 || true
+  CHECK_DETAIL=$(head -n 1 "$LOGDIR/holds-$1-$2.txt")
+  grep -q "holds $n/$n" "$LOGDIR/holds-$1-$2.txt"
 }
 kill_member() {  # M: as a dead machine: out of the route first (BFD's part), then its lvsync and its link gone
   local left=()
@@ -188,6 +228,7 @@ limits: { hello_timeout_ms: $LAB_HELLO_TIMEOUT_MS }
 stats: { interval_seconds: 5 }
 cluster:
   vips: [{ address: $VIP, interface: lo }]
+  announce: { table: 200, wait_ms: $LAB_ANNOUNCE_WAIT_MS, drain_ms: $LAB_DRAIN_MS }
 kernel: { audit_interval_seconds: 0 }
 virtual_services:
   - { protocol: tcp, address: $VIP, port: 80, scheduler: rr, real_servers: [
@@ -264,7 +305,10 @@ fingerprints() {
   CHECK_DETAIL="$first on m1, m2, m3"
 }
 check cluster-fingerprint -- fingerprints
-route m1 m2 m3
+follow_routes &
+FOLLOWER=$!
+BG_PIDS+=("$FOLLOWER")
+check cluster-announce "m1, m2, m3 announce the VIP (m4, unreachable, waited for ${LAB_ANNOUNCE_WAIT_MS} ms)" -- routed m1 m2 m3
 flows lvsync-a
 check cluster-sync -- held_by lvsync-a m1 m2 m3
 # What each member streams is what its own traffic made: its stream's table is its LOCAL connections.
@@ -280,19 +324,32 @@ own_is_local() {
 }
 check cluster-streams-own "each member streams only what its kernel made" -- own_is_local
 say "(a) m1 dies"
-kill_member m1
+stop_lvsync m1 KILL > /dev/null 2>&1 || true
+ip -n m1 link set eth0 down   # the follower takes it out of the route, as BFD would
+routed m2 m3 > /dev/null || true
 sleep 3
 finish_flows lvsync-a a
 check cluster-a-kill "m1 dead: its flows moved to m2, m3" -- broken_zero
+say "(b) m2 drains"
+flows lvsync-b
+sleep 3   # as in the baselines: the kernel masters send a part-filled buffer once it is 2 s old
+stop_lvsync m2 TERM > /dev/null 2>&1 &
+DRAIN=$!
+check cluster-b-withdrawn "m2 withdrew its route at SIGTERM: the router moved its flows to m3" -- routed m3
+wait "$DRAIN" || true
+sleep 2
+finish_flows lvsync-b b
+check cluster-b-drain "m2 drained and stopped" -- broken_zero
 say "(c) m4 joins late"
 flows lvsync-c
 start_lvsync m4 m4
-check cluster-c-holds "m4 holds every connection before it enters the route" -- holds_all lvsync-c m4
-UP="m2 m3 m4"
-route $UP
+# m4 announces only once it holds m3's connections: the router takes it in then, and at that moment it holds all.
+check cluster-c-announce "m4 announced once in sync" -- routed m3 m4
+check cluster-c-holds "m4 held every connection when it entered the route" -- holds_now lvsync-c m4
 sleep 3
 finish_flows lvsync-c c
 check cluster-c-join "m4 in the route: flows moved to it" -- broken_zero
+kill "$FOLLOWER" 2>/dev/null || true
 stop_all_lvsync
 
 # ---- the baselines ----
@@ -319,13 +376,24 @@ for MODE in none kernel; do
   sleep 3
   finish_flows "$MODE-a" a
   pass "cluster-baseline-$MODE-a" "broken $BROKEN of $((BUSY + IDLE))"
+  # (b): m2 taken out of the route (a planned drain: withdrawn first), its kernel daemons stopped 5 s later
+  flows "$MODE-b"
+  sleep 3
+  UP="m3"
+  route $UP
+  sleep 5
+  ip netns exec m2 ipvsadm --stop-daemon master 2>/dev/null || true
+  ip netns exec m2 ipvsadm --stop-daemon backup 2>/dev/null || true
+  sleep 2
+  finish_flows "$MODE-b" b
+  pass "cluster-baseline-$MODE-b" "broken $BROKEN of $((BUSY + IDLE))"
   flows "$MODE-c"
   if [ "$MODE" = kernel ]; then
     ip netns exec m4 ipvsadm --start-daemon master --mcast-interface eth0 --syncid "$SYNCID"
     ip netns exec m4 ipvsadm --start-daemon backup --mcast-interface eth0 --syncid "$SYNCID"
   fi
   sleep 5
-  UP="m2 m3 m4"
+  UP="m3 m4"
   route $UP
   sleep 3
   finish_flows "$MODE-c" c

@@ -90,6 +90,8 @@ public struct DirectorService: Service {
         public var healthChecks: [String: Condition]
         /// The optional UDP heartbeat path, the fast failure detector.
         public var secondPath: SecondPath?
+        /// A cluster member's announcement of its VIPs (`cluster.announce`; nil: none).
+        public var announce: AnnounceSettings?
 
         /// A failover health condition: how to read it, and how many failing readings in a row fail it.
         public struct Condition: Sendable {
@@ -255,7 +257,24 @@ public struct DirectorService: Service {
             try await runUntilShutdown()
         case .cluster:
             try director.start(memberOf: configuration.peers.map(\.name))
-            try await runUntilShutdown()
+            guard let announce = configuration.announce else {
+                try await runUntilShutdown()
+                return
+            }
+            // A planned stop withdraws the routes and drains while the member still mirrors, then stops.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await runParts(election: nil) }
+                group.addTask {
+                    try await gracefulShutdown()
+                    await drain(announce)
+                }
+                do {
+                    try await group.next()
+                } catch is CancellationError where Task.isShuttingDownGracefully {
+                    // The parts were cancelled by the shutdown: the normal end.
+                }
+                group.cancelAll()
+            }
         }
     }
 
@@ -347,6 +366,12 @@ public struct DirectorService: Service {
             group.addTask {
                 try await captureWhileActive()
                 return .other
+            }
+            if isMember, let announce = configuration.announce {
+                group.addTask {
+                    try await announceWhenReady(announce)
+                    return .other
+                }
             }
             group.addTask {
                 try await watchKernelSync()
