@@ -34,7 +34,9 @@
 # none: no sync at all; kernel: the kernel's own sync daemons, master and backup on every member, multicast on the
 # bridge (m4's started when it joins). Their broken connections are measured and reported, not required:
 #   cluster-baseline-none-a, -none-b, -none-c, -kernel-a, -kernel-b, -kernel-c
-# Last: cluster-report (OUTDIR/report.txt: the broken connections of every mode and phase side by side).
+# Then cluster-report (OUTDIR/report.txt: the broken connections of every mode and phase side by side), and last
+#   cluster-scale          m1-m3 (a release build: LVSYNC_RELEASE) take tens of thousands of new UDP flows through the
+#                          router (6 000 a second for 8 s by default): every member's kernel ends holding every one
 set -euo pipefail
 OUT=$(realpath "${1:?usage: cluster.sh OUTDIR}")
 # shellcheck source=ops/lab/lib/guest.sh
@@ -237,6 +239,9 @@ virtual_services:
   - { protocol: tcp, address: $VIP, port: 81, scheduler: mh, real_servers: [
       { address: $(addr crs1), forwarding: dr }, { address: $(addr crs2), forwarding: dr },
       { address: $(addr crs3), forwarding: dr } ] }
+  - { protocol: udp, address: $VIP, port: 5353, scheduler: rr, real_servers: [
+      { address: $(addr crs1), forwarding: dr }, { address: $(addr crs2), forwarding: dr },
+      { address: $(addr crs3), forwarding: dr } ] }
 EOF
 }
 for m in $MEMBERS; do member_config "$m"; done
@@ -400,4 +405,65 @@ for MODE in none kernel; do
   pass "cluster-baseline-$MODE-c" "broken $BROKEN of $((BUSY + IDLE))"
 done
 check cluster-report "$(tr '\n' ';' < "$OUT/report.txt")" -- true
+
+# ---- at scale: tens of thousands of new flows over three members ----
+# Each datagram from a source port of its own is a new UDP connection on the member ECMP sends it to, which its
+# kernel master sends at its first packet (sync_threshold "1 2"); every member's kernel must end holding every one
+# (its real servers' counters for the service, one netlink dump: reading /proc at this size costs the guest
+# minutes). A release build (as the scale scenario): a debug one spends minutes of the guest on what takes seconds.
+# The UDP timeout is 120 s on every member (the check ends within 100 s of the generator's end), and the scenario
+# waits it out, so that the tables are empty again before the namespaces go.
+SCALE_FLOWS_RATE=${CLUSTER_SCALE_RATE:-6000} SCALE_SECONDS=${CLUSTER_SCALE_SECONDS:-8}
+# udp_count M: the UDP service's connections in member M's kernel
+udp_count() {
+  ip netns exec "$1" ipvsadm -Ln -u "$VIP:5353" |
+    awk '$1 == "->" && $2 ~ /:/ && $2 !~ /RemoteAddress/ { n += $5 + $6 } END { print n + 0 }'
+}
+scale_held() {  # SENT: every member m1-m3 holds SENT (at most 100 s: the first flows time out after 120 s)
+  local until=$((SECONDS + 100)) m n counts all
+  while [ $SECONDS -lt $until ]; do
+    all=1 counts=""
+    for m in m1 m2 m3; do
+      n=$(udp_count "$m")
+      counts+="$m $n; "
+      [ "$n" = "$1" ] || all=0
+    done
+    [ $all = 1 ] && { CHECK_DETAIL="$1 flows in every kernel ($counts$((SECONDS - SCALE_T0)) s after the first)"; return 0; }
+    sleep 2
+  done
+  CHECK_DETAIL="sent $1; $counts"
+  return 1
+}
+if [ -x "${LVSYNC_RELEASE:-}" ]; then
+  MODE=lvsync
+  say "scale: m1-m3 with a release build, $SCALE_FLOWS_RATE new UDP flows a second for $SCALE_SECONDS s"
+  for m in $MEMBERS; do
+    ip -n "$m" link set eth0 up
+    ip netns exec "$m" ipvsadm --stop-daemon master 2>/dev/null || true
+    ip netns exec "$m" ipvsadm --stop-daemon backup 2>/dev/null || true
+    ip netns exec "$m" sysctl -qw net.ipv4.vs.sync_threshold="1 2"
+    ip netns exec "$m" ipvsadm --set 0 0 120
+  done
+  ip -n m4 link set eth0 down
+  : > "$LOGDIR/routes.log"
+  for m in m1 m2 m3; do LV_LOG=$LOGDIR/$m-scale.log LVSYNC=$LVSYNC_RELEASE start_lvsync "$m" "$m"; done
+  follow_routes &
+  FOLLOWER=$!
+  BG_PIDS+=("$FOLLOWER")
+  if routed m1 m2 m3; then
+    SCALE_T0=$SECONDS
+    sent=$(ip netns exec ccl "$PY" "$LAB/lib/udp_new.py" "$VIP" 5353 "$SCALE_FLOWS_RATE" "$SCALE_SECONDS" |
+      "$PY" -c 'import json,sys; r=json.load(sys.stdin); print(r["sent"], r["rate"])')
+    check cluster-scale "rate reached ${sent#* }/s" -- scale_held "${sent%% *}"
+    echo "lvsync scale: sent ${sent%% *} at ${sent#* }/s; $(for m in m1 m2 m3; do printf '%s holds %s; ' "$m" "$(udp_count "$m")"; done)" >> "$OUT/report.txt"
+  else
+    fail cluster-scale "the members did not announce: $CHECK_DETAIL"
+  fi
+  kill "$FOLLOWER" 2>/dev/null || true
+  stop_all_lvsync
+  # the flows' 120 s timeout: empty tables before the teardown
+  [ -z "${SCALE_T0:-}" ] || [ $((SCALE_T0 + 130 - SECONDS)) -le 0 ] || sleep $((SCALE_T0 + 130 - SECONDS))
+else
+  say "scale: no release build (LVSYNC_RELEASE): skipped"
+fi
 say "done"
