@@ -172,7 +172,7 @@ let package = Package(
         ),
         .testTarget(
             name: "HealthTests",
-            dependencies: ["Health", "PeerTransport", nioCore, nioPosix, nioSSL],
+            dependencies: ["Health", "PeerTransport", "LVSyncTestSupport", nioCore, nioPosix, nioSSL],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -48,3 +48,9 @@ final class PortReservations: Sendable {
         return Int(UInt16(bigEndian: address.sin_port))
     }
 }
+
+/// A TCP port on 127.0.0.1 that refuses connections for the rest of the process: reserved like ``freePorts(_:)``
+/// and never listened on. A port bound and then released is not that: a parallel test's listener can be handed it.
+public func closedPort() throws -> Int {
+    try PortReservations.shared.reserve()
+}

@@ -53,10 +53,8 @@ struct HealthReloadTests {
         let group = MultiThreadedEventLoopGroup.singleton
         let upListener = try ServerBootstrap(group: group).bind(host: "127.0.0.1", port: 0).wait()
         let up = Self.check(port: try #require(upListener.localAddress?.port))
-        // A port nobody listens on: bound, then closed.
-        let closed = try ServerBootstrap(group: group).bind(host: "127.0.0.1", port: 0).wait()
-        let deadPort = try #require(closed.localAddress?.port)
-        try await closed.close()
+        // A port nobody listens on, kept so for the test (a released port could go to a parallel test's listener).
+        let deadPort = try closedPort()
         let dead = Self.check(port: deadPort)
         let monitor = HealthMonitor()
         let roster = HealthRoster([up])

@@ -1,5 +1,6 @@
 import Foundation
 import Health
+import LVSyncTestSupport
 import NIOCore
 import NIOPosix
 import NIOSSL
@@ -72,15 +73,6 @@ final class UDPServer: @unchecked Sendable {
             )
         }
     }
-}
-
-/// A port nothing listens on (bound, then released).
-func closedPort() throws -> Int {
-    let channel = try ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0)
-        .wait()
-    let port = channel.localAddress?.port ?? 1
-    try channel.close().wait()
-    return port
 }
 
 func reason(_ outcome: Checker.Outcome) -> String? {
