@@ -6,7 +6,9 @@ import SyncWire
 #endif
 
 /// The kernel's announced routes (``AnnouncedRoute``), over rtnetlink (libnl-route-3): a unicast host route through
-/// the VIP's interface, scope link, protocol `static`, in the route's table. Each call opens its own netlink socket.
+/// the VIP's interface, scope link, protocol `static`, in the route's table; or, for ``AnnouncedRoute/Kind/local``, a
+/// `local` route of scope host in the `local` table, protocol `static` (a delete names the protocol, so the kernel's
+/// own local route of an interface address is never taken). Each call opens its own netlink socket.
 /// Needs `CAP_NET_ADMIN` to put and take (`EPERM` without it).
 public struct NetlinkRoutes: RouteAnnouncing {
     /// The `ip netns` name worked in; nil for the calling thread's network namespace.
@@ -59,7 +61,8 @@ public struct NetlinkRoutes: RouteAnnouncing {
         let wanted = route.address.networkBytes
         var object = nl_cache_get_first(cache)
         while let current = object {
-            if rtnl_route_get_table(current) == route.table, let dst = rtnl_route_get_dst(current),
+            if rtnl_route_get_table(current) == route.table, rtnl_route_get_type(current) == Self.type(of: route),
+                let dst = rtnl_route_get_dst(current),
                 nl_addr_get_prefixlen(dst) == UInt32(route.prefixLength), Int(nl_addr_get_len(dst)) == wanted.count,
                 let bytes = nl_addr_get_binary_addr(dst),
                 Array(UnsafeRawBufferPointer(start: bytes, count: wanted.count)) == wanted
@@ -69,6 +72,11 @@ public struct NetlinkRoutes: RouteAnnouncing {
             object = nl_cache_get_next(current)
         }
         return false
+    }
+
+    /// The route's type: `RTN_UNICAST` or `RTN_LOCAL`.
+    private static func type(of route: AnnouncedRoute) -> UInt8 {
+        UInt8(route.kind == .local ? RTN_LOCAL : RTN_UNICAST)
     }
 
     /// A route object for `route` (the caller puts it).
@@ -93,8 +101,11 @@ public struct NetlinkRoutes: RouteAnnouncing {
         nl_addr_set_prefixlen(dst, Int32(route.prefixLength))
         rtnl_route_set_family(entry, UInt8(family))
         rtnl_route_set_table(entry, route.table)
-        rtnl_route_set_type(entry, UInt8(RTN_UNICAST))
-        rtnl_route_set_scope(entry, UInt8(RT_SCOPE_LINK.rawValue))
+        rtnl_route_set_type(entry, Self.type(of: route))
+        rtnl_route_set_scope(
+            entry,
+            UInt8(route.kind == .local ? RT_SCOPE_HOST.rawValue : RT_SCOPE_LINK.rawValue)
+        )
         rtnl_route_set_protocol(entry, UInt8(RTPROT_STATIC))
         do {
             try socket.run(what) { rtnl_route_set_dst(entry, dst) }

@@ -166,11 +166,16 @@ struct ClusterTests {
     func announceWhenInSync() async throws {
         let cluster = try ClusterHarness(["dira", "dirb", "dirc"])
         let announce = "table: 200, wait_ms: 1500, drain_ms: 400"
-        let route = AnnouncedRoute(address: .v4(IPv4Address(192, 0, 2, 10)), interface: "lo", table: 200)
+        let vip = IPAddress.v4(IPv4Address(192, 0, 2, 10))
+        let route = AnnouncedRoute(address: vip, interface: "lo", table: 200)
+        let local = AnnouncedRoute.local(vip, interface: "lo")
         let a = try cluster.member("dira", announce: announce)
         try await whileRunning([a]) {
+            // The VIP is the host's by a local route, not an address (which the routing daemon would announce).
+            #expect(await eventually { cluster.host("dira").routes.routes.contains(local) })
+            #expect(cluster.host("dira").addresses.addresses.isEmpty)
             // Alone (dirb and dirc unreachable): it announces once the wait is over.
-            #expect(await eventually { cluster.host("dira").routes.routes == [route] })
+            #expect(await eventually { cluster.host("dira").routes.routes == [local, route] })
             cluster.host("dira").master.emit(ClusterTests.messages(0..<30_000))
             #expect(await eventually { cluster.own("dira").count == 30_000 })
             // dirb starts: it links to dira, and announces only once dira's 30 000 connections are in its kernel.
@@ -178,19 +183,21 @@ struct ClusterTests {
             let group = ServiceGroup(services: [b], logger: quietLogger)
             try await withThrowingTaskGroup(of: Void.self) { tasks in
                 tasks.addTask { try await group.run() }
-                #expect(await eventually { !cluster.host("dirb").routes.routes.isEmpty })
+                #expect(await eventually { cluster.host("dirb").routes.routes.contains(route) })
                 #expect(cluster.injected("dirb").count == 30_000)
                 #expect(cluster.director("dirb").members["dira"]?.inSync == true)
                 // Someone deletes the route: it is put back.
                 cluster.host("dirb").routes.remove(route)
-                #expect(await eventually { cluster.host("dirb").routes.routes == [route] })
-                // A planned stop: the route out first, the member still mirroring through the drain.
+                #expect(await eventually { cluster.host("dirb").routes.routes == [local, route] })
+                // A planned stop: the route out first, the VIP still the host's and the member still mirroring
+                // through the drain.
                 await group.triggerGracefulShutdown()
-                #expect(await eventually { cluster.host("dirb").routes.routes.isEmpty })
+                #expect(await eventually { !cluster.host("dirb").routes.routes.contains(route) })
+                #expect(cluster.host("dirb").routes.routes.contains(local))
                 #expect(cluster.director("dirb").source != nil)
                 try await tasks.waitForAll()
             }
-            #expect(cluster.host("dirb").routes.log.filter { $0.hasPrefix("-") }.count == 1)
+            #expect(cluster.host("dirb").routes.log.filter { $0.hasPrefix("-") } == ["-\(route)", "-\(local)"])
         }
     }
 }

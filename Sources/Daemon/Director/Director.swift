@@ -422,7 +422,7 @@ public final class Director: Sendable {
         var removed: [String] = []
         for vip in settings.vips {
             do {
-                if try ports.addresses.remove(vip.virtualAddress) { removed.append(vip.description) }
+                if try give(vip) { removed.append(vip.description) }
             } catch {
                 logger.error(
                     "cannot remove a VIP left from an earlier run",
@@ -459,7 +459,7 @@ public final class Director: Sendable {
         var failed: [String] = []
         for vip in settings.vips {
             do {
-                if try ports.addresses.add(vip.virtualAddress) { added.append(vip.description) }
+                if try take(vip) { added.append(vip.description) }
                 state.withLock { _ = $0.heldVIPs.insert(vip) }
             } catch {
                 failed.append(vip.description)
@@ -498,7 +498,7 @@ public final class Director: Sendable {
         var released: [String] = []
         for vip in settings.vips {
             do {
-                if try ports.addresses.remove(vip.virtualAddress) { released.append(vip.description) }
+                if try give(vip) { released.append(vip.description) }
                 state.withLock { _ = $0.heldVIPs.remove(vip) }
             } catch {
                 logger.error("cannot release a VIP", metadata: ["vip": "\(vip)", "error": "\(error)"])

@@ -27,7 +27,7 @@ struct ReleaseCommand: AsyncParsableCommand {
         let file = try LVSyncDaemon.load(path: config)
         guard let peering = file.peering else { throw CLIError("\(config): no peering section: nothing to release") }
         let socket = peering.controlSocket ?? ControlServer.defaultSocketPath
-        if !force, peering.failover != nil,
+        if !force, peering.failover != nil || peering.cluster != nil,
             (try? await ControlClient.objects(
                 of: ControlRequest(command: "status"),
                 socketPath: socket,
@@ -41,9 +41,10 @@ struct ReleaseCommand: AsyncParsableCommand {
         var logger = Logger(label: "lvsync-release")
         logger.logLevel = .warning
         let report = LVSyncDaemon.release(peering, on: try .linux(), logger: logger)
+        for route in report.withdrawn { printLine("withdrew \(route)") }
         for vip in report.removed { printLine("released \(vip)") }
         for daemon in report.stoppedDaemons { printLine("stopped the kernel \(daemon) sync daemon") }
-        if report.removed.isEmpty, report.stoppedDaemons.isEmpty, report.failures.isEmpty {
+        if report.withdrawn.isEmpty, report.removed.isEmpty, report.stoppedDaemons.isEmpty, report.failures.isEmpty {
             printLine("nothing held: no VIP of \(config) on this host, no kernel sync daemon")
         }
         guard report.failures.isEmpty else { throw CLIError(report.failures.joined(separator: "; ")) }
