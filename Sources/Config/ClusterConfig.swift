@@ -16,6 +16,8 @@
 ///                                  # waited for)
 ///     drain_ms: 5000               # on a planned stop: the routes withdrawn, then this long for the routers to
 ///                                  # move the flows, then the stop
+///     frr: /var/run/frr            # optional: FRR's vty sockets; lvsync reads its BGP and BFD sessions from
+///                                  # there for status, metrics and the log (read only)
 /// kernel:
 ///   sloppy_tcp: true               # the default in a cluster (see below)
 ///   sloppy_sctp: true
@@ -44,12 +46,20 @@ public struct ClusterConfig: Hashable, Sendable {
         public var waitMilliseconds: Int = 10_000
         /// How long a planned stop waits between the withdrawal and the stop.
         public var drainMilliseconds: Int = 5_000
+        /// The directory of FRR's vty sockets, whose BGP and BFD sessions lvsync reads (nil: it does not).
+        public var frr: String?
 
         /// Creates the settings.
-        public init(table: UInt32, waitMilliseconds: Int = 10_000, drainMilliseconds: Int = 5_000) {
+        public init(
+            table: UInt32,
+            waitMilliseconds: Int = 10_000,
+            drainMilliseconds: Int = 5_000,
+            frr: String? = nil
+        ) {
             self.table = table
             self.waitMilliseconds = waitMilliseconds
             self.drainMilliseconds = drainMilliseconds
+            self.frr = frr
         }
     }
 
@@ -68,7 +78,7 @@ public struct ClusterConfig: Hashable, Sendable {
         let fields = try value.mapping(allowed: keys)
         let vips = try FailoverConfig.vips(fields["vips"])
         let announce = try fields["announce"].map { value throws(ConfigError) in
-            let a = try value.mapping(allowed: ["table", "wait_ms", "drain_ms"])
+            let a = try value.mapping(allowed: ["table", "wait_ms", "drain_ms", "frr"])
             let tableValue = try a.required("table", in: value)
             let table = try tableValue.integer(UInt32.self, in: 1...UInt32.max)
             guard !(253...255).contains(table) else {
@@ -80,7 +90,14 @@ public struct ClusterConfig: Hashable, Sendable {
             return Announce(
                 table: table,
                 waitMilliseconds: try a["wait_ms"]?.integer(Int.self, in: 0...600_000) ?? 10_000,
-                drainMilliseconds: try a["drain_ms"]?.integer(Int.self, in: 0...600_000) ?? 5_000
+                drainMilliseconds: try a["drain_ms"]?.integer(Int.self, in: 0...600_000) ?? 5_000,
+                frr: try a["frr"].map { value throws(ConfigError) in
+                    let path = try value.string()
+                    guard path.hasPrefix("/") else {
+                        throw value.error("frr is the directory of FRR's vty sockets (/var/run/frr): an absolute path")
+                    }
+                    return path
+                }
             )
         }
         return ClusterConfig(vips: vips, announce: announce)

@@ -30,6 +30,9 @@ public struct NetlinkRoutes: RouteAnnouncing {
             return true
         } catch {
             guard error.errno == EEXIST else { throw error }
+            // A local route for the address is there (an interface address's own): the host has it already, and the
+            // kernel's route is not ours to replace.
+            if route.kind == .local { return false }
             // One for the prefix is there: make it this one (another device, protocol or scope is replaced).
             try socket.run(what) { rtnl_route_add(socket.handle, entry, NLM_F_CREATE | NLM_F_REPLACE) }
             return false

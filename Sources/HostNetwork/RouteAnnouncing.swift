@@ -44,7 +44,12 @@ public struct AnnouncedRoute: Hashable, Sendable, CustomStringConvertible {
 
     /// The `local` route that makes `address` this host's own (``Kind/local``); without `prefixLength`, a host route.
     public static func local(_ address: IPAddress, prefixLength: UInt8? = nil, interface: String) -> AnnouncedRoute {
-        var route = AnnouncedRoute(address: address, prefixLength: prefixLength, interface: interface, table: localTable)
+        var route = AnnouncedRoute(
+            address: address,
+            prefixLength: prefixLength,
+            interface: interface,
+            table: localTable
+        )
         route.kind = .local
         return route
     }

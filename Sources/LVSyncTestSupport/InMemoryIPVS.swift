@@ -91,7 +91,7 @@ public final class InMemoryIPVS: IPVSControl {
     public func deleteService(_ key: ServiceKey) throws(IPVSError) {
         let operation = IPVSOperation.deleteService(key)
         try state.withLock { (state: inout State) throws(IPVSError) in
-            state.services.remove(at: try Self.index(of: key, in: state, operation))
+            _ = state.services.remove(at: try Self.index(of: key, in: state, operation))
         }
     }
 

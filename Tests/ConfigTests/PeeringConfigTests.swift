@@ -52,7 +52,12 @@ struct PeeringConfigTests {
             #expect(member.cluster?.vips.map(\.description) == ["192.0.2.10/32 dev lo", "2001:db8::10/128 dev lo"])
             #expect(
                 member.cluster?.announce
-                    == ClusterConfig.Announce(table: 200, waitMilliseconds: 10_000, drainMilliseconds: 5_000)
+                    == ClusterConfig.Announce(
+                        table: 200,
+                        waitMilliseconds: 10_000,
+                        drainMilliseconds: 5_000,
+                        frr: "/var/run/frr"
+                    )
             )
         }
         for file in files {
@@ -166,6 +171,12 @@ struct PeeringConfigTests {
             yaml: elected + "cluster: { vips: [{ address: 192.0.2.10, interface: lo }], announce: { table: 254 } }\n",
             message:
                 "f.yaml:7:79: cluster.announce.table: table 254 is the kernel's own (253 default, 254 main, 255 local): take another"
+        ),
+        BadCase(
+            yaml: elected
+                + "cluster: { vips: [{ address: 192.0.2.10, interface: lo }], announce: { table: 200, frr: run/frr } }\n",
+            message:
+                "f.yaml:7:89: cluster.announce.frr: frr is the directory of FRR's vty sockets (/var/run/frr): an absolute path"
         ),
         BadCase(
             yaml: elected + "cluster: { announce: { table: 200 } }\n",

@@ -44,10 +44,13 @@ PKGS="qemu-system-x86:/usr/bin/qemu-system-x86_64 kmod:/usr/bin/kmod
 iproute2:/usr/bin/ip ipvsadm:/usr/sbin/ipvsadm tcpdump:/usr/bin/tcpdump
 iputils-arping:/usr/bin/arping busybox-static:/bin/busybox
 python3-venv:/usr/lib/python3.11/ensurepip/__init__.py python3:/usr/bin/python3
-procps:/usr/bin/pkill nftables:/usr/sbin/nft stress-ng:/usr/bin/stress-ng"
+procps:/usr/bin/pkill nftables:/usr/sbin/nft stress-ng:/usr/bin/stress-ng
+frr:/usr/lib/frr/bgpd"
 # busybox-static: virtme-ng builds its initramfs with it (loads 9p/virtio modules).
 # nftables: marks packets for the firewall-mark IPVS service in topo.sh.
 # stress-ng: the CPU hog of run-tests.sh --hog (the lab as a busy CI machine runs it).
+# frr: zebra, bgpd and bfdd of the cluster scenario (a router and the members announcing over BGP with BFD); the lab
+#   runs its own instances in namespaces, so the host's frr service, when the install enabled it, is disabled again.
 missing=""
 for pf in $PKGS; do
   [ -e "${pf#*:}" ] || missing="$missing ${pf%%:*}"
@@ -57,6 +60,9 @@ if [ -n "$missing" ]; then
   say "apt-get install:$missing"
   # shellcheck disable=SC2086  # word splitting wanted
   apt-get install -y -qq --no-install-recommends $missing >/dev/null
+  case " $missing " in
+    *" frr "*) systemctl disable --now frr >/dev/null 2>&1 || true ;;
+  esac
 fi
 
 # --- 2. virtme-ng in a venv (Debian's python, not pyenv's) ------------------------

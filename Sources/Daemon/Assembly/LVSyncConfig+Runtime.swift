@@ -103,7 +103,8 @@ extension DirectorService.Configuration {
         if let settings = peering.cluster?.announce {
             announce = DirectorService.AnnounceSettings(
                 wait: .milliseconds(settings.waitMilliseconds),
-                drain: .milliseconds(settings.drainMilliseconds)
+                drain: .milliseconds(settings.drainMilliseconds),
+                frr: settings.frr.map { FRRVty(directory: $0) }
             )
         }
         if let refresh = peering.failover?.announceRefreshMilliseconds, refresh > 0 {

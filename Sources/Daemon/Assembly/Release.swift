@@ -39,7 +39,8 @@ extension LVSyncDaemon {
         for vip in vips {
             do {
                 let held =
-                    table != nil ? try host.routes.withdraw(vip.localRoute) : try host.addresses.remove(vip.virtualAddress)
+                    table != nil
+                    ? try host.routes.withdraw(vip.localRoute) : try host.addresses.remove(vip.virtualAddress)
                 if held {
                     report.removed.append(vip.description)
                 } else {

@@ -52,8 +52,44 @@ extension DirectorControl {
             if let since = director.announcingSince {
                 announce["seconds"] = .number((ContinuousClock.now - since).inSeconds)
             }
+            if let watch = service.routingWatch {
+                announce["routing_daemon"] = Self.routing(watch)
+            }
             cluster["announce"] = .object(announce)
         }
         return .object(cluster)
+    }
+
+    /// FRR's sessions as last read: each BGP neighbour (state, uptime, prefixes sent and received) and BFD peer.
+    static func routing(_ watch: RoutingWatch) -> JSONValue {
+        var routing: [String: JSONValue] = ["daemon": .string("frr"), "vty": .string(watch.vty.directory)]
+        guard let reading = watch.latest else {
+            routing["error"] = .string("not read yet")
+            return .object(routing)
+        }
+        routing["read_seconds_ago"] = .number((ContinuousClock.now - reading.at).inSeconds)
+        if let error = reading.error { routing["error"] = .string(error) }
+        if let sessions = reading.sessions {
+            routing["bgp"] = .array(
+                sessions.bgp.map { peer in
+                    var entry: [String: JSONValue] = [
+                        "neighbour": .string(peer.address), "family": .string(peer.family),
+                        "state": .string(peer.state),
+                    ]
+                    if let uptime = peer.uptimeSeconds { entry["uptime_seconds"] = .number(uptime) }
+                    if let sent = peer.prefixesSent { entry["prefixes_sent"] = .integer(Int64(sent)) }
+                    if let received = peer.prefixesReceived { entry["prefixes_received"] = .integer(Int64(received)) }
+                    return .object(entry)
+                }
+            )
+            routing["bfd"] = .array(
+                sessions.bfd.map { peer in
+                    var entry: [String: JSONValue] = ["peer": .string(peer.address), "status": .string(peer.status)]
+                    if let seconds = peer.seconds { entry["seconds"] = .integer(Int64(seconds)) }
+                    return .object(entry)
+                }
+            )
+        }
+        return .object(routing)
     }
 }

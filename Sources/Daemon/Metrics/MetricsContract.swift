@@ -229,6 +229,24 @@ public enum MetricsContract {
             [],
             "1 while a cluster member's VIP routes are in its announcement table (cluster.announce), 0 before and after"
         ),
+        Metric(
+            "lvsync_cluster_routing_daemon_up",
+            .gauge,
+            [],
+            "1 while the routing daemon (cluster.announce.frr) answers lvsync's reading of its sessions, 0 when it does not"
+        ),
+        Metric(
+            "lvsync_cluster_bgp_established",
+            .gauge,
+            [],
+            "the routing daemon's BGP neighbours whose session is Established (cluster.announce.frr)"
+        ),
+        Metric(
+            "lvsync_cluster_bfd_up",
+            .gauge,
+            [],
+            "the routing daemon's BFD peers that are up (cluster.announce.frr)"
+        ),
         // The kernel sync daemons and the IPVS services.
         Metric(
             "lvsync_kernel_sync_repairs_total",

@@ -6,8 +6,11 @@
 # (crt), and on one bridge behind the router (10.9.1.0/24) four members m1-m4 (.11-.14) and three real servers
 # crs1-crs3 (.21-.23, direct routing: the VIP 192.0.2.10 on their lo, ARP for it suppressed, an echo server on :80).
 # The router sends the VIP's flows over a kernel ECMP route with an L4 hash (fib_multipath_hash_policy 1) to the
-# members that are up: a static route changed by this script as a routing daemon would change it (BFD taking a dead
-# member out, a member announcing once it is ready). Each member: the VIP on lo, TCP 192.0.2.10:80 rr (a
+# members that announce it. With lvsync that route is FRR's (lib/frr.sh: zebra, bgpd and bfdd on the router and on
+# every member, eBGP with BFD, the examples' configuration): lvsync puts the VIP's route in a member's table 200 once
+# it is in sync and takes it out first on a planned stop, the member's FRR announces the table, the router's FRR
+# makes one ECMP route of the announcements, and BFD takes a dead member out. The baselines have no announcer: this
+# script sets the same route by hand at the same moments. Each member: the VIP, TCP 192.0.2.10:80 rr (a
 # non-consistent scheduler: a flow that moves survives only if the new member knows it) and, for the fingerprint,
 # TCP 192.0.2.10:81 mh; sloppy_tcp on in every mode.
 #
@@ -17,16 +20,20 @@
 #   (b) drain  m2 is stopped as planned: out of the route first, stopped after the drain; its flows move to m3
 #   (c) join   m4 starts late, takes the cluster's connections, then enters the route: flows move to it
 # lvsync: every member runs `lvsync run` with a cluster section (examples/cluster-a.yaml's shape) that announces
-# the VIP through table 200; follow_routes plays the routing daemon (BGP and BFD): the router's ECMP route is over
-# the members whose link is up and whose table 200 holds the VIP's route. So lvsync decides when a member enters the
-# route (once in sync) and when it leaves it on a planned stop (withdrawn at SIGTERM, then the drain).
+# the VIP through table 200, and FRR. So lvsync decides when a member enters the route (once in sync) and when it
+# leaves it on a planned stop (withdrawn at SIGTERM, then the drain); BFD decides for a dead one. The router's route
+# is read from its kernel (what FRR installed), every change logged with its time (LOGDIR/routes.log).
 #   cluster-members        the three members link to one another, each taking both others' streams
 #   cluster-daemons        each member's kernel runs a master and a backup sync daemon (ipvsadm -L --daemon)
 #   cluster-fingerprint    the mh service's scheduling fingerprint is equal on every member, though m2's kernel held
 #                          the service with another history before lvsync started
 #   cluster-sync           every member's kernel holds every connection of the batch; each is LOCAL on one member
 #                          (/proc/net/ip_vs_conn_sync), and what each member streams is what its own traffic made
-#   cluster-announce       m1-m3 announce the VIP (m4, never started, waited for LAB_ANNOUNCE_WAIT_MS)
+#   cluster-announce       m1-m3 announce the VIP (m4, never started, waited for LAB_ANNOUNCE_WAIT_MS): the
+#                          router's FRR has three established BGP sessions with BFD up, and one route over three
+#   cluster-routing-status each member's lvsync status shows its FRR's BGP session (one prefix sent) and BFD up
+#   cluster-a-bfd          m1's link down and its lvsync and FRR killed (a dead machine: no BGP notification): BFD
+#                          ends the router's session (its bgpd's log) and the route leaves the router's kernel
 #   cluster-a-kill         0 connections broken when m1 dies
 #   cluster-b-withdrawn, cluster-b-drain   m2's SIGTERM withdraws its route first; 0 broken through its drain
 #   cluster-c-announce, cluster-c-holds, cluster-c-join   m4 announces once in sync, holds the batch when it enters
@@ -52,6 +59,8 @@ mkdir -p "$SOCK"
 T0=$SECONDS
 # shellcheck source=ops/lab/lib/pair.sh
 source "$LAB/lib/pair.sh"
+# shellcheck source=ops/lab/lib/frr.sh
+source "$LAB/lib/frr.sh"
 VIP=192.0.2.10
 MEMBERS="m1 m2 m3 m4"
 SERVERS="crs1 crs2 crs3"
@@ -68,6 +77,7 @@ addr() { case $1 in m*) echo "10.9.1.1${1#m}" ;; crs*) echo "10.9.1.2${1#crs}" ;
 cluster_down() {
   local ns
   stop_all_lvsync
+  for ns in crt $MEMBERS; do frr_stop "$ns" KILL; done
   for p in ${BG_PIDS[@]+"${BG_PIDS[@]}"}; do kill "$p" 2>/dev/null || true; done
   for ns in $NSS; do
     ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
@@ -162,36 +172,64 @@ held_by() {
   CHECK_DETAIL="$(tr '\n' ';' < "$LOGDIR/held-$tag.txt")"
   return 1
 }
-# follow_routes: the routing daemon's part, emulated (BGP and BFD between the router and each member): every 0.3 s
-# the router's ECMP route to the VIP goes over the members whose link is up and whose table 200 holds the VIP's
-# route (what lvsync announces); each change is logged to LOGDIR/routes.log with its time
-follow_routes() {
-  local last="-" up m
+# route_now: the members the router's route to the VIP goes over, as its kernel holds it (FRR's, or this script's)
+route_now() {
+  ip -n crt route show "$VIP/32" 2>/dev/null | grep -o 'via 10\.9\.1\.1[1-4]' | sed 's/via 10\.9\.1\.1/m/' |
+    sort | tr '\n' ' ' | sed 's/ $//'
+}
+# watch_routes: every change of the router's route, with its time in ms, to LOGDIR/routes.log (in the background)
+watch_routes() {
+  local last="-" now
   while true; do
-    up=""
-    for m in $MEMBERS; do
-      ip -n "$m" link show eth0 2>/dev/null | grep -q "state UP" || continue
-      ip -n "$m" route show table 200 2>/dev/null | grep -q "^$VIP " && up+=" $m"
-    done
-    up=${up# }
-    if [ "$up" != "$last" ]; then
-      # shellcheck disable=SC2086  # a list of members
-      if [ -n "$up" ]; then route $up; else ip -n crt route del "$VIP/32" 2>/dev/null || true; fi
-      echo "$SECONDS ${up:-none}" >> "$LOGDIR/routes.log"
-      last=$up
+    now=$(route_now)
+    if [ "$now" != "$last" ]; then
+      echo "$(date +%s%3N) ${now:-none}" >> "$LOGDIR/routes.log"
+      last=$now
     fi
-    sleep 0.3
+    sleep 0.1
   done
 }
 # routed M...: the router's route is over exactly members M (at most 120 s)
 routed() {
   local want="$*" until=$((SECONDS + 120))
   while [ $SECONDS -lt $until ]; do
-    [ "$(tail -n 1 "$LOGDIR/routes.log" 2>/dev/null | cut -d' ' -f2-)" = "$want" ] && return 0
+    [ "$(route_now)" = "$want" ] && return 0
     sleep 0.2
   done
-  CHECK_DETAIL="the route is over '$(tail -n 1 "$LOGDIR/routes.log" | cut -d' ' -f2-)', not '$want'"
+  CHECK_DETAIL="the route is over '$(route_now)', not '$want'"
   return 1
+}
+# frr_up NS...: FRR on the router (crt, peering with m1-m4) and on members NS
+frr_up() {
+  local ns members=()
+  for ns in $MEMBERS; do members+=("$(addr "$ns")"); done
+  for ns in crt "$@"; do
+    [ -S "$FRR_DIR/$ns/bgpd.vty" ] && [ -e "/proc/$(cat "$FRR_DIR/$ns/bgpd.pid" 2>/dev/null)" ] && continue
+    frr_prepare "$ns"
+    if [ "$ns" = crt ]; then
+      frr_router_conf crt 10.9.1.1 65000 65001 "${members[@]}"
+    else
+      frr_member_conf "$ns" "$(addr "$ns")" 65001 10.9.1.1 65000 200
+    fi
+    frr_start "$ns"
+  done
+}
+# sessions_up M...: the router's BGP sessions with members M are established and their BFD sessions up
+sessions_up() {
+  local m out bfd
+  out=$(frr_vtysh crt "show bgp summary json")
+  bfd=$(frr_vtysh crt "show bfd peers json")
+  CHECK_DETAIL=""
+  for m in "$@"; do
+    "$PY" - "$out" "$bfd" "$(addr "$m")" <<'PY' || return 1
+import json, sys
+bgp, bfd, peer = json.loads(sys.argv[1]), json.loads(sys.argv[2]), sys.argv[3]
+state = bgp.get("ipv4Unicast", {}).get("peers", {}).get(peer, {}).get("state")
+status = next((p.get("status") for p in bfd if p.get("peer") == peer), None)
+sys.exit(0 if state == "Established" and status == "up" else 1)
+PY
+    CHECK_DETAIL+="$m bgp+bfd up; "
+  done
 }
 # holds_now TAG M: member M's kernel holds every connection of the batch now (one read)
 holds_now() {
@@ -201,7 +239,7 @@ holds_now() {
   CHECK_DETAIL=$(head -n 1 "$LOGDIR/holds-$1-$2.txt")
   grep -q "holds $n/$n" "$LOGDIR/holds-$1-$2.txt"
 }
-kill_member() {  # M: as a dead machine: out of the route first (BFD's part), then its lvsync and its link gone
+kill_member() {  # M: as a dead machine (the baselines): out of the route first (BFD's part), then its link gone
   local left=()
   for m in $UP; do [ "$m" = "$1" ] || left+=("$m"); done
   UP="${left[*]}"
@@ -230,7 +268,7 @@ limits: { hello_timeout_ms: $LAB_HELLO_TIMEOUT_MS }
 stats: { interval_seconds: 5 }
 cluster:
   vips: [{ address: $VIP, interface: lo }]
-  announce: { table: 200, wait_ms: $LAB_ANNOUNCE_WAIT_MS, drain_ms: $LAB_DRAIN_MS }
+  announce: { table: 200, wait_ms: $LAB_ANNOUNCE_WAIT_MS, drain_ms: $LAB_DRAIN_MS, frr: $FRR_DIR/$m }
 kernel: { audit_interval_seconds: 0 }
 virtual_services:
   - { protocol: tcp, address: $VIP, port: 80, scheduler: rr, real_servers: [
@@ -252,6 +290,7 @@ say "lvsync: m1-m3 start (m2's kernel holds the mh service with another history 
 ip netns exec m2 ipvsadm -A -t "$VIP:81" -s mh
 ip netns exec m2 ipvsadm -a -t "$VIP:81" -r "$(addr crs3):80" -g
 ip netns exec m2 ipvsadm -a -t "$VIP:81" -r "$(addr crs1):80" -g
+frr_up m1 m2 m3
 for m in m1 m2 m3; do start_lvsync "$m" "$m"; done
 UP="m1 m2 m3"
 # linked M...: each member's sinks of the others are linked to their streams, and caught up (before any traffic:
@@ -310,10 +349,11 @@ fingerprints() {
   CHECK_DETAIL="$first on m1, m2, m3"
 }
 check cluster-fingerprint -- fingerprints
-follow_routes &
-FOLLOWER=$!
-BG_PIDS+=("$FOLLOWER")
-check cluster-announce "m1, m2, m3 announce the VIP (m4, unreachable, waited for ${LAB_ANNOUNCE_WAIT_MS} ms)" -- routed m1 m2 m3
+watch_routes &
+WATCHER=$!
+BG_PIDS+=("$WATCHER")
+announced_by() { routed "$@" && sessions_up "$@" && CHECK_DETAIL+="route over $*"; }
+check cluster-announce "m1, m2, m3 announce the VIP through FRR (m4, unreachable, waited for ${LAB_ANNOUNCE_WAIT_MS} ms)" -- announced_by m1 m2 m3
 flows lvsync-a
 check cluster-sync -- held_by lvsync-a m1 m2 m3
 # What each member streams is what its own traffic made: its stream's table is its LOCAL connections.
@@ -328,10 +368,43 @@ own_is_local() {
   done
 }
 check cluster-streams-own "each member streams only what its kernel made" -- own_is_local
+# What lvsync reads of FRR (cluster.announce.frr): each member's BGP session with the router established, one prefix
+# (the VIP) sent, BFD up: from its own status, as FRR reports it.
+routing_status() {
+  local m
+  CHECK_DETAIL=""
+  for m in m1 m2 m3; do
+    "$LVSYNC" status --json --socket "$SOCK/$m.sock" | "$PY" -c '
+import json, sys
+r = json.load(sys.stdin)["cluster"]["announce"].get("routing_daemon", {})
+bgp = [p for p in r.get("bgp", []) if p["neighbour"] == "10.9.1.1"]
+bfd = [p for p in r.get("bfd", []) if p["peer"] == "10.9.1.1"]
+ok = bgp and bgp[0]["state"] == "Established" and bgp[0].get("prefixes_sent") == 1 and bfd and bfd[0]["status"] == "up"
+print("bgp %s, %s sent; bfd %s" % (bgp[0]["state"] if bgp else "none", bgp[0].get("prefixes_sent") if bgp else "-",
+      bfd[0]["status"] if bfd else "none") if not r.get("error") else r["error"])
+sys.exit(0 if ok else 1)' > "$LOGDIR/routing-$m.txt" 2>&1 || { CHECK_DETAIL="$m: $(cat "$LOGDIR/routing-$m.txt")"; return 1; }
+    CHECK_DETAIL+="$m: $(cat "$LOGDIR/routing-$m.txt"); "
+  done
+}
+check cluster-routing-status "each member's status shows its FRR's session with the router" -- routing_status
 say "(a) m1 dies"
+# A dead machine: its link goes first, so that neither its BGP nor its TCP says goodbye; BFD must notice.
+KILLED_AT=$(date +%s%3N)
+ip -n m1 link set eth0 down
 stop_lvsync m1 KILL > /dev/null 2>&1 || true
-ip -n m1 link set eth0 down   # the follower takes it out of the route, as BFD would
-routed m2 m3 > /dev/null || true
+frr_stop m1 KILL
+bfd_out() {
+  routed m2 m3 || return 1
+  local at line bfd_at
+  at=$(awk '$2 == "m2" && $3 == "m3" && NF == 3 { print $1 }' "$LOGDIR/routes.log" | tail -n 1)
+  # the router's bgpd logs the session's end on BFD's word: "2026/12/07 16:18:34.123 BGP: ... (Cease/BFD Down)"
+  line=$(grep "BFD Down" "$FRR_DIR/crt/frr.log" | grep "neighbor $(addr m1) " | tail -n 1)
+  bfd_at=$(date -d "$(awk '{ gsub("/", "-", $1); print $1 " " $2 }' <<< "$line")" +%s%3N 2>/dev/null) || bfd_at=""
+  [ -n "$bfd_at" ] || { CHECK_DETAIL="the router's BGP session with m1 did not end on BFD: ${line:-no BFD Down line}"; return 1; }
+  CHECK_DETAIL="BFD (${FRR_BFD_MS} ms x $FRR_BFD_MULT) ended the router's session $((bfd_at - KILLED_AT)) ms after m1's link went down; the route was over m2, m3 in its kernel $((at - KILLED_AT)) ms after"
+  echo "lvsync a: $CHECK_DETAIL" >> "$OUT/report.txt"
+}
+check cluster-a-bfd "m1 dead: the router's BFD took it out" -- bfd_out
 sleep 3
 finish_flows lvsync-a a
 check cluster-a-kill "m1 dead: its flows moved to m2, m3" -- broken_zero
@@ -340,13 +413,14 @@ flows lvsync-b
 sleep 3   # as in the baselines: the kernel masters send a part-filled buffer once it is 2 s old
 stop_lvsync m2 TERM > /dev/null 2>&1 &
 DRAIN=$!
-check cluster-b-withdrawn "m2 withdrew its route at SIGTERM: the router moved its flows to m3" -- routed m3
+check cluster-b-withdrawn "m2 withdrew its route at SIGTERM: its FRR withdrew the VIP, the router moved its flows to m3" -- routed m3
 wait "$DRAIN" || true
 sleep 2
 finish_flows lvsync-b b
 check cluster-b-drain "m2 drained and stopped" -- broken_zero
 say "(c) m4 joins late"
 flows lvsync-c
+frr_up m4
 start_lvsync m4 m4
 # m4 announces only once it holds m3's connections: the router takes it in then, and at that moment it holds all.
 check cluster-c-announce "m4 announced once in sync" -- routed m3 m4
@@ -354,8 +428,10 @@ check cluster-c-holds "m4 held every connection when it entered the route" -- ho
 sleep 3
 finish_flows lvsync-c c
 check cluster-c-join "m4 in the route: flows moved to it" -- broken_zero
-kill "$FOLLOWER" 2>/dev/null || true
 stop_all_lvsync
+for ns in crt $MEMBERS; do frr_stop "$ns"; done   # zebra takes its routes out as it goes
+sleep 1
+ip -n crt route del "$VIP/32" 2>/dev/null || true
 
 # ---- the baselines ----
 for MODE in none kernel; do
@@ -443,13 +519,13 @@ if [ -x "${LVSYNC_RELEASE:-}" ]; then
     ip netns exec "$m" ipvsadm --stop-daemon backup 2>/dev/null || true
     ip netns exec "$m" sysctl -qw net.ipv4.vs.sync_threshold="1 2"
     ip netns exec "$m" ipvsadm --set 0 0 120
+    # the baselines' VIP address: an announcing lvsync holds the VIP as a local route (FRR would prefer the address's
+    # connected route to table 200's and never announce the latter)
+    ip -n "$m" addr del "$VIP/32" dev lo 2>/dev/null || true
   done
   ip -n m4 link set eth0 down
-  : > "$LOGDIR/routes.log"
+  frr_up m1 m2 m3
   for m in m1 m2 m3; do LV_LOG=$LOGDIR/$m-scale.log LVSYNC=$LVSYNC_RELEASE start_lvsync "$m" "$m"; done
-  follow_routes &
-  FOLLOWER=$!
-  BG_PIDS+=("$FOLLOWER")
   if routed m1 m2 m3; then
     SCALE_T0=$SECONDS
     sent=$(ip netns exec ccl "$PY" "$LAB/lib/udp_new.py" "$VIP" 5353 "$SCALE_FLOWS_RATE" "$SCALE_SECONDS" |
@@ -459,8 +535,8 @@ if [ -x "${LVSYNC_RELEASE:-}" ]; then
   else
     fail cluster-scale "the members did not announce: $CHECK_DETAIL"
   fi
-  kill "$FOLLOWER" 2>/dev/null || true
   stop_all_lvsync
+  for ns in crt m1 m2 m3; do frr_stop "$ns"; done
   # the flows' 120 s timeout: empty tables before the teardown
   [ -z "${SCALE_T0:-}" ] || [ $((SCALE_T0 + 130 - SECONDS)) -le 0 ] || sleep $((SCALE_T0 + 130 - SECONDS))
 else

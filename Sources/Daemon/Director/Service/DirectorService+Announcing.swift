@@ -13,11 +13,16 @@ extension DirectorService {
         public var drain: Duration
         /// How often readiness is looked at, and the routes checked once announced.
         public var checkInterval: Duration = .milliseconds(250)
+        /// FRR's vty sockets, whose sessions are read for status (nil: none).
+        public var frr: FRRVty?
+        /// How often FRR's sessions are read.
+        public var frrInterval: Duration = .seconds(2)
 
         /// Creates the settings.
-        public init(wait: Duration, drain: Duration) {
+        public init(wait: Duration, drain: Duration, frr: FRRVty? = nil) {
             self.wait = wait
             self.drain = drain
+            self.frr = frr
         }
     }
 

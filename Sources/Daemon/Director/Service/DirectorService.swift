@@ -182,6 +182,8 @@ public struct DirectorService: Service {
     public let heartbeats = HeartbeatStatistics()
     /// Audits asked for on the control socket.
     let auditRequests = KernelAuditRequests()
+    /// The routing daemon's sessions, read for status (a cluster member with `cluster.announce.frr`).
+    public let routingWatch: RoutingWatch?
     let hooks: NotifyHooks?
     let logger: Logger
 
@@ -203,6 +205,7 @@ public struct DirectorService: Service {
         self.counters = counters
         self.logger = logger
         relay = AdvertRelay(logger: logger)
+        routingWatch = configuration.announce?.frr.map { RoutingWatch(vty: $0, logger: logger) }
         if !isElected { relay.dropEvents() }
     }
 
@@ -371,6 +374,12 @@ public struct DirectorService: Service {
                 group.addTask {
                     try await announceWhenReady(announce)
                     return .other
+                }
+                if let routingWatch {
+                    group.addTask {
+                        try await routingWatch.run(every: announce.frrInterval)
+                        return .other
+                    }
                 }
             }
             group.addTask {
