@@ -5,7 +5,7 @@
 ///
 /// ```yaml
 /// cluster:
-///   vips:                          # on every member: local addresses the routers route to (no ARP announcement)
+///   vips:                          # on every member: the addresses the routers route to (no ARP announcement)
 ///     - { address: 192.0.2.10, interface: lo }
 ///   announce:                      # absent: lvsync announces nothing (the routes are the operator's)
 ///     table: 200                   # the kernel routing table lvsync puts each VIP's host route in while this
@@ -31,7 +31,10 @@
 /// routes in the table when every other member's stream has reached its kernel (a snapshot taken), or the member is
 /// unreachable for `wait_ms` since the start; it takes them out at a planned stop (SIGTERM) and waits `drain_ms`
 /// before it stops mirroring, so that the flows the routers move away keep being streamed to the members that take
-/// them.
+/// them. An announcing member holds its VIPs as `local` routes in the kernel's `local` table, not as addresses on
+/// their interface (do not add them by hand either): FRR's zebra makes an address a connected route, which wins over
+/// the imported table's and would be announced by itself, before the member is in sync and through a drain. FRR 8.4
+/// (Debian 12) imports IPv4 tables only (`ip import-table`): IPv6 VIPs need BIRD's kernel protocol.
 public struct ClusterConfig: Hashable, Sendable {
     /// The VIPs every member holds while it runs (added at start, removed at stop).
     public var vips: [FailoverConfig.VIP]
@@ -95,6 +98,11 @@ public struct ClusterConfig: Hashable, Sendable {
                     let path = try value.string()
                     guard path.hasPrefix("/") else {
                         throw value.error("frr is the directory of FRR's vty sockets (/var/run/frr): an absolute path")
+                    }
+                    guard table <= 251 else {
+                        throw tableValue.error(
+                            "FRR imports tables 1 to 251 (ip import-table): table \(table) would never be announced"
+                        )
                     }
                     return path
                 }

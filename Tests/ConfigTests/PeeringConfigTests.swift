@@ -179,6 +179,12 @@ struct PeeringConfigTests {
                 "f.yaml:7:89: cluster.announce.frr: frr is the directory of FRR's vty sockets (/var/run/frr): an absolute path"
         ),
         BadCase(
+            yaml: elected
+                + "cluster: { vips: [{ address: 192.0.2.10, interface: lo }], announce: { table: 1000, frr: /run/frr } }\n",
+            message:
+                "f.yaml:7:79: cluster.announce.table: FRR imports tables 1 to 251 (ip import-table): table 1000 would never be announced"
+        ),
+        BadCase(
             yaml: elected + "cluster: { announce: { table: 200 } }\n",
             message: "f.yaml:7:22: cluster.announce: announces the VIPs: list them in cluster.vips"
         ),

@@ -48,6 +48,7 @@ final class ClusterHarness: Sendable {
 
     func host(_ name: String) -> InMemoryHost { members.withLock { $0[name]!.host } }
     func director(_ name: String) -> Director { members.withLock { $0[name]!.daemon }.director.director }
+    func service(_ name: String) -> DirectorService { members.withLock { $0[name]!.daemon }.director }
 
     /// What `name`'s kernel backup holds: the entries injected into it.
     func injected(_ name: String) -> MirrorTable { host(name).backup.table }
@@ -198,6 +199,77 @@ struct ClusterTests {
                 try await tasks.waitForAll()
             }
             #expect(cluster.host("dirb").routes.log.filter { $0.hasPrefix("-") } == ["-\(route)", "-\(local)"])
+        }
+    }
+
+    @Test("a member drill: refused while a member is not linked, forced: routes out, traffic watched, routes back in")
+    func memberDrill() async throws {
+        let cluster = try ClusterHarness(["dira", "dirb", "dirc"])
+        let announce = "table: 200, wait_ms: 500, drain_ms: 400"
+        let route = AnnouncedRoute(address: .v4(IPv4Address(192, 0, 2, 10)), interface: "lo", table: 200)
+        let (a, b) = (try cluster.member("dira", announce: announce), try cluster.member("dirb", announce: announce))
+        try await whileRunning([a, b]) {
+            #expect(await eventually { cluster.director("dira").isAnnouncing && cluster.director("dirb").isAnnouncing })
+            cluster.host("dira").master.emit(ClusterTests.messages(0..<2_000))
+            #expect(await eventually { cluster.own("dira").count == 2_000 })
+            let service = cluster.service("dira")
+            // The kernel's counters: packets come in while the routes are out there, none once withdrawn.
+            let packets = Mutex<UInt64>(0)
+            let inbound: @Sendable () -> UInt64? = {
+                packets.withLock { count in
+                    if cluster.director("dira").isAnnouncing { count += 40 }
+                    return count
+                }
+            }
+            let refused = await service.drillMember(
+                force: false,
+                ownConnections: { [] },
+                inboundPackets: inbound,
+                progress: { _ in }
+            )
+            #expect(!refused.completed)
+            #expect(refused.refusal?.hasPrefix("dirc not linked") == true)
+            #expect(cluster.host("dira").routes.routes.contains(route))
+            let steps = Mutex<[String]>([])
+            let report = await service.drillMember(
+                force: true,
+                hold: .seconds(3),
+                ownConnections: { [] },
+                inboundPackets: inbound,
+                progress: { step in steps.withLock { $0.append(step) } }
+            )
+            #expect(report.completed, "\(report)")
+            #expect(report.members == ["dirb"])
+            #expect(report.connectionsBefore == 2_000)
+            #expect(report.unacknowledgedAtWithdrawal == ["dirb": 0] && report.connectionsLost == 0)
+            #expect(report.withdrawnRoutes == [route.description])
+            #expect((report.inboundPacketsPerSecondBefore ?? 0) > 0 && report.inboundPacketsPerSecondAtEnd == 0)
+            #expect(report.trafficGoneMilliseconds != nil)
+            #expect(report.heldMilliseconds >= 3000 && report.reannounced)
+            #expect(steps.withLock { $0.count } == 2)
+            // Out during the hold, back after it, and the announcement goes on.
+            let log = cluster.host("dira").routes.log.filter { $0.hasSuffix("table 200") }
+            #expect(log.suffix(2) == ["-\(route)", "+\(route)"])
+            #expect(cluster.director("dira").isAnnouncing)
+            #expect(cluster.host("dira").routes.routes.contains(route))
+        }
+    }
+
+    @Test("a pair drill on a member, and a member drill on a member that announces nothing, are refused with the way")
+    func drillRefusals() async throws {
+        let cluster = try ClusterHarness(["dira", "dirb"])
+        try await whileRunning([try cluster.member("dira")]) {
+            #expect(await eventually { cluster.director("dira").source != nil })
+            let service = cluster.service("dira")
+            let pair = await service.drill(force: false, kernelConnections: { [] }, progress: { _ in })
+            #expect(pair.refusal?.contains("lvsync drill --member") == true)
+            let member = await service.drillMember(
+                force: false,
+                ownConnections: { [] },
+                inboundPackets: { nil },
+                progress: { _ in }
+            )
+            #expect(member.refusal?.hasPrefix("this member announces nothing (no cluster.announce)") == true)
         }
     }
 }

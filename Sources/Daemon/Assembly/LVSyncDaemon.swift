@@ -139,7 +139,15 @@ public struct LVSyncDaemon: Service {
         statistics = DirectorControl(
             service: director,
             health: health,
-            scheduling: { try? SchedulingFingerprint(IPVSPlanner.current(of: ipvs)) }
+            scheduling: { try? SchedulingFingerprint(IPVSPlanner.current(of: ipvs)) },
+            ownKernelConnections: {
+                guard let connectionTable else { return [] }
+                return KernelBootstrap.readConnections(from: connectionTable, ipvs: ipvs, ownOnly: true) ?? []
+            },
+            inboundPackets: {
+                guard let services = try? ipvs.services() else { return nil }
+                return services.reduce(0) { $0 &+ $1.statistics.inPackets }
+            }
         ) {
             guard let connectionTable else { return [] }
             return KernelBootstrap.connections(from: connectionTable, ipvs: ipvs)

@@ -21,17 +21,25 @@ public struct DirectorControl: ControlResponder {
     let health: HealthMonitor?
     /// The order-sensitive schedulers' inputs as the kernel holds them now (nil: not known here).
     let scheduling: (@Sendable () -> SchedulingFingerprint?)?
+    /// The kernel's connections this cluster member made (`LOCAL`), for the member drill's re-send.
+    let ownKernelConnections: @Sendable () -> [SyncConnection]
+    /// The packets the kernel's virtual services have taken so far (nil: unknown), for the member drill.
+    let inboundPackets: @Sendable () -> UInt64?
 
     /// Answers for `service`.
     public init(
         service: DirectorService,
         health: HealthMonitor? = nil,
         scheduling: (@Sendable () -> SchedulingFingerprint?)? = nil,
+        ownKernelConnections: @escaping @Sendable () -> [SyncConnection] = { [] },
+        inboundPackets: @escaping @Sendable () -> UInt64? = { nil },
         kernelConnections: @escaping @Sendable () -> [SyncConnection]
     ) {
         self.service = service
         self.health = health
         self.scheduling = scheduling
+        self.ownKernelConnections = ownKernelConnections
+        self.inboundPackets = inboundPackets
         self.kernelConnections = kernelConnections
     }
 
@@ -58,6 +66,30 @@ public struct DirectorControl: ControlResponder {
             let reply = try ConnsReply(arguments: request.arguments)
             guard let read = mirrorReader() else { return }
             try await reply.stream(from: read) { batch in try await writer.write(contentsOf: batch) }
+        case "drill" where request.arguments["member"] != nil:
+            let force = request.arguments["force"]?.boolValue ?? false
+            let node = service.configuration.session.node
+            let member = request.arguments["member"]?.stringValue ?? node
+            guard member == node else {
+                throw ControlError.refused(
+                    "this is \(node): a member drill drains the member it runs on; run it on \(member)'s host"
+                )
+            }
+            let hold = try request.arguments["seconds"]?.doubleValue.map { seconds throws(ControlError) in
+                guard seconds > 0, seconds <= 3600 else {
+                    throw ControlError.refused("seconds must be more than 0 and at most 3600, found \(seconds)")
+                }
+                return Duration.milliseconds(Int64(seconds * 1000))
+            }
+            let report = await service.drillMember(
+                force: force,
+                hold: hold,
+                ownConnections: ownKernelConnections,
+                inboundPackets: inboundPackets
+            ) { step in
+                try? await writer.write(.object(["progress": .string(step)]))
+            }
+            try await writer.write(.object(["report": try JSONValue(encoding: report)]))
         case "drill":
             let force = request.arguments["force"]?.boolValue ?? false
             let report = await service.drill(force: force, kernelConnections: kernelConnections) { step in

@@ -92,7 +92,7 @@ extension DirectorService {
         guard !director.isMember else {
             return refuse(
                 "this director is a cluster member: there is no standby to hand its VIPs to (a member is drained by "
-                    + "taking its routes away)"
+                    + "taking its routes away: lvsync drill --member)"
             )
         }
         guard director.role == .active, let source = director.source else {

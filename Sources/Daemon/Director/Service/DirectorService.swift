@@ -182,6 +182,8 @@ public struct DirectorService: Service {
     public let heartbeats = HeartbeatStatistics()
     /// Audits asked for on the control socket.
     let auditRequests = KernelAuditRequests()
+    /// Whether a member drill runs now (one at a time).
+    let memberDrill = DrillGate()
     /// The routing daemon's sessions, read for status (a cluster member with `cluster.announce.frr`).
     public let routingWatch: RoutingWatch?
     let hooks: NotifyHooks?
