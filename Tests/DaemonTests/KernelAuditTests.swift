@@ -64,7 +64,8 @@ struct KernelAuditTests {
     @Test("an unreadable table is no audit")
     func unreadable() throws {
         let (sink, _) = try Self.sink()
-        #expect(sink.auditKernel { nil } == nil)
+        #expect(sink.auditKernel(readTable: { nil }) == nil)
+        #expect(sink.auditKernel(kernelTable: { nil }) == nil)
         #expect(sink.figures.kernelMissing == 0 && sink.figures.kernelRepaired == 0)
     }
 }

@@ -212,13 +212,19 @@ public final class SyncSink: Sendable {
     /// call it from a thread of its own.
     /// - Returns: the audit, nil when the kernel's table could not be read.
     public func auditKernel(readTable: () -> String?) -> KernelAudit? {
+        auditKernel(kernelTable: { readTable().map { ProcConnTable(parsing: $0) } })
+    }
+
+    /// ``auditKernel(readTable:)`` with the kernel's table parsed: a cluster member's sinks share one read and one
+    /// parse of it.
+    public func auditKernel(kernelTable: () -> ProcConnTable?) -> KernelAudit? {
         let (mirror, now) = (table, clock.now)
         let fed = DispatchSemaphore(value: 0)
         feeder.whenDone { fed.signal() }
         fed.wait()
         feeder.waitUntilTheKernelReadItAll(seconds: 5)
-        guard let text = readTable() else { return nil }
-        let audit = KernelAudit.compare(mirror: mirror, now: now, kernel: ProcConnTable(parsing: text))
+        guard let kernel = kernelTable() else { return nil }
+        let audit = KernelAudit.compare(mirror: mirror, now: now, kernel: kernel)
         var repaired = 0
         if !audit.missing.isEmpty {
             let syncID = state.withLock { $0.syncID }

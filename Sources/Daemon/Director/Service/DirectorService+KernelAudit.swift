@@ -233,17 +233,17 @@ extension DirectorService {
         let members = director.members
         let found = Mutex<(checked: Int, missing: Int, table: Int?, unread: Bool)>((0, 0, nil, false))
         try await runOnOwnThread(named: "lvsync-audit") { _ in
-            let text = Mutex<String??>(nil)
-            let read: () -> String? = {
-                text.withLock { cached in
-                    if let cached { return cached }
-                    let read = settings.readTable()
-                    cached = .some(read)
-                    return read
-                }
+            // One read and one parse of the kernel's table for every member's sink, made when the first sink's feeder
+            // is done (the later sinks' entries were queued before it, and are waited for by their own audit).
+            var parsed: ProcConnTable??
+            let read: () -> ProcConnTable? = {
+                if let parsed { return parsed }
+                let table = settings.readTable().map { ProcConnTable(parsing: $0) }
+                parsed = .some(table)
+                return table
             }
             for (_, sink) in members.sorted(by: { $0.key < $1.key }) {
-                guard let audit = sink.auditKernel(readTable: read) else {
+                guard let audit = sink.auditKernel(kernelTable: read) else {
                     found.withLock { $0.unread = true }
                     return
                 }
