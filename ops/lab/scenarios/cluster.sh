@@ -15,7 +15,10 @@
 # TCP 192.0.2.10:81 mh; sloppy_tcp on in every mode.
 #
 # Each mode runs the same phases with fresh flows (lib/cluster_flows.py: 30 TCP connections echoing every 200 ms,
-# 12 idle ones quiet after three echoes), each checked by one more echo on every connection:
+# 12 idle ones quiet after three echoes, 8 UDP flows to :53 (rr, no persistence: the connection entry keeps each on
+# its server) and 6 SIP calls to :5060 (rr, persistent, the SIP engine: each call from two source ports, which ECMP
+# spreads over the members, so only the Call-ID template keeps a call on one server)), each checked by one more
+# exchange on every flow:
 #   (a) kill   m1 dies (its lvsync SIGKILLed, its link down) and leaves the route; its flows move to m2 and m3
 #   (b) drain  m2 is stopped as planned: out of the route first, stopped after the drain; its flows move to m3
 #   (c) join   m4 starts late, takes the cluster's connections, then enters the route: flows move to it
@@ -67,7 +70,8 @@ VIP=192.0.2.10
 MEMBERS="m1 m2 m3 m4"
 SERVERS="crs1 crs2 crs3"
 NSS="ccl crt $MEMBERS $SERVERS"
-BUSY=${CLUSTER_BUSY:-30} IDLE=${CLUSTER_IDLE:-12}
+BUSY=${CLUSTER_BUSY:-30} IDLE=${CLUSTER_IDLE:-12} UDPF=${CLUSTER_UDP:-8} CALLS=${CLUSTER_CALLS:-6}
+TOTAL=$((BUSY + IDLE + UDPF + CALLS))
 # The announcement's timers, scaled for the emulated guest (production defaults: 10 s and 5 s): how long an
 # unreachable member holds the first announcement back, and how long a planned stop drains after the withdrawal (the
 # route follower below moves the router within a second; the guest's processes are slow to move their flows).
@@ -92,7 +96,7 @@ trap cluster_down EXIT
 
 cluster_up() {
   local ns
-  for m in ip_vs ip_vs_rr ip_vs_mh dummy veth bridge; do modprobe "$m" 2>/dev/null || true; done
+  for m in ip_vs ip_vs_rr ip_vs_mh ip_vs_pe_sip dummy veth bridge; do modprobe "$m" 2>/dev/null || true; done
   ip link add cbr0 type bridge
   ip link set cbr0 up
   for ns in $NSS; do
@@ -117,7 +121,7 @@ cluster_up() {
   for ns in $SERVERS; do
     ip -n "$ns" addr add "$VIP/32" dev lo
     ip netns exec "$ns" sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2
-    ip netns exec "$ns" "$PY" "$LAB/lib/cluster_flows.py" serve 80 > "$LOGDIR/$ns.log" 2>&1 &
+    ip netns exec "$ns" "$PY" "$LAB/lib/cluster_flows.py" serve 80 "$ns" "$VIP" > "$LOGDIR/$ns.log" 2>&1 &
     BG_PIDS+=($!)
   done
   for ns in $MEMBERS; do
@@ -136,16 +140,21 @@ services() {
   ip netns exec "$1" ipvsadm -C
   ip netns exec "$1" ipvsadm -A -t "$VIP:80" -s rr
   ip netns exec "$1" ipvsadm -A -t "$VIP:81" -s mh
+  ip netns exec "$1" ipvsadm -A -u "$VIP:53" -s rr
+  ip netns exec "$1" ipvsadm -A -u "$VIP:5060" -s rr -p 60 --pe sip
   for rs in $SERVERS; do
     ip netns exec "$1" ipvsadm -a -t "$VIP:80" -r "$(addr "$rs"):80" -g
     ip netns exec "$1" ipvsadm -a -t "$VIP:81" -r "$(addr "$rs"):80" -g
+    ip netns exec "$1" ipvsadm -a -u "$VIP:53" -r "$(addr "$rs"):53" -g
+    ip netns exec "$1" ipvsadm -a -u "$VIP:5060" -r "$(addr "$rs"):5060" -g
   done
 }
 # flows TAG: a batch of flows from the client (OUT/flows/TAG), waited for until every connection echoed
 flows() {
   local dir=$OUT/flows/$1
   mkdir -p "$dir"
-  ip netns exec ccl "$PY" "$LAB/lib/cluster_flows.py" "$dir" "$VIP" 80 "$BUSY" "$IDLE" 200 > "$LOGDIR/flows-$1.log" 2>&1 &
+  ip netns exec ccl "$PY" "$LAB/lib/cluster_flows.py" "$dir" "$VIP" 80 "$BUSY" "$IDLE" 200 "$UDPF" "$CALLS" \
+    > "$LOGDIR/flows-$1.log" 2>&1 &
   BG_PIDS+=($!)
   FLOWS_PID=$!
   for _ in $(seq 1800); do [ -f "$dir/ready" ] && return 0; sleep 0.1; done
@@ -156,10 +165,10 @@ finish_flows() {
   local dir=$OUT/flows/$1
   touch "$dir/check"
   wait "$FLOWS_PID" || true
-  BROKEN=$("$PY" -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["broken_busy"] + r["broken_idle"])' \
+  BROKEN=$("$PY" -c 'import json,sys; r=json.load(open(sys.argv[1])); print(sum(v for k, v in r.items() if k.startswith("broken_")))' \
     "$dir/result.json" 2>/dev/null || echo "?")
   FLOWS_DETAIL=$(tail -n 1 "$LOGDIR/flows-$1.log")
-  echo "$MODE $2 broken=$BROKEN of $((BUSY + IDLE)) ($FLOWS_DETAIL)" >> "$OUT/report.txt"
+  echo "$MODE $2 broken=$BROKEN of $TOTAL ($FLOWS_DETAIL)" >> "$OUT/report.txt"
 }
 # held_by TAG M...: every member M holds every connection of the batch; each is LOCAL on exactly one of them
 held_by() {
@@ -277,6 +286,12 @@ virtual_services:
       { address: $(addr crs1), forwarding: dr }, { address: $(addr crs2), forwarding: dr },
       { address: $(addr crs3), forwarding: dr } ] }
   - { protocol: tcp, address: $VIP, port: 81, scheduler: mh, real_servers: [
+      { address: $(addr crs1), forwarding: dr }, { address: $(addr crs2), forwarding: dr },
+      { address: $(addr crs3), forwarding: dr } ] }
+  - { protocol: udp, address: $VIP, port: 53, scheduler: rr, real_servers: [
+      { address: $(addr crs1), forwarding: dr }, { address: $(addr crs2), forwarding: dr },
+      { address: $(addr crs3), forwarding: dr } ] }
+  - { protocol: udp, address: $VIP, port: 5060, scheduler: rr, persistence: { timeout: 60, engine: sip }, real_servers: [
       { address: $(addr crs1), forwarding: dr }, { address: $(addr crs2), forwarding: dr },
       { address: $(addr crs3), forwarding: dr } ] }
   - { protocol: udp, address: $VIP, port: 5353, scheduler: rr, real_servers: [
@@ -487,7 +502,7 @@ for MODE in none kernel; do
   ip netns exec m1 ipvsadm --stop-daemon master 2>/dev/null || true
   sleep 3
   finish_flows "$MODE-a" a
-  pass "cluster-baseline-$MODE-a" "broken $BROKEN of $((BUSY + IDLE))"
+  pass "cluster-baseline-$MODE-a" "broken $BROKEN of $TOTAL ($FLOWS_DETAIL)"
   # (b): m2 taken out of the route (a planned drain: withdrawn first), its kernel daemons stopped 5 s later
   flows "$MODE-b"
   sleep 3
@@ -498,7 +513,7 @@ for MODE in none kernel; do
   ip netns exec m2 ipvsadm --stop-daemon backup 2>/dev/null || true
   sleep 2
   finish_flows "$MODE-b" b
-  pass "cluster-baseline-$MODE-b" "broken $BROKEN of $((BUSY + IDLE))"
+  pass "cluster-baseline-$MODE-b" "broken $BROKEN of $TOTAL ($FLOWS_DETAIL)"
   flows "$MODE-c"
   if [ "$MODE" = kernel ]; then
     ip netns exec m4 ipvsadm --start-daemon master --mcast-interface eth0 --syncid "$SYNCID"
@@ -509,7 +524,7 @@ for MODE in none kernel; do
   route $UP
   sleep 3
   finish_flows "$MODE-c" c
-  pass "cluster-baseline-$MODE-c" "broken $BROKEN of $((BUSY + IDLE))"
+  pass "cluster-baseline-$MODE-c" "broken $BROKEN of $TOTAL ($FLOWS_DETAIL)"
 done
 check cluster-report "$(tr '\n' ';' < "$OUT/report.txt")" -- true
 
