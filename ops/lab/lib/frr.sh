@@ -88,14 +88,30 @@ frr_start() {
   [ -S "$d/bgpd.vty" ] || { echo "frr: no bgpd vty in $ns" >&2; return 1; }
 }
 
-# frr_stop NS [SIGNAL]: its FRR daemons ended (SIGKILL for a dead machine), their log kept in LOGDIR
+# frr_running NS: its bgpd runs
+frr_running() {
+  local pid
+  pid=$(cat "$FRR_DIR/$1/bgpd.pid" 2>/dev/null) || return 1
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
+}
+
+# frr_stop NS [SIGNAL]: its FRR daemons ended (SIGKILL for a dead machine) and waited for (5 s at most), their log
+# appended to LOGDIR/frr-NS.log
 frr_stop() {
-  local d=$FRR_DIR/$1 daemon pid
+  local d=$FRR_DIR/$1 daemon pid pids=() until
   for daemon in bgpd bfdd zebra; do
     pid=$(cat "$d/$daemon.pid" 2>/dev/null) || continue
-    kill "-${2:-TERM}" "$pid" 2>/dev/null || true
+    [ -n "$pid" ] || continue
+    kill "-${2:-TERM}" "$pid" 2>/dev/null && pids+=("$pid")
   done
-  [ -z "${LOGDIR:-}" ] || cp "$d/frr.log" "$LOGDIR/frr-$1.log" 2>/dev/null || true
+  until=$((SECONDS + 5))
+  for pid in ${pids[@]+"${pids[@]}"}; do
+    while kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt $until ]; do sleep 0.1; done
+  done
+  if [ -n "${LOGDIR:-}" ] && [ -f "$d/frr.log" ]; then
+    cat "$d/frr.log" >> "$LOGDIR/frr-$1.log"
+    : > "$d/frr.log"
+  fi
 }
 
 # frr_vtysh NS COMMAND...: vtysh against NS's daemons

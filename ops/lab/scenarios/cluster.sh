@@ -215,7 +215,7 @@ frr_up() {
   local ns members=()
   for ns in $MEMBERS; do members+=("$(addr "$ns")"); done
   for ns in crt "$@"; do
-    [ -S "$FRR_DIR/$ns/bgpd.vty" ] && [ -e "/proc/$(cat "$FRR_DIR/$ns/bgpd.pid" 2>/dev/null)" ] && continue
+    frr_running "$ns" && continue
     frr_prepare "$ns"
     if [ "$ns" = crt ]; then
       frr_router_conf crt 10.9.1.1 65000 65001 "${members[@]}"
