@@ -234,6 +234,7 @@ struct ClusterTests {
             let report = await service.drillMember(
                 force: true,
                 hold: .seconds(3),
+                counterWindow: .milliseconds(500),
                 ownConnections: { [] },
                 inboundPackets: inbound,
                 progress: { step in steps.withLock { $0.append(step) } }
@@ -246,7 +247,7 @@ struct ClusterTests {
             #expect((report.inboundPacketsPerSecondBefore ?? 0) > 0 && report.inboundPacketsPerSecondAtEnd == 0)
             #expect(report.trafficGoneMilliseconds != nil)
             #expect(report.heldMilliseconds >= 3000 && report.reannounced)
-            #expect(steps.withLock { $0.count } == 2)
+            #expect(steps.withLock { $0.count } == 3)
             // Out during the hold, back after it, and the announcement goes on.
             let log = cluster.host("dira").routes.log.filter { $0.hasSuffix("table 200") }
             #expect(log.suffix(2) == ["-\(route)", "+\(route)"])

@@ -37,12 +37,14 @@ public struct MemberDrillReport: Codable, Sendable, Hashable {
     public var connectionsLost: Int?
     /// The routes withdrawn.
     public var withdrawnRoutes: [String]
-    /// Packets a second into this member's virtual services before the withdrawal (its kernel's counters).
+    /// Packets a second into this member's virtual services before the withdrawal (its kernel's counters, over one
+    /// counter window).
     public var inboundPacketsPerSecondBefore: Double?
-    /// Packets a second into them over the hold's last second: what the routers still send here.
+    /// Packets a second into them over the hold's last counter window: what the routers still send here.
     public var inboundPacketsPerSecondAtEnd: Double?
-    /// From the withdrawal to the first half second in which no packet came in (nil: traffic never stopped, or there
-    /// was none before).
+    /// From the withdrawal to the start of the first counter window in which no packet came in (nil: traffic never
+    /// stopped within the hold, or there was none before). The kernel updates the counters every 2 s: the figure is
+    /// that coarse.
     public var trafficGoneMilliseconds: Double?
     /// How long the routes stayed out.
     public var heldMilliseconds: Double
@@ -77,6 +79,8 @@ extension DirectorService {
     /// - Parameters:
     ///   - hold: how long the routes stay out (nil: `cluster.announce.drain_ms`).
     ///   - catchUp: how long the other members have to acknowledge the stream up to the re-sent table.
+    ///   - counterWindow: the span over which the inbound counters are compared. The kernel's IPVS counters move
+    ///     only when its estimator runs, every 2 s: a window must hold two of its runs to say anything.
     ///   - ownConnections: the kernel's connections this member made (`LOCAL` in `/proc/net/ip_vs_conn_sync`).
     ///   - inboundPackets: the packets its virtual services have taken so far (the kernel's counters; nil: unknown).
     ///   - progress: told of each step as it happens.
@@ -84,6 +88,7 @@ extension DirectorService {
         force: Bool,
         hold: Duration? = nil,
         catchUp: Duration = .seconds(5),
+        counterWindow: Duration = .milliseconds(4200),
         ownConnections: @Sendable () -> [SyncConnection],
         inboundPackets: @Sendable () -> UInt64?,
         progress: @Sendable (String) async -> Void
@@ -167,9 +172,10 @@ extension DirectorService {
         }
         report.connectionsBefore = source.table.count
         report.kernelConnectionsBefore = configuration.kernelAudit?.countConnections()
-        // The traffic before: half a second of the kernel's counters.
+        // The traffic before: one window of the kernel's counters.
+        await progress("reading the kernel's inbound counters for \(counterWindow.inSeconds) s")
         let sampleStart = (inboundPackets(), ContinuousClock.now)
-        try? await Task.sleep(for: .milliseconds(500))
+        try? await Task.sleep(for: counterWindow)
         if let first = sampleStart.0, let second = inboundPackets() {
             report.inboundPacketsPerSecondBefore =
                 Double(second &- first) / (ContinuousClock.now - sampleStart.1).inSeconds
@@ -194,16 +200,16 @@ extension DirectorService {
             if let packets = inboundPackets() {
                 let now = ContinuousClock.now
                 samples.append((now, packets))
-                // The first half second with no packet in: the routers have moved every flow away.
+                // The first window with no packet in: the routers have moved every flow away.
                 if report.trafficGoneMilliseconds == nil, (report.inboundPacketsPerSecondBefore ?? 0) > 0,
-                    let start = samples.last(where: { now - $0.at >= .milliseconds(500) }), start.packets == packets
+                    let start = samples.last(where: { now - $0.at >= counterWindow }), start.packets == packets
                 {
                     report.trafficGoneMilliseconds = (start.at - withdrawnAt).inSeconds * 1000
                 }
             }
             try? await Task.sleep(for: .milliseconds(100))
         }
-        if let last = samples.last, let start = samples.last(where: { last.at - $0.at >= .seconds(1) }) {
+        if let last = samples.last, let start = samples.last(where: { last.at - $0.at >= counterWindow }) {
             report.inboundPacketsPerSecondAtEnd = Double(last.packets &- start.packets) / (last.at - start.at).inSeconds
         }
         report.heldMilliseconds = (ContinuousClock.now - withdrawnAt).inSeconds * 1000

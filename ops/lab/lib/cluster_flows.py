@@ -7,7 +7,7 @@ cluster_flows.py serve PORT NAME VIP (a real server: TCP echo on every address, 
 Opens BUSY TCP connections that echo a line every INTERVAL_MS (default 200) and IDLE ones that echo three times,
 then stay quiet (an SSH session's pattern); UDP flows to VIP:53 (one source port each, a datagram every
 INTERVAL_MS: rr without persistence, so only the connection entry keeps a flow on its server); and CALLS SIP calls
-to VIP:5060 (persistent, the SIP engine: one Call-ID from two source ports, the second joining 3 s after the first,
+to VIP:5060 (persistent, the SIP engine: one Call-ID from two source ports, the second joining 6 s after the first,
 so that ECMP spreads a call over the members and only the Call-ID template keeps it on one server). Writes
 DIR/ready once every flow answered, and DIR/ports (each TCP connection's client port, one a line). Runs until
 DIR/check exists; then every flow must answer once more (TCP 10 s; UDP and SIP 5 tries of 1 s). A reset, a close, a
@@ -77,6 +77,7 @@ INTERVAL = (int(sys.argv[6]) if len(sys.argv) > 6 else 200) / 1000
 UDP = int(sys.argv[7]) if len(sys.argv) > 7 else 0
 CALLS = int(sys.argv[8]) if len(sys.argv) > 8 else 0
 TAG = os.path.basename(os.path.normpath(DIR))
+JOIN_DELAY = float(os.environ.get("CLUSTER_CALL_JOIN_S", "6"))
 
 lock = threading.Lock()
 echoed = 0
@@ -165,7 +166,10 @@ def datagram_flow(kind, n, sockets, payload, server_of):
             for _ in range(3):
                 if send(sockets[0]) not in (first, None):
                     raise ConnectionError("another server within the first socket")
-            time.sleep(3)   # the template reaches the other members before the second source port joins
+            # The template reaches the other members before the second source port joins: the kernel's master sends
+            # a connection (and its template) from its third packet on and its buffer within 2 s; the emulated
+            # guest is slow to capture, stream and inject.
+            time.sleep(JOIN_DELAY)
             for s in sockets[1:]:
                 name = send(s)
                 if name != first:
