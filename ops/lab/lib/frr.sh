@@ -88,11 +88,11 @@ frr_start() {
   [ -S "$d/bgpd.vty" ] || { echo "frr: no bgpd vty in $ns" >&2; return 1; }
 }
 
-# frr_running NS: its bgpd runs
+# frr_running NS: its bgpd runs (the pid file's process is a bgpd: the lab's many short processes reuse pids fast)
 frr_running() {
   local pid
   pid=$(cat "$FRR_DIR/$1/bgpd.pid" 2>/dev/null) || return 1
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
+  [ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = bgpd ]
 }
 
 # frr_stop NS [SIGNAL]: its FRR daemons ended (SIGKILL for a dead machine) and waited for (5 s at most), their log
@@ -101,7 +101,8 @@ frr_stop() {
   local d=$FRR_DIR/$1 daemon pid pids=() until
   for daemon in bgpd bfdd zebra; do
     pid=$(cat "$d/$daemon.pid" 2>/dev/null) || continue
-    [ -n "$pid" ] || continue
+    rm -f "$d/$daemon.pid"
+    [ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$daemon" ] || continue
     kill "-${2:-TERM}" "$pid" 2>/dev/null && pids+=("$pid")
   done
   until=$((SECONDS + 5))

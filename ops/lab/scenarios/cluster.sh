@@ -184,9 +184,12 @@ held_by() {
   return 1
 }
 # route_now: the members the router's route to the VIP goes over, as its kernel holds it (FRR's, or this script's)
+# (one process a call: the watcher below calls it ten times a second)
 route_now() {
-  ip -n crt route show "$VIP/32" 2>/dev/null | grep -o 'via 10\.9\.1\.1[1-4]' | sed 's/via 10\.9\.1\.1/m/' |
-    sort | tr '\n' ' ' | sed 's/ $//'
+  local out m list=()
+  out=$(ip -n crt route show "$VIP/32" 2>/dev/null)
+  for m in 1 2 3 4; do [[ $out == *"via 10.9.1.1$m "* ]] && list+=("m$m"); done
+  echo "${list[*]}"
 }
 # watch_routes: every change of the router's route, with its time in ms, to LOGDIR/routes.log (in the background)
 watch_routes() {
@@ -194,7 +197,7 @@ watch_routes() {
   while true; do
     now=$(route_now)
     if [ "$now" != "$last" ]; then
-      echo "$(date +%s%3N) ${now:-none}" >> "$LOGDIR/routes.log"
+      echo "$(( ${EPOCHREALTIME/./} / 1000 )) ${now:-none}" >> "$LOGDIR/routes.log"
       last=$now
     fi
     sleep 0.1
