@@ -104,24 +104,6 @@ struct HeartbeatFreshnessTests {
     }
 }
 
-/// A log handler that keeps the messages in `Lines`.
-private struct Recording: LogHandler {
-    let sink: Lines
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .trace
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-    func log(event: LogEvent) { sink.lines.withLock { $0.append("\(event.message)") } }
-}
-
-/// The messages a test's logger wrote.
-private final class Lines: Sendable {
-    let lines = Mutex<[String]>([])
-    var logger: Logger { Logger(label: "test") { _ in Recording(sink: self) } }
-}
-
 @Suite("The second path's exchange: sealing with the nonces, ignoring and counting")
 struct HeartbeatExchangeTests {
     let codec = try! HeartbeatDatagram(key: Array(repeating: 7, count: 32))
@@ -155,7 +137,7 @@ struct HeartbeatExchangeTests {
     func handshakeAndRestart() throws {
         let registry = PrometheusCollectorRegistry()
         let metrics = PrometheusMetricsFactory(registry: registry)
-        let logs = Lines()
+        let logs = LogLines()
         let peerAddress = Endpoint(IPAddress("10.0.0.2")!, 7000)
         let a = HeartbeatExchange(
             codec: codec,
@@ -189,7 +171,7 @@ struct HeartbeatExchangeTests {
             codec: codec,
             peers: peers,
             nonce: ours,
-            logger: Lines().logger,
+            logger: LogLines().logger,
             metrics: PrometheusMetricsFactory(registry: registry)
         )
         let old = codec.seal(advert(5_000, 10), nonce: 0xA, echo: ours, number: 10)
@@ -215,7 +197,7 @@ struct HeartbeatExchangeTests {
     @Test("every refused datagram is counted by reason; a flood logs a few lines, then how many were suppressed")
     func countsAndRateLimit() throws {
         let registry = PrometheusCollectorRegistry()
-        let logs = Lines()
+        let logs = LogLines()
         let log = RateLimitedLog(logger: logs.logger, burst: 3, window: .seconds(10))
         let exchange = HeartbeatExchange(
             codec: codec,

@@ -197,40 +197,19 @@ struct RoutingWatchTests {
         let first = watch.poll()
         #expect(first.error == nil)
         #expect(first.sessions?.establishedNeighbours == ["10.8.1.11"])
-        #expect(log.lines.withLock { $0.filter { $0.contains("BGP session with a router established") }.count } == 1)
+        #expect(log.entries.withLock { $0.filter { $0.contains("BGP session with a router established") }.count } == 1)
         #expect(
-            log.lines.withLock { $0.filter { $0.contains("BGP session with a router not established") }.count } == 1
+            log.entries.withLock { $0.filter { $0.contains("BGP session with a router not established") }.count } == 1
         )
         // Nothing changed: nothing more is logged.
-        let logged = log.lines.withLock { $0.count }
+        let logged = log.entries.withLock { $0.count }
         watch.poll()
-        #expect(log.lines.withLock { $0.count } == logged)
+        #expect(log.entries.withLock { $0.count } == logged)
         frr.stop()
         let gone = watch.poll()
         #expect(gone.sessions == nil)
         #expect(gone.error?.contains("bgpd.vty: connect") == true)
-        #expect(log.lines.withLock { $0.last?.contains("cannot read the routing daemon's sessions") } == true)
+        #expect(log.entries.withLock { $0.last?.contains("cannot read the routing daemon's sessions") } == true)
         #expect(watch.latest?.error == gone.error)
-    }
-}
-
-/// Each log line's level, message and metadata.
-private final class LogLines: Sendable {
-    let lines = Mutex<[String]>([])
-    var logger: Logger { Logger(label: "routing-test") { _ in RecordingHandler(sink: self) } }
-}
-
-private struct RecordingHandler: LogHandler {
-    let sink: LogLines
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .trace
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        sink.lines.withLock { $0.append("\(event.level) \(event.message) \(event.metadata ?? [:])") }
     }
 }
