@@ -253,6 +253,12 @@ struct ClusterTests {
             #expect(log.suffix(2) == ["-\(route)", "+\(route)"])
             #expect(cluster.director("dira").isAnnouncing)
             #expect(cluster.host("dira").routes.routes.contains(route))
+            // Once withdrawn, the keeper of the announcement puts nothing back (a drain, a drill): only an announce does.
+            let director = cluster.director("dira")
+            #expect(director.withdrawRoutes() == [route.description])
+            #expect(director.keepAnnounced().isEmpty && !cluster.host("dira").routes.routes.contains(route))
+            #expect(director.announceRoutes().added == [route.description])
+            #expect(director.keepAnnounced().isEmpty && cluster.host("dira").routes.routes.contains(route))
         }
     }
 

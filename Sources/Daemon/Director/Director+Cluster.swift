@@ -112,6 +112,20 @@ extension Director {
     /// - Returns: the routes the table lacked, and those that could not be put in.
     @discardableResult
     public func announceRoutes() -> (added: [String], failed: [String]) {
+        routeOperations.withLock { _ in putRoutes() }
+    }
+
+    /// While announcing, puts back a VIP's route that someone took out of the table; nothing once withdrawn (the
+    /// look and the put are one step against a withdrawal).
+    /// - Returns: the routes put back.
+    public func keepAnnounced() -> [String] {
+        routeOperations.withLock { _ in
+            guard state.withLock({ $0.announcing }) else { return [] }
+            return putRoutes().added
+        }
+    }
+
+    private func putRoutes() -> (added: [String], failed: [String]) {
         var added: [String] = []
         var failed: [String] = []
         for route in announcedRoutes {
@@ -133,18 +147,23 @@ extension Director {
     /// - Returns: the routes that were there.
     @discardableResult
     public func withdrawRoutes() -> [String] {
-        var withdrawn: [String] = []
-        for route in announcedRoutes {
-            do {
-                if try ports.routes.withdraw(route) { withdrawn.append(route.description) }
-            } catch {
-                logger.error("cannot withdraw a VIP's route", metadata: ["route": "\(route)", "error": "\(error)"])
+        routeOperations.withLock { _ in
+            state.withLock { state in
+                state.announcing = false
+                state.announcedAt = nil
             }
+            var withdrawn: [String] = []
+            for route in announcedRoutes {
+                do {
+                    if try ports.routes.withdraw(route) { withdrawn.append(route.description) }
+                } catch {
+                    logger.error(
+                        "cannot withdraw a VIP's route",
+                        metadata: ["route": "\(route)", "error": "\(error)"]
+                    )
+                }
+            }
+            return withdrawn
         }
-        state.withLock { state in
-            state.announcing = false
-            state.announcedAt = nil
-        }
-        return withdrawn
     }
 }

@@ -160,6 +160,9 @@ public final class Director: Sendable {
     let plumbing = Mutex(())
     /// Held through every sequence of VIP changes (take, release, re-add), so that they never interleave.
     let vipOperations = Mutex(())
+    /// Serializes the puts and takes of the announcement routes: a withdrawal (a drain, a drill) never lands between
+    /// the keeper's look at `announcing` and its put, which would put the routes back.
+    let routeOperations = Mutex(())
     let ports: Ports
     /// The settings.
     public let settings: Settings

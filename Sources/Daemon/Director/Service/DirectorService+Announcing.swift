@@ -76,8 +76,7 @@ extension DirectorService {
         }
         while true {
             try await Task.sleep(for: settings.checkInterval * 8)
-            guard director.isAnnouncing else { continue }
-            let (added, _) = director.announceRoutes()
+            let added = director.keepAnnounced()
             if !added.isEmpty {
                 logger.warning(
                     "a VIP's route had gone from the announcement table: put back",
