@@ -179,8 +179,10 @@ struct ClusterTests {
             #expect(await eventually { cluster.host("dira").routes.routes == [local, route] })
             cluster.host("dira").master.emit(ClusterTests.messages(0..<30_000))
             #expect(await eventually { cluster.own("dira").count == 30_000 })
-            // dirb starts: it links to dira, and announces only once dira's 30 000 connections are in its kernel.
-            let b = try cluster.member("dirb", announce: announce)
+            // dirb starts: it links to dira, and announces only once dira's 30 000 connections are in its kernel. Its
+            // wait for the never-started dirc is longer than dira's: on a loaded machine the link to dira could
+            // otherwise come up after the wait, and dirb would rightly announce without dira's stream.
+            let b = try cluster.member("dirb", announce: "table: 200, wait_ms: 8000, drain_ms: 400")
             let group = ServiceGroup(services: [b], logger: quietLogger)
             try await withThrowingTaskGroup(of: Void.self) { tasks in
                 tasks.addTask { try await group.run() }
@@ -209,7 +211,14 @@ struct ClusterTests {
         let route = AnnouncedRoute(address: .v4(IPv4Address(192, 0, 2, 10)), interface: "lo", table: 200)
         let (a, b) = (try cluster.member("dira", announce: announce), try cluster.member("dirb", announce: announce))
         try await whileRunning([a, b]) {
-            #expect(await eventually { cluster.director("dira").isAnnouncing && cluster.director("dirb").isAnnouncing })
+            // Both announcing, linked, and dirb holding dira's stream (on a loaded machine the wait_ms can end
+            // before the link is up: announcing alone says nothing of it).
+            let ready: () -> Bool = {
+                cluster.director("dira").isAnnouncing && cluster.director("dirb").isAnnouncing
+                    && cluster.service("dira").relay.isLinked(to: "dirb")
+                    && cluster.director("dirb").members["dira"]?.inSync == true
+            }
+            #expect(await eventually(ready))
             cluster.host("dira").master.emit(ClusterTests.messages(0..<2_000))
             #expect(await eventually { cluster.own("dira").count == 2_000 })
             let service = cluster.service("dira")
@@ -234,6 +243,7 @@ struct ClusterTests {
             let report = await service.drillMember(
                 force: true,
                 hold: .seconds(3),
+                catchUp: .seconds(60),
                 counterWindow: .milliseconds(500),
                 ownConnections: { [] },
                 inboundPackets: inbound,

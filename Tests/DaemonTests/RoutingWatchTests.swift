@@ -42,8 +42,11 @@ private final class FakeFRR: Sendable {
 
     var commands: [String] { received.withLock { $0 } }
 
+    /// Ends the listeners: a shutdown wakes each accepting thread, which closes its socket itself. Closing it here
+    /// would free the descriptor's number while the thread may still call accept on it, and a parallel test's new
+    /// listener given that number would have its connections served by this stand-in.
     func stop() {
-        for fd in listeners.withLock({ $0 }) { shutdown(fd, Int32(SHUT_RDWR)); close(fd) }
+        for fd in listeners.withLock({ $0 }) { shutdown(fd, Int32(SHUT_RDWR)) }
         try? FileManager.default.removeItem(atPath: directory)
     }
 
@@ -66,7 +69,10 @@ private final class FakeFRR: Sendable {
         let thread = Thread { [self] in
             while true {
                 let client = accept(fd, nil, nil)
-                guard client >= 0 else { return }
+                guard client >= 0 else {
+                    close(fd)
+                    return
+                }
                 serve(client, daemon)
                 close(client)
             }
