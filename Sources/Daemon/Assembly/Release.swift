@@ -38,10 +38,7 @@ extension LVSyncDaemon {
         }
         for vip in vips {
             do {
-                let held =
-                    table != nil
-                    ? try host.routes.withdraw(vip.localRoute) : try host.addresses.remove(vip.virtualAddress)
-                if held {
+                if try vip.release(addresses: host.addresses, routes: host.routes, asLocalRoute: table != nil) {
                     report.removed.append(vip.description)
                 } else {
                     report.absent.append(vip.description)

@@ -14,6 +14,19 @@ extension FailoverConfig.VIP {
     }
 }
 
+extension FailoverConfig.VIP {
+    /// Gives the VIP up on a host: its `local` route for a member that announces (`asLocalRoute`), otherwise its
+    /// address. The one place that says how a held VIP is let go, for the director and for `lvsync release`.
+    /// - Returns: true if the host held it.
+    func release(
+        addresses: any VirtualAddressControlling,
+        routes: any RouteAnnouncing,
+        asLocalRoute: Bool
+    ) throws(HostNetworkError) -> Bool {
+        asLocalRoute ? try routes.withdraw(localRoute) : try addresses.remove(virtualAddress)
+    }
+}
+
 extension Director {
     /// Makes `vip` this host's: an address on its interface, or a `local` route for a member that announces
     /// (``Settings/announceTable``).
@@ -26,7 +39,6 @@ extension Director {
     /// Gives `vip` up, as ``take(_:)`` took it.
     /// - Returns: true if the host held it.
     func give(_ vip: FailoverConfig.VIP) throws(HostNetworkError) -> Bool {
-        if settings.announceTable != nil { return try ports.routes.withdraw(vip.localRoute) }
-        return try ports.addresses.remove(vip.virtualAddress)
+        try vip.release(addresses: ports.addresses, routes: ports.routes, asLocalRoute: settings.announceTable != nil)
     }
 }
