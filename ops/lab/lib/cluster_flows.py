@@ -7,14 +7,20 @@ cluster_flows.py serve PORT NAME VIP (a real server: TCP echo on every address, 
 Opens BUSY TCP connections that echo a line every INTERVAL_MS (default 200) and IDLE ones that echo three times,
 then stay quiet (an SSH session's pattern); UDP flows to VIP:53 (one source port each, a datagram every
 INTERVAL_MS: rr without persistence, so only the connection entry keeps a flow on its server); and CALLS SIP calls
-to VIP:5060 (persistent, the SIP engine: one Call-ID from two source ports, the second joining 6 s after the first,
-so that ECMP spreads a call over the members and only the Call-ID template keeps it on one server). Writes
+to VIP:5060 (persistent, the SIP engine: one Call-ID from two source ports, so that ECMP spreads a call over the
+members and only the Call-ID template keeps it on one server; the second ports join once DIR/join exists, which the
+scenario writes once DIR/calls-first does and every member holds the calls' templates, or after 90 s). Writes
 DIR/ready once every flow answered, and DIR/ports (each TCP connection's client port, one a line). Runs until
 DIR/check exists; then every flow must answer once more (TCP 10 s; UDP and SIP 5 tries of 1 s). A reset, a close, a
 timeout or a wrong answer breaks a TCP connection; a UDP flow or call is broken when another server answers it, or
 none does at the check (a datagram lost while a route moves is tolerated). Writes DIR/result.json ({"busy",
 "idle", "udp", "calls", "broken_busy", "broken_idle", "broken_udp", "broken_calls", "errors"}) and prints one
 summary line.
+
+Every datagram socket is bound to a source port no earlier batch of the scenario used (below the ephemeral range,
+counted in DIR/../next-udp-port): a UDP connection entry outlives its socket by the UDP timeout (300 s), and a new
+call that the kernel gave an old call's port would follow that entry to the old call's server instead of being
+scheduled by its Call-ID (seen once: "second port answered by crs2, not crs3").
 """
 import json
 import os
@@ -77,10 +83,11 @@ INTERVAL = (int(sys.argv[6]) if len(sys.argv) > 6 else 200) / 1000
 UDP = int(sys.argv[7]) if len(sys.argv) > 7 else 0
 CALLS = int(sys.argv[8]) if len(sys.argv) > 8 else 0
 TAG = os.path.basename(os.path.normpath(DIR))
-JOIN_DELAY = float(os.environ.get("CLUSTER_CALL_JOIN_S", "6"))
+JOIN_WAIT = 90   # seconds at most for DIR/join, after which the second ports join anyway
 
 lock = threading.Lock()
 echoed = 0
+first_ports = 0
 ports = []
 broken = {"busy": [], "idle": [], "udp": [], "calls": []}
 
@@ -150,7 +157,7 @@ def ask(s, payload, server_of, tries=5):
 
 def datagram_flow(kind, n, sockets, payload, server_of):
     """A UDP flow (one socket) or a call (two): every answer from the first server, and one at the check."""
-    global echoed
+    global echoed, first_ports
     first, sent = None, 0
 
     def send(s):
@@ -166,10 +173,15 @@ def datagram_flow(kind, n, sockets, payload, server_of):
             for _ in range(3):
                 if send(sockets[0]) not in (first, None):
                     raise ConnectionError("another server within the first socket")
-            # The template reaches the other members before the second source port joins: the kernel's master sends
-            # a connection (and its template) from its third packet on and its buffer within 2 s; the emulated
-            # guest is slow to capture, stream and inject.
-            time.sleep(JOIN_DELAY)
+            # The second source port joins once the scenario says the call's template is on every member
+            # (DIR/join, written once every call's first port is set: DIR/calls-first).
+            with lock:
+                first_ports += 1
+                if first_ports == CALLS:
+                    open(os.path.join(DIR, "calls-first"), "w").close()
+            deadline = time.time() + JOIN_WAIT
+            while not os.path.exists(os.path.join(DIR, "join")) and time.time() < deadline:
+                time.sleep(0.05)
             for s in sockets[1:]:
                 name = send(s)
                 if name != first:
@@ -195,8 +207,24 @@ def datagram_flow(kind, n, sockets, payload, server_of):
             s.close()
 
 
+UDP_PORTS = os.path.join(os.path.dirname(os.path.normpath(DIR)), "next-udp-port")
+UDP_PORT_FIRST, UDP_PORT_LAST = 20000, 32767   # below net.ipv4.ip_local_port_range (32768-60999)
+
+
 def udp_socket(port):
+    """A datagram socket to VIP:port from a source port of its own (the scenario's batches run one at a time)."""
+    with lock:
+        try:
+            with open(UDP_PORTS) as f:
+                local = int(f.read())
+        except (OSError, ValueError):
+            local = UDP_PORT_FIRST
+        if local > UDP_PORT_LAST:
+            local = UDP_PORT_FIRST
+        with open(UDP_PORTS, "w") as f:
+            f.write(f"{local + 1}\n")
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("0.0.0.0", local))
     s.connect((VIP, port))
     return s
 
