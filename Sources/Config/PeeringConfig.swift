@@ -25,6 +25,9 @@ import SyncWire
 ///   capture_buffer_bytes: 8388608  # the active's capture socket's receive buffer (default: the kernel's
 ///                                  # net.core.rmem_default); what a burst of the kernel master overflows is a
 ///                                  # gap, counted and filled from /proc
+///   table_connections: 1000000     # the connections the kernel's table is expected to hold: every mirror table
+///                                  # (this director's and one per peer) is sized for them at start, so that none
+///                                  # doubles (copied under its lock) while a busy table fills (default 0: grow)
 /// timers:
 ///   heartbeat_ms: 100              # send a heartbeat after this long without sending
 ///   dead_ms: 500                   # give up a peer heard nothing from for this long
@@ -135,6 +138,8 @@ public struct PeeringConfig: Hashable, Sendable {
         public var logBytes: Int
         /// The capture socket's receive buffer in bytes (nil: the kernel's default).
         public var captureBufferBytes: Int?
+        /// The connections each mirror table is sized for at start (`table_connections`; 0: they grow as needed).
+        public var tableConnections: Int
 
         /// Creates the settings.
         public init(
@@ -146,7 +151,8 @@ public struct PeeringConfig: Hashable, Sendable {
             port: UInt16 = 8848,
             maximumMessageBytes: UInt16? = nil,
             logBytes: Int = 64 << 20,
-            captureBufferBytes: Int? = nil
+            captureBufferBytes: Int? = nil,
+            tableConnections: Int = 0
         ) {
             self.role = role
             self.interface = interface
@@ -157,6 +163,7 @@ public struct PeeringConfig: Hashable, Sendable {
             self.maximumMessageBytes = maximumMessageBytes
             self.logBytes = logBytes
             self.captureBufferBytes = captureBufferBytes
+            self.tableConnections = tableConnections
         }
     }
 
@@ -197,7 +204,7 @@ public struct PeeringConfig: Hashable, Sendable {
         let syncValue = try top.required("sync", in: document)
         let s = try syncValue.mapping(allowed: [
             "role", "interface", "address", "syncid", "group", "port", "max_message_bytes", "log_megabytes",
-            "capture_buffer_bytes",
+            "capture_buffer_bytes", "table_connections",
         ])
         let sync = Sync(
             role: try s["role"]?.oneOf(["active": Sync.Role.active, "standby": .standby]),
@@ -208,7 +215,8 @@ public struct PeeringConfig: Hashable, Sendable {
             port: try s["port"]?.integer(UInt16.self, in: 1...65535) ?? 8848,
             maximumMessageBytes: try s["max_message_bytes"]?.integer(UInt16.self, in: 256...65507),
             logBytes: (try s["log_megabytes"]?.integer(Int.self, in: 1...4096) ?? 64) << 20,
-            captureBufferBytes: try s["capture_buffer_bytes"]?.integer(Int.self, in: 1024...(1 << 30))
+            captureBufferBytes: try s["capture_buffer_bytes"]?.integer(Int.self, in: 1024...(1 << 30)),
+            tableConnections: try s["table_connections"]?.integer(Int.self, in: 0...(1 << 24)) ?? 0
         )
         guard sync.group.isMulticast else { throw s["group"]!.error("\(sync.group) is not a multicast group") }
         let failoverValue = top["failover"]

@@ -203,6 +203,9 @@ extension BenchCommand {
         @Option(help: "The lag run's length in seconds.")
         var seconds = 5.0
 
+        @Option(help: "Every member's mirror tables sized for this many connections at start (0: they grow).")
+        var tableConnections = 0
+
         func validate() throws {
             guard (2...8).contains(members) else { throw ValidationError("--members: 2 to 8") }
         }
@@ -212,10 +215,12 @@ extension BenchCommand {
                 members: members,
                 connections: connections,
                 rate: rate,
-                seconds: seconds
+                seconds: seconds,
+                tableConnections: tableConnections
             ).run()
             var json = JSONLine()
             json.add("benchmark", "cluster")
+            json.add("table_connections", tableConnections)
             json.add("members", r.members)
             json.add("connections_per_member", r.connectionsPerMember)
             json.add("seconds", (r.seconds * 1000).rounded() / 1000)

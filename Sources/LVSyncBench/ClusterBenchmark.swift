@@ -45,21 +45,30 @@ public struct ClusterBenchmark: Sendable {
     let connections: Int
     let rate: Int
     let seconds: Double
+    let tableConnections: Int
 
     /// Creates the benchmark: `members` members, `connections` own connections each for the throughput run, `rate`
-    /// new connections per second at each member for `seconds` in the lag run.
-    public init(members: Int = 4, connections: Int = 250_000, rate: Int = 100_000, seconds: Double = 5) {
+    /// new connections per second at each member for `seconds` in the lag run; every member's mirror tables sized
+    /// for `tableConnections` at start (`sync.table_connections`; 0: they grow).
+    public init(
+        members: Int = 4,
+        connections: Int = 250_000,
+        rate: Int = 100_000,
+        seconds: Double = 5,
+        tableConnections: Int = 0
+    ) {
         self.members = members
         self.connections = connections
         self.rate = rate
         self.seconds = seconds
+        self.tableConnections = tableConnections
     }
 
     /// Runs the throughput and the lag measurements.
     public func run() async throws -> Result {
         let pki = try TestPKI()
         defer { pki.remove() }
-        let rig = try ClusterRig(members: members, pki: pki)
+        let rig = try ClusterRig(members: members, pki: pki, tableConnections: tableConnections)
         // Each member's own connections: distinct across members (client addresses of a block of their own).
         let own = (0..<members).map { RelayBenchmark.messages(connections, offset: $0 * (connections + 1_000)) }
         let lagMessages = (0..<members).map {
@@ -123,7 +132,7 @@ final class ClusterRig: Sendable {
     let masters: [InMemoryKernelMaster]
     let daemons: [LVSyncDaemon]
 
-    init(members: Int, pki: TestPKI) throws {
+    init(members: Int, pki: TestPKI, tableConnections: Int = 0) throws {
         let names = (0..<members).map { "m\($0 + 1)" }
         let ports = try freePorts(members)
         let masters = (0..<members).map { _ in InMemoryKernelMaster() }
@@ -140,6 +149,7 @@ final class ClusterRig: Sendable {
                 peers: names.indices.filter { $0 != index }.map { (names[$0], ports[$0]) }
             )
             file.logMegabytes = 512
+            file.tableConnections = tableConnections
             (file.heartbeatMilliseconds, file.deadMilliseconds) = (100, 5000)
             file.extra = "cluster: {}\n"
             let master = masters[index]

@@ -18,6 +18,8 @@ public struct TestDirectorFile: Sendable {
     public var failover: String?
     /// Megabytes of recent batches the active keeps for resuming standbys.
     public var logMegabytes = 64
+    /// The connections every mirror table is sized for at start (`sync.table_connections`; 0: left out, they grow).
+    public var tableConnections = 0
     /// The link's heartbeat interval.
     public var heartbeatMilliseconds = 50
     /// The link's dead interval.
@@ -50,7 +52,7 @@ public struct TestDirectorFile: Sendable {
             peers:
             \(peers.map { "  - { name: \($0.name), address: 127.0.0.1:\($0.port) }" }.joined(separator: "\n"))
             tls: { ca: \(tls.ca), certificate: \(tls.certificate), key: \(tls.key) }
-            sync: { interface: lvsync0, address: 169.254.77.1, syncid: 7, log_megabytes: \(logMegabytes)\(role.map { ", role: \($0)" } ?? "") }
+            sync: { interface: lvsync0, address: 169.254.77.1, syncid: 7, log_megabytes: \(logMegabytes)\(tableConnections > 0 ? ", table_connections: \(tableConnections)" : "")\(role.map { ", role: \($0)" } ?? "") }
             timers: { heartbeat_ms: \(heartbeatMilliseconds), dead_ms: \(deadMilliseconds) }
             stats: { interval_seconds: \(statsIntervalSeconds) }
             control: { socket: \(controlSocket ?? pki.path("\(node)-\(UUID().uuidString.prefix(8)).sock")) }

@@ -370,6 +370,17 @@ struct PeeringConfigTests {
         #expect(throws: ConfigError.self) { try LVSyncConfig(yaml: tiny, file: "f.yaml") }
     }
 
+    @Test("the mirror tables' size: they grow unless set, up to 16 M connections")
+    func tableConnections() throws {
+        let plain = try #require(try LVSyncConfig(yaml: Self.base, file: "f.yaml").peering)
+        #expect(plain.sync.tableConnections == 0)
+        let yaml = Self.base.replacingOccurrences(of: "syncid: 9 }", with: "syncid: 9, table_connections: 1000000 }")
+        let set = try #require(try LVSyncConfig(yaml: yaml, file: "f.yaml").peering)
+        #expect(set.sync.tableConnections == 1_000_000)
+        let huge = Self.base.replacingOccurrences(of: "syncid: 9 }", with: "syncid: 9, table_connections: 99999999 }")
+        #expect(throws: ConfigError.self) { try LVSyncConfig(yaml: huge, file: "f.yaml") }
+    }
+
     @Test("each error names the file, line, key and what is wrong", arguments: bad)
     func errors(_ c: BadCase) {
         do {

@@ -193,5 +193,6 @@ extension Director.Settings {
             vips: peering.failover?.vips ?? peering.cluster?.vips ?? []
         )
         announceTable = peering.cluster?.announce?.table
+        tableConnections = peering.sync.tableConnections
     }
 }

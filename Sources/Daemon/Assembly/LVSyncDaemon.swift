@@ -117,8 +117,10 @@ public struct LVSyncDaemon: Service {
             routes: host.routes,
             openCapture: { try host.openCapture(sync) },
             openInjector: { try host.openInjector(sync) },
-            kernelTable: { Self.seededTable(host, logger: logger) },
-            ownKernelTable: { Self.seededTable(host, ownOnly: true, logger: logger) },
+            kernelTable: { Self.seededTable(host, capacity: sync.tableConnections, logger: logger) },
+            ownKernelTable: {
+                Self.seededTable(host, capacity: sync.tableConnections, ownOnly: true, logger: logger)
+            },
             prepareSyncInterface: { try host.prepareSyncInterface(sync) },
             syncInterfaceIndex: { host.syncInterfaceIndex(sync) }
         )
@@ -356,9 +358,14 @@ public struct LVSyncDaemon: Service {
     }
 
     /// The mirror table seeded from the kernel's connection table: what the kernel already holds when lvsync starts
-    /// late (`ownOnly`: what its own traffic made, for a cluster member).
-    static func seededTable(_ host: DaemonHost, ownOnly: Bool = false, logger: Logger) -> MirrorTable {
-        var table = MirrorTable()
+    /// late (`ownOnly`: what its own traffic made, for a cluster member), sized for `capacity` connections.
+    static func seededTable(
+        _ host: DaemonHost,
+        capacity: Int = 0,
+        ownOnly: Bool = false,
+        logger: Logger
+    ) -> MirrorTable {
+        var table = MirrorTable(minimumCapacity: capacity)
         guard let path = host.connectionTable else { return table }
         do {
             let outcome = try KernelBootstrap.seed(

@@ -50,7 +50,11 @@ extension Director {
             )
             var sinks: [String: SyncSink] = [:]
             for peer in peers {
-                sinks[peer] = SyncSink(injector: injector, maximumMessageLength: settings.maximumMessageLength)
+                sinks[peer] = SyncSink(
+                    injector: injector,
+                    maximumMessageLength: settings.maximumMessageLength,
+                    tableConnections: settings.tableConnections
+                )
             }
             state.withLock {
                 $0.memberSince = .now

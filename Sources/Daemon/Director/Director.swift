@@ -99,6 +99,8 @@ public final class Director: Sendable {
         public var vips: [FailoverConfig.VIP]
         /// A cluster member's announcement table (`cluster.announce.table`; nil: it announces nothing).
         public var announceTable: UInt32?
+        /// The connections each peer's mirror table is sized for up front (`sync.table_connections`; 0: grow).
+        public var tableConnections = 0
 
         /// Creates the settings.
         public init(syncID: UInt8, maximumMessageLength: Int, logCapacityBytes: Int, vips: [FailoverConfig.VIP]) {
@@ -394,7 +396,11 @@ public final class Director: Sendable {
         guard let injector = state.withLock({ $0.injector }) else {
             throw DaemonError("no way into the kernel backup daemon: the director was not prepared")
         }
-        let sink = SyncSink(injector: injector, maximumMessageLength: settings.maximumMessageLength)
+        let sink = SyncSink(
+            injector: injector,
+            maximumMessageLength: settings.maximumMessageLength,
+            tableConnections: settings.tableConnections
+        )
         state.withLock {
             $0.mirroring = .sink(sink)
             $0.generation += 1

@@ -58,7 +58,7 @@ public final class SyncSink: Sendable {
     }
 
     private struct State {
-        var table = MirrorTable()
+        var table: MirrorTable
         /// Bumped when the table stops being in sync (a snapshot begins): a pending ``whenKernelHasAll(_:)`` of an
         /// earlier epoch then does nothing.
         var epoch = 0
@@ -72,18 +72,21 @@ public final class SyncSink: Sendable {
         var lag = Histogram<UInt64>(highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .two)
     }
 
-    private let state = Mutex(State())
+    private let state: Mutex<State>
     private let feeder: KernelFeeder
     /// The kernel backup daemon's largest message: longer ones are split before injection.
     public let maximumMessageLength: Int
     private let clock: MirrorClock
 
-    /// Creates a sink that injects through `injector`, paced by its backup queue (``KernelFeeder``).
+    /// Creates a sink that injects through `injector`, paced by its backup queue (``KernelFeeder``), its mirror
+    /// table sized for `tableConnections` up front (0: it grows as the stream fills it).
     public init(
         injector: any SyncMessageInjecting,
         maximumMessageLength: Int = SyncWireLayout.defaultMaximumMessageLength,
+        tableConnections: Int = 0,
         clock: MirrorClock = MirrorClock()
     ) {
+        self.state = Mutex(State(table: MirrorTable(minimumCapacity: tableConnections)))
         self.feeder = KernelFeeder(injector: injector, reader: injector.backupQueue)
         self.maximumMessageLength = maximumMessageLength
         self.clock = clock
