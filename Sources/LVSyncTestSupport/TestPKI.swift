@@ -45,14 +45,15 @@ public struct TestPKI: Sendable {
         return (path("\(label).pem"), path("\(label)-key.pem"))
     }
 
-    /// The files of a node certificate our CA issues now (valid from five minutes ago for a day): what a
+    /// The files of a node certificate our CA issues now (valid from five minutes ago for 90 days, so that no daemon
+    /// of a test or benchmark warns of its expiry): what a
     /// configuration's `tls` section names.
     ///
     /// `notValidBefore` and `notValidAfter` give another window (an expired certificate, say).
     public func files(
         node: String,
         notValidBefore: Date = Date().addingTimeInterval(-300),
-        notValidAfter: Date = Date().addingTimeInterval(86_400)
+        notValidAfter: Date = Date().addingTimeInterval(90 * 86_400)
     ) throws -> (ca: String, certificate: String, key: String) {
         let issued = try authority.issue(node: node, notValidBefore: notValidBefore, notValidAfter: notValidAfter)
         let files = try files(for: issued, label: "\(node)-\(UUID().uuidString)")
@@ -92,7 +93,7 @@ public struct TestPKI: Sendable {
         _ node: String,
         issuer: CertificateAuthority? = nil,
         notValidBefore: Date = Date().addingTimeInterval(-300),
-        notValidAfter: Date = Date().addingTimeInterval(86_400),
+        notValidAfter: Date = Date().addingTimeInterval(90 * 86_400),
         loadAt: Date = Date()
     ) throws -> NodeIdentity {
         let authority = issuer ?? self.authority
