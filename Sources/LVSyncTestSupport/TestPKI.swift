@@ -11,6 +11,9 @@ public struct TestPKI: Sendable {
     public let authority: CertificateAuthority
     /// A CA nobody trusts.
     public let foreignAuthority: CertificateAuthority
+    /// How long a node certificate issued without a window lasts: 90 days, so that no daemon of a test or benchmark
+    /// warns of its expiry (its monitor warns below 30).
+    public static let nodeValidity: TimeInterval = 90 * 86_400
 
     /// A fresh directory with both CAs written.
     public init() throws {
@@ -45,15 +48,14 @@ public struct TestPKI: Sendable {
         return (path("\(label).pem"), path("\(label)-key.pem"))
     }
 
-    /// The files of a node certificate our CA issues now (valid from five minutes ago for 90 days, so that no daemon
-    /// of a test or benchmark warns of its expiry): what a
+    /// The files of a node certificate our CA issues now (valid from five minutes ago for ``nodeValidity``): what a
     /// configuration's `tls` section names.
     ///
     /// `notValidBefore` and `notValidAfter` give another window (an expired certificate, say).
     public func files(
         node: String,
         notValidBefore: Date = Date().addingTimeInterval(-300),
-        notValidAfter: Date = Date().addingTimeInterval(90 * 86_400)
+        notValidAfter: Date = Date().addingTimeInterval(nodeValidity)
     ) throws -> (ca: String, certificate: String, key: String) {
         let issued = try authority.issue(node: node, notValidBefore: notValidBefore, notValidAfter: notValidAfter)
         let files = try files(for: issued, label: "\(node)-\(UUID().uuidString)")
@@ -93,7 +95,7 @@ public struct TestPKI: Sendable {
         _ node: String,
         issuer: CertificateAuthority? = nil,
         notValidBefore: Date = Date().addingTimeInterval(-300),
-        notValidAfter: Date = Date().addingTimeInterval(90 * 86_400),
+        notValidAfter: Date = Date().addingTimeInterval(nodeValidity),
         loadAt: Date = Date()
     ) throws -> NodeIdentity {
         let authority = issuer ?? self.authority
