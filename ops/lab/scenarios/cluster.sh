@@ -520,6 +520,9 @@ if [ "${LAB_CLUSTER_BASELINES:-0}" != 1 ]; then
   BASELINES=""
   say "baselines: skipped (LAB_CLUSTER_BASELINES=1 runs them)"
 fi
+# synced_members: the members whose kernels a baseline's calls wait for (flows): with the kernel's sync, those in the
+# route, as with lvsync; with none, no one (the calls join after 6 s)
+synced_members() { [ "$MODE" = none ] || echo "$UP"; }
 for MODE in $BASELINES; do
   say "$MODE: m1-m3 up, m4 out"
   for m in $MEMBERS; do
@@ -536,9 +539,7 @@ for MODE in $BASELINES; do
   fi
   UP="m1 m2 m3"
   route $UP
-  # the kernel's sync: the calls join once its templates are everywhere, as with lvsync; no sync: after 6 s
-  SYNCED=""; [ "$MODE" = none ] || SYNCED=$UP
-  flows "$MODE-a" $SYNCED
+  flows "$MODE-a" $(synced_members)
   sleep 3
   kill_member m1
   ip netns exec m1 ipvsadm --stop-daemon master 2>/dev/null || true
@@ -546,8 +547,7 @@ for MODE in $BASELINES; do
   finish_flows "$MODE-a" a
   pass "cluster-baseline-$MODE-a" "broken $BROKEN of $TOTAL ($FLOWS_DETAIL)"
   # (b): m2 taken out of the route (a planned drain: withdrawn first), its kernel daemons stopped 5 s later
-  [ "$MODE" = none ] || SYNCED=$UP
-  flows "$MODE-b" $SYNCED
+  flows "$MODE-b" $(synced_members)
   sleep 3
   UP="m3"
   route $UP
@@ -557,8 +557,7 @@ for MODE in $BASELINES; do
   sleep 2
   finish_flows "$MODE-b" b
   pass "cluster-baseline-$MODE-b" "broken $BROKEN of $TOTAL ($FLOWS_DETAIL)"
-  [ "$MODE" = none ] || SYNCED=$UP
-  flows "$MODE-c" $SYNCED
+  flows "$MODE-c" $(synced_members)
   if [ "$MODE" = kernel ]; then
     ip netns exec m4 ipvsadm --start-daemon master --mcast-interface eth0 --syncid "$SYNCID"
     ip netns exec m4 ipvsadm --start-daemon backup --mcast-interface eth0 --syncid "$SYNCID"
